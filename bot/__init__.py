@@ -1,0 +1,1 @@
+"""The LINE edge of Hagukumi: webhook, worker, outgoing messages, local stand-in."""

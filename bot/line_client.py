@@ -1,0 +1,90 @@
+"""The one way out to LINE: reply first, push when no reply token is usable.
+
+Every push carries X-Line-Retry-Key (the row's own key, so a resend after a crash is recognised);
+429, 5xx and timeouts are retried with backoff under the same key; 409 means LINE already has it;
+any other 4xx is logged with LINE's error body and recorded as failed, never retried.
+"""
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiohttp
+from linebot.v3.messaging import (
+    AsyncApiClient, AsyncMessagingApi, Configuration, PushMessageRequest, ReplyMessageRequest,
+)
+from linebot.v3.messaging.exceptions import ApiException
+
+log = logging.getLogger("hagukumi.line")
+TIMEOUT = 10
+BACKOFF = (0.2, 0.8, 2.0)  # in-process retries; later ones are rescheduled rows
+
+
+@dataclass(frozen=True)
+class Result:
+    status: str  # sent | failed | retry
+    via: str | None = None
+    error: str | None = None
+
+
+def _retryable(status: int | None) -> bool:
+    return status is None or status == 429 or status >= 500
+
+
+def _error_text(error: Exception) -> str:
+    if isinstance(error, ApiException):
+        return f"HTTP {error.status}: {error.body!r}"
+    return f"{type(error).__name__}: {error}"
+
+
+class LineClient:
+    def __init__(self, *, base_url: str, access_token: str):
+        self._api_client = AsyncApiClient(Configuration(host=base_url, access_token=access_token))
+        self.api = AsyncMessagingApi(self._api_client)
+
+    async def close(self) -> None:
+        await self._api_client.close()
+
+    async def send(self, *, user_id: str, messages: list[dict], retry_key: str,
+                   reply_token: str | None, reply_deadline: datetime | None, now: datetime) -> Result:
+        if reply_token and reply_deadline and now < reply_deadline:
+            try:
+                request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": messages})
+                await self.api.reply_message_with_http_info(request, _request_timeout=TIMEOUT)
+                return Result("sent", "reply")
+            except (ApiException, aiohttp.ClientError, asyncio.TimeoutError) as error:
+                status = getattr(error, "status", None)
+                if not (_retryable(status) or (status == 400 and b"reply token" in (error.body or b""))):
+                    log.error("LINE refused a reply to %s: %s", user_id, _error_text(error))
+                    return Result("failed", error=_error_text(error))
+                log.info("reply to %s not possible (%s); pushing instead", user_id, _error_text(error))
+        return await self.push(user_id=user_id, messages=messages, retry_key=retry_key)
+
+    async def push(self, *, user_id: str, messages: list[dict], retry_key: str) -> Result:
+        request = PushMessageRequest.from_dict({"to": user_id, "messages": messages})
+        error: Exception | None = None
+        for pause in (0.0, *BACKOFF):
+            await asyncio.sleep(pause)
+            try:
+                await self.api.push_message_with_http_info(
+                    request, x_line_retry_key=retry_key, _request_timeout=TIMEOUT)
+                return Result("sent", "push")
+            except ApiException as exc:
+                error = exc
+                if exc.status == 409:  # LINE already accepted this retry key
+                    return Result("sent", "push")
+                if not _retryable(exc.status):
+                    log.error("LINE refused a push to %s: %s", user_id, _error_text(exc))
+                    return Result("failed", error=_error_text(exc))
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                error = exc
+        log.warning("push to %s not delivered yet: %s", user_id, _error_text(error))
+        return Result("retry", error=_error_text(error))
+
+    async def profile_language(self, user_id: str) -> str | None:
+        try:
+            profile = await self.api.get_profile(user_id, _request_timeout=TIMEOUT)
+            return profile.language
+        except (ApiException, aiohttp.ClientError, asyncio.TimeoutError) as error:
+            log.info("no profile for %s: %s", user_id, _error_text(error))
+            return None

@@ -1,0 +1,50 @@
+"""Configuration from environment variables (and an optional .env file)."""
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+REQUIRED = ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN")
+DEFAULT_DATA_DIR = Path("data")
+
+
+class MissingSettings(SystemExit):
+    def __init__(self, names):
+        super().__init__("Hagukumi cannot start: please set " + ", ".join(names)
+                         + " (environment variables or .env; see README).")
+        self.names = names
+
+
+@dataclass(frozen=True)
+class Settings:
+    channel_secret: str
+    channel_access_token: str
+    line_api_base_url: str = "https://api.line.me"
+    database_url: str = ""
+    redis_url: str | None = None
+    city_config: Path = Path(__file__).resolve().parent.parent / "config" / "city.toml"
+    state_ttl_seconds: int = 24 * 3600
+    run_worker: bool = True
+
+    @classmethod
+    def from_env(cls, env=None, dotenv: bool = True) -> "Settings":
+        if env is None:
+            if dotenv:
+                load_dotenv(override=False)
+            env = os.environ
+        missing = [name for name in REQUIRED if not env.get(name)]
+        if missing:
+            raise MissingSettings(missing)
+        data_dir = Path(env.get("HAGUKUMI_DATA_DIR", DEFAULT_DATA_DIR))
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'hagukumi.sqlite3'}"
+        kwargs = dict(
+            channel_secret=env["LINE_CHANNEL_SECRET"],
+            channel_access_token=env["LINE_CHANNEL_ACCESS_TOKEN"],
+            line_api_base_url=env.get("LINE_API_BASE_URL") or cls.line_api_base_url,
+            database_url=database_url,
+            redis_url=env.get("REDIS_URL") or None,
+        )
+        if env.get("HAGUKUMI_CITY_CONFIG"):
+            kwargs["city_config"] = Path(env["HAGUKUMI_CITY_CONFIG"])
+        return cls(**kwargs)

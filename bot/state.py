@@ -1,0 +1,103 @@
+"""Conversation state per user, with an expiry and a version that refuses a lost update.
+
+Each saved record remembers which event produced it and the state before it, so an event
+re-run after a crash (state saved, event not yet marked done) starts again from the same state.
+On SQL the state is saved in the event's own transaction; on Redis it is shared by all processes.
+"""
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from scheduling.models import ConversationState
+
+
+class StateConflict(Exception):
+    """Someone else saved this user's state since it was loaded."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    version: int  # 0: never saved
+    data: dict | None = None  # None when expired or over
+    event_id: int | None = None
+    before: dict | None = None
+
+    def base_for(self, event_id: int) -> dict | None:
+        """The state a dialog should start from for this event."""
+        return self.before if self.event_id == event_id else self.data
+
+
+def _encode(data, event_id, before) -> str:
+    return json.dumps({"data": data, "event": event_id, "before": before}, ensure_ascii=False)
+
+
+def _decode(version: int, text: str) -> Stored:
+    record = json.loads(text)
+    return Stored(version, record["data"], record["event"], record["before"])
+
+
+class SqlStateStore:
+    def __init__(self, ttl: timedelta):
+        self.ttl = ttl
+
+    def load(self, session: Session, user_id: str, now: datetime) -> Stored:
+        row = session.scalars(select(ConversationState).where(ConversationState.user_id == user_id)).first()
+        if row is None:
+            return Stored(0)
+        if row.expires_at <= now:
+            return Stored(row.version)
+        return _decode(row.version, row.data)
+
+    def save(self, session: Session, user_id: str, *, expected: int, data: dict | None,
+             event_id: int, before: dict | None, now: datetime) -> None:
+        text, expires = _encode(data, event_id, before), now + self.ttl
+        if expected == 0:
+            try:
+                with session.begin_nested():
+                    session.add(ConversationState(user_id=user_id, data=text, version=1, expires_at=expires))
+            except IntegrityError:
+                raise StateConflict(user_id) from None
+            return
+        changed = session.execute(
+            update(ConversationState)
+            .where(ConversationState.user_id == user_id, ConversationState.version == expected)
+            .values(data=text, version=expected + 1, expires_at=expires)
+        ).rowcount
+        if not changed:
+            raise StateConflict(user_id)
+
+
+_CAS = """
+local current = redis.call('GET', KEYS[1])
+local version = 0
+if current then version = tonumber(string.match(current, '^(%d+):')) end
+if version ~= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], (version + 1) .. ':' .. ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
+
+class RedisStateStore:
+    """Values are 'version:json'. The version survives expiry only as long as the key does."""
+
+    def __init__(self, client, ttl: timedelta, prefix: str = "hagukumi:state:"):
+        self.client, self.ttl, self.prefix = client, ttl, prefix
+        self._cas = client.register_script(_CAS)
+
+    def load(self, session: Session, user_id: str, now: datetime) -> Stored:
+        value = self.client.get(self.prefix + user_id)
+        if value is None:
+            return Stored(0)
+        version, _, text = value.decode().partition(":")
+        return _decode(int(version), text)
+
+    def save(self, session: Session, user_id: str, *, expected: int, data: dict | None,
+             event_id: int, before: dict | None, now: datetime) -> None:
+        ok = self._cas(keys=[self.prefix + user_id],
+                       args=[expected, _encode(data, event_id, before), int(self.ttl.total_seconds())])
+        if not ok:
+            raise StateConflict(user_id)

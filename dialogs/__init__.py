@@ -1,0 +1,1 @@
+"""Conversations as pure functions of (state, input) -> outcome. No HTTP, no SQL."""

@@ -1,0 +1,57 @@
+"""What a dialog receives and what it answers. Texts are catalog keys, rendered later per language."""
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+# --- inputs -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Follow:
+    pass
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Postback:
+    data: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Media:
+    """A sticker, image, video, audio, file or location: nothing a dialog reads."""
+    kind: str
+
+
+Input = Follow | Text | Postback | Media
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a dialog may know besides its state: the time and the city's public facts."""
+    now: datetime
+    city: dict
+
+
+# --- outputs ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Choice:
+    """A tappable answer. Its data travels as a postback and is not echoed into the chat."""
+    label: str  # catalog key
+    data: str
+
+
+@dataclass(frozen=True)
+class Say:
+    key: str
+    params: dict = field(default_factory=dict)
+    choices: tuple[Choice, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: dict | None  # None: the conversation is over, forget the state
+    says: tuple[Say, ...] = ()

@@ -1,0 +1,1 @@
+"""The domain and its storage: users, inbound events, outgoing messages, and (later) care and classes."""

@@ -1,0 +1,73 @@
+"""Inbound webhook events: stored on receipt, claimed one user at a time, marked done."""
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from scheduling.models import InboundEvent
+from scheduling.sql import insert_ignoring_duplicates
+
+LEASE = timedelta(seconds=30)
+MAX_ATTEMPTS = 5
+
+
+def add(session: Session, *, events: list[dict], now: datetime) -> int:
+    """Store events (dicts with webhook_event_id, user_id, event_type, occurred_at, is_redelivery,
+    body); an id seen before is skipped, which is the de-duplication. Returns how many were new."""
+    rows = [dict(event, received_at=now, status="pending", attempts=0) for event in events]
+    return insert_ignoring_duplicates(session, InboundEvent.__table__, rows, "webhook_event_id")
+
+
+def claim_next(session: Session, *, user_id: str, now: datetime) -> InboundEvent | None:
+    """Claim the user's oldest pending event, unless another worker holds it."""
+    event = session.scalars(
+        select(InboundEvent)
+        .where(InboundEvent.user_id == user_id, InboundEvent.status == "pending")
+        .order_by(InboundEvent.occurred_at, InboundEvent.id)
+        .limit(1)
+    ).first()
+    if event is None or (event.lease_until is not None and event.lease_until > now):
+        return None
+    claimed = session.execute(
+        update(InboundEvent)
+        .where(InboundEvent.id == event.id, InboundEvent.status == "pending",
+               (InboundEvent.lease_until.is_(None)) | (InboundEvent.lease_until <= now))
+        .values(lease_until=now + LEASE, attempts=InboundEvent.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        return None
+    session.refresh(event)
+    return event
+
+
+def finish(session: Session, *, event_id: int) -> None:
+    session.execute(update(InboundEvent).where(InboundEvent.id == event_id)
+                    .values(status="done", lease_until=None))
+
+
+def fail(session: Session, *, event_id: int, error: str, now: datetime) -> None:
+    """Retry a failed event later, with backoff; after MAX_ATTEMPTS set it aside for staff."""
+    event = session.get(InboundEvent, event_id)
+    event.last_error = error[-2000:]
+    event.lease_until = now + timedelta(seconds=2 ** event.attempts)
+    if event.attempts >= MAX_ATTEMPTS:
+        event.status = "failed"
+
+
+def users_waiting(session: Session, *, now: datetime, limit: int = 500) -> list[str]:
+    """Users with a pending event nobody holds: events left by a stopped or crashed worker."""
+    return list(session.scalars(
+        select(InboundEvent.user_id)
+        .where(InboundEvent.status == "pending",
+               (InboundEvent.lease_until.is_(None)) | (InboundEvent.lease_until <= now))
+        .distinct()
+        .limit(limit)
+    ))
+
+
+def purge_done(session: Session, *, before: datetime) -> int:
+    """Forget handled events once LINE can no longer redeliver them."""
+    return session.execute(
+        delete(InboundEvent).where(InboundEvent.status == "done", InboundEvent.received_at < before)
+    ).rowcount

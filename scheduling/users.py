@@ -1,0 +1,27 @@
+"""LINE users: following or not (no push goes to a user who blocked the account), language."""
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from scheduling.models import LineUser
+
+
+def get(session: Session, *, user_id: str) -> LineUser | None:
+    return session.get(LineUser, user_id)
+
+
+def ensure(session: Session, *, user_id: str, now: datetime, language: str | None = None) -> LineUser:
+    user = session.get(LineUser, user_id)
+    if user is None:
+        user = LineUser(user_id=user_id, language=language, following=True, created_at=now)
+        session.add(user)
+        session.flush()
+    elif language and not user.language:
+        user.language = language
+    return user
+
+
+def set_following(session: Session, *, user_id: str, following: bool, now: datetime) -> None:
+    user = ensure(session, user_id=user_id, now=now)
+    user.following = following
+    user.blocked_at = None if following else now
