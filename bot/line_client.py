@@ -54,7 +54,7 @@ class LineClient:
                 return Result("sent", "reply")
             except (ApiException, aiohttp.ClientError, asyncio.TimeoutError) as error:
                 status = getattr(error, "status", None)
-                if not (_retryable(status) or (status == 400 and b"reply token" in (error.body or b""))):
+                if not (_retryable(status) or (status == 400 and "reply token" in str(getattr(error, "body", "")))):
                     log.error("LINE refused a reply to %s: %s", user_id, _error_text(error))
                     return Result("failed", error=_error_text(error))
                 log.info("reply to %s not possible (%s); pushing instead", user_id, _error_text(error))

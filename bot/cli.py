@@ -1,0 +1,53 @@
+"""`hagukumi` command line: chat (bot + local LINE stand-in + terminal chat), serve."""
+import argparse
+import logging
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hagukumi", description="はぐくみ: a LINE bot for postpartum care")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    chat = commands.add_parser("chat", help="run the bot with the local LINE stand-in and chat in the terminal")
+    chat.add_argument("--script", help="read the conversation from this file instead of the keyboard")
+    chat.add_argument("--user", default="U" + "0" * 31 + "1", help="the LINE user id to chat as")
+    chat.add_argument("--bot-port", type=int, default=0)
+    chat.add_argument("--standin-port", type=int, default=0)
+
+    serve = commands.add_parser("serve", help="run the webhook service (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "chat":
+        return _chat(args)
+    import uvicorn
+    from bot.settings import Settings
+    Settings.from_env()  # stop at once, naming any missing setting
+    uvicorn.run("bot.app:app", host=args.host, port=args.port, workers=args.workers)
+    return 0
+
+
+def _chat(args) -> int:
+    from bot import local
+    from bot.settings import Settings
+    from bot.standin.chat import run_chat
+
+    env = {"LINE_CHANNEL_SECRET": local.DEMO_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": local.DEMO_TOKEN}
+    import os
+    env.update({k: v for k, v in os.environ.items() if k in ("DATABASE_URL", "REDIS_URL", "HAGUKUMI_CITY_CONFIG",
+                                                             "HAGUKUMI_DATA_DIR")})
+    settings = Settings.from_env(env)
+    with local.running(settings, bot_port=args.bot_port, standin_port=args.standin_port) as servers:
+        print(f"はぐくみ is running: bot {servers.bot_url}, LINE stand-in {servers.standin_url}")
+        print(f"database: {settings.database_url}")
+        lines = open(args.script, encoding="utf-8").read().splitlines() if args.script else None
+        if lines is None:
+            print("Type a message, or a number to tap a choice. /help lists the commands, /quit ends.")
+        return run_chat(servers.standin_url, args.user, lines=lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,238 @@
+"""Terminal chat with the bot through a running LINE stand-in.
+
+    python -m bot.standin.chat http://127.0.0.1:8081 U0123... [script.chat]
+
+Each input line (typed, or read from a script) is one of:
+
+    /follow /unfollow      add or block the bot
+    /sticker /image /location
+                           send that kind of message
+    /help /quit
+    3                      tap choice [3] of the newest bot message with choices
+    3 2026-01-05           tap a date picker choice with that value
+                           (without a value you are asked for one)
+    anything else          sent as a text message (so is a number with no such choice)
+
+Script files use the same lines, plus:
+
+    # a comment            ignored, like blank lines
+    ? some text            assertion: the bot's last batch of messages (everything
+                           shown after the previous send) must contain "some text"
+                           somewhere in what was printed (texts, labels, altText)
+
+The script stops at the first failed assertion (or at a date picker tap without
+a value); run_chat then returns 1. See bot/standin/demo.chat.
+"""
+
+import re
+import sys
+import time
+from typing import Callable, Iterable
+
+import httpx
+
+HELP = __doc__.split("is one of:\n", 1)[1].split("Script files", 1)[0]
+PICKER_FORMATS = {"date": "YYYY-MM-DD", "time": "HH:MM", "datetime": "YYYY-MM-DDTHH:MM"}
+CANNED = {
+    "/sticker": {"type": "sticker", "packageId": "446", "stickerId": "1988",
+                 "stickerResourceType": "STATIC", "keywords": ["OK"]},
+    "/image": {"type": "image", "contentProvider": {"type": "line"}},
+    "/location": {"type": "location", "title": "市役所", "address": "東京都千代田区",
+                  "latitude": 35.6812, "longitude": 139.7671},
+}
+
+
+def message_choices(message: dict) -> list[dict]:
+    """The tappable actions of a message, in display order."""
+    actions = []
+    template = message.get("template") or {}
+    if template.get("type") in ("buttons", "confirm"):
+        actions += template.get("actions", [])
+    for column in template.get("columns", []):  # carousel, image_carousel
+        actions += column.get("actions") or ([column["action"]] if "action" in column else [])
+    if message.get("type") == "flex":
+        actions += [b["action"] for b in _flex_buttons(message.get("contents"))]
+    actions += [item["action"] for item in (message.get("quickReply") or {}).get("items", [])]
+    return actions
+
+
+def _flex_buttons(node) -> list[dict]:
+    if isinstance(node, list):
+        return [b for child in node for b in _flex_buttons(child)]
+    if not isinstance(node, dict):
+        return []
+    if node.get("type") == "button" and "action" in node:
+        return [node]
+    return [b for value in node.values() for b in _flex_buttons(value)]
+
+
+def render(message: dict) -> list[str]:
+    """A bot message as printable lines."""
+    kind = message.get("type")
+    template = message.get("template") or {}
+    if kind in ("text", "textV2"):
+        lines = message.get("text", "").splitlines() or [""]
+    elif kind == "template":
+        lines = [f"[{template.get('type')}] {message.get('altText', '')}"]
+        for part in [template] + template.get("columns", []):
+            lines += [part[k] for k in ("title", "text") if part.get(k)]
+    elif kind in ("flex", "imagemap"):
+        lines = [f"[{kind}] {message.get('altText', '')}"]
+    elif kind == "sticker":
+        lines = [f"[sticker {message.get('packageId')}/{message.get('stickerId')}]"]
+    elif kind == "location":
+        lines = [f"[location] {message.get('title', '')} {message.get('address', '')}"]
+    else:
+        lines = [f"[{kind}] {message.get('originalContentUrl', '')}".rstrip()]
+    for n, action in enumerate(message_choices(message), 1):
+        label = action.get("label") or action.get("text") or action.get("type")
+        if action.get("type") == "datetimepicker":
+            label += f" ({PICKER_FORMATS.get(action.get('mode'), 'value')})"
+        elif action.get("type") == "uri":
+            label += f" ({action.get('uri')})"
+        lines.append(f"  [{n}] {label}")
+    return lines
+
+
+class Chat:
+    def __init__(self, client: httpx.Client, user_id: str, out: Callable, wait: float,
+                 ask: Callable[[str], str] | None):
+        self.client, self.user_id, self.out, self.wait, self.ask = client, user_id, out, wait, ask
+        self.last_seq = max((m["seq"] for m in self._fetch(0)), default=0)
+        self.choices: list[dict] = []
+        self.batch_text = ""
+        self.error = ""  # set when a script line cannot be carried out
+
+    def _fetch(self, after: int) -> list[dict]:
+        response = self.client.get("/_standin/messages",
+                                   params={"user_id": self.user_id, "after": after})
+        response.raise_for_status()
+        return response.json()["messages"]
+
+    def send(self, event: dict) -> None:
+        self.batch_text = ""
+        response = self.client.post("/_standin/send", json={"user_id": self.user_id, "event": event})
+        result = response.json()
+        if "error" in result:
+            self.out(f"(could not reach the bot: {result['error']})")
+            return
+        if result["status"] != 200:
+            self.out(f"(the bot's webhook answered HTTP {result['status']})")
+        self.receive(expect_reply="replyToken" in result["event"])
+
+    def receive(self, expect_reply: bool = True) -> None:
+        """Wait until new messages arrive and stay quiet for 0.3 s (or `wait` passes)."""
+        got: list[dict] = []
+        deadline = time.monotonic() + (self.wait if expect_reply else 0.3)
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            new = self._fetch(self.last_seq)
+            if new:
+                got += new
+                self.last_seq = new[-1]["seq"]
+                quiet_since = time.monotonic()
+            elif got and time.monotonic() - quiet_since >= 0.3:
+                break
+            time.sleep(0.05)
+        lines = []
+        for item in got:
+            message = item["message"]
+            lines += render(message)
+            if message_choices(message):
+                self.choices = message_choices(message)
+        self.batch_text = "\n".join(lines)
+        for line in lines:
+            self.out(f"bot: {line}")
+
+    def tap(self, action: dict, value: str) -> bool:
+        """Do what tapping the action does on a phone."""
+        kind = action.get("type")
+        if kind == "postback":
+            self.send({"type": "postback", "postback": {"data": action.get("data", "")}})
+        elif kind == "datetimepicker":
+            mode = action.get("mode", "date")
+            if not value and self.ask:
+                value = self.ask(f"{PICKER_FORMATS.get(mode, 'value')}: ").strip()
+            if not value:
+                self.error = f"a value is needed: {PICKER_FORMATS.get(mode, 'value')}"
+                self.out(self.error)
+                return True
+            self.send({"type": "postback",
+                       "postback": {"data": action.get("data", ""), "params": {mode: value}}})
+        elif kind == "message":
+            self.send({"type": "message", "message": {"type": "text", "text": action.get("text", "")}})
+        elif kind == "uri":
+            self.out(f"(open {action.get('uri')})")
+        elif kind == "location":
+            self.send({"type": "message", "message": CANNED["/location"]})
+        else:
+            self.out(f"(the stand-in chat cannot do a {kind} action)")
+        return True
+
+    def handle(self, line: str) -> bool:
+        """Act on one input line. False means stop."""
+        command = line.strip()
+        if command == "/quit":
+            return False
+        if command == "/help":
+            self.out(HELP.strip("\n"))
+        elif command in ("/follow", "/unfollow"):
+            self.send({"type": command[1:]})
+        elif command in CANNED:
+            self.send({"type": "message", "message": dict(CANNED[command])})
+        elif (m := re.fullmatch(r"(\d+)(?:\s+(.*))?", command)) and 1 <= int(m[1]) <= len(self.choices):
+            return self.tap(self.choices[int(m[1]) - 1], (m[2] or "").strip())
+        else:
+            self.send({"type": "message", "message": {"type": "text", "text": line}})
+        return True
+
+
+def run_chat(standin_url: str, user_id: str, *, lines: Iterable[str] | None = None,
+             out=print, wait: float = 5.0) -> int:
+    """Chat interactively (lines=None) or run a script; 0 on success, 1 on a failed assertion."""
+    with httpx.Client(base_url=standin_url, timeout=60) as client:
+        chat = Chat(client, user_id, out, wait, ask=input if lines is None else None)
+        if lines is None:
+            out("Chatting with the bot as " + user_id + ". /help for commands, /quit to stop.")
+            while True:
+                try:
+                    line = input("> ")
+                except (EOFError, KeyboardInterrupt):
+                    return 0
+                if line.strip() and not chat.handle(line):
+                    return 0
+        for line in lines:
+            line = line.rstrip("\n")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            out(f"> {line}")
+            if line.startswith("?"):
+                expected = line[1:].strip()
+                if expected not in chat.batch_text:
+                    out(f"FAILED: expected {expected!r} in the bot's last messages, got:")
+                    out(chat.batch_text or "(nothing)")
+                    return 1
+            elif not chat.handle(line):
+                break
+            if chat.error:
+                return 1
+        return 0
+
+
+def main() -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Chat with the bot through the LINE stand-in.")
+    parser.add_argument("standin_url", nargs="?", default="http://127.0.0.1:8081")
+    parser.add_argument("user_id", nargs="?", default="U" + "0" * 31 + "a")
+    parser.add_argument("script", nargs="?", help="a .chat script (default: interactive)")
+    parser.add_argument("--wait", type=float, default=5.0)
+    args = parser.parse_args()
+    if args.script:
+        with open(args.script, encoding="utf-8") as f:
+            return run_chat(args.standin_url, args.user_id, lines=f.readlines(), wait=args.wait)
+    return run_chat(args.standin_url, args.user_id, wait=args.wait)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
