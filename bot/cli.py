@@ -44,8 +44,6 @@ def _chat(args) -> int:
         print(f"はぐくみ is running: bot {servers.bot_url}, LINE stand-in {servers.standin_url}")
         print(f"database: {settings.database_url}")
         lines = open(args.script, encoding="utf-8").read().splitlines() if args.script else None
-        if lines is None:
-            print("Type a message, or a number to tap a choice. /help lists the commands, /quit ends.")
         return run_chat(servers.standin_url, args.user, lines=lines)
 
 

@@ -194,6 +194,8 @@ def run_chat(standin_url: str, user_id: str, *, lines: Iterable[str] | None = No
         chat = Chat(client, user_id, out, wait, ask=input if lines is None else None)
         if lines is None:
             out("Chatting with the bot as " + user_id + ". /help for commands, /quit to stop.")
+            out("> /follow  (adding the bot as a friend)")
+            chat.handle("/follow")
             while True:
                 try:
                     line = input("> ")
