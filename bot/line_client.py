@@ -50,6 +50,10 @@ class LineClient:
         if reply_token and reply_deadline and now < reply_deadline:
             try:
                 request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": messages})
+            except ValueError as error:
+                log.error("a reply to %s is not a valid LINE request: %s", user_id, error)
+                return Result("failed", error=str(error))
+            try:
                 await self.api.reply_message_with_http_info(request, _request_timeout=TIMEOUT)
                 return Result("sent", "reply")
             except (ApiException, aiohttp.ClientError, asyncio.TimeoutError) as error:
@@ -61,7 +65,11 @@ class LineClient:
         return await self.push(user_id=user_id, messages=messages, retry_key=retry_key)
 
     async def push(self, *, user_id: str, messages: list[dict], retry_key: str) -> Result:
-        request = PushMessageRequest.from_dict({"to": user_id, "messages": messages})
+        try:
+            request = PushMessageRequest.from_dict({"to": user_id, "messages": messages})
+        except ValueError as error:  # the SDK's own model refuses it: LINE would too
+            log.error("a push to %s is not a valid LINE request: %s", user_id, error)
+            return Result("failed", error=str(error))
         error: Exception | None = None
         for pause in (0.0, *BACKOFF):
             await asyncio.sleep(pause)

@@ -132,6 +132,12 @@ class Worker:
 
     # --- sending --------------------------------------------------------------------------------
     async def _send(self, message_id: int) -> None:
+        try:
+            await self._send_claimed(message_id)
+        except Exception:  # the row's lease runs out and the sweep tries again
+            log.exception("sending message %s failed", message_id)
+
+    async def _send_claimed(self, message_id: int) -> None:
         row = await asyncio.to_thread(self._claim_message, message_id)
         if row is None:
             return

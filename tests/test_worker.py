@@ -1,0 +1,115 @@
+"""The worker: per-user order, one slow user never delays another, crash re-runs, retries."""
+import asyncio
+import json
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.line_client import Result
+from bot.state import SqlStateStore
+from bot.worker import Worker
+from scheduling import inbox
+from scheduling.db import transaction
+from scheduling.models import InboundEvent, OutgoingMessage, utcnow
+from tests.helpers import user_event
+
+CITY = {"city": {"name": "はぐくみ市", "phone": "0123-45-6789", "hours": "平日", "privacy_url": "x"}}
+SLOW, FAST = "U" + "1" * 32, "U" + "2" * 32
+
+
+class RecordingLine:
+    """Stands in for LineClient's interface; records what was sent and when."""
+
+    def __init__(self, slow_users=(), result=Result("sent", "reply")):
+        self.sent, self.slow_users, self.result = [], set(slow_users), result
+
+    async def send(self, *, user_id, messages, **_):
+        if user_id in self.slow_users:
+            await asyncio.sleep(1.0)
+        self.sent.append((user_id, messages[0]["text"]))
+        return self.result
+
+    async def profile_language(self, user_id):
+        return "ja"
+
+
+def store_events(sessions, events):
+    rows = [dict(webhook_event_id=e["webhookEventId"], user_id=e["source"]["userId"], event_type=e["type"],
+                 occurred_at=utcnow().fromtimestamp(e["timestamp"] / 1000, tz=utcnow().tzinfo),
+                 is_redelivery=False, body=json.dumps(e, ensure_ascii=False)) for e in events]
+    with transaction(sessions) as session:
+        inbox.add(session, events=rows, now=utcnow())
+
+
+def text_event(user, text, timestamp):
+    return user_event(user, "message", timestamp=timestamp,
+                      message={"type": "text", "id": "1", "quoteToken": "q", "text": text})
+
+
+def run(worker_coro):
+    return asyncio.run(worker_coro)
+
+
+def test_a_users_events_run_in_the_order_they_happened(sessions):
+    line = RecordingLine()
+    base = int(utcnow().timestamp() * 1000)
+    # stored out of order, as LINE may deliver them
+    store_events(sessions, [text_event(FAST, "メニュー", base + 2000), text_event(FAST, "産後ケア", base + 1000),
+                            text_event(FAST, "こんにちは", base + 3000)])
+
+    async def go():
+        worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY)
+        worker.kick(FAST)
+        await worker.idle()
+    run(go())
+    firsts = [text for _, text in line.sent]
+    assert firsts == ["この機能はただいま準備中です。お急ぎの方は、子育て支援センター（0123-45-6789）までお電話ください。",
+                      "ご用件をお選びください。",
+                      "ありがとうございます。ご用件は下のボタンからお選びください。"]
+
+
+def test_one_slow_user_does_not_delay_another(sessions):
+    line = RecordingLine(slow_users=[SLOW])
+    now = int(utcnow().timestamp() * 1000)
+    store_events(sessions, [text_event(SLOW, "a", now), text_event(FAST, "b", now + 1)])
+
+    async def go():
+        worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY)
+        worker.kick(SLOW)
+        worker.kick(FAST)
+        await worker.idle()
+    run(go())
+    assert [user for user, _ in line.sent] == [FAST, SLOW]
+
+
+def test_an_event_claimed_by_a_worker_that_died_is_picked_up_by_the_sweep(sessions):
+    line = RecordingLine()
+    store_events(sessions, [text_event(FAST, "メニュー", int(utcnow().timestamp() * 1000))])
+    with transaction(sessions) as session:  # a worker claims it, then dies
+        claimed = inbox.claim_next(session, user_id=FAST, now=utcnow() - inbox.LEASE - timedelta(seconds=1))
+    assert claimed is not None
+
+    async def go():
+        worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY)
+        await worker.sweep()
+        await worker.idle()
+    run(go())
+    assert len(line.sent) == 1
+    with sessions() as session:
+        assert session.scalar(select(InboundEvent.status)) == "done"
+
+
+def test_a_message_line_could_not_take_is_retried_later_and_then_given_up(sessions):
+    line = RecordingLine(result=Result("retry", error="HTTP 500"))
+    store_events(sessions, [text_event(FAST, "メニュー", int(utcnow().timestamp() * 1000))])
+
+    async def go():
+        worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY)
+        worker.kick(FAST)
+        await worker.idle()
+    run(go())
+    with sessions() as session:
+        row = session.scalars(select(OutgoingMessage)).one()
+    assert (row.status, row.attempts, row.reply_token) == ("pending", 1, None)
+    assert row.not_before > utcnow()
+    assert "HTTP 500" in row.last_error
