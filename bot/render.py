@@ -1,23 +1,55 @@
 """Turn a dialog's words into LINE message objects (dicts), checked by line-bot-sdk's models."""
-from linebot.v3.messaging import PostbackAction, QuickReply, QuickReplyItem, TextMessage
+from linebot.v3.messaging import Message
 
 from dialogs import catalog
-from dialogs.core import Say
+from dialogs.core import Cards, Choice, DateChoice, Say
 
 MAX_MESSAGES = 5
 
 
-def render(says: tuple[Say, ...], language: str) -> list[dict]:
+def render(says: tuple[Say | Cards, ...], language: str) -> list[dict]:
     if len(says) > MAX_MESSAGES:
         raise ValueError(f"a dialog may send at most {MAX_MESSAGES} messages at once, not {len(says)}")
     return [_render_one(say, language) for say in says]
 
 
-def _render_one(say: Say, language: str) -> dict:
-    message = TextMessage(text=catalog.text(language, say.key, **say.params))
+def _render_one(say: Say | Cards, language: str) -> dict:
+    def text(line) -> str:
+        return catalog.text(language, line.key, **line.params)
+
+    if isinstance(say, Cards):
+        message = {"type": "flex", "altText": text(say.alt)[:400],
+                   "contents": {"type": "carousel", "contents": [_bubble(card, text, language)
+                                                                 for card in say.cards]}}
+    else:
+        message = {"type": "text", "text": text(say)}
     if say.choices:
-        message.quick_reply = QuickReply(items=[
-            QuickReplyItem(action=PostbackAction(label=catalog.text(language, c.label), data=c.data))
-            for c in say.choices
-        ])
-    return message.to_dict()
+        message["quickReply"] = {"items": [{"type": "action", "action": _action(c, language)}
+                                           for c in say.choices]}
+    Message.from_dict(message)  # line-bot-sdk's own model must accept it
+    return message
+
+
+def _action(choice: Choice | DateChoice, language: str) -> dict:
+    label = catalog.text(language, choice.label)
+    if isinstance(choice, DateChoice):
+        action = {"type": "datetimepicker", "label": label, "data": choice.data, "mode": "date"}
+        for field in ("initial", "min", "max"):
+            if getattr(choice, field):
+                action[field] = getattr(choice, field)
+        return action
+    return {"type": "postback", "label": label, "data": choice.data}
+
+
+def _bubble(card, text, language: str) -> dict:
+    body = [{"type": "text", "text": text(card.title), "weight": "bold", "size": "lg", "wrap": True}]
+    body += [{"type": "text", "text": text(line), "size": "sm", "wrap": True, "margin": "md"}
+             for line in card.lines]
+    bubble = {"type": "bubble", "size": "kilo",
+              "body": {"type": "box", "layout": "vertical", "contents": body}}
+    if card.buttons:
+        bubble["footer"] = {"type": "box", "layout": "vertical", "spacing": "sm", "contents": [
+            {"type": "button", "style": "primary" if i == 0 else "secondary", "height": "sm",
+             "action": _action(button, language)} for i, button in enumerate(card.buttons)]}
+    return bubble
+

@@ -45,13 +45,46 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class DateChoice:
+    """LINE's date picker; the date comes back as Postback(data, params={"date": "YYYY-MM-DD"})."""
+    label: str  # catalog key
+    data: str
+    initial: str | None = None
+    min: str | None = None
+    max: str | None = None
+
+
+@dataclass(frozen=True)
+class Line:
+    """One catalog text with its parameters, inside a card."""
+    key: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Say:
     key: str
     params: dict = field(default_factory=dict)
-    choices: tuple[Choice, ...] = ()
+    choices: tuple[Choice | DateChoice, ...] = ()
+
+
+@dataclass(frozen=True)
+class Card:
+    title: Line
+    lines: tuple[Line, ...] = ()
+    buttons: tuple[Choice, ...] = ()
+
+
+@dataclass(frozen=True)
+class Cards:
+    """A row of cards (a LINE carousel); `alt` is what a notification or an old phone shows."""
+    alt: Line
+    cards: tuple[Card, ...]
+    choices: tuple[Choice | DateChoice, ...] = ()
 
 
 @dataclass(frozen=True)
 class Outcome:
     state: dict | None  # None: the conversation is over, forget the state
-    says: tuple[Say, ...] = ()
+    says: tuple[Say | Cards, ...] = ()
+    commands: tuple = ()  # domain commands the worker runs in the event's transaction
