@@ -19,6 +19,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
 
+    rules = commands.add_parser("rules", help="check a city's 産後ケア rules file, or try cases against it",
+                                add_help=False)
+    rules.add_argument("rest", nargs=argparse.REMAINDER)
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["rules"]:
+        from scheduling.rules.cli import main as rules_main
+        return rules_main(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "chat":

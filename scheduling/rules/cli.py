@@ -1,0 +1,176 @@
+"""Staff commands for the rules file:
+
+    hagukumi rules check FILE              validate and summarise the rules, in Japanese
+    hagukumi rules try FILE CASES.json     evaluate cases and print each decision as JSON
+
+Also runnable as `python -m scheduling.rules.cli rules check FILE`. Case format: docs/rules.md.
+Exit codes: 0 fine, 1 the rules or cases have mistakes, 2 wrong usage.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+
+from .engine import Use, decide
+from .loader import RulesError, load_rules
+from .questions import next_question
+from .schema import RuleSet, Version
+from .texts import format_date, render, render_reason
+
+TYPE_JA = {"short_stay": "宿泊型", "day_care": "通所型（日帰り）", "home_visit": "訪問型"}
+CLASS_JA = {"welfare": "生活保護", "tax_exempt": "住民税非課税", "taxed": "課税"}
+NEED_JA = {"family_help": "家族などから十分な援助が受けられない", "unwell": "心身の不調がある",
+           "anxiety": "育児に不安がある"}
+MOTHER_JA = {"birth": "出産した母親", "adoptive": "養親", "foster": "里親"}
+EXCLUSION_JA = {"infection": "感染症", "hospital": "入院治療が必要", "medical_care": "医療的な処置が必要",
+                "siblings": "上の子の同伴", "household_fever": "1週間以内の家族の発熱"}
+COUNT_JA = {"night": "1泊を1回（1泊2日 = 1回）", "day": "1日を1回（1泊2日 = 2日）", "stay": "1回の宿泊を1回"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hagukumi", description="産後ケアの利用のきまり（rules file）")
+    commands = parser.add_subparsers(dest="command", required=True)
+    rules = commands.add_parser("rules", help="check or try a rules file")
+    sub = rules.add_subparsers(dest="action", required=True)
+    check = sub.add_parser("check", help="validate and summarise a rules file（確認と要約）")
+    check.add_argument("file")
+    try_ = sub.add_parser("try", help="evaluate cases and print decisions as JSON（試しに判定）")
+    try_.add_argument("file")
+    try_.add_argument("cases")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        rule_set = load_rules(args.file)
+    except RulesError as error:
+        print(f"{args.file}: {len(error.problems)} 件の誤りがあります（errors）:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    if args.action == "check":
+        print(summarise(rule_set))
+        return 0
+    return _try(rule_set, args.cases)
+
+
+# --- check -----------------------------------------------------------------------------------------
+
+def summarise(rule_set: RuleSet) -> str:
+    lines = [f"{rule_set.city}の産後ケアのきまり（{rule_set.source}）: 誤りはありません。版は {len(rule_set.versions)} つです。"]
+    for index, version in enumerate(rule_set.versions):
+        following = rule_set.versions[index + 1] if index + 1 < len(rule_set.versions) else None
+        lines += [""] + _version_lines(version, following)
+    return "\n".join(lines)
+
+
+def _version_lines(v: Version, following: Version | None) -> list[str]:
+    if v.effective_until:
+        until = f"{format_date(v.effective_until)}まで"
+    elif following:
+        until = f"{format_date(following.effective_from)}の前日まで"
+    else:
+        until = "次の版まで"
+    e = v.eligibility
+    lines = [f"■ {v.label}（{format_date(v.effective_from)}から{until}）"]
+    if e.mode == "anyone":
+        lines.append("  対象: 産後ケアを必要とする方すべて")
+    else:
+        joiner = "のいずれか" if e.needs_match == "any" else "のすべて"
+        lines.append(f"  対象: 次{joiner}にあてはまる方: " + "／".join(NEED_JA[n] for n in e.needs))
+    who = [MOTHER_JA[m] for m in e.mothers]
+    if e.after_loss:
+        who.append(f"死産・流産のあと（{e.after_loss_months}か月以内）")
+    lines.append("  対象となる方: " + "、".join(who))
+    area = "どこにお住まいの方でも" if e.non_residents else ("市内在住の方と里帰り中の方" if e.satogaeri else "市内在住の方のみ")
+    lines.append(f"  住所: {area}")
+    week = v.application.from_pregnancy_week
+    lines.append(f"  申請: 妊娠{week}週から" if week is not None else "  申請: 出産後")
+    if v.exclusions.items:
+        items = [EXCLUSION_JA[i] + ("（医師が認めれば可）" if i in v.exclusions.doctor_clearance else "")
+                 for i in v.exclusions.items]
+        lines.append("  利用できない場合: " + "、".join(items))
+    caps = v.caps
+    if caps.total is not None:
+        multiples = f"、多胎は {caps.total_multiples} 回（日）" if caps.total_multiples else ""
+        lines.append(f"  上限: 全体で {caps.total} 回（日）{multiples}")
+    else:
+        lines.append("  上限: 全体の上限なし")
+    for name in v.offered:
+        t = v.types[name]
+        age = t.age
+        unit = "か月" if age.unit == "months" else "日"
+        window = (f"生後{age.min}{unit}から" if age.min else "") + f"生後{age.max}{unit}未満"
+        window += "（利用最終日で判定）" if age.at == "last_day" else "（利用開始日で判定）"
+        if age.corrected:
+            window += "、早産児は修正月齢"
+        lines.append(f"  ・{TYPE_JA[name]}: {window}")
+        extra = []
+        if name == "short_stay":
+            extra.append("数え方: " + COUNT_JA[t.count])
+        if t.cap is not None:
+            extra.append(f"この型の上限 {t.cap} 回" + (f"（多胎 {t.cap_multiples} 回）" if t.cap_multiples else ""))
+        if not t.apply_before_birth and week is not None:
+            extra.append("申請は出産後")
+        if extra:
+            lines.append("      " + "、".join(extra))
+        for i, tier in enumerate(t.fees):
+            upto = t.fees[i + 1].from_use - 1 if i + 1 < len(t.fees) else None
+            uses = "" if len(t.fees) == 1 else (f"{tier.from_use}〜{upto}回目 " if upto else f"{tier.from_use}回目から ")
+            fees = "、".join(f"{CLASS_JA[c]} {tier.fees[c]:,}円" for c in CLASS_JA)
+            lines.append(f"      料金 {uses}{fees}")
+            if any(tier.extra_per_baby.values()):
+                lines.append("      多胎の加算（1人につき） " +
+                             "、".join(f"{CLASS_JA[c]} {tier.extra_per_baby.get(c, 0):,}円" for c in CLASS_JA))
+    return lines
+
+
+# --- try -------------------------------------------------------------------------------------------
+
+def _try(rule_set: RuleSet, cases_path: str) -> int:
+    try:
+        with open(cases_path, encoding="utf-8") as f:
+            cases = json.load(f)
+    except (OSError, json.JSONDecodeError) as error:
+        print(f"{cases_path}: cannot read the cases（ケースを読めません）: {error}", file=sys.stderr)
+        return 1
+    if isinstance(cases, dict):
+        cases = [cases]
+    output, failed = [], 0
+    for index, case in enumerate(cases):
+        try:
+            output.append(evaluate_case(rule_set, case, index))
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            failed += 1
+            output.append({"name": _name(case, index), "error": f"{type(error).__name__}: {error}"})
+    print(json.dumps(output, ensure_ascii=False, indent=2))
+    return 1 if failed else 0
+
+
+def _name(case, index: int) -> str:
+    return case.get("name", f"case {index + 1}") if isinstance(case, dict) else f"case {index + 1}"
+
+
+def evaluate_case(rule_set: RuleSet, case: dict, index: int = 0) -> dict:
+    on_date = date.fromisoformat(case["on_date"])
+    answers = case.get("answers", {})
+    uses = [Use.of(u) for u in case.get("existing_uses", [])]
+    nights = int(case.get("nights", 1))
+    language = case.get("language", "ja")
+    decision = decide(rule_set, answers, on_date=on_date, existing_uses=uses, nights=nights)
+    result = {"name": _name(case, index), **decision.as_json()}
+    for type_name, type_result in decision.results.items():
+        result["results"][type_name]["reasons"] = [
+            {**r.as_json(), "text": render_reason(r, language)} for r in type_result.reasons]
+        result["results"][type_name]["status_text"] = render(f"screening.status.{type_result.status}",
+                                                             language=language)
+    question = next_question(rule_set, answers, on_date, fees=bool(case.get("fees", False)),
+                             existing_uses=uses, nights=nights)
+    result["next_question"] = question and question.key
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

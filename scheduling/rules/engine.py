@@ -1,0 +1,406 @@
+"""The rule engine: answers + rules + the date of the care -> a decision per care type. Pure, no I/O.
+
+Each rule is a check that passes, fails, needs a staff check, or lacks an answer (naming the question
+keys it needs). Per type: any failure -> "not_eligible"; else a missing answer or a staff check ->
+"needs_check"; else "eligible". `missing` lists the question keys that would still change the result
+(status, remaining uses), so next_question() (questions.py) can ask only those.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Iterable, Mapping
+
+from .periods import add_period, pregnancy_week_start
+from .schema import CLASSES, RuleSet, TypeRules, Version
+
+PASS, FAIL, CHECK, MISSING = "pass", "fail", "check", "missing"
+ELIGIBLE, NOT_ELIGIBLE, NEEDS_CHECK = "eligible", "not_eligible", "needs_check"
+# A live birth is at week 22 at the earliest, so a due date is at most 18 weeks after the birth: beyond that,
+# no correction can help and the preterm question is not asked.
+MAX_CORRECTION = timedelta(weeks=18)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why: a text key (in texts_ja.toml / texts_en.toml) and its parameters (JSON-able)."""
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return {"key": self.key, "params": self.params}
+
+
+def _reason(name: str, **params) -> Reason:
+    return Reason(f"screening.reason.{name}", params)
+
+
+@dataclass(frozen=True)
+class Fee:
+    """Yen per use; low == high when the household class is known, else the range over classes."""
+    low: int
+    high: int
+    household: str | None = None
+
+    def as_json(self) -> dict:
+        return {"min": self.low, "max": self.high, "household": self.household}
+
+
+@dataclass(frozen=True)
+class Use:
+    """One of her existing uses or bookings of this birth (cancellations and no-shows excluded)."""
+    type: str
+    start: date
+    nights: int = 0          # short stays: nights (1泊2日 = 1)
+
+    @classmethod
+    def of(cls, value) -> "Use":
+        if isinstance(value, Use):
+            return value
+        start = value["start"]
+        return cls(type=value["type"], start=date.fromisoformat(start) if isinstance(start, str) else start,
+                   nights=int(value.get("nights", 0)))
+
+
+@dataclass(frozen=True)
+class TypeResult:
+    type: str
+    status: str
+    reasons: tuple[Reason, ...]
+    remaining: int | None          # units left for this type (None: no cap)
+    fee_per_use: Fee | None
+    missing: tuple[str, ...] = ()  # question keys that would still change this result
+
+    def as_json(self) -> dict:
+        return {"status": self.status, "reasons": [r.as_json() for r in self.reasons],
+                "remaining": self.remaining, "fee_per_use": self.fee_per_use and self.fee_per_use.as_json(),
+                "missing": list(self.missing)}
+
+
+@dataclass(frozen=True)
+class Decision:
+    on_date: date
+    version: Version | None
+    results: dict[str, TypeResult]
+    remaining_total: int | None
+    reasons: tuple[Reason, ...] = ()   # about the whole decision (e.g. no rules in force)
+
+    @property
+    def certain(self) -> bool:
+        return all(not r.missing for r in self.results.values())
+
+    def as_json(self) -> dict:
+        version = self.version
+        return {"on_date": self.on_date.isoformat(),
+                "version": version and {"label": version.label,
+                                        "effective_from": version.effective_from.isoformat()},
+                "results": {t: r.as_json() for t, r in self.results.items()},
+                "remaining_total": self.remaining_total,
+                "reasons": [r.as_json() for r in self.reasons]}
+
+
+@dataclass
+class _Check:
+    outcome: str
+    reasons: list[Reason] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)   # keys still needed (with any outcome but FAIL)
+
+
+def decide(rule_set: RuleSet, answers: Mapping[str, Any], *, on_date: date,
+           existing_uses: Iterable = (), nights: int = 1) -> Decision:
+    """Decide each offered type for the care starting on `on_date` (a short stay of `nights` nights),
+    under the rules in force on that date. `existing_uses`: her uses and bookings for this birth."""
+    version = rule_set.in_force(on_date)
+    if version is None:
+        return Decision(on_date, None, {}, None, (_reason("no_rules", date=on_date.isoformat()),))
+    uses = [Use.of(u) for u in existing_uses]
+    babies = _babies(answers)
+    multiples = (babies or 1) >= 2
+    total_cap = _cap(version.caps.total, version.caps.total_multiples, multiples)
+    used_total = sum(_units(version, u.type, u.nights) for u in uses)
+    remaining_total = None if total_cap is None else max(total_cap - used_total, 0)
+    common = [_relationship(version, answers), _residence(version, answers), _needs(version, answers),
+              _exclusions(version, answers)]
+    results = {}
+    for name in version.offered:
+        rules = version.types[name]
+        checks = common + [_timing(version, rules, answers, on_date, nights),
+                           _caps(version, rules, answers, uses, nights)]
+        used_type = sum(_units(version, u.type, u.nights) for u in uses if u.type == name)
+        type_cap = _cap(rules.cap, rules.cap_multiples, multiples)
+        remaining = _min(None if type_cap is None else max(type_cap - used_type, 0), remaining_total)
+        use_number = (used_total if version.caps.use_number == "total" else used_type) + 1
+        fee = fee_for(rules, use_number, answers.get("household"), babies or 1)
+        results[name] = _combine(name, checks, remaining, fee)
+    return Decision(on_date, version, results, remaining_total)
+
+
+def _combine(name: str, checks: list[_Check], remaining, fee) -> TypeResult:
+    failed = [c for c in checks if c.outcome == FAIL]
+    if failed:
+        reasons = [r for c in failed for r in c.reasons]
+        return TypeResult(name, NOT_ELIGIBLE, tuple(reasons), remaining, fee)
+    missing = tuple(dict.fromkeys(k for c in checks for k in c.missing))
+    reasons = [r for c in checks for r in c.reasons]
+    if any(c.outcome == MISSING for c in checks):
+        status = NEEDS_CHECK
+        reasons.append(_reason("missing"))
+    else:
+        status = NEEDS_CHECK if any(c.outcome == CHECK for c in checks) else ELIGIBLE
+    return TypeResult(name, status, tuple(reasons), remaining, fee, missing)
+
+
+# --- the checks --------------------------------------------------------------------------------------
+
+def _relationship(version: Version, answers) -> _Check:
+    value = answers.get("relationship")
+    rules = version.eligibility
+    if value is None:
+        return _Check(MISSING, missing=["relationship"])
+    if value == "pregnant":
+        return _Check(PASS)
+    if value == "after_loss":
+        return _Check(PASS) if rules.after_loss else _Check(FAIL, [_reason("after_loss_not_covered")])
+    if value in ("birth", "adoptive", "foster"):
+        if value in rules.mothers:
+            return _Check(PASS)
+        return _Check(FAIL, [_reason(f"mother_not_covered.{value}")])
+    return _Check(CHECK, [_reason("relationship_other")])
+
+
+def _residence(version: Version, answers) -> _Check:
+    rules = version.eligibility
+    if rules.non_residents:
+        return _Check(PASS)
+    value = answers.get("residence")
+    if value is None:
+        return _Check(MISSING, missing=["residence"])
+    if value == "resident":
+        return _Check(PASS)
+    if value == "satogaeri":
+        return _Check(PASS) if rules.satogaeri else _Check(FAIL, [_reason("satogaeri_not_covered")])
+    if value == "moving_in":
+        return _Check(CHECK, [_reason("moving_in")])
+    return _Check(FAIL, [_reason("non_resident")])
+
+
+def _needs(version: Version, answers) -> _Check:
+    rules = version.eligibility
+    if rules.mode == "anyone":
+        return _Check(PASS)
+    values = {need: answers.get(f"need:{need}") for need in rules.needs}
+    unanswered = [f"need:{n}" for n, v in values.items() if v is None]
+    if rules.needs_match == "any":
+        if "yes" in values.values():
+            return _Check(PASS)
+        if unanswered:
+            return _Check(MISSING, missing=unanswered)
+        if "unsure" in values.values():
+            return _Check(CHECK, [_reason("needs_unsure")])
+        return _Check(FAIL, [_reason("needs_none")])
+    if "no" in values.values():
+        return _Check(FAIL, [_reason("needs_not_all")])
+    if unanswered:
+        return _Check(MISSING, missing=unanswered)
+    if "unsure" in values.values():
+        return _Check(CHECK, [_reason("needs_unsure")])
+    return _Check(PASS)
+
+
+def exclusion_order(version: Version) -> list[str]:
+    """The exclusions in the order they are asked: those a doctor cannot clear first (they stop at once)."""
+    items = version.exclusions.items
+    return [i for i in items if i not in version.exclusions.doctor_clearance] + \
+           [i for i in items if i in version.exclusions.doctor_clearance]
+
+
+def _exclusions(version: Version, answers) -> _Check:
+    items = exclusion_order(version)
+    if not items:
+        return _Check(PASS)
+    if answers.get("relationship") == "pregnant":
+        return _Check(PASS, [_reason("health_checked_later")])
+    overall = answers.get("exclusions")
+    if overall == "none":
+        return _Check(PASS)
+    if overall == "unsure":
+        return _Check(CHECK, [_reason("exclusions_unsure")])
+    values = {item: answers.get(f"exclusion:{item}") for item in items}
+    if overall is None and any(v is None for v in values.values()):
+        return _Check(MISSING, missing=["exclusions"])
+    failed, checks, missing, cleared = [], [], [], []
+    for item, value in values.items():
+        if value is None:
+            missing.append(f"exclusion:{item}")
+        elif value == "unsure":
+            checks.append(_reason(f"exclusion_unsure.{item}"))
+        elif value == "yes":
+            if item not in version.exclusions.doctor_clearance:
+                failed.append(_reason(f"exclusion.{item}"))
+                continue
+            clearance = answers.get("doctor_clearance")
+            if clearance is None:
+                missing.append("doctor_clearance")
+            elif clearance == "yes":
+                cleared.append(_reason("doctor_cleared", item=item))
+            elif clearance == "not_yet":
+                checks.append(_reason("doctor_not_yet"))
+            else:
+                failed.append(_reason(f"exclusion.{item}"))
+    if failed:
+        return _Check(FAIL, failed)
+    if missing:
+        return _Check(MISSING, cleared + checks, list(dict.fromkeys(missing)))
+    if checks:
+        return _Check(CHECK, cleared + checks)
+    if not cleared:   # "some" apply, but every item was answered no
+        return _Check(CHECK, [_reason("exclusions_unclear")])
+    return _Check(PASS, cleared)
+
+
+def _date(answers, key: str) -> date | None:
+    value = answers.get(key)
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _age_params(rules: TypeRules) -> dict:
+    return {"type": rules.name, "min": rules.age.min, "max": rules.age.max, "unit": rules.age.unit}
+
+
+def _timing(version: Version, rules: TypeRules, answers, on_date: date, nights: int) -> _Check:
+    """When: the application window (pregnant), the window after a loss, or the infant's age."""
+    relationship = answers.get("relationship")
+    if relationship is None:
+        return _Check(MISSING, missing=["relationship"])
+    last_day = on_date + timedelta(days=max(nights, 1)) if rules.name == "short_stay" else on_date
+    day = last_day if rules.age.at == "last_day" else on_date
+    if relationship == "pregnant":
+        due = _date(answers, "due_date")
+        if due is None:
+            return _Check(MISSING, missing=["due_date"])
+        week = version.application.from_pregnancy_week
+        if week is None or not rules.apply_before_birth:
+            return _Check(FAIL, [_reason("apply_after_birth", type=rules.name)])
+        opens = pregnancy_week_start(due, week)
+        if on_date < opens:
+            return _Check(FAIL, [_reason("apply_from", week=week, date=opens.isoformat())])
+        return _Check(PASS, [_reason(f"use_after_birth_{rules.age.unit}", **_age_params(rules))])
+    if relationship == "after_loss":
+        ended = _date(answers, "loss_date")
+        if ended is None:
+            return _Check(MISSING, missing=["loss_date"])
+        if ended > on_date:
+            return _Check(CHECK, [_reason("date_in_future")])
+        months = version.eligibility.after_loss_months
+        if day < add_period(ended, months, "months"):
+            return _Check(PASS)
+        return _Check(FAIL, [_reason("after_loss_over", months=months)])
+    born = _date(answers, "birth_date")
+    if born is None:
+        return _Check(MISSING, missing=["birth_date"])
+    if born > on_date:
+        return _Check(CHECK, [_reason("date_in_future")])
+    age, params = rules.age, _age_params(rules)
+    starts = add_period(born, age.min, age.unit)
+    if day < starts:
+        return _Check(FAIL, [_reason(f"age_under_{age.unit}", date=starts.isoformat(), **params)])
+    if day < add_period(born, age.max, age.unit):
+        return _Check(PASS)
+    over = _reason(f"age_over_{age.unit}", **params)
+    if not age.corrected or day >= add_period(born + MAX_CORRECTION, age.max, age.unit):
+        return _Check(FAIL, [over])
+    preterm = answers.get("preterm")
+    if preterm is None:
+        return _Check(MISSING, missing=["preterm"])
+    if preterm != "yes":
+        return _Check(FAIL, [over])
+    due = _date(answers, "due_date")
+    if due is None:
+        return _Check(MISSING, missing=["due_date"])
+    if due > born and day < add_period(due, age.max, age.unit):
+        return _Check(PASS, [_reason("corrected_age", **params)])
+    return _Check(FAIL, [_reason(f"age_over_corrected_{age.unit}", **params)])
+
+
+def _babies(answers) -> int | None:
+    value = answers.get("babies")
+    return int(value) if isinstance(value, (int, str)) and str(value).isdigit() and int(value) >= 1 else None
+
+
+def _cap(single: int | None, multiples: int | None, is_multiple: bool) -> int | None:
+    return multiples if is_multiple and multiples is not None else single
+
+
+def _min(*values):
+    present = [v for v in values if v is not None]
+    return min(present) if present else None
+
+
+def units(version: Version, type_name: str, nights: int) -> int:
+    """How much one use counts against the caps: 1, or for short stays by the city's rule."""
+    if type_name != "short_stay":
+        return 1
+    count = version.types["short_stay"].count if "short_stay" in version.types else "night"
+    nights = max(nights, 1)
+    return {"night": nights, "day": nights + 1, "stay": 1}[count]
+
+
+_units = units
+
+
+def multiples_matter(version: Version) -> bool:
+    caps = version.caps
+    if caps.total_multiples is not None and caps.total_multiples != caps.total:
+        return True
+    return any(t.cap_multiples is not None and t.cap_multiples != t.cap for t in version.types.values())
+
+
+def _caps(version: Version, rules: TypeRules, answers, uses: list[Use], nights: int) -> _Check:
+    needed = units(version, rules.name, nights)
+    babies = _babies(answers)
+    missing = ["babies"] if babies is None and multiples_matter(version) else []
+    remaining = _remaining(version, rules, uses, (babies or 1) >= 2)
+    if remaining is None or remaining >= needed:
+        return _Check(PASS, missing=missing)
+    if missing and _remaining(version, rules, uses, True) >= needed:
+        return _Check(MISSING, missing=missing)       # twins would still have uses left
+    if remaining <= 0:
+        return _Check(FAIL, [_reason("cap_reached")])
+    return _Check(FAIL, [_reason("cap_short", remaining=remaining, needed=needed)])
+
+
+def _remaining(version: Version, rules: TypeRules, uses: list[Use], multiples: bool) -> int | None:
+    total_cap = _cap(version.caps.total, version.caps.total_multiples, multiples)
+    type_cap = _cap(rules.cap, rules.cap_multiples, multiples)
+    used_total = sum(units(version, u.type, u.nights) for u in uses)
+    used_type = sum(units(version, u.type, u.nights) for u in uses if u.type == rules.name)
+    return _min(None if total_cap is None else total_cap - used_total,
+                None if type_cap is None else type_cap - used_type)
+
+
+# --- fees ------------------------------------------------------------------------------------------
+
+def fee_for(rules: TypeRules, use_number: int, household: str | None, babies: int = 1) -> Fee | None:
+    """The fee of use number `use_number` (1-based) of this type; a range when the class is unknown."""
+    if not rules.fees:
+        return None
+    tier = [t for t in rules.fees if t.from_use <= use_number][-1]
+    amounts = {c: tier.fees[c] + tier.extra_per_baby.get(c, 0) * max(babies - 1, 0) for c in CLASSES}
+    if household in CLASSES:
+        return Fee(amounts[household], amounts[household], household)
+    return Fee(min(amounts.values()), max(amounts.values()), None)
+
+
+def fee_varies(rules: TypeRules, *, by: str) -> bool:
+    """Does the fee depend on the household class ("household") or on the number of babies ("babies")?"""
+    for tier in rules.fees:
+        if by == "household" and (len(set(tier.fees.values())) > 1 or len(set(tier.extra_per_baby.values())) > 1):
+            return True
+        if by == "babies" and any(tier.extra_per_baby.values()):
+            return True
+    return False

@@ -1,0 +1,348 @@
+"""Load and validate a city's rules file (TOML) into a RuleSet.
+
+Every mistake is reported at once, each naming the file, the line and the dotted field path, e.g.
+    hagukumi.toml:23: versions[1].types.short_stay.age.max: must be a whole number ≥ 0（0以上の整数）
+tomllib gives no line numbers, so lines are found by scanning the text for table headers and keys.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import date, datetime
+from pathlib import Path
+
+from .schema import (CLASSES, EXCLUSIONS, MOTHERS, NEEDS, STAY_COUNTS, TYPES, AgeWindow, Application, Caps,
+                     Eligibility, Exclusions, FeeTier, RuleSet, TypeRules, Version)
+
+
+class RulesError(ValueError):
+    """The rules file is wrong; `problems` lists every mistake as 'FILE:LINE: field.path: message'."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def load_rules(path) -> RuleSet:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RulesError([f"{path.name}: the file does not exist（ファイルがありません）"]) from None
+    except UnicodeDecodeError:
+        raise RulesError([f"{path.name}: the file is not UTF-8 text（UTF-8 で保存してください）"]) from None
+    return parse_rules(text, name=path.name, source=str(path))
+
+
+def parse_rules(text: str, *, name: str = "rules.toml", source: str = "") -> RuleSet:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        match = re.search(r"line (\d+)", str(error))
+        line = match.group(1) if match else "?"
+        raise RulesError([f"{name}:{line}: TOML syntax error（書き方の誤り）: {error}"]) from None
+    checker = _Checker()
+    rule_set = checker.rule_set(data, source=source or name)
+    if checker.errors:
+        lines = _LineIndex(text)
+        located = sorted(((lines.find(path), n, path, message) for n, (path, message) in enumerate(checker.errors)),
+                         key=lambda t: (t[0], t[1]))
+        raise RulesError([f"{name}:{line}: {path}: {message}" for line, _, path, message in located])
+    return rule_set
+
+
+# --- validation -------------------------------------------------------------------------------------
+
+NUMBER = "must be a whole number ≥ {low}（{low}以上の整数）"
+
+
+class _Checker:
+    def __init__(self):
+        self.errors: list[tuple[str, str]] = []
+
+    def error(self, path: str, message: str):
+        self.errors.append((path, message))
+
+    def table(self, value, path: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict:
+        if not isinstance(value, dict):
+            self.error(path, "must be a table（[表] にしてください）")
+            return {}
+        for key in value:
+            if key not in allowed:
+                self.error(_join(path, key), f"unknown setting（不明な項目）; allowed: {', '.join(allowed)}")
+        for key in required:
+            if key not in value:
+                self.error(_join(path, key), "is required（必須の項目です）")
+        return value
+
+    def integer(self, table: dict, key: str, path: str, *, low: int = 0, default=None):
+        value = table.get(key, default)
+        if key in table and (not isinstance(value, int) or isinstance(value, bool) or value < low):
+            self.error(_join(path, key), NUMBER.format(low=low))
+            return default
+        return value
+
+    def boolean(self, table: dict, key: str, path: str, default: bool) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            self.error(_join(path, key), "must be true or false（true か false）")
+            return default
+        return value
+
+    def choice(self, table: dict, key: str, path: str, allowed: tuple[str, ...], default: str) -> str:
+        value = table.get(key, default)
+        if value not in allowed:
+            self.error(_join(path, key), f"must be one of（次のどれか）: {', '.join(allowed)}")
+            return default
+        return value
+
+    def choices(self, table: dict, key: str, path: str, allowed: tuple[str, ...], default) -> tuple[str, ...]:
+        value = table.get(key, default)
+        if not isinstance(value, (list, tuple)):
+            self.error(_join(path, key), f"must be a list of（次のリスト）: {', '.join(allowed)}")
+            return tuple(default)
+        good = []
+        for index, item in enumerate(value):
+            if item not in allowed:
+                self.error(f"{_join(path, key)}[{index}]", f"must be one of（次のどれか）: {', '.join(allowed)}")
+            elif item in good:
+                self.error(f"{_join(path, key)}[{index}]", "is listed twice（重複しています）")
+            else:
+                good.append(item)
+        return tuple(good)
+
+    def day(self, table: dict, key: str, path: str):
+        value = table.get(key)
+        if value is None:
+            return None
+        if isinstance(value, datetime) or not isinstance(value, date):
+            self.error(_join(path, key), "must be a date like 2025-04-01, without quotes（日付 2025-04-01）")
+            return None
+        return value
+
+    # --- the file ---
+
+    def rule_set(self, data: dict, *, source: str) -> RuleSet:
+        self.table(data, "", ("city", "versions"), ("city", "versions"))
+        city = self.table(data.get("city", {}), "city", ("name",), ("name",))
+        name = city.get("name", "")
+        if "name" in city and (not isinstance(name, str) or not name.strip()):
+            self.error("city.name", "must be the city's name as text（市町村名を文字で）")
+        raw_versions = data.get("versions", [])
+        if not isinstance(raw_versions, list) or not raw_versions:
+            if "versions" in data:
+                self.error("versions", "must be one or more [[versions]] tables（[[versions]] が必要です）")
+            raw_versions = []
+        built = [(i, self.version(raw, f"versions[{i}]")) for i, raw in enumerate(raw_versions)]
+        self.check_dates(raw_versions)
+        versions = [v for _, v in built if v is not None]
+        versions.sort(key=lambda v: v.effective_from)
+        return RuleSet(city=name if isinstance(name, str) else "", versions=tuple(versions), source=source)
+
+    def check_dates(self, raw_versions):
+        """Versions must not overlap: sorted by start, each must end before the next starts."""
+        dated = []
+        for i, raw in enumerate(raw_versions):
+            start = raw.get("effective_from") if isinstance(raw, dict) else None
+            until = raw.get("effective_until") if isinstance(raw, dict) else None
+            if _is_date(start):
+                dated.append((start, i, until if _is_date(until) else None))
+        dated.sort(key=lambda t: (t[0], t[1]))
+        for (start, i, until), (next_start, j, _) in zip(dated, dated[1:]):
+            if start == next_start:
+                self.error(f"versions[{j}].effective_from",
+                           f"overlaps versions[{i}]: both start on {start}（開始日が重複しています）")
+            elif until and until >= next_start:
+                self.error(f"versions[{i}].effective_until",
+                           f"overlaps versions[{j}], which starts on {next_start}（期間が重なっています）")
+
+    def version(self, raw, path: str) -> Version | None:
+        keys = ("effective_from", "effective_until", "label", "offered", "eligibility", "exclusions", "caps",
+                "application", "types")
+        raw = self.table(raw, path, keys, ("effective_from", "offered", "types"))
+        errors_before = len(self.errors)
+        start = self.day(raw, "effective_from", path)
+        until = self.day(raw, "effective_until", path)
+        if start and until and until < start:
+            self.error(f"{path}.effective_until", "is before effective_from（開始日より前です）")
+        label = raw.get("label", "")
+        if not isinstance(label, str):
+            self.error(f"{path}.label", "must be text（文字で）")
+        offered = self.choices(raw, "offered", path, TYPES, ())
+        if "offered" in raw and not offered:
+            self.error(f"{path}.offered", "must name at least one type（少なくとも1つの型）")
+        types_raw = self.table(raw.get("types", {}), f"{path}.types", TYPES)
+        types = {}
+        for name in offered:
+            if name not in types_raw:
+                self.error(f"{path}.offered", f"{name} is offered but there is no [versions.types.{name}] table"
+                                              "（提供する型の設定がありません）")
+            else:
+                types[name] = self.type_rules(types_raw[name], f"{path}.types.{name}", name)
+        for name in types_raw:
+            if name in TYPES and name not in offered:
+                self.error(f"{path}.types.{name}", "is not in offered（offered に入っていません）")
+        eligibility = self.eligibility(raw.get("eligibility", {}), f"{path}.eligibility")
+        exclusions = self.exclusions(raw.get("exclusions", {}), f"{path}.exclusions")
+        caps = self.caps(raw.get("caps", {}), f"{path}.caps")
+        application = self.application(raw.get("application", {}), f"{path}.application")
+        if len(self.errors) > errors_before or start is None:
+            return None
+        return Version(effective_from=start, effective_until=until, label=label or f"{start}〜",
+                       offered=offered, types=types, eligibility=eligibility, exclusions=exclusions, caps=caps,
+                       application=application)
+
+    def eligibility(self, raw, path: str) -> Eligibility:
+        raw = self.table(raw, path, ("mode", "needs", "needs_match", "mothers", "after_loss", "after_loss_months",
+                                     "satogaeri", "non_residents"))
+        mode = self.choice(raw, "mode", path, ("anyone", "needs"), "anyone")
+        needs = self.choices(raw, "needs", path, NEEDS, ())
+        if mode == "needs" and not needs:
+            self.error(f"{path}.needs", "must list the needs when mode = \"needs\"（要件を並べてください）")
+        if mode == "anyone" and needs:
+            self.error(f"{path}.needs", "is only used when mode = \"needs\"（mode = \"needs\" のときだけ）")
+        return Eligibility(
+            mode=mode, needs=needs,
+            needs_match=self.choice(raw, "needs_match", path, ("any", "all"), "any"),
+            mothers=self.choices(raw, "mothers", path, MOTHERS, MOTHERS),
+            after_loss=self.boolean(raw, "after_loss", path, True),
+            after_loss_months=self.integer(raw, "after_loss_months", path, low=1, default=12),
+            satogaeri=self.boolean(raw, "satogaeri", path, False),
+            non_residents=self.boolean(raw, "non_residents", path, False))
+
+    def exclusions(self, raw, path: str) -> Exclusions:
+        raw = self.table(raw, path, ("items", "doctor_clearance"))
+        items = self.choices(raw, "items", path, EXCLUSIONS, ())
+        cleared = self.choices(raw, "doctor_clearance", path, EXCLUSIONS, ())
+        for index, item in enumerate(cleared):
+            if item not in items:
+                self.error(f"{path}.doctor_clearance[{index}]", f"{item} is not in items（items にありません）")
+        return Exclusions(items=items, doctor_clearance=cleared)
+
+    def caps(self, raw, path: str) -> Caps:
+        raw = self.table(raw, path, ("total", "total_multiples", "use_number"))
+        total = self.integer(raw, "total", path, low=1)
+        multiples = self.integer(raw, "total_multiples", path, low=1)
+        if multiples is not None and total is None:
+            self.error(f"{path}.total_multiples", "needs total（total も書いてください）")
+        return Caps(total=total, total_multiples=multiples,
+                    use_number=self.choice(raw, "use_number", path, ("total", "type"), "total"))
+
+    def application(self, raw, path: str) -> Application:
+        raw = self.table(raw, path, ("from_pregnancy_week",))
+        week = self.integer(raw, "from_pregnancy_week", path, low=0)
+        if week is not None and week > 42:
+            self.error(f"{path}.from_pregnancy_week", "must be a pregnancy week 0–42（妊娠週数 0〜42）")
+        return Application(from_pregnancy_week=week)
+
+    def type_rules(self, raw, path: str, name: str) -> TypeRules:
+        keys = ("age", "fees", "cap", "cap_multiples", "apply_before_birth") + (("count",) if name == "short_stay"
+                                                                              else ())
+        raw = self.table(raw, path, keys, ("age", "fees"))
+        age = self.age(raw.get("age", {}), f"{path}.age")
+        fees = self.fees(raw.get("fees", []), f"{path}.fees") if "fees" in raw else ()
+        cap = self.integer(raw, "cap", path, low=1)
+        cap_multiples = self.integer(raw, "cap_multiples", path, low=1)
+        if cap_multiples is not None and cap is None:
+            self.error(f"{path}.cap_multiples", "needs cap（cap も書いてください）")
+        return TypeRules(name=name, age=age, fees=fees, cap=cap, cap_multiples=cap_multiples,
+                         count=self.choice(raw, "count", path, STAY_COUNTS, "night"),
+                         apply_before_birth=self.boolean(raw, "apply_before_birth", path, True))
+
+    def age(self, raw, path: str) -> AgeWindow:
+        raw = self.table(raw, path, ("min", "max", "unit", "at", "corrected"), ("max",))
+        low = self.integer(raw, "min", path, default=0)
+        high = self.integer(raw, "max", path, low=1, default=1)
+        if "max" in raw and isinstance(low, int) and isinstance(high, int) and high <= low:
+            self.error(f"{path}.max", "must be greater than min（min より大きく）")
+        return AgeWindow(min=low, max=high, unit=self.choice(raw, "unit", path, ("months", "days"), "months"),
+                         at=self.choice(raw, "at", path, ("start", "last_day"), "start"),
+                         corrected=self.boolean(raw, "corrected", path, False))
+
+    def fees(self, raw, path: str) -> tuple[FeeTier, ...]:
+        if not isinstance(raw, list) or not raw:
+            self.error(path, "must be one or more [[…fees]] tables（料金表が必要です）")
+            return ()
+        tiers = []
+        for index, item in enumerate(raw):
+            where = f"{path}[{index}]"
+            item = self.table(item, where, ("from_use", "extra_per_baby") + CLASSES, CLASSES)
+            from_use = self.integer(item, "from_use", where, low=1, default=1)
+            fees = {c: self.integer(item, c, where, default=0) for c in CLASSES}
+            extra_raw = self.table(item.get("extra_per_baby", {}), f"{where}.extra_per_baby", CLASSES)
+            extra = {c: self.integer(extra_raw, c, f"{where}.extra_per_baby", default=0) for c in CLASSES}
+            tiers.append(FeeTier(from_use=from_use or 1, fees=fees, extra_per_baby=extra))
+        starts = [t.from_use for t in tiers]
+        if starts[0] != 1:
+            self.error(f"{path}[0].from_use", "the first tier must start at use 1（最初は 1 から）")
+        for index in range(1, len(starts)):
+            if starts[index] <= starts[index - 1]:
+                self.error(f"{path}[{index}].from_use", "must be larger than the tier before（前より大きく）")
+        return tuple(tiers)
+
+
+def _is_date(value) -> bool:
+    return isinstance(value, date) and not isinstance(value, datetime)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+# --- line numbers -----------------------------------------------------------------------------------
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\".]+)\s*=\s*(.*)$")
+_INLINE_KEY = re.compile(r"([A-Za-z0-9_\-]+)\s*=")
+
+
+class _LineIndex:
+    """Maps concrete field paths (versions[1].types.short_stay.age.max) to the line that defines them."""
+
+    def __init__(self, text: str):
+        self.lines: dict[str, int] = {}
+        arrays: set[str] = set()             # header paths that are arrays of tables
+        counts: dict[str, int] = {}          # concrete array path -> index of its current element
+        current = ""
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = _HEADER.match(line)
+            if header and not line.lstrip().startswith("#"):
+                parts = [p.strip().strip('"') for p in header.group(2).split(".")]
+                if header.group(1) == "[[":
+                    arrays.add(".".join(parts))
+                concrete = self._concrete(parts, arrays, counts)
+                if header.group(1) == "[[":
+                    counts[concrete] = counts.get(concrete, -1) + 1
+                    concrete = f"{concrete}[{counts[concrete]}]"
+                current = concrete
+                self.lines.setdefault(concrete, number)
+                continue
+            key = _KEY.match(line)
+            if key and not line.lstrip().startswith("#"):
+                path = _join(current, ".".join(p.strip().strip('"') for p in key.group(1).split(".")))
+                self.lines.setdefault(path, number)
+                value = key.group(2)
+                if value.startswith("{"):
+                    for inner in _INLINE_KEY.findall(value):
+                        self.lines.setdefault(f"{path}.{inner}", number)
+
+    @staticmethod
+    def _concrete(parts, arrays, counts) -> str:
+        concrete, plain = "", ""
+        for part in parts[:-1]:
+            plain = _join(plain, part)
+            concrete = _join(concrete, part)
+            if plain in arrays:
+                concrete = f"{concrete}[{counts.get(concrete, 0)}]"
+        return _join(concrete, parts[-1])
+
+    def find(self, path: str) -> int | str:
+        """The line of `path`, or of its nearest ancestor that has one."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            trimmed = re.sub(r"(\[\d+\]|\.[^.\[]+)$", "", path)
+            if trimmed == path:
+                break
+            path = trimmed
+        return 1

@@ -1,0 +1,36 @@
+"""Exact date arithmetic for ages and periods (see docs/rules.md, "Ages and periods").
+
+- add_months(d, n): the same day of the month n calendar months later; when that month has no such day
+  (31 January + 1 month), the first day of the following month (1 March). This matches the Japanese
+  reading of 「生後1か月」 for a baby born on the 31st: still under one month through the last day of February.
+- "under n months" on day D  ⇔  D < add_months(birth, n);  "at least n months"  ⇔  D >= add_months(birth, n).
+- "under n days" on day D    ⇔  (D - birth).days < n      (the day of birth is day 0).
+- Pregnancy week w+0 = due date - (40 - w) * 7 days (week 40+0 is the due date).
+"""
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+
+
+def add_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    if day.day <= calendar.monthrange(year, month)[1]:
+        return date(year, month, day.day)
+    return date(year + month // 12, month % 12 + 1, 1)
+
+
+def add_period(day: date, amount: int, unit: str) -> date:
+    """The first day on which an age counted from `day` reaches `amount` months or days."""
+    return add_months(day, amount) if unit == "months" else day + timedelta(days=amount)
+
+
+def pregnancy_week_start(due_date: date, week: int) -> date:
+    return due_date - timedelta(days=(40 - week) * 7)
+
+
+def pregnancy_week(due_date: date, on_date: date) -> tuple[int, int]:
+    """(weeks, days) of pregnancy on `on_date`, e.g. (28, 3) for 28週3日."""
+    days = 280 - (due_date - on_date).days
+    return days // 7, days % 7

@@ -1,0 +1,109 @@
+"""next_question: the single next screening question, asking only what the rules in force need.
+
+Order (a key is skipped when no offered type's result depends on it):
+  relationship → residence → birth_date | due_date | loss_date → preterm → due_date (corrected age)
+  → need:* (in the city's order) → exclusions → exclusion:* (those a doctor cannot clear first)
+  → doctor_clearance → babies → household (only with fees=True)
+It returns None as soon as every offered type's result (status and remaining uses; the fee too when
+fees=True) is certain.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Iterable, Mapping
+
+from .engine import NOT_ELIGIBLE, decide, exclusion_order, fee_varies
+from .schema import EXCLUSIONS, NEEDS, RuleSet, Version
+
+YES, NO, UNSURE = ("yes", "screening.option.yes"), ("no", "screening.option.no"), \
+    ("unsure", "screening.option.unsure")
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str                                  # stable answer key
+    kind: str                                 # "choice" | "date"
+    text_key: str                             # message-catalog key of the question text
+    options: tuple[tuple[Any, str], ...] = ()  # (value, label_key) for choice questions
+    details: tuple[str, ...] = ()              # text keys to list under the question (e.g. the exclusions)
+    sensitive: bool = False                   # answer by postback only, never echoed into the chat
+    min_date: date | None = None              # for the date picker
+    max_date: date | None = None
+
+
+def _choice(key: str, options, *, sensitive=False, details=()) -> Question:
+    return Question(key, "choice", f"screening.question.{_name(key)}", tuple(options), tuple(details), sensitive)
+
+
+def _name(key: str) -> str:
+    return key.replace(":", ".")
+
+
+def question_for(key: str, version: Version, on_date: date) -> Question:
+    """The Question for `key` under `version` (every key next_question may return)."""
+    if key == "relationship":
+        return _choice(key, [(v, f"screening.option.relationship.{v}") for v in
+                             ("birth", "pregnant", "adoptive", "foster", "after_loss", "other")], sensitive=True)
+    if key == "residence":
+        return _choice(key, [(v, f"screening.option.residence.{v}") for v in
+                             ("resident", "satogaeri", "moving_in", "other")])
+    if key in ("birth_date", "loss_date"):
+        return Question(key, "date", f"screening.question.{key}", sensitive=key == "loss_date",
+                        min_date=on_date - timedelta(days=800), max_date=on_date)
+    if key == "due_date":
+        return Question(key, "date", "screening.question.due_date", sensitive=True,
+                        min_date=on_date - timedelta(days=800), max_date=on_date + timedelta(days=300))
+    if key == "preterm":
+        return _choice(key, [YES, NO], sensitive=True)
+    if key.startswith("need:"):
+        return _choice(key, [YES, NO, UNSURE], sensitive=True)
+    if key == "exclusions":
+        return _choice(key, [("none", "screening.option.exclusions.none"),
+                             ("some", "screening.option.exclusions.some"),
+                             ("unsure", "screening.option.unsure")], sensitive=True,
+                       details=[f"screening.detail.exclusion.{i}" for i in exclusion_order(version)])
+    if key.startswith("exclusion:"):
+        return _choice(key, [YES, NO, UNSURE], sensitive=True)
+    if key == "doctor_clearance":
+        return _choice(key, [YES, ("no", "screening.option.doctor_clearance.no"),
+                             ("not_yet", "screening.option.doctor_clearance.not_yet")], sensitive=True)
+    if key == "babies":
+        return _choice(key, [(n, f"screening.option.babies.{n}") for n in (1, 2, 3)])
+    if key == "household":
+        return _choice(key, [(v, f"screening.option.household.{v}") for v in
+                             ("welfare", "tax_exempt", "taxed", "unknown")], sensitive=True)
+    raise KeyError(key)
+
+
+def question_order(version: Version) -> list[str]:
+    return (["relationship", "residence", "birth_date", "due_date", "loss_date", "preterm"]
+            + [f"need:{n}" for n in version.eligibility.needs] + ["exclusions"]
+            + [f"exclusion:{i}" for i in exclusion_order(version)] + ["doctor_clearance", "babies", "household"])
+
+
+ALL_KEYS = (["relationship", "residence", "birth_date", "due_date", "loss_date", "preterm"]
+            + [f"need:{n}" for n in NEEDS] + ["exclusions"] + [f"exclusion:{i}" for i in EXCLUSIONS]
+            + ["doctor_clearance", "babies", "household"])
+
+
+def next_question(rules_set: RuleSet, answers: Mapping[str, Any], on_date: date, *, fees: bool = False,
+                  existing_uses: Iterable = (), nights: int = 1) -> Question | None:
+    """The next question to ask, or None when every offered type's result is certain.
+    fees=True: she wants a fee estimate, so the household class (and the number of babies, when the fee
+    depends on it) are asked too; "unknown" is a valid answer (the fee is then a min–max range)."""
+    decision = decide(rules_set, answers, on_date=on_date, existing_uses=existing_uses, nights=nights)
+    version = decision.version
+    if version is None:
+        return None
+    missing = {key for result in decision.results.values() for key in result.missing}
+    if fees:
+        open_types = [version.types[t] for t, r in decision.results.items() if r.status != NOT_ELIGIBLE]
+        if "household" not in answers and any(fee_varies(t, by="household") for t in open_types):
+            missing.add("household")
+        if "babies" not in answers and any(fee_varies(t, by="babies") for t in open_types):
+            missing.add("babies")
+    for key in question_order(version):
+        if key in missing:
+            return question_for(key, version, on_date)
+    return None

@@ -1,0 +1,110 @@
+"""The city's postpartum-care rules as typed, immutable data (built by loader.py from a TOML file).
+
+Every fact that varies between cities is a field here; the engine (engine.py) only reads them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+# The three types of 産後ケア, in the order they are shown.
+TYPES = ("short_stay", "day_care", "home_visit")
+# Household classes for fees: 生活保護, 住民税非課税, 課税.
+CLASSES = ("welfare", "tax_exempt", "taxed")
+# Mothers a city may accept (besides pregnant women and mothers after a loss, which have own settings).
+MOTHERS = ("birth", "adoptive", "foster")
+# Needs a needs-based city may ask about.
+NEEDS = ("family_help", "unwell", "anxiety")
+# Exclusions a city may check (each has its question and reason texts).
+EXCLUSIONS = ("infection", "hospital", "medical_care", "siblings", "household_fever")
+# How a short stay counts against the caps: per night, per calendar day (1泊2日 = 2), per stay.
+STAY_COUNTS = ("night", "day", "stay")
+
+
+@dataclass(frozen=True)
+class AgeWindow:
+    """The infant's age allowed for a type: min <= age < max (max is 未満, exclusive)."""
+    min: int
+    max: int
+    unit: str = "months"        # "months" | "days"
+    at: str = "start"           # "start" | "last_day" (of the care)
+    corrected: bool = False     # preterm babies: the upper bound counts from the due date
+
+
+@dataclass(frozen=True)
+class FeeTier:
+    """Fees per use from use number `from_use` on (until the next tier), by household class, in yen."""
+    from_use: int
+    fees: dict[str, int]
+    extra_per_baby: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TypeRules:
+    name: str
+    age: AgeWindow
+    fees: tuple[FeeTier, ...]
+    cap: int | None = None              # uses of this type (None: only the total cap)
+    cap_multiples: int | None = None    # for twins or more (None: same as cap)
+    count: str = "night"                # short_stay only: night | day | stay
+    apply_before_birth: bool = True     # may a pregnant woman apply for this type?
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    mode: str = "anyone"                # "anyone" (必要とする方すべて) | "needs" (要件あり)
+    needs: tuple[str, ...] = ()
+    needs_match: str = "any"            # "any" | "all"
+    mothers: tuple[str, ...] = MOTHERS
+    after_loss: bool = True             # mothers after stillbirth or miscarriage
+    after_loss_months: int = 12
+    satogaeri: bool = False             # mothers staying in the city for the birth (里帰り)
+    non_residents: bool = False         # anyone, wherever she lives
+
+
+@dataclass(frozen=True)
+class Exclusions:
+    items: tuple[str, ...] = ()
+    doctor_clearance: tuple[str, ...] = ()   # items a doctor's clearance overrides
+
+
+@dataclass(frozen=True)
+class Caps:
+    total: int | None = None
+    total_multiples: int | None = None
+    use_number: str = "total"           # fee tiers count uses in "total" or per "type"
+
+
+@dataclass(frozen=True)
+class Application:
+    from_pregnancy_week: int | None = None   # None: apply after the birth only
+
+
+@dataclass(frozen=True)
+class Version:
+    effective_from: date
+    label: str
+    offered: tuple[str, ...]
+    types: dict[str, TypeRules]
+    eligibility: Eligibility = Eligibility()
+    exclusions: Exclusions = Exclusions()
+    caps: Caps = Caps()
+    application: Application = Application()
+    effective_until: date | None = None      # inclusive; None: until the next version
+
+    def in_force_on(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_until is None or day <= self.effective_until)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    city: str
+    versions: tuple[Version, ...]       # sorted by effective_from
+    source: str = ""
+
+    def in_force(self, on_date: date) -> Version | None:
+        """The version in force on `on_date`: the latest one that has started and not ended."""
+        for version in reversed(self.versions):
+            if version.in_force_on(on_date):
+                return version
+        return None
