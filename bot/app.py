@@ -19,7 +19,7 @@ from bot.settings import Settings
 from bot.state import RedisStateStore, SqlStateStore
 from bot.worker import Worker
 from scheduling import inbox
-from scheduling.city import load_city
+from scheduling.city import CityConfigError, load_city
 from scheduling.db import make_engine, make_sessionmaker, ping, transaction, upgrade_schema
 from scheduling.models import utcnow
 
@@ -28,7 +28,10 @@ log = logging.getLogger("hagukumi.webhook")
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
-    city = load_city(settings.city_config)
+    try:
+        city = load_city(settings.city_config)
+    except CityConfigError as error:
+        raise SystemExit(f"Hagukumi cannot start: {error}") from None
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     redis_client = None

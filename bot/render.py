@@ -22,7 +22,7 @@ def _render_one(say: Say | Cards, language: str) -> dict:
                    "contents": {"type": "carousel", "contents": [_bubble(card, text, language)
                                                                  for card in say.cards]}}
     else:
-        message = {"type": "text", "text": text(say)}
+        message = {"type": "text", "text": "\n".join([text(say), *map(text, say.lines)])}
     if say.choices:
         message["quickReply"] = {"items": [{"type": "action", "action": _action(c, language)}
                                            for c in say.choices]}

@@ -13,7 +13,8 @@ from bot.line_client import LineClient
 from bot.render import render
 from dialogs import catalog, router
 from dialogs.core import Context
-from scheduling import inbox, outbox, users
+from dialogs.screening import SaveScreening
+from scheduling import inbox, outbox, screenings, users
 from scheduling.db import transaction
 from scheduling.models import utcnow
 
@@ -114,9 +115,12 @@ class Worker:
             return []
         stored = self.state_store.load(session, user_id, now)
         base = stored.base_for(event_id)
-        outcome = router.handle(base, dialog_input, Context(now=now, city=self.city["city"]))
+        ctx = Context(now=now, city=self.city["city"], rules=self.city["care"]["rule_set"])
+        outcome = router.handle(base, dialog_input, ctx)
         self.state_store.save(session, user_id, expected=stored.version, data=outcome.state,
                               event_id=event_id, before=base, now=now)
+        for command in outcome.commands:
+            self._run(session, command, user_id=user_id, event_id=event_id, now=now)
         messages = render(outcome.says, catalog.language_of(user.language))
         if not messages:
             return []
@@ -125,6 +129,16 @@ class Worker:
                          reply_deadline=events.occurred_at(raw) + REPLY_TOKEN_LIFETIME if token else None,
                          source_event_id=event_id)
         return [row.id]
+
+    def _run(self, session, command, *, user_id: str, event_id: int, now: datetime) -> None:
+        """A dialog's domain command, in the event's own transaction."""
+        match command:
+            case SaveScreening():
+                screenings.record(session, user_id=user_id, answers=command.answers, decision=command.decision,
+                                  rules_version=command.rules_version, care_date=command.care_date, now=now,
+                                  source_event_id=event_id)
+            case _:
+                raise TypeError(f"unknown command {command!r}")
 
     def _fail(self, event_id: int, error: str) -> None:
         with transaction(self.sessions) as session:

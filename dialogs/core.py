@@ -1,6 +1,9 @@
 """What a dialog receives and what it answers. Texts are catalog keys, rendered later per language."""
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+JST = ZoneInfo("Asia/Tokyo")
 
 
 # --- inputs -------------------------------------------------------------------------------------
@@ -31,9 +34,17 @@ Input = Follow | Text | Postback | Media
 
 @dataclass(frozen=True)
 class Context:
-    """What a dialog may know besides its state: the time and the city's public facts."""
+    """What a dialog may know besides its state: the time, the city's public facts, the rules in
+    force (a scheduling.rules.RuleSet) and her existing uses of care (for the uses left)."""
     now: datetime
     city: dict
+    rules: object = None
+    uses: tuple = ()
+
+    @property
+    def today(self) -> date:
+        """Today in Japan: every date in the service is a JST date."""
+        return self.now.astimezone(JST).date()
 
 
 # --- outputs ------------------------------------------------------------------------------------
@@ -66,6 +77,7 @@ class Say:
     key: str
     params: dict = field(default_factory=dict)
     choices: tuple[Choice | DateChoice, ...] = ()
+    lines: tuple[Line, ...] = ()  # more lines of the same message, e.g. a list under a question
 
 
 @dataclass(frozen=True)

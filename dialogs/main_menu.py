@@ -1,10 +1,10 @@
 """The main menu: the greeting, the four choices, and polite answers to anything else.
 
     follow                 -> greeting + menu
-    tap 産後ケア / 教室 / 予約  -> (not built yet) "準備中です" + the centre's phone + menu
+    tap 教室 / 予約, 予約する  -> (not built yet) "準備中です" + the centre's phone + menu
     tap 使い方               -> how to use + menu
-    text containing 産後ケア  -> as the 産後ケア tap
     other text, stickers...  -> gentle hint + menu
+(産後ケア is the screening dialog's: see dialogs/router.py.)
 """
 from dialogs.core import Choice, Context, Follow, Input, Media, Outcome, Postback, Say, Text
 
@@ -15,7 +15,7 @@ CHOICES = (
     Choice("menu.help", "menu:help"),
 )
 MENU = Say("menu.prompt", choices=CHOICES)
-KEYWORDS = {"産後ケア": "menu:care", "教室": "menu:class", "予約": "menu:bookings",
+KEYWORDS = {"教室": "menu:class", "予約": "menu:bookings",
             "メニュー": "menu:show", "menu": "menu:show"}
 
 
@@ -39,7 +39,7 @@ def handle(state: dict | None, event: Input, ctx: Context) -> Outcome:
 def _choose(data: str, city: dict) -> Outcome:
     if data == "menu:help":
         return Outcome(None, (Say("reply.help", city), MENU))
-    if data in ("menu:care", "menu:class", "menu:bookings"):
+    if data in ("menu:class", "menu:bookings") or data.startswith("book|"):
         return Outcome(None, (Say("reply.preparing", city), MENU))
     if data == "menu:show":
         return Outcome(None, (MENU,))

@@ -2,6 +2,8 @@
 import tomllib
 from pathlib import Path
 
+from scheduling.rules import RulesError, load_rules
+
 
 class CityConfigError(ValueError):
     pass
@@ -21,4 +23,11 @@ def load_city(path: Path) -> dict:
     missing = [key for key in ("name", "phone", "hours", "privacy_url") if not isinstance(city.get(key), str)]
     if missing:
         raise CityConfigError(f"{path}: [city] needs text values for {', '.join(missing)}")
+    rules = (data.get("care") or {}).get("rules")
+    if not isinstance(rules, str):
+        raise CityConfigError(f"{path}: [care] rules = \"FILE\" (the 産後ケア rules file) is required")
+    try:
+        data["care"]["rule_set"] = load_rules(Path(path).parent / rules)
+    except RulesError as error:
+        raise CityConfigError(f"{path}: the rules file has mistakes:\n" + "\n".join(error.problems)) from None
     return data

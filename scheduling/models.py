@@ -93,3 +93,17 @@ class ConversationState(Base):
     data: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Screening(Base):
+    """A finished 産後ケア screening: her answers and the decision, with the rules version used,
+    so staff can see why the bot said what it said."""
+    __tablename__ = "screenings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    rules_version: Mapped[str] = mapped_column(String(64))
+    care_date: Mapped[str] = mapped_column(String(10))  # the date the decision was made for (JST)
+    answers: Mapped[str] = mapped_column(Text)  # JSON
+    decision: Mapped[str] = mapped_column(Text)  # JSON
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source_event_id: Mapped[int | None] = mapped_column(Integer, unique=True)

@@ -43,10 +43,11 @@ def test_japanese_and_english_catalogs_have_the_same_keys_and_placeholders():
         assert set(re.findall(r"{(\w+)}", ja[key])) == set(re.findall(r"{(\w+)}", en[key])), key
 
 
-def test_japanese_texts_are_polite():
+def test_japanese_sentences_are_polite():
+    """Every sentence (not a button label) ends in です・ます form."""
     for key, value in catalog.load("ja").items():
-        if not key.startswith("menu.") or key in ("menu.greeting", "menu.prompt"):
-            assert re.search(r"(です|ます|ください|ません)[。）」]?", value), key
+        for sentence in re.findall(r"[^。？\n]+[。？]", value):
+            assert re.search(r"(です|ます|ました|でした|ください|ません)か?[）」]?[。？]$", sentence), (key, sentence)
 
 
 @pytest.mark.parametrize("language,expected", [("ja", "ja"), ("en", "en"), ("en-US", "en"), ("zh-Hant", "ja"),

@@ -278,7 +278,11 @@ def test_render_numbers_choices():
     flex = {"type": "flex", "altText": "教室のご案内", "contents": {"type": "bubble", "footer": {
         "type": "box", "layout": "vertical", "contents": [
             {"type": "button", "action": {"type": "uri", "label": "詳しく", "uri": "https://x"}}]}}}
-    assert render(flex) == ["[flex] 教室のご案内", "  [1] 詳しく (https://x)"]
+    assert render(flex) == ["[教室のご案内]", "  ┌", "  [1] 詳しく (https://x)"]
+    card = {"type": "flex", "altText": "結果", "contents": {"type": "carousel", "contents": [
+        {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [
+            {"type": "text", "text": "宿泊型"}, {"type": "text", "text": "ご利用いただけます"}]}}]}}
+    assert render(card, first=4) == ["[結果]", "  ┌", "  │ 宿泊型", "  │ ご利用いただけます"]
     buttons = {"type": "template", "altText": "alt", "template": {
         "type": "buttons", "text": "選んでください",
         "actions": [{"type": "message", "label": "はい", "text": "はい"}]}}
@@ -387,3 +391,14 @@ def test_sdk_push_profile_and_info(live_standin):
     assert conflict.status == 409
     assert profile.display_name == "太郎" and profile.language == "ja"
     assert info.basic_id == "@standin"
+
+
+def test_reply_tokens_hook_issues_usable_tokens(client):
+    tokens = client.post("/_standin/reply_tokens", json={"user_id": USER, "count": 3}).json()["tokens"]
+    assert len(set(tokens)) == 3
+    for token in tokens:
+        body = {"replyToken": token, "messages": [text()]}
+        assert client.post("/v2/bot/message/reply", headers=AUTH, json=body).status_code == 200
+        assert client.post("/v2/bot/message/reply", headers=AUTH, json=body).status_code == 400
+    assert [m["via"] for m in delivered(client)] == ["reply"] * 3
+    assert client.post("/_standin/reply_tokens", json={"user_id": USER, "count": 0}).status_code == 422

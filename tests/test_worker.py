@@ -1,5 +1,6 @@
 """The worker: per-user order, one slow user never delays another, crash re-runs, retries."""
 import asyncio
+from pathlib import Path
 import json
 from datetime import timedelta
 
@@ -9,11 +10,12 @@ from bot.line_client import Result
 from bot.state import SqlStateStore
 from bot.worker import Worker
 from scheduling import inbox
+from scheduling.city import load_city
 from scheduling.db import transaction
 from scheduling.models import InboundEvent, OutgoingMessage, utcnow
 from tests.helpers import user_event
 
-CITY = {"city": {"name": "はぐくみ市", "phone": "0123-45-6789", "hours": "平日", "privacy_url": "x"}}
+CITY = load_city(Path(__file__).resolve().parents[1] / "config" / "city.toml")
 SLOW, FAST = "U" + "1" * 32, "U" + "2" * 32
 
 
@@ -63,7 +65,7 @@ def test_a_users_events_run_in_the_order_they_happened(sessions):
         await worker.idle()
     run(go())
     firsts = [text for _, text in line.sent]
-    assert firsts == ["この機能はただいま準備中です。お急ぎの方は、子育て支援センター（0123-45-6789）までお電話ください。",
+    assert firsts == ["産後ケアを利用できるか、いくつかの質問で確かめます。ボタンをタップして答えてください。（回答はチャットに表示されません）",
                       "ご用件をお選びください。",
                       "ありがとうございます。ご用件は下のボタンからお選びください。"]
 

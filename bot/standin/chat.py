@@ -8,7 +8,7 @@ Each input line (typed, or read from a script) is one of:
     /sticker /image /location
                            send that kind of message
     /help /quit
-    3                      tap choice [3] of the newest bot message with choices
+    3                      tap choice [3] of the bot's last batch of messages
     3 2026-01-05           tap a date picker choice with that value
                            (without a value you are asked for one)
     anything else          sent as a text message (so is a number with no such choice)
@@ -66,8 +66,22 @@ def _flex_buttons(node) -> list[dict]:
     return [b for value in node.values() for b in _flex_buttons(value)]
 
 
-def render(message: dict) -> list[str]:
-    """A bot message as printable lines."""
+def _flex_lines(node, depth: int = 0) -> list[str]:
+    """The texts of a flex message, a bubble's title first, one bubble after another."""
+    if isinstance(node, list):
+        return [line for child in node for line in _flex_lines(child, depth)]
+    if not isinstance(node, dict):
+        return []
+    if node.get("type") == "bubble":
+        return ["  ┌"] + [f"  │ {line}" for part in ("header", "hero", "body")
+                          for line in _flex_lines(node.get(part), depth + 1)]
+    if node.get("type") == "text":
+        return node.get("text", "").splitlines()
+    return _flex_lines(node.get("contents"), depth)
+
+
+def render(message: dict, first: int = 1) -> list[str]:
+    """A bot message as printable lines; its choices are numbered from `first`."""
     kind = message.get("type")
     template = message.get("template") or {}
     if kind in ("text", "textV2"):
@@ -76,7 +90,9 @@ def render(message: dict) -> list[str]:
         lines = [f"[{template.get('type')}] {message.get('altText', '')}"]
         for part in [template] + template.get("columns", []):
             lines += [part[k] for k in ("title", "text") if part.get(k)]
-    elif kind in ("flex", "imagemap"):
+    elif kind == "flex":
+        lines = [f"[{message.get('altText', '')}]"] + _flex_lines(message.get("contents"))
+    elif kind == "imagemap":
         lines = [f"[{kind}] {message.get('altText', '')}"]
     elif kind == "sticker":
         lines = [f"[sticker {message.get('packageId')}/{message.get('stickerId')}]"]
@@ -84,7 +100,7 @@ def render(message: dict) -> list[str]:
         lines = [f"[location] {message.get('title', '')} {message.get('address', '')}"]
     else:
         lines = [f"[{kind}] {message.get('originalContentUrl', '')}".rstrip()]
-    for n, action in enumerate(message_choices(message), 1):
+    for n, action in enumerate(message_choices(message), first):
         label = action.get("label") or action.get("text") or action.get("type")
         if action.get("type") == "datetimepicker":
             label += f" ({PICKER_FORMATS.get(action.get('mode'), 'value')})"
@@ -134,12 +150,13 @@ class Chat:
             elif got and time.monotonic() - quiet_since >= 0.3:
                 break
             time.sleep(0.05)
-        lines = []
-        for item in got:
+        lines, choices = [], []
+        for item in got:  # choices are numbered across the whole batch, as one screen shows them
             message = item["message"]
-            lines += render(message)
-            if message_choices(message):
-                self.choices = message_choices(message)
+            lines += render(message, first=len(choices) + 1)
+            choices += message_choices(message)
+        if choices:
+            self.choices = choices
         self.batch_text = "\n".join(lines)
         for line in lines:
             self.out(f"bot: {line}")

@@ -8,6 +8,7 @@ For developers and tests it plays the user's phone and offers test hooks:
     POST /_standin/users       register/update a profile
     POST /_standin/send        send a webhook event as a user (signed, to webhook_url)
     POST /_standin/send_raw    post an exact webhook body
+    POST /_standin/reply_tokens issue fresh reply tokens for a user (for benchmarks)
     GET  /_standin/messages    messages the bot sent to users (?user_id=&after=)
     GET  /_standin/requests    log of every Messaging API call
     GET  /_standin/undelivered pushes accepted but not delivered
@@ -33,7 +34,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from linebot.v3.messaging import PushMessageRequest, ReplyMessageRequest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 DEFAULT_DISPLAY_NAME = "テストユーザー"
 REPLY_TOKEN_EVENTS = {
@@ -202,6 +203,15 @@ class LineState:
                 message.setdefault("quoteToken", secrets.token_urlsafe(24))
         return event
 
+    def issue_reply_tokens(self, user_id: str, count: int) -> list[str]:
+        """Fresh reply tokens for the user, as if that many events had been sent."""
+        with self._lock:
+            self._user(user_id)
+            now = time.monotonic()
+            tokens = [secrets.token_hex(16) for _ in range(count)]
+            self.reply_tokens.update((token, (user_id, now)) for token in tokens)
+            return tokens
+
     # --- Messaging API
     def _deliver(self, user_id: str, messages: list[dict], via: str) -> list[dict]:
         sent = []
@@ -287,6 +297,11 @@ class SendIn(BaseModel):
     event: dict
     redelivery: bool = False
     webhook_event_id: str | None = None
+
+
+class ReplyTokensIn(BaseModel):
+    user_id: str
+    count: int = Field(1, ge=1, le=100_000)
 
 
 class SendRawIn(BaseModel):
@@ -421,6 +436,10 @@ def create_standin_app(*, channel_secret: str, access_token: str, webhook_url: s
         body = req.body.encode("utf-8")
         status, failure = await post_webhook(body, req.signature or sign(channel_secret, body))
         return webhook_result(status, failure)
+
+    @app.post("/_standin/reply_tokens")
+    def reply_tokens(req: ReplyTokensIn):
+        return {"tokens": state.issue_reply_tokens(req.user_id, req.count)}
 
     @app.get("/_standin/messages")
     def messages(user_id: str | None = None, after: int = 0):
