@@ -62,3 +62,57 @@ class StandIn:
     def wait_messages(self, user_id: str, count: int, after: int = 0, timeout: float = 10.0) -> list[dict]:
         return wait_for(lambda: len(self.messages(user_id, after)) >= count and self.messages(user_id, after),
                         timeout) or self.messages(user_id, after)
+
+
+def actions(message: dict) -> list[dict]:
+    """Every tappable action of a LINE message: quick replies and flex buttons."""
+    found = [item["action"] for item in (message.get("quickReply") or {}).get("items", [])]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "button":
+                found.append(node["action"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+    walk(message.get("contents"))
+    return found
+
+
+class Phone:
+    """A user's phone on the stand-in: sends, taps by label, and reads the bot's last answer."""
+
+    def __init__(self, standin: StandIn, user_id: str):
+        self.standin, self.user_id, self.seen, self.last = standin, user_id, 0, []
+
+    def _send(self, event: dict) -> list[dict]:
+        assert self.standin.send(self.user_id, event)["status"] == 200
+        got = wait_for(lambda: self.standin.messages(self.user_id, self.seen), timeout=10) or []
+        wait_for(lambda: False, timeout=0.15)  # let the rest of a multi-message answer arrive
+        got = self.standin.messages(self.user_id, self.seen)
+        assert got, "the bot did not answer"
+        self.seen = got[-1]["seq"]
+        self.last = [m["message"] for m in got]
+        return self.last
+
+    def follow(self):
+        return self._send({"type": "follow", "follow": {"isUnblocked": False}})
+
+    def say(self, text: str):
+        return self._send({"type": "message", "message": {"type": "text", "text": text}})
+
+    def tap(self, label: str, date: str | None = None, nth: int = 0):
+        matching = [a for m in self.last for a in actions(m) if a.get("label") == label]
+        assert len(matching) > nth, f"no button {label!r} in {self.texts()}"
+        return self.tap_action(matching[nth], date)
+
+    def tap_action(self, action: dict, date: str | None = None):
+        postback = {"data": action["data"]}
+        if action["type"] == "datetimepicker":
+            postback["params"] = {"date": date}
+        return self._send({"type": "postback", "postback": postback})
+
+    def texts(self) -> str:
+        return json.dumps(self.last, ensure_ascii=False)
