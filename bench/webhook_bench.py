@@ -47,23 +47,8 @@ TEXTS = ("こんにちは", "メニュー", "産後ケアについて教えて�
          "ありがとう", "help", "よろしくお願いします")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 AIM_RATIO, AIM_P99_MS, AIM_RSS_MB = 0.5, 50.0, 150.0
-# `uvicorn --workers N` binds the listening socket with proto 0, so asyncio never sets TCP_NODELAY on
-# accepted connections and each keep-alive response waits ~40 ms for the client's delayed ACK
-# (uvicorn issue #3149). --tcp-nodelay starts uvicorn through this launcher, which binds with
-# IPPROTO_TCP, to show what the servers do without that delay.
-NODELAY_LAUNCHER = """
-import importlib, socket, sys
-import uvicorn.config
-bind = uvicorn.config.Config.bind_socket
-def bind_socket(self):
-    sock = bind(self)
-    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto == 0:
-        sock = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
-    return sock
-uvicorn.config.Config.bind_socket = bind_socket
-sys.argv[0] = "uvicorn"
-sys.exit(importlib.import_module("uvicorn.main").main())
-"""
+# Both servers run through bot.serve, which turns TCP_NODELAY on (uvicorn issue #3149: with --workers > 1
+# uvicorn leaves it off and each keep-alive response waits ~40 ms); --uvicorn-default shows that delay.
 
 
 # --- processes ---------------------------------------------------------------------------------------
@@ -402,8 +387,8 @@ def main() -> int:
     parser.add_argument("--redis-url", help="the bot's REDIS_URL (default: unset)")
     parser.add_argument("--drain-timeout", type=float, default=120.0,
                         help="longest wait for the bot to answer everything at the end (default 120 s)")
-    parser.add_argument("--tcp-nodelay", action="store_true",
-                        help="start uvicorn with TCP_NODELAY on (works around uvicorn issue #3149)")
+    parser.add_argument("--uvicorn-default", action="store_true",
+                        help="start plain uvicorn, which leaves TCP_NODELAY off with --workers > 1")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, SQLite file)")
     args = parser.parse_args()
 
@@ -419,7 +404,7 @@ def main() -> int:
     if args.redis_url:
         bot_env["REDIS_URL"] = args.redis_url
     py = sys.executable
-    uvicorn_cmd = [py, "-c", NODELAY_LAUNCHER] if args.tcp_nodelay else [py, "-m", "uvicorn"]
+    uvicorn_cmd = [py, "-m", "uvicorn"] if args.uvicorn_default else [py, "-m", "bot.serve"]
     uvicorn_args = ["--host", "127.0.0.1", "--workers", str(args.workers), "--no-access-log",
                     "--log-level", "warning"]
     # tokens are issued up to one phase before their event; give them LINE's minute after that
@@ -429,7 +414,7 @@ def main() -> int:
     started = time.monotonic()
     print(f"Hagukumi webhook benchmark: {os.cpu_count()} cores, {args.workers} workers per server, "
           f"{args.seconds:g} s phases, {args.users} users, TCP_NODELAY "
-          f"{'on (--tcp-nodelay)' if args.tcp_nodelay else 'as uvicorn leaves it (off with --workers > 1)'}",
+          f"{'as uvicorn leaves it (off with --workers > 1)' if args.uvicorn_default else 'on (bot.serve)'}",
           flush=True)
     print(f"  bot database: {database_url}{'  redis: ' + args.redis_url if args.redis_url else ''}", flush=True)
     try:

@@ -31,11 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "chat":
         return _chat(args)
-    import uvicorn
+    from bot import serve
     from bot.settings import Settings
     Settings.from_env()  # stop at once, naming any missing setting
-    uvicorn.run("bot.app:app", host=args.host, port=args.port, workers=args.workers)
-    return 0
+    return serve.main(["bot.app:app", "--host", args.host, "--port", str(args.port),
+                       "--workers", str(args.workers), "--no-access-log"])
 
 
 def _chat(args) -> int:

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduling.models import ConversationState
+from scheduling.sql import insert_ignoring_duplicates
 
 
 class StateConflict(Exception):
@@ -56,11 +56,9 @@ class SqlStateStore:
              event_id: int, before: dict | None, now: datetime) -> None:
         text, expires = _encode(data, event_id, before), now + self.ttl
         if expected == 0:
-            try:
-                with session.begin_nested():
-                    session.add(ConversationState(user_id=user_id, data=text, version=1, expires_at=expires))
-            except IntegrityError:
-                raise StateConflict(user_id) from None
+            row = dict(user_id=user_id, data=text, version=1, expires_at=expires)
+            if not insert_ignoring_duplicates(session, ConversationState.__table__, [row], "user_id"):
+                raise StateConflict(user_id)
             return
         changed = session.execute(
             update(ConversationState)

@@ -4,6 +4,7 @@ import asyncio
 import json
 import logging
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,7 +30,12 @@ class Worker:
                  clock=utcnow):
         self.sessions, self.state_store, self.line, self.city, self.clock = (
             sessions, state_store, line, city, clock)
+        # Database work has threads of its own, so it never waits behind the HTTP client's helpers.
+        # SQLite has one writer: more threads would only queue for it and take CPU from the webhook.
+        single_writer = hasattr(sessions.kw["bind"], "write_lock")
+        self._db = ThreadPoolExecutor(max_workers=1 if single_writer else 4, thread_name_prefix="hagukumi-db")
         self._drains: dict[str, asyncio.Task] = {}
+        self._languages: dict[str, str] = {}  # "" when her profile did not say
         self._sends: set[asyncio.Task] = set()
         self._sweeper: asyncio.Task | None = None
 
@@ -42,6 +48,10 @@ class Worker:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self._db.shutdown(wait=True)
+
+    async def _in_db(self, function, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._db, function, *args)
 
     async def idle(self) -> None:
         """Wait until no user's events are being handled and nothing is being sent (for tests)."""
@@ -69,44 +79,51 @@ class Worker:
                 del self._drains[user_id]
 
     async def _handle_next(self, user_id: str) -> bool:
-        now = self.clock()
-        claimed = await asyncio.to_thread(self._claim, user_id, now)
-        if claimed is None:
+        """Handle the user's oldest pending event, if no other worker holds it."""
+        language = self._languages.get(user_id)
+        if language is None:  # once per user and process: her LINE profile's language
+            language = await self._in_db(self._stored_language, user_id)
+            if language is None:
+                language = await self.line.profile_language(user_id) or ""
+            if len(self._languages) > 100_000:
+                self._languages.clear()
+            self._languages[user_id] = language
+        handled = await self._in_db(self._claim_and_apply, user_id, language)
+        if handled is None:
             return False
-        event_id, raw, language = claimed
-        try:
-            if language is None and events.user_of(raw):
-                language = await self.line.profile_language(user_id)
-            message_ids = await asyncio.to_thread(self._apply, event_id, raw, language)
-        except Exception:
-            log.exception("event %s of %s failed; it will be retried", event_id, user_id)
-            await asyncio.to_thread(self._fail, event_id, traceback.format_exc())
-            return False
-        for message_id in message_ids:
-            await self._send(message_id)
+        for message in handled:
+            await self._send(message.id, claimed=message)
         return True
 
-    def _claim(self, user_id: str, now: datetime):
+    def _stored_language(self, user_id: str) -> str | None:
         with transaction(self.sessions) as session:
-            event = inbox.claim_next(session, user_id=user_id, now=now)
-            if event is None:
-                return None
             user = users.get(session, user_id=user_id)
-            return event.id, json.loads(event.body), (user.language if user else None)
+            return user.language if user else None
 
-    def _apply(self, event_id: int, raw: dict, language: str | None) -> list[int]:
-        """Everything an event changes, in one transaction: user, dialog state, replies, done."""
+    def _claim_and_apply(self, user_id: str, language: str) -> list | None:
+        """Everything an event changes, in one transaction: the claim, user, dialog state, answer,
+        done. The answer's row is written already claimed by this worker, which sends it next.
+        A failing event is set aside to be retried later, with backoff."""
         now = self.clock()
-        event = events.parse(raw)
-        user_id = events.user_of(raw)
-        message_ids = []
         with transaction(self.sessions) as session:
-            if event is not None and user_id:
-                message_ids = self._converse(session, event, event_id, raw, user_id, language, now)
-            inbox.finish(session, event_id=event_id)
-        return message_ids
+            claimed = inbox.claim_next(session, user_id=user_id, now=now)
+            if claimed is None:
+                return None
+            event_id, body = claimed
+            try:
+                with session.begin_nested():
+                    raw = json.loads(body)
+                    event = events.parse(raw)
+                    messages = self._converse(session, event, event_id, raw, user_id, language or None, now) \
+                        if event is not None else []
+                    inbox.finish(session, event_id=event_id)
+            except Exception:
+                log.exception("event %s of %s failed; it will be retried", event_id, user_id)
+                inbox.fail(session, event_id=event_id, error=traceback.format_exc(), now=now)
+                return []
+        return messages
 
-    def _converse(self, session, event, event_id, raw, user_id, language, now) -> list[int]:
+    def _converse(self, session, event, event_id, raw, user_id, language, now) -> list:
         if raw["type"] in ("follow", "unfollow"):
             users.set_following(session, user_id=user_id, following=raw["type"] == "follow", now=now)
         user = users.ensure(session, user_id=user_id, now=now, language=language)
@@ -127,8 +144,8 @@ class Worker:
         token = events.reply_token(event)
         row = outbox.add(session, user_id=user_id, messages=messages, now=now, reply_token=token,
                          reply_deadline=events.occurred_at(raw) + REPLY_TOKEN_LIFETIME if token else None,
-                         source_event_id=event_id)
-        return [row.id]
+                         source_event_id=event_id, claimed=True)
+        return [row]
 
     def _run(self, session, command, *, user_id: str, event_id: int, now: datetime) -> None:
         """A dialog's domain command, in the event's own transaction."""
@@ -140,25 +157,20 @@ class Worker:
             case _:
                 raise TypeError(f"unknown command {command!r}")
 
-    def _fail(self, event_id: int, error: str) -> None:
-        with transaction(self.sessions) as session:
-            inbox.fail(session, event_id=event_id, error=error, now=self.clock())
-
     # --- sending --------------------------------------------------------------------------------
-    async def _send(self, message_id: int) -> None:
+    async def _send(self, message_id: int, claimed=None) -> None:
         try:
-            await self._send_claimed(message_id)
+            await self._send_row(claimed or await self._in_db(self._claim_message, message_id))
         except Exception:  # the row's lease runs out and the sweep tries again
             log.exception("sending message %s failed", message_id)
 
-    async def _send_claimed(self, message_id: int) -> None:
-        row = await asyncio.to_thread(self._claim_message, message_id)
+    async def _send_row(self, row) -> None:
         if row is None:
             return
         result = await self.line.send(user_id=row.user_id, messages=json.loads(row.messages),
                                       retry_key=row.retry_key, reply_token=row.reply_token,
                                       reply_deadline=row.reply_deadline, now=self.clock())
-        await asyncio.to_thread(self._record, message_id, result)
+        await self._in_db(self._record, row.id, result)
 
     def _claim_message(self, message_id: int):
         with transaction(self.sessions) as session:
@@ -182,7 +194,7 @@ class Worker:
     async def sweep(self) -> None:
         """Pick up events and messages that no live worker holds (after a crash or a restart)."""
         now = self.clock()
-        waiting, due = await asyncio.to_thread(self._find_leftovers, now)
+        waiting, due = await self._in_db(self._find_leftovers, now)
         for user_id in waiting:
             self.kick(user_id)
         for message_id in due:

@@ -1,5 +1,7 @@
 """Engine, sessions and schema migrations for SQLite (embedded default) and PostgreSQL."""
-from contextlib import contextmanager
+import fcntl
+import threading
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from alembic import command
@@ -19,10 +21,33 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, pool_size=10, max_overflow=10)
         _make_sqlite_safe(engine)
+        engine.write_lock = SqliteWriteLock(parsed.database)
         return engine
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg")
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+class SqliteWriteLock:
+    """SQLite has one writer, and its busy handler polls with sleeps of up to 100 ms. Writers, threads
+    and processes alike, queue here instead (a thread lock, then an flock on a file beside the
+    database), and each is woken the moment the one before is done."""
+
+    def __init__(self, database: str | None):
+        self._threads = threading.Lock()
+        self._file = None
+        if database and database != ":memory:":
+            self._file = open(f"{database}.write-lock", "a+b")  # noqa: SIM115 (held for the process)
+
+    def __enter__(self):
+        self._threads.acquire()
+        if self._file:
+            fcntl.flock(self._file, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc):
+        if self._file:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._threads.release()
 
 
 def _make_sqlite_safe(engine: Engine) -> None:
@@ -50,8 +75,9 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 @contextmanager
 def transaction(sessions: sessionmaker[Session]):
     """The one place where work is committed: services below never commit."""
-    with sessions.begin() as session:
-        yield session
+    with getattr(sessions.kw["bind"], "write_lock", nullcontext()):
+        with sessions.begin() as session:
+            yield session
 
 
 def upgrade_schema(engine: Engine) -> None:

@@ -18,27 +18,22 @@ def add(session: Session, *, events: list[dict], now: datetime) -> int:
     return insert_ignoring_duplicates(session, InboundEvent.__table__, rows, "webhook_event_id")
 
 
-def claim_next(session: Session, *, user_id: str, now: datetime) -> InboundEvent | None:
-    """Claim the user's oldest pending event, unless another worker holds it."""
-    event = session.scalars(
-        select(InboundEvent)
-        .where(InboundEvent.user_id == user_id, InboundEvent.status == "pending")
-        .order_by(InboundEvent.occurred_at, InboundEvent.id)
-        .limit(1)
-    ).first()
-    if event is None or (event.lease_until is not None and event.lease_until > now):
-        return None
-    claimed = session.execute(
+def claim_next(session: Session, *, user_id: str, now: datetime) -> tuple[int, str] | None:
+    """Claim the user's oldest pending event, unless another worker holds it: (id, body) or None.
+
+    One statement: on PostgreSQL a second worker racing for the same row waits for the first, then
+    re-checks the row as the first left it (leased, or already done) and claims nothing."""
+    oldest = (select(InboundEvent.id)
+              .where(InboundEvent.user_id == user_id, InboundEvent.status == "pending")
+              .order_by(InboundEvent.occurred_at, InboundEvent.id).limit(1).scalar_subquery())
+    return session.execute(
         update(InboundEvent)
-        .where(InboundEvent.id == event.id, InboundEvent.status == "pending",
+        .where(InboundEvent.id == oldest, InboundEvent.status == "pending",
                (InboundEvent.lease_until.is_(None)) | (InboundEvent.lease_until <= now))
         .values(lease_until=now + LEASE, attempts=InboundEvent.attempts + 1)
+        .returning(InboundEvent.id, InboundEvent.body)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
-        return None
-    session.refresh(event)
-    return event
+    ).first()
 
 
 def finish(session: Session, *, event_id: int) -> None:

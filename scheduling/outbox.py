@@ -14,12 +14,14 @@ MAX_ATTEMPTS = 8
 
 def add(session: Session, *, user_id: str, messages: list[dict], now: datetime,
         reply_token: str | None = None, reply_deadline: datetime | None = None,
-        not_before: datetime | None = None, source_event_id: int | None = None) -> OutgoingMessage:
+        not_before: datetime | None = None, source_event_id: int | None = None,
+        claimed: bool = False) -> OutgoingMessage:
+    """A message to send; `claimed` when the caller sends it itself right after the commit."""
     row = OutgoingMessage(
         user_id=user_id, messages=json.dumps(messages, ensure_ascii=False),
         reply_token=reply_token, reply_deadline=reply_deadline, retry_key=str(uuid.uuid4()),
-        status="pending", not_before=not_before or now, attempts=0, created_at=now,
-        source_event_id=source_event_id,
+        status="pending", not_before=not_before or now, created_at=now, source_event_id=source_event_id,
+        attempts=1 if claimed else 0, lease_until=now + LEASE if claimed else None,
     )
     session.add(row)
     session.flush()

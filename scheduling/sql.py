@@ -9,5 +9,6 @@ def insert_ignoring_duplicates(session: Session, table, rows: list[dict], key: s
         return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(rows).on_conflict_do_nothing(index_elements=[key])
-    return session.execute(statement).rowcount
+    statement = (insert(table).values(rows).on_conflict_do_nothing(index_elements=[key])
+                 .returning(table.c[key]))  # psycopg reports no rowcount for this statement
+    return len(session.execute(statement).all())

@@ -115,3 +115,24 @@ def test_a_message_line_could_not_take_is_retried_later_and_then_given_up(sessio
     assert (row.status, row.attempts, row.reply_token) == ("pending", 1, None)
     assert row.not_before > utcnow()
     assert "HTTP 500" in row.last_error
+
+
+def test_two_worker_processes_answer_each_event_exactly_once(sessions):
+    """Two workers (each with its own threads, as two processes would be) drain the same users at once."""
+    base = int(utcnow().timestamp() * 1000)
+    users = [f"U{n:032x}" for n in range(20)]
+    store_events(sessions, [text_event(user, "こんにちは", base + i) for i in range(5) for user in users])
+    lines = [RecordingLine(), RecordingLine()]
+
+    async def go():
+        workers = [Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY)
+                   for line in lines]
+        for user in users:
+            for worker in workers:
+                worker.kick(user)
+        await asyncio.gather(*(worker.idle() for worker in workers))
+    run(go())
+    sent = [user for line in lines for user, _ in line.sent]
+    assert sorted(sent) == sorted(users * 5)
+    with sessions() as session:
+        assert set(session.scalars(select(InboundEvent.status))) == {"done"}
