@@ -81,8 +81,10 @@ class Server:
         raise RuntimeError(f"{self.name} did not answer {self.health_url} in {timeout:.0f} s; log:\n{self.log()}")
 
     def workers(self) -> list[int]:
-        """uvicorn's worker processes (children of the supervisor), or the process itself."""
-        kids = [pid for pid in children(self.proc.pid) if b"spawn_main" in cmdline(pid)]
+        """uvicorn's worker processes and the bot's worker process (children of the supervisor),
+        or the process itself."""
+        kids = [pid for pid in children(self.proc.pid)
+                if b"spawn_main" in cmdline(pid) or b"bot.cli\x00worker" in cmdline(pid)]
         return kids or [self.proc.pid]
 
     def log(self) -> str:
@@ -423,7 +425,9 @@ def main() -> int:
                                      "--access-token", TOKEN, "--reply-token-ttl", str(token_ttl)],
                          env, tmp, urls["standin"] + "/_standin/messages")
         servers.append(standin)
-        bot = Server("bot", [*uvicorn_cmd, "bot.app:app", "--port", str(ports["bot"]), *uvicorn_args],
+        bot_cmd = ([*uvicorn_cmd, "bot.app:app", "--port", str(ports["bot"]), *uvicorn_args] if args.uvicorn_default
+                   else [py, "-m", "bot.cli", "serve", "--port", str(ports["bot"]), "--workers", str(args.workers)])
+        bot = Server("bot", bot_cmd,
                      bot_env, tmp, urls["bot"] + "/healthz")
         servers.append(bot)
         bare = Server("bare", [*uvicorn_cmd, "--app-dir", "bench", "bare_app:app",

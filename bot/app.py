@@ -5,7 +5,6 @@ The webhook checks the signature, stores the events and answers 200; the worker 
 import json
 import logging
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -14,47 +13,33 @@ from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.webhook import WebhookParser
 
 from bot import events
-from bot.line_client import LineClient
+from bot.inbox_writer import InboxWriter
+from bot.runtime import build
 from bot.settings import Settings
-from bot.state import RedisStateStore, SqlStateStore
-from bot.worker import Worker
-from scheduling import inbox
-from scheduling.city import CityConfigError, load_city
-from scheduling.db import make_engine, make_sessionmaker, ping, transaction, upgrade_schema
-from scheduling.models import utcnow
+from scheduling.db import ping, upgrade_schema
 
 log = logging.getLogger("hagukumi.webhook")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
-    try:
-        city = load_city(settings.city_config)
-    except CityConfigError as error:
-        raise SystemExit(f"Hagukumi cannot start: {error}") from None
-    engine = make_engine(settings.database_url)
-    sessions = make_sessionmaker(engine)
-    redis_client = None
-    ttl = timedelta(seconds=settings.state_ttl_seconds)
-    if settings.redis_url:
-        import redis
-        redis_client = redis.Redis.from_url(settings.redis_url)
-        state_store = RedisStateStore(redis_client, ttl)
-    else:
-        state_store = SqlStateStore(ttl)
+    runtime = build(settings)
+    engine, sessions, redis_client = runtime.engine, runtime.sessions, runtime.redis
     parser = WebhookParser(settings.channel_secret)
+    writer = InboxWriter(sessions)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await run_in_threadpool(upgrade_schema, engine)
-        line = LineClient(base_url=settings.line_api_base_url, access_token=settings.channel_access_token)
-        app.state.worker = Worker(sessions=sessions, state_store=state_store, line=line, city=city)
+        line = runtime.new_line_client()
+        app.state.worker = runtime.new_worker(line, give_way=writer.idle)
         if settings.run_worker:
             app.state.worker.start()
         try:
             yield
         finally:
             await app.state.worker.stop()
+            writer.close()
             await line.close()
             engine.dispose()
 
@@ -73,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return _refuse("malformed body")
         rows = [_row(raw) for raw in raw_events if isinstance(raw, dict) and events.user_of(raw)]
         if rows:
-            await run_in_threadpool(_store, sessions, rows)
+            await writer.store(rows)
             if settings.run_worker:
                 for user_id in {row["user_id"] for row in rows}:
                     app.state.worker.kick(user_id)
@@ -105,10 +90,6 @@ def _row(raw: dict) -> dict:
         body=json.dumps(raw, ensure_ascii=False),
     )
 
-
-def _store(sessions, rows: list[dict]) -> None:
-    with transaction(sessions) as session:
-        inbox.add(session, events=rows, now=utcnow())
 
 
 def _redis_answers(client) -> bool:

@@ -4,6 +4,9 @@ import logging
 import sys
 
 
+WORKER_NICENESS = 5
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hagukumi", description="はぐくみ: a LINE bot for postpartum care")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -14,10 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     chat.add_argument("--bot-port", type=int, default=0)
     chat.add_argument("--standin-port", type=int, default=0)
 
-    serve = commands.add_parser("serve", help="run the webhook service (uvicorn)")
+    serve = commands.add_parser("serve", help="run the webhook service (uvicorn) and its worker process")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--workers", type=int, default=1, help="webhook processes")
+
+    worker = commands.add_parser("worker", help="run only the worker (serve starts one)")
+    worker.add_argument("--nice", type=int, default=0, help="lower the worker's CPU priority by this much")
 
     rules = commands.add_parser("rules", help="check a city's 産後ケア rules file, or try cases against it",
                                 add_help=False)
@@ -31,11 +37,31 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "chat":
         return _chat(args)
-    from bot import serve
     from bot.settings import Settings
-    Settings.from_env()  # stop at once, naming any missing setting
-    return serve.main(["bot.app:app", "--host", args.host, "--port", str(args.port),
-                       "--workers", str(args.workers), "--no-access-log"])
+    settings = Settings.from_env()  # stop at once, naming any missing setting
+    if args.command == "worker":
+        import asyncio
+        from bot import worker_process
+        asyncio.run(worker_process.run(settings, nice=args.nice))
+        return 0
+    return _serve(args)
+
+
+def _serve(args) -> int:
+    """Webhook processes that only store and acknowledge, and one worker process, less favoured for
+    the CPU, that answers: LINE's requests are acknowledged at once even when answering lags."""
+    import os
+    import subprocess
+    from bot import serve
+
+    os.environ["HAGUKUMI_INLINE_WORKER"] = "0"
+    worker = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker", "--nice", str(WORKER_NICENESS)])
+    try:
+        return serve.main(["bot.app:app", "--host", args.host, "--port", str(args.port),
+                           "--workers", str(args.workers), "--no-access-log"])
+    finally:
+        worker.terminate()
+        worker.wait(30)
 
 
 def _chat(args) -> int:

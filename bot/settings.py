@@ -44,6 +44,7 @@ class Settings:
             line_api_base_url=env.get("LINE_API_BASE_URL") or cls.line_api_base_url,
             database_url=database_url,
             redis_url=env.get("REDIS_URL") or None,
+            run_worker=env.get("HAGUKUMI_INLINE_WORKER", "1") != "0",
         )
         if env.get("HAGUKUMI_CITY_CONFIG"):
             kwargs["city_config"] = Path(env["HAGUKUMI_CITY_CONFIG"])

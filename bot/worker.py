@@ -21,15 +21,17 @@ from scheduling.models import utcnow
 
 log = logging.getLogger("hagukumi.worker")
 REPLY_TOKEN_LIFETIME = timedelta(seconds=50)  # LINE allows about a minute; keep a margin
-SWEEP_EVERY = 2.0
+SWEEP_EVERY = 2.0  # inside the webhook's process, which kicks users itself; a worker process polls faster
 KEEP_DONE_EVENTS = timedelta(days=7)
+PURGE_EVERY = timedelta(minutes=10)
 
 
 class Worker:
     def __init__(self, *, sessions: sessionmaker[Session], state_store, line: LineClient, city: dict,
-                 clock=utcnow):
+                 clock=utcnow, give_way=None):
         self.sessions, self.state_store, self.line, self.city, self.clock = (
             sessions, state_store, line, city, clock)
+        self._give_way = give_way  # awaited before each event: LINE's acknowledgements go first
         # Database work has threads of its own, so it never waits behind the HTTP client's helpers.
         # SQLite has one writer: more threads would only queue for it and take CPU from the webhook.
         single_writer = hasattr(sessions.kw["bind"], "write_lock")
@@ -38,10 +40,11 @@ class Worker:
         self._languages: dict[str, str] = {}  # "" when her profile did not say
         self._sends: set[asyncio.Task] = set()
         self._sweeper: asyncio.Task | None = None
+        self._purged_at = datetime.min.replace(tzinfo=utcnow().tzinfo)
 
     # --- lifecycle ------------------------------------------------------------------------------
-    def start(self) -> None:
-        self._sweeper = asyncio.create_task(self._sweep_forever())
+    def start(self, sweep_every: float = SWEEP_EVERY) -> None:
+        self._sweeper = asyncio.create_task(self._sweep_forever(sweep_every))
 
     async def stop(self) -> None:
         tasks = [t for t in (self._sweeper, *self._drains.values(), *self._sends) if t]
@@ -88,6 +91,8 @@ class Worker:
             if len(self._languages) > 100_000:
                 self._languages.clear()
             self._languages[user_id] = language
+        if self._give_way is not None:
+            await self._give_way()
         handled = await self._in_db(self._claim_and_apply, user_id, language)
         if handled is None:
             return False
@@ -204,14 +209,16 @@ class Worker:
 
     def _find_leftovers(self, now: datetime):
         with transaction(self.sessions) as session:
-            inbox.purge_done(session, before=now - KEEP_DONE_EVENTS)
+            if now - self._purged_at > PURGE_EVERY:
+                inbox.purge_done(session, before=now - KEEP_DONE_EVENTS)
+                self._purged_at = now
             waiting = [u for u in inbox.users_waiting(session, now=now) if u not in self._drains]
             return waiting, outbox.due_ids(session, now=now)
 
-    async def _sweep_forever(self) -> None:
+    async def _sweep_forever(self, every: float) -> None:
         while True:
             try:
                 await self.sweep()
             except Exception:
                 log.exception("sweep failed; trying again")
-            await asyncio.sleep(SWEEP_EVERY)
+            await asyncio.sleep(every)

@@ -1,0 +1,52 @@
+"""Stores webhook events in batches. Requests that arrive while one batch is being written go
+together in the next, so under load the webhook takes the database's write lock once per batch,
+not once per request. Every request still waits for the commit of its own events before its 200."""
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from scheduling import inbox
+from scheduling.db import transaction
+from scheduling.models import utcnow
+
+
+class InboxWriter:
+    def __init__(self, sessions: sessionmaker[Session]):
+        self.sessions = sessions
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hagukumi-inbox")
+        self._waiting: list[tuple[list[dict], asyncio.Future]] = []
+        self._writing: asyncio.Task | None = None
+
+    async def store(self, rows: list[dict]) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((rows, done))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write_batches())
+        await done
+
+    async def _write_batches(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            unique = {row["webhook_event_id"]: row for rows, _ in batch for row in rows}
+            try:
+                await loop.run_in_executor(self._thread, self._write, list(unique.values()))
+            except Exception as error:  # every request of the batch answers 500; LINE sends again
+                for _, done in batch:
+                    done.set_exception(error)
+            else:
+                for _, done in batch:
+                    done.set_result(None)
+
+    async def idle(self) -> None:
+        """Wait until no batch is waiting or being written (the worker lets acknowledgements go first)."""
+        while self._writing is not None and not self._writing.done():
+            await asyncio.shield(self._writing)
+
+    def _write(self, rows: list[dict]) -> None:
+        with transaction(self.sessions) as session:
+            inbox.add(session, events=rows, now=utcnow())
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True)

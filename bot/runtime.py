@@ -1,0 +1,48 @@
+"""What the webhook and the worker share, built once per process from the settings."""
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.line_client import LineClient
+from bot.settings import Settings
+from bot.state import RedisStateStore, SqlStateStore
+from bot.worker import Worker
+from scheduling.city import CityConfigError, load_city
+from scheduling.db import make_engine, make_sessionmaker
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    city: dict
+    engine: Engine
+    sessions: sessionmaker[Session]
+    state_store: object
+    redis: object | None
+
+    def new_worker(self, line: LineClient, give_way=None) -> Worker:
+        return Worker(sessions=self.sessions, state_store=self.state_store, line=line, city=self.city,
+                      give_way=give_way)
+
+    def new_line_client(self) -> LineClient:
+        return LineClient(base_url=self.settings.line_api_base_url,
+                          access_token=self.settings.channel_access_token)
+
+
+def build(settings: Settings) -> Runtime:
+    try:
+        city = load_city(settings.city_config)
+    except CityConfigError as error:
+        raise SystemExit(f"Hagukumi cannot start: {error}") from None
+    engine = make_engine(settings.database_url)
+    ttl = timedelta(seconds=settings.state_ttl_seconds)
+    redis_client = None
+    if settings.redis_url:
+        import redis
+        redis_client = redis.Redis.from_url(settings.redis_url)
+        state_store = RedisStateStore(redis_client, ttl)
+    else:
+        state_store = SqlStateStore(ttl)
+    return Runtime(settings, city, engine, make_sessionmaker(engine), state_store, redis_client)
