@@ -257,3 +257,11 @@ def test_answers_are_never_echoed_into_the_chat():
             for item in (message.get("quickReply") or {}).get("items", []):
                 assert "displayText" not in item["action"]
             assert "2026-10-20" not in str(message) or message["type"] != "text"
+
+
+def test_book_on_a_result_card_is_answered_until_booking_exists():
+    c = Conversation()
+    says = typical_mother(c)
+    book = cards(says)["day_care"].buttons[0]
+    assert keys(c.tap(book.data)) == ["reply.preparing", "menu.prompt"]
+    assert c.state is None
