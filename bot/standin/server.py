@@ -28,6 +28,7 @@ import secrets
 import threading
 import time
 import uuid
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -321,9 +322,15 @@ def create_standin_app(*, channel_secret: str, access_token: str, webhook_url: s
                        reply_token_ttl: float = 60.0,
                        webhook_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     """Build the stand-in. ``webhook_transport`` lets tests deliver webhooks in-process."""
-    app = FastAPI(title="LINE stand-in")
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        if app.state.webhook_client is not None:
+            await app.state.webhook_client.aclose()
+
+    app = FastAPI(title="LINE stand-in", lifespan=lifespan)
     state = LineState(reply_token_ttl)
-    app.state.line = state
+    app.state.line, app.state.webhook_client = state, None
     destination = "U" + hashlib.md5(channel_secret.encode()).hexdigest()
 
     async def api_call(request: Request, endpoint: str, handle) -> JSONResponse:
@@ -407,8 +414,9 @@ def create_standin_app(*, channel_secret: str, access_token: str, webhook_url: s
         headers = {"Content-Type": "application/json; charset=utf-8",
                    "X-Line-Signature": signature, "User-Agent": "LineBotWebhook/2.0"}
         try:
-            async with httpx.AsyncClient(transport=webhook_transport, timeout=30) as client:
-                response = await client.post(webhook_url, content=body, headers=headers)
+            if app.state.webhook_client is None:  # one client for the app's life: creating one costs ~50 ms
+                app.state.webhook_client = httpx.AsyncClient(transport=webhook_transport, timeout=30)
+            response = await app.state.webhook_client.post(webhook_url, content=body, headers=headers)
             return response.status_code, None
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}"
