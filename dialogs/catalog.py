@@ -3,7 +3,7 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-from scheduling.rules.texts import TEXTS as RULES_TEXTS, format_date
+from scheduling.rules.texts import TEXTS as RULES_TEXTS, flatten, format_date
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 DEFAULT_LANGUAGE = "ja"
@@ -16,22 +16,12 @@ def load(language: str) -> dict[str, str]:
     if not path.exists():
         return {}
     with path.open("rb") as f:
-        texts = _flatten(tomllib.load(f))
+        texts = flatten(tomllib.load(f))
     rules_texts = RULES_TEXTS.get(language, {})
     clash = texts.keys() & rules_texts.keys()
     if clash:
         raise ValueError(f"catalog keys defined twice: {sorted(clash)}")
     return texts | rules_texts
-
-
-def _flatten(tree: dict, prefix: str = "") -> dict[str, str]:
-    flat = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def language_of(profile_language: str | None) -> str:

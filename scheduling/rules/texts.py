@@ -10,11 +10,12 @@ from .engine import Reason
 _HERE = Path(__file__).resolve().parent
 
 
-def _flatten(tree: dict, prefix: str = "") -> dict[str, str]:
+def flatten(tree: dict, prefix: str = "") -> dict[str, str]:
+    """Nested TOML tables as dotted keys: {'a': {'b': 'x'}} -> {'a.b': 'x'}."""
     flat = {}
     for key, value in tree.items():
         if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
+            flat.update(flatten(value, f"{prefix}{key}."))
         else:
             flat[f"{prefix}{key}"] = value
     return flat
@@ -22,7 +23,7 @@ def _flatten(tree: dict, prefix: str = "") -> dict[str, str]:
 
 def _load(language: str) -> dict[str, str]:
     with (_HERE / f"texts_{language}.toml").open("rb") as f:
-        return _flatten(tomllib.load(f))
+        return flatten(tomllib.load(f))
 
 
 QUESTION_TEXTS_JA: dict[str, str] = _load("ja")
