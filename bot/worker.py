@@ -13,7 +13,8 @@ from bot import events
 from bot.line_client import LineClient
 from bot.render import render
 from dialogs import catalog, router
-from dialogs.core import Context
+from dialogs.core import Context, Say
+from dialogs.main_menu import MENU
 from dialogs.screening import SaveScreening
 from scheduling import inbox, outbox, screenings, users
 from scheduling.db import transaction
@@ -123,9 +124,13 @@ class Worker:
                         if event is not None else []
                     inbox.finish(session, event_id=event_id)
             except Exception:
-                log.exception("event %s of %s failed; it will be retried", event_id, user_id)
-                inbox.fail(session, event_id=event_id, error=traceback.format_exc(), now=now)
-                return []
+                log.exception("event %s of %s failed", event_id, user_id)
+                if not inbox.fail(session, event_id=event_id, error=traceback.format_exc(), now=now):
+                    return []
+                # given up: she still hears from us, as a push since her reply token is long gone
+                apology = render((Say("reply.sorry", self.city["city"]), MENU), catalog.language_of(language))
+                return [outbox.add(session, user_id=user_id, messages=apology, now=now, claimed=True,
+                                   source_event_id=event_id)]
         return messages
 
     def _converse(self, session, event, event_id, raw, user_id, language, now) -> list:

@@ -41,13 +41,14 @@ def finish(session: Session, *, event_id: int) -> None:
                     .values(status="done", lease_until=None))
 
 
-def fail(session: Session, *, event_id: int, error: str, now: datetime) -> None:
-    """Retry a failed event later, with backoff; after MAX_ATTEMPTS set it aside for staff."""
+def fail(session: Session, *, event_id: int, error: str, now: datetime) -> bool:
+    """Retry a failed event later, with backoff; after MAX_ATTEMPTS set it aside for staff (True)."""
     event = session.get(InboundEvent, event_id)
     event.last_error = error[-2000:]
     event.lease_until = now + timedelta(seconds=2 ** event.attempts)
     if event.attempts >= MAX_ATTEMPTS:
         event.status = "failed"
+    return event.status == "failed"
 
 
 def users_waiting(session: Session, *, now: datetime, limit: int = 500) -> list[str]:

@@ -136,3 +136,36 @@ def test_two_worker_processes_answer_each_event_exactly_once(sessions):
     assert sorted(sent) == sorted(users * 5)
     with sessions() as session:
         assert set(session.scalars(select(InboundEvent.status))) == {"done"}
+
+
+def test_an_event_that_keeps_failing_is_retried_with_backoff_then_set_aside_with_an_apology(sessions, monkeypatch):
+    from dialogs import router
+    real = router.handle
+
+    def handle(state, event, ctx):
+        if getattr(event, "text", "") == "壊れた入力":
+            raise RuntimeError("a bug in a dialog")
+        return real(state, event, ctx)
+    monkeypatch.setattr(router, "handle", handle)
+    line = RecordingLine()
+    now = [utcnow()]
+    store_events(sessions, [text_event(FAST, "壊れた入力", int(now[0].timestamp() * 1000)),
+                            text_event(SLOW, "こんにちは", int(now[0].timestamp() * 1000))])
+
+    async def go():
+        worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY,
+                        clock=lambda: now[0])
+        for _ in range(inbox.MAX_ATTEMPTS + 1):
+            await worker.sweep()
+            await worker.idle()
+            now[0] += timedelta(minutes=5)  # past every backoff
+    run(go())
+    with sessions() as session:
+        broken = session.scalars(select(InboundEvent).where(InboundEvent.user_id == FAST)).one()
+        other = session.scalars(select(InboundEvent).where(InboundEvent.user_id == SLOW)).one()
+    assert (broken.status, broken.attempts) == ("failed", inbox.MAX_ATTEMPTS)
+    assert "a bug in a dialog" in broken.last_error
+    assert other.status == "done"
+    # only when it is given up does she hear from us: once, with an apology and the menu
+    assert [user for user, _ in line.sent] == [SLOW, FAST]
+    assert line.sent[1][1].startswith("申し訳ありません。うまく受け付けられませんでした。")
