@@ -11,17 +11,26 @@ DEFAULT_LANGUAGE = "ja"
 
 @cache
 def load(language: str) -> dict[str, str]:
-    """The dialogs' own texts, and the rules' texts (questions, reasons) that scheduling owns."""
-    path = CATALOG_DIR / f"{language}.toml"
-    if not path.exists():
+    """The dialogs' own texts (every file in catalog/LANGUAGE/), and the rules' texts (questions,
+    reasons) that scheduling owns. A key defined twice is a mistake."""
+    folder = CATALOG_DIR / language
+    if not folder.is_dir():
         return {}
-    with path.open("rb") as f:
-        texts = flatten(tomllib.load(f))
+    texts: dict[str, str] = {}
+    for path in sorted(folder.glob("*.toml")):
+        with path.open("rb") as f:
+            part = flatten(tomllib.load(f))
+        _no_clash(texts, part, path.name)
+        texts |= part
     rules_texts = RULES_TEXTS.get(language, {})
-    clash = texts.keys() & rules_texts.keys()
-    if clash:
-        raise ValueError(f"catalog keys defined twice: {sorted(clash)}")
+    _no_clash(texts, rules_texts, "the rules' texts")
     return texts | rules_texts
+
+
+def _no_clash(texts: dict, more: dict, where: str) -> None:
+    clash = texts.keys() & more.keys()
+    if clash:
+        raise ValueError(f"catalog keys defined twice ({where}): {sorted(clash)}")
 
 
 def language_of(profile_language: str | None) -> str:

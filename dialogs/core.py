@@ -1,9 +1,8 @@
 """What a dialog receives and what it answers. Texts are catalog keys, rendered later per language."""
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-JST = ZoneInfo("Asia/Tokyo")
+from scheduling.calendar import JST
 
 
 # --- inputs -------------------------------------------------------------------------------------

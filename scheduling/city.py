@@ -2,6 +2,7 @@
 import tomllib
 from pathlib import Path
 
+from scheduling.booking_config import BookingConfigError, load_booking_config
 from scheduling.rules import RulesError, load_rules
 
 
@@ -30,4 +31,11 @@ def load_city(path: Path) -> dict:
         data["care"]["rule_set"] = load_rules(Path(path).parent / rules)
     except RulesError as error:
         raise CityConfigError(f"{path}: the rules file has mistakes:\n" + "\n".join(error.problems)) from None
+    booking = (data.get("booking") or {}).get("file")
+    if not isinstance(booking, str):
+        raise CityConfigError(f"{path}: [booking] file = \"FILE\" (providers, classes, policy) is required")
+    try:
+        data["booking"]["config"] = load_booking_config(Path(path).parent / booking)
+    except BookingConfigError as error:
+        raise CityConfigError(f"{path}: the booking file has mistakes:\n" + "\n".join(error.problems)) from None
     return data

@@ -1,7 +1,10 @@
 """SQLAlchemy models. Every datetime is stored as UTC and read back as an aware datetime."""
 from datetime import datetime, timezone
 
-from sqlalchemy import Boolean, DateTime, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator,
+    UniqueConstraint, text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -107,3 +110,139 @@ class Screening(Base):
     decision: Mapped[str] = mapped_column(Text)  # JSON
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     source_event_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+
+
+# --- booking ------------------------------------------------------------------------------------
+
+class Provider(Base):
+    """A contracted hospital, clinic or midwife, kept in step with config/booking.toml by its key."""
+    __tablename__ = "providers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(40))
+    types: Mapped[str] = mapped_column(String(100))  # comma-separated care types
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CapacityCounter(Base):
+    """Places taken of one resource (a provider's beds on a night, a class session...) on one day and
+    time. The database refuses `used > capacity` (a CHECK) and a booking takes places with one
+    conditional UPDATE, so concurrent requests for the last place cannot both succeed."""
+    __tablename__ = "capacity_counters"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    resource: Mapped[str] = mapped_column(String(80))   # e.g. "short_stay:3", "class:12"
+    day: Mapped[str] = mapped_column(String(10))        # JST date, ISO
+    slot: Mapped[str] = mapped_column(String(8), default="")  # a visit's time, else ""
+    capacity: Mapped[int] = mapped_column(Integer)
+    used: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        UniqueConstraint("resource", "day", "slot", name="uq_capacity_counters_place"),
+        CheckConstraint("used >= 0 AND used <= capacity", name="ck_capacity_counters_within"),
+    )
+
+
+class CareBooking(Base):
+    """A request for 産後ケア on a day with a provider; staff confirm or decline it.
+
+    status: requested → confirmed → attended | no_show; or declined, cancelled (by her or staff).
+    `request_key` makes the same request (a double tap, a redelivered event) one booking."""
+    __tablename__ = "care_bookings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    care_type: Mapped[str] = mapped_column(String(16))
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    start_date: Mapped[str] = mapped_column(String(10))  # JST date, ISO
+    nights: Mapped[int] = mapped_column(Integer, default=0)  # short stays
+    slot: Mapped[str] = mapped_column(String(8), default="")  # home visits: the time
+    units: Mapped[int] = mapped_column(Integer, default=1)  # how much it counts against the caps
+    babies: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="requested")
+    request_key: Mapped[str] = mapped_column(String(64), unique=True)
+    screening_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)  # staff's reason for a decline or a cancellation
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_care_bookings_status_start", "status", "start_date"),)
+
+
+class ClassSession(Base):
+    """One session of a parent class (パパママ教室, 0歳児の親子教室) with its capacity in persons."""
+    __tablename__ = "class_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    class_key: Mapped[str] = mapped_column(String(64))
+    day: Mapped[str] = mapped_column(String(10))
+    start: Mapped[str] = mapped_column(String(5))
+    end: Mapped[str] = mapped_column(String(5))
+    title: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str] = mapped_column(String(200))
+    capacity: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled | cancelled
+
+    __table_args__ = (UniqueConstraint("class_key", "day", name="uq_class_sessions_class_day"),)
+
+
+class ClassBooking(Base):
+    """A place in a class session for her (party 1) or her and her partner (party 2).
+
+    status: booked | requested (the city confirms) | waiting | offered (a freed place held for her
+    until `hold_until`) | cancelled | declined | expired | attended | no_show."""
+    __tablename__ = "class_bookings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("class_sessions.id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    party: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16))
+    request_key: Mapped[str] = mapped_column(String(64), unique=True)
+    hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        # one open booking (or place on the waiting list) per mother and session
+        Index("uq_class_bookings_open", "session_id", "user_id", unique=True,
+              sqlite_where=text("status IN ('booked', 'requested', 'waiting', 'offered')"),
+              postgresql_where=text("status IN ('booked', 'requested', 'waiting', 'offered')")),
+    )
+
+
+class BookingChange(Base):
+    """Every change of a booking's state: who, when, from what to what (the admin and the figures
+    read it)."""
+    __tablename__ = "booking_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(8))  # care | class
+    booking_id: Mapped[int] = mapped_column(Integer)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(80))  # "mother", "staff:<id>", "system"
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_booking_changes_booking", "kind", "booking_id"),)
+
+
+class Reminder(Base):
+    """A push due at a moment: the day-before reminder, a confirmation, a waiting-list offer, a timed
+    message. Written in the transaction that causes it; sent by the dispatcher with X-Line-Retry-Key
+    derived from the row's id. status: pending | sent | failed | skipped | cancelled."""
+    __tablename__ = "reminders"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)  # JSON: what to say (catalog keys, params, buttons)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    stage: Mapped[str | None] = mapped_column(String(16))  # "pregnancy": stops when a pregnancy ends
+    care_booking_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    class_booking_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    plan_key: Mapped[str | None] = mapped_column(String(120), unique=True)  # one row per planned message
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_reminders_status_due", "status", "due_at"),)
