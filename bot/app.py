@@ -16,7 +16,7 @@ from bot import events
 from bot.inbox_writer import InboxWriter
 from bot.runtime import build
 from bot.settings import Settings
-from scheduling.db import ping, upgrade_schema
+from scheduling.db import ping
 
 log = logging.getLogger("hagukumi.webhook")
 
@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        await run_in_threadpool(upgrade_schema, engine)
+        await run_in_threadpool(runtime.prepare_database)
         line = runtime.new_line_client()
         app.state.worker = runtime.new_worker(line, give_way=writer.idle)
         if settings.run_worker:

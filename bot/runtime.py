@@ -10,7 +10,10 @@ from bot.settings import Settings
 from bot.state import RedisStateStore, SqlStateStore
 from bot.worker import Worker
 from scheduling.city import CityConfigError, load_city
-from scheduling.db import make_engine, make_sessionmaker
+from scheduling import classes, providers
+from scheduling.calendar import jst_today
+from scheduling.db import make_engine, make_sessionmaker, transaction, upgrade_schema
+from scheduling.models import utcnow
 
 
 @dataclass
@@ -25,6 +28,13 @@ class Runtime:
     def new_worker(self, line: LineClient, give_way=None) -> Worker:
         return Worker(sessions=self.sessions, state_store=self.state_store, line=line, city=self.city,
                       give_way=give_way)
+
+    def prepare_database(self) -> None:
+        """Bring the schema up to date and the providers and class sessions in step with the city's file."""
+        upgrade_schema(self.engine)
+        with transaction(self.sessions) as session:
+            providers.sync(session, config=self.city["booking"]["config"])
+            classes.sync(session, config=self.city["booking"]["config"], today=jst_today(utcnow()))
 
     def new_line_client(self) -> LineClient:
         return LineClient(base_url=self.settings.line_api_base_url,

@@ -6,7 +6,6 @@ import signal
 
 from bot.runtime import build
 from bot.settings import Settings
-from scheduling.db import upgrade_schema
 
 POLL_EVERY = 0.1
 
@@ -15,7 +14,7 @@ async def run(settings: Settings, *, nice: int = 0) -> None:
     if nice:
         os.nice(nice)
     runtime = build(settings)
-    await asyncio.to_thread(upgrade_schema, runtime.engine)
+    await asyncio.to_thread(runtime.prepare_database)
     line = runtime.new_line_client()
     worker = runtime.new_worker(line)
     worker.start(sweep_every=POLL_EVERY)
