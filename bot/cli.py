@@ -29,10 +29,17 @@ def main(argv: list[str] | None = None) -> int:
                                 add_help=False)
     rules.add_argument("rest", nargs=argparse.REMAINDER)
 
+    booking = commands.add_parser("booking", help="check the city's booking file (providers, classes, policy)",
+                                  add_help=False)
+    booking.add_argument("rest", nargs=argparse.REMAINDER)
+
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["rules"]:
         from scheduling.rules.cli import main as rules_main
         return rules_main(argv)
+    if argv[:1] == ["booking"]:
+        from scheduling.booking_cli import main as booking_main
+        return booking_main(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "chat":
