@@ -2,7 +2,8 @@
 import tomllib
 from pathlib import Path
 
-from scheduling.booking_config import BookingConfigError, load_booking_config
+from scheduling.booking_config import load_booking_config
+from scheduling.pregnancy_config import load_pregnancy_config
 from scheduling.rules import RulesError, load_rules
 
 
@@ -31,11 +32,13 @@ def load_city(path: Path) -> dict:
         data["care"]["rule_set"] = load_rules(Path(path).parent / rules)
     except RulesError as error:
         raise CityConfigError(f"{path}: the rules file has mistakes:\n" + "\n".join(error.problems)) from None
-    booking = (data.get("booking") or {}).get("file")
-    if not isinstance(booking, str):
-        raise CityConfigError(f"{path}: [booking] file = \"FILE\" (providers, classes, policy) is required")
-    try:
-        data["booking"]["config"] = load_booking_config(Path(path).parent / booking)
-    except BookingConfigError as error:
-        raise CityConfigError(f"{path}: the booking file has mistakes:\n" + "\n".join(error.problems)) from None
+    for section, loader, what in (("booking", load_booking_config, "providers, classes, policy"),
+                                  ("pregnancy", load_pregnancy_config, "registration, timed pushes, the 32-week call")):
+        name = (data.get(section) or {}).get("file")
+        if not isinstance(name, str):
+            raise CityConfigError(f"{path}: [{section}] file = \"FILE\" ({what}) is required")
+        try:
+            data[section]["config"] = loader(Path(path).parent / name)
+        except RulesError as error:
+            raise CityConfigError(f"{path}: the {section} file has mistakes:\n" + "\n".join(error.problems)) from None
     return data

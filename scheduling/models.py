@@ -246,3 +246,98 @@ class Reminder(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_reminders_status_due", "status", "due_at"),)
+
+
+# --- pregnancy and birth, the 32-week call, audit -----------------------------------------------
+
+class Mother(Base):
+    """A pregnancy or a birth registered by her in the chat, or by staff at the 母子健康手帳 interview
+    (then linked to her LINE account with a code). One row per pregnancy; `user_id` is None until
+    linked, and again after she deleted her data (the row then keeps only what the figures count).
+
+    status: pregnant → mother (birth registered), or ended (the pregnancy ended)."""
+    __tablename__ = "mothers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    due_date: Mapped[str | None] = mapped_column(String(10))
+    birth_date: Mapped[str | None] = mapped_column(String(10))
+    babies: Mapped[int] = mapped_column(Integer, default=1)
+    first_baby: Mapped[bool | None] = mapped_column(Boolean)
+    staff_ref: Mapped[str | None] = mapped_column(String(40), index=True)  # the centre's own number, if any
+    consent_version: Mapped[str | None] = mapped_column(String(32))
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    registered_on: Mapped[str] = mapped_column(String(10))  # JST date: the figures count by it
+    registered_via: Mapped[str] = mapped_column(String(8))  # chat | staff
+    ended_on: Mapped[str | None] = mapped_column(String(10))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LinkCode(Base):
+    """A short code staff hand her to link her LINE account to the record they made. Only its hash
+    is kept; it expires and works once."""
+    __tablename__ = "link_codes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mother_id: Mapped[int] = mapped_column(ForeignKey("mothers.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CodeAttempt(Base):
+    """A wrong link code sent by a user: too many in a while and codes are refused for a time."""
+    __tablename__ = "code_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_code_attempts_user_at", "user_id", "at"),)
+
+
+class Call(Base):
+    """The 32-week call to a pregnant woman: her preferred time (or none), the latest outcome.
+
+    preference: morning | afternoon | evening | in_person | not_needed | none (no answer yet)
+    status: open | done (spoke, met, declined, not needed) ; outcome: phone | in_person | not_reached | declined."""
+    __tablename__ = "calls"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mother_id: Mapped[int] = mapped_column(ForeignKey("mothers.id"), unique=True)
+    due_on: Mapped[str] = mapped_column(String(10))  # the first day of the call week
+    preference: Mapped[str] = mapped_column(String(16), default="none")
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    retry_on: Mapped[str | None] = mapped_column(String(10))
+    no_family_help: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_calls_status_due", "status", "due_on"),)
+
+
+class CallOutcome(Base):
+    """Each try of a call: what happened, a short note, by whom."""
+    __tablename__ = "call_outcomes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    retry_on: Mapped[str | None] = mapped_column(String(10))
+    staff: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who did what to which record, with the state before and after (JSON): staff actions and
+    deletions on request."""
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(80))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,0 +1,62 @@
+"""Delete her personal data on request, keeping only what the yearly figures count, anonymously.
+
+Deleted: her LINE id wherever it is stored, her dates and answers (registrations, screenings, link
+codes), her messages and pushes, her conversation state (SQL; the caller clears Redis). Kept: her
+bookings and calls as anonymous rows under one random name (so 実人数 still counts her once), the
+registration's status and date. Her open bookings are cancelled first, so their places are freed.
+"""
+import secrets
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from scheduling import audit, care_bookings, classes
+from scheduling.booking_config import BookingConfig
+from scheduling.models import (
+    CallOutcome, Call, CareBooking, ClassBooking, CodeAttempt, ConversationState, InboundEvent, LineUser, LinkCode,
+    Mother, OutgoingMessage, Reminder, Screening,
+)
+
+
+def delete_user_data(session: Session, *, config: BookingConfig, user_id: str, now: datetime,
+                     actor: str = "mother") -> dict:
+    """Returns the counts of what was deleted and kept (also in the audit entry)."""
+    for booking in care_bookings.of_user(session, user_id=user_id):
+        if booking.status in care_bookings.OPEN:
+            care_bookings.cancel(session, config=config, booking_id=booking.id, now=now, actor="system",
+                                 reason="data deleted on request")
+    for booking, _ in classes.of_user(session, user_id=user_id):
+        if booking.status in classes.OPEN:
+            classes.cancel(session, config=config, booking_id=booking.id, now=now, actor="system",
+                           reason="data deleted on request")
+    alias = "deleted:" + secrets.token_hex(8)
+    mother_ids = list(session.scalars(select(Mother.id).where(Mother.user_id == user_id)))
+    counts = {
+        "care_bookings_kept": _update(session, CareBooking, CareBooking.user_id == user_id,
+                                      user_id=alias, screening_id=None),
+        "class_bookings_kept": _update(session, ClassBooking, ClassBooking.user_id == user_id, user_id=alias),
+        "registrations_kept": _update(session, Mother, Mother.user_id == user_id, user_id=None, due_date=None,
+                                      birth_date=None, first_baby=None, staff_ref=None, deleted_at=now),
+        "call_notes_deleted": _update(session, CallOutcome, CallOutcome.call_id.in_(
+            select(Call.id).where(Call.mother_id.in_(mother_ids))), note=None),
+        "screenings": _delete(session, Screening, Screening.user_id == user_id),
+        "link_codes": _delete(session, LinkCode, LinkCode.mother_id.in_(mother_ids)),
+        "pushes": _delete(session, Reminder, Reminder.user_id == user_id),
+        "messages": _delete(session, OutgoingMessage, OutgoingMessage.user_id == user_id),
+        "events": _delete(session, InboundEvent, InboundEvent.user_id == user_id),
+    }
+    _delete(session, CodeAttempt, CodeAttempt.user_id == user_id)
+    _delete(session, ConversationState, ConversationState.user_id == user_id)
+    _delete(session, LineUser, LineUser.user_id == user_id)
+    audit.record(session, actor=actor, action="data_deleted", subject=alias, now=now, after=counts)
+    return counts
+
+
+def _update(session: Session, model, condition, **values) -> int:
+    return session.execute(update(model).where(condition).values(**values)
+                           .execution_options(synchronize_session=False)).rowcount
+
+
+def _delete(session: Session, model, condition) -> int:
+    return session.execute(delete(model).where(condition).execution_options(synchronize_session=False)).rowcount

@@ -1,0 +1,82 @@
+"""Link codes: staff make her record at the 母子健康手帳 interview and hand her a short code; sending it
+in the chat links her LINE account to that record. Only a hash is stored; a code expires and works
+once; too many wrong codes from one account and codes are refused for a while."""
+import hashlib
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from scheduling import audit, mothers
+from scheduling.models import CodeAttempt, LinkCode, Mother
+from scheduling.pregnancy_config import PregnancyConfig
+
+ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"   # no 0/O, 1/I/L: read aloud and typed on a phone
+LENGTH = 8
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    """linked, or why not: wrong, expired, used, locked (then `minutes` until she may try again)."""
+    status: str
+    mother: Mother | None = None
+    minutes: int = 0
+
+
+def normalise(text: str) -> str:
+    """What she typed, as a code: full-width to half-width, upper case, no spaces or hyphens."""
+    return "".join(c for c in unicodedata.normalize("NFKC", text).upper() if c.isalnum())
+
+
+def looks_like_code(text: str) -> bool:
+    code = normalise(text)
+    return len(code) == LENGTH and all(c in ALPHABET for c in code)
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def issue(session: Session, *, config: PregnancyConfig, mother_id: int, staff: str, now: datetime) -> str:
+    """A new code for the record (earlier unused ones stop working). Shown to staff once: 'ABCD-EF23'."""
+    session.execute(update(LinkCode).where(LinkCode.mother_id == mother_id, LinkCode.used_at.is_(None))
+                    .values(expires_at=now).execution_options(synchronize_session=False))
+    code = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    session.add(LinkCode(mother_id=mother_id, code_hash=_hash(code), created_by=staff, created_at=now,
+                         expires_at=now + timedelta(days=config.code_valid_days)))
+    audit.record(session, actor=staff, action="link_code_issued", subject=f"mother:{mother_id}", now=now)
+    session.flush()
+    return f"{code[:4]}-{code[4:]}"
+
+
+def redeem(session: Session, *, config: PregnancyConfig, user_id: str, text: str, now: datetime) -> Redeemed:
+    window = now - timedelta(minutes=config.code_lock_minutes)
+    failures = session.scalar(select(func.count()).select_from(CodeAttempt)
+                              .where(CodeAttempt.user_id == user_id, CodeAttempt.at > window))
+    if failures >= config.code_max_failures:
+        oldest = session.scalar(select(func.min(CodeAttempt.at)).where(CodeAttempt.user_id == user_id,
+                                                                       CodeAttempt.at > window))
+        wait = oldest + timedelta(minutes=config.code_lock_minutes) - now
+        return Redeemed("locked", minutes=max(1, int(wait.total_seconds() // 60) + 1))
+    row = session.scalars(select(LinkCode).where(LinkCode.code_hash == _hash(normalise(text)))).first()
+    if row is None:
+        session.add(CodeAttempt(user_id=user_id, at=now))
+        return Redeemed("wrong")
+    if row.used_at is not None:
+        return Redeemed("used")
+    if row.expires_at <= now:
+        return Redeemed("expired")
+    taken = session.execute(update(LinkCode).where(LinkCode.id == row.id, LinkCode.used_at.is_(None))
+                            .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+    if not taken:
+        return Redeemed("used")
+    mother = session.get(Mother, row.mother_id)
+    mother.user_id, mother.consent_version, mother.consent_at, mother.updated_at = (
+        user_id, config.consent_version, now, now)
+    session.execute(delete(CodeAttempt).where(CodeAttempt.user_id == user_id))
+    audit.record(session, actor="mother", action="linked", subject=f"mother:{mother.id}", now=now)
+    mothers.plan(session, config=config, mother=mother, now=now)
+    return Redeemed("linked", mother)
