@@ -5,8 +5,9 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from scheduling.db import database_url_from_env
+
 REQUIRED = ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN")
-DEFAULT_DATA_DIR = Path("data")
 
 
 class MissingSettings(SystemExit):
@@ -26,6 +27,7 @@ class Settings:
     city_config: Path = Path(__file__).resolve().parent.parent / "config" / "city.toml"
     state_ttl_seconds: int = 24 * 3600
     run_worker: bool = True
+    admin_secure_cookies: bool = True  # staff cookies only over HTTPS (the local chat runs on plain HTTP)
 
     @classmethod
     def from_env(cls, env=None, dotenv: bool = True) -> "Settings":
@@ -36,8 +38,7 @@ class Settings:
         missing = [name for name in REQUIRED if not env.get(name)]
         if missing:
             raise MissingSettings(missing)
-        data_dir = Path(env.get("HAGUKUMI_DATA_DIR", DEFAULT_DATA_DIR))
-        database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'hagukumi.sqlite3'}"
+        database_url = database_url_from_env(env)
         kwargs = dict(
             channel_secret=env["LINE_CHANNEL_SECRET"],
             channel_access_token=env["LINE_CHANNEL_ACCESS_TOKEN"],
@@ -45,6 +46,7 @@ class Settings:
             database_url=database_url,
             redis_url=env.get("REDIS_URL") or None,
             run_worker=env.get("HAGUKUMI_INLINE_WORKER", "1") != "0",
+            admin_secure_cookies=env.get("HAGUKUMI_ADMIN_SECURE_COOKIES", "1") != "0",
         )
         if env.get("HAGUKUMI_CITY_CONFIG"):
             kwargs["city_config"] = Path(env["HAGUKUMI_CITY_CONFIG"])

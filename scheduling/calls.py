@@ -46,7 +46,7 @@ def due(session: Session, *, until: date, preference: str | None = None, include
         query = query.where(Call.status == "open")
     if preference:
         query = query.where(Call.preference == preference)
-    return [DueCall(call, mother) for call, mother in session.execute(query).tuples()]
+    return [DueCall(call, mother) for call, mother in session.execute(query).all()]
 
 
 def record(session: Session, *, call_id: int, outcome: str, staff: str, now: datetime, note: str | None = None,

@@ -14,6 +14,11 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 PG_MIGRATION_LOCK = 72_617_001  # any constant, shared by every process of this app
 
 
+def database_url_from_env(env) -> str:
+    """DATABASE_URL, or the embedded default: a SQLite file in HAGUKUMI_DATA_DIR (default ./data)."""
+    return env.get("DATABASE_URL") or f"sqlite:///{Path(env.get('HAGUKUMI_DATA_DIR', 'data')) / 'hagukumi.sqlite3'}"
+
+
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":

@@ -341,3 +341,39 @@ class AuditEntry(Base):
     before: Mapped[str | None] = mapped_column(Text)
     after: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+# --- staff --------------------------------------------------------------------------------------
+
+class StaffUser(Base):
+    """A staff account. role: admin (everything), staff (daily work), provider (its own bookings only)."""
+    __tablename__ = "staff_users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id
+    role: Mapped[str] = mapped_column(String(16))
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaffSession(Base):
+    """A signed-in browser: the cookie holds a random token, the table only its hash."""
+    __tablename__ = "staff_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SignInAttempt(Base):
+    """A failed sign-in: after several in a while, that login waits before it may try again."""
+    __tablename__ = "sign_in_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    login: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_sign_in_attempts_login_at", "login", "at"),)

@@ -1,0 +1,51 @@
+"""The staff admin panel: a FastAPI app of server-rendered pages, mounted at /admin by the bot's app
+(or run on its own). Each page module in admin/pages/ has a `router`."""
+import importlib
+import pkgutil
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.routing import APIRoute
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+
+from admin import pages
+from admin.web import Forbidden, SignInRequired, url
+from scheduling.models import utcnow
+
+
+def create_admin_app(*, sessions: sessionmaker[Session], city: dict, secure_cookies: bool = True,
+                     clock=utcnow) -> FastAPI:
+    app = FastAPI(title="はぐくみ 管理画面", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.sessions, app.state.city, app.state.clock = sessions, city, clock
+    app.state.secure_cookies = secure_cookies
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).resolve().parent / "static")), name="static")
+    for module in pkgutil.iter_modules(pages.__path__):
+        app.include_router(importlib.import_module(f"admin.pages.{module.name}").router)
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in_first(request: Request, _exc):
+        return RedirectResponse(url(request, "/login"), status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, _exc):
+        return HTMLResponse("<!doctype html><meta charset=utf-8><title>403</title>"
+                            "<p>この操作はできません。画面を開き直してから、もう一度お試しください。"
+                            f"<p><a href='{url(request, '/')}'>今日の画面へ</a>", status_code=403)
+
+    return app
+
+
+def page_routes(app: FastAPI) -> list[tuple[str, str]]:
+    """(method, path) of every page and form of the app, however its routers were included."""
+    found = []
+
+    def walk(routes, prefix=""):
+        for route in routes:
+            if isinstance(route, APIRoute):
+                found.extend((method, prefix + route.path) for method in route.methods)
+            elif hasattr(route, "original_router"):  # FastAPI's included router
+                walk(route.original_router.routes, prefix + getattr(route.include_context, "prefix", ""))
+    walk(app.router.routes)
+    return found

@@ -1,0 +1,1 @@
+"""One module per area of the admin panel; each has a `router`."""

@@ -1,0 +1,46 @@
+"""Helpers for admin tests: an admin app on the test database, staff accounts, signing in."""
+import re
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from admin.app import create_admin_app
+from scheduling import classes, providers, staff
+from scheduling.calendar import jst_today
+from scheduling.city import load_city
+from scheduling.db import transaction
+from scheduling.models import Provider, utcnow
+from sqlalchemy import select
+
+CITY = load_city(Path(__file__).resolve().parents[1] / "config" / "city.toml")
+PASSWORD = "correct-horse-battery"
+
+
+def admin_app(sessions, clock=utcnow):
+    with transaction(sessions) as session:
+        providers.sync(session, config=CITY["booking"]["config"])
+        classes.sync(session, config=CITY["booking"]["config"], today=jst_today(clock()))
+    return create_admin_app(sessions=sessions, city=CITY, secure_cookies=False, clock=clock)
+
+
+def add_staff(sessions, login: str, role: str, provider_key: str | None = None) -> int:
+    with transaction(sessions) as session:
+        provider_id = session.scalar(select(Provider.id).where(Provider.key == provider_key)) if provider_key else None
+        return staff.create(session, login=login, display_name=login, password=PASSWORD, role=role,
+                            provider_id=provider_id, actor="test", now=utcnow()).id
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def signed_in_client(app, login: str, password: str = PASSWORD) -> TestClient:
+    client = TestClient(app, follow_redirects=False)
+    form = client.get("/login")
+    response = client.post("/login", data={"login": login, "password": password, "csrf": csrf_of(form.text)})
+    assert response.status_code == 303, response.text
+    return client
+
+
+def page_csrf(client: TestClient, path: str = "/") -> str:
+    return csrf_of(client.get(path).text)
