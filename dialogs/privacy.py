@@ -1,0 +1,44 @@
+"""データの削除, as a conversation:
+
+    start ─▶ what will be deleted and what is kept (anonymous counts only) ─▶ 削除に進む / やめる
+          ─▶ asked once more: it cannot be undone ─▶ 削除する / やめる ─▶ deleted, and a goodbye
+
+The deletion is a command the worker runs after saving the (emptied) state, in the event's transaction.
+"""
+from dataclasses import dataclass
+
+from dialogs.core import Choice, Context, Input, Outcome, Postback, Say
+
+PREFIX = "del|"
+
+
+@dataclass(frozen=True)
+class DeleteMyData:
+    """Command: delete her personal data (scheduling.erasure), keeping only anonymous counts."""
+
+
+def is_for_me(event: Input) -> bool:
+    return isinstance(event, Postback) and event.data.startswith(PREFIX)
+
+
+def start(ctx: Context, menu: Say) -> Outcome:
+    city = {"phone": ctx.city["phone"], "hours": ctx.city["hours"]}
+    return Outcome({"dialog": "privacy", "step": "explain"}, (Say("del.explain", city, (
+        Choice("del.go_on", PREFIX + "go_on"), Choice("del.cancel", PREFIX + "cancel"))),))
+
+
+def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome:
+    step = (state or {}).get("step") if (state or {}).get("dialog") == "privacy" else None
+    data = event.data if isinstance(event, Postback) else ""
+    if data == PREFIX + "cancel":
+        return Outcome(None, (Say("del.cancelled"), menu))
+    if step == "explain" and data == PREFIX + "go_on":
+        return Outcome({"dialog": "privacy", "step": "sure"}, (Say("del.sure", choices=(
+            Choice("del.delete", PREFIX + "delete"), Choice("del.cancel", PREFIX + "cancel"))),))
+    if step == "sure" and data == PREFIX + "delete":
+        return Outcome(None, (Say("del.done"),), (DeleteMyData(),))
+    if step is None:
+        return Outcome(None, (Say("reply.expired"), menu))
+    return Outcome(state, (Say("del.hint"), *start(ctx, menu).says[-1:]) if step == "explain" else (
+        Say("del.hint"), Say("del.sure", choices=(Choice("del.delete", PREFIX + "delete"),
+                                                  Choice("del.cancel", PREFIX + "cancel")))))
