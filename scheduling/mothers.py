@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from scheduling import audit, reminders
 from scheduling.calendar import at, jst_today
 from scheduling.models import Call, Mother, Reminder
-from scheduling.pregnancy_config import PregnancyConfig, TimedPush
+from scheduling.pregnancy_config import CALL_NOTICE, PregnancyConfig, TimedPush
 from scheduling.rules.periods import pregnancy_week_start
 
 ACTIVE = ("pregnant", "mother")
@@ -43,6 +43,14 @@ def latest(session: Session, *, user_id: str) -> Mother | None:
 def register_pregnancy(session: Session, *, config: PregnancyConfig, user_id: str | None, due_date: date,
                        babies: int, first_baby: bool | None, now: datetime, via: str = "chat",
                        staff_ref: str | None = None) -> Mother:
+    earlier = current(session, user_id=user_id) if user_id is not None else None
+    if earlier is not None and earlier.status == "pregnant":   # registered again: updated, not doubled
+        if first_baby is not None:
+            earlier.first_baby = first_baby
+        if via == "chat":
+            earlier.consent_version, earlier.consent_at = config.consent_version, now
+        change_dates(session, config=config, mother=earlier, now=now, due_date=due_date, babies=babies)
+        return earlier
     mother = Mother(user_id=user_id, status="pregnant", due_date=due_date.isoformat(), babies=babies,
                     first_baby=first_baby, staff_ref=staff_ref, registered_on=jst_today(now).isoformat(),
                     registered_via=via, created_at=now, updated_at=now)
@@ -96,6 +104,11 @@ def end_pregnancy(session: Session, *, mother: Mother, actor: str, now: datetime
     before = {"status": mother.status}
     mother.status, mother.ended_on, mother.updated_at = "ended", jst_today(now).isoformat(), now
     stopped = stop_pushes(session, mother=mother, stages=("pregnancy", "baby"))
+    if mother.user_id:   # and any other push to her (a class reminder, an offer): nothing of before may arrive
+        stopped += session.execute(update(Reminder).where(Reminder.user_id == mother.user_id,
+                                                          Reminder.status == "pending", Reminder.stage.is_(None))
+                                   .values(status="cancelled", lease_until=None)
+                                   .execution_options(synchronize_session=False)).rowcount
     session.execute(update(Call).where(Call.mother_id == mother.id, Call.status == "open")
                     .values(status="cancelled", updated_at=now).execution_options(synchronize_session=False))
     audit.record(session, actor=actor, action="pregnancy_ended", subject=f"mother:{mother.id}", now=now,
@@ -104,7 +117,7 @@ def end_pregnancy(session: Session, *, mother: Mother, actor: str, now: datetime
 
 
 def stop_pushes(session: Session, *, mother: Mother, stages: tuple[str, ...]) -> int:
-    """Cancel her pending pushes of these stages: planned ones and any other (e.g. a class reminder)."""
+    """Cancel her pending pushes of these stages: planned ones and any other row of hers with that stage."""
     conditions = [Reminder.plan_key.like(f"timed:{mother.id}:%")]
     if mother.user_id:
         conditions.append(Reminder.user_id == mother.user_id)
@@ -137,8 +150,9 @@ def plan(session: Session, *, config: PregnancyConfig, mother: Mother, now: date
             if push.due_at >= today_start:
                 reminders.add(session, user_id=mother.user_id, kind=push.kind, says=push.says, due_at=push.due_at,
                               now=now, stage=push.stage, plan_key=key)
-        elif row.status in ("pending", "cancelled") and (row.status == "pending" or push.due_at >= today_start):
-            row.status, row.due_at, row.lease_until, row.user_id = "pending", push.due_at, None, mother.user_id
+        elif row.status in ("pending", "cancelled"):   # moved; moved into the past: dropped, not sent late
+            row.status = "pending" if push.due_at >= today_start else "cancelled"
+            row.due_at, row.lease_until, row.user_id = push.due_at, None, mother.user_id
     session.flush()
 
 
@@ -147,7 +161,7 @@ def wanted_pushes(config: PregnancyConfig, mother: Mother) -> list[Planned]:
     if mother.status == "pregnant" and mother.due_date:
         due = date.fromisoformat(mother.due_date)
         call_day = pregnancy_week_start(due, config.call_push_week)
-        pushes.append(Planned(f"timed:{mother.id}:call_notice", "call_notice", at(call_day, config.push_time),
+        pushes.append(Planned(f"timed:{mother.id}:{CALL_NOTICE}", "call_notice", at(call_day, config.push_time),
                               "pregnancy", [call_notice(mother.id)]))
         for push in config.timed_pushes:
             if push.pregnancy_week is not None and _for_her(push, mother):

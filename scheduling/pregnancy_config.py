@@ -13,6 +13,7 @@ from scheduling.rules.loader import RulesError, _Checker, _join, _LineIndex
 AUDIENCES = ("everyone", "first_baby", "multiples")
 BUTTONS = ("none", "care", "class", "menu")   # what the push offers to tap: 産後ケア, 教室, the menu
 _ID = re.compile(r"^[a-z0-9_]{1,40}$")
+CALL_NOTICE = "call_notice"   # the 32-week call notice's id among her planned pushes
 
 
 class PregnancyConfigError(RulesError):
@@ -74,7 +75,8 @@ def parse_pregnancy_config(text: str, *, name: str = "pregnancy.toml") -> Pregna
 class _PregnancyChecker(_Checker):
     def config(self, data: dict) -> PregnancyConfig:
         self.table(data, "", ("consent", "link_codes", "call", "timed_pushes"), ("consent", "call"))
-        consent = self.table(data.get("consent", {}), "consent", ("version",), ("version",))
+        consent = self.table(data.get("consent", {}), "consent", ("version",),
+                             ("version",) if "consent" in data else ())   # a missing [consent]: one message
         codes = self.table(data.get("link_codes", {}), "link_codes", ("valid_days", "max_failures", "lock_minutes"))
         call = self.table(data.get("call", {}), "call", ("push_week", "call_week", "push_time"))
         push_time = call.get("push_time", "10:00")
@@ -85,7 +87,11 @@ class _PregnancyChecker(_Checker):
         call_week = self.integer(call, "call_week", "call", low=1, default=32)
         if push_week and call_week and not push_week <= call_week <= 41:
             self.error("call.call_week", "must be from push_week to 41（push_week 以上 41 以下）")
-        pushes = [self.push(raw, f"timed_pushes[{i}]") for i, raw in enumerate(data.get("timed_pushes", []))]
+        raw_pushes = data.get("timed_pushes", [])
+        if not isinstance(raw_pushes, list):
+            self.error("timed_pushes", "must be [[timed_pushes]] tables（[[timed_pushes]] の表にしてください）")
+            raw_pushes = []
+        pushes = [self.push(raw, f"timed_pushes[{i}]") for i, raw in enumerate(raw_pushes)]
         seen = set()
         for i, push in enumerate(pushes):
             if push.key in seen:
@@ -105,14 +111,16 @@ class _PregnancyChecker(_Checker):
         raw = self.table(raw, path, ("id", "message", "to", "pregnancy_week", "days_after_birth", "button"),
                          ("id", "message"))
         key = raw.get("id", "")
-        if not isinstance(key, str) or not _ID.match(key):
+        if "id" in raw and (not isinstance(key, str) or not _ID.match(key)):
             self.error(_join(path, "id"), "must be lower-case letters, digits and _（英小文字・数字・_）")
+        elif key == CALL_NOTICE:
+            self.error(_join(path, "id"), "is the 32-week call's own push（32週の電話のお知らせの名前です）")
         message = raw.get("message", "")
         if not isinstance(message, str) or not message:
             self.error(_join(path, "message"), "must be a catalog key（文言のキー）")
         week = self.integer(raw, "pregnancy_week", path, low=4)
         days = self.integer(raw, "days_after_birth", path, low=0)
-        if (week is None) == (days is None):
+        if ("pregnancy_week" in raw) == ("days_after_birth" in raw):
             self.error(path, "needs exactly one of pregnancy_week or days_after_birth（どちらか1つ）")
         if week is not None and week > 41:
             self.error(_join(path, "pregnancy_week"), "must be 41 or less（41以下）")
