@@ -33,11 +33,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(runtime.prepare_database)
         line = runtime.new_line_client()
         app.state.worker = runtime.new_worker(line, give_way=writer.idle)
+        app.state.dispatcher = runtime.new_dispatcher(line)
         if settings.run_worker:
             app.state.worker.start()
+            app.state.dispatcher.start()
         try:
             yield
         finally:
+            await app.state.dispatcher.stop()
             await app.state.worker.stop()
             writer.close()
             await line.close()

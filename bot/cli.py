@@ -25,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     worker = commands.add_parser("worker", help="run only the worker (serve starts one)")
     worker.add_argument("--nice", type=int, default=0, help="lower the worker's CPU priority by this much")
 
+    dispatch = commands.add_parser("dispatch", help="run only a reminder dispatcher (the worker runs one too)")
+    dispatch.add_argument("--nice", type=int, default=0, help="lower its CPU priority by this much")
+
     rules = commands.add_parser("rules", help="check a city's 産後ケア rules file, or try cases against it",
                                 add_help=False)
     rules.add_argument("rest", nargs=argparse.REMAINDER)
@@ -46,10 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         return _chat(args)
     from bot.settings import Settings
     settings = Settings.from_env()  # stop at once, naming any missing setting
-    if args.command == "worker":
+    if args.command in ("worker", "dispatch"):
         import asyncio
         from bot import worker_process
-        asyncio.run(worker_process.run(settings, nice=args.nice))
+        asyncio.run(worker_process.run(settings, nice=args.nice, answer_events=args.command == "worker"))
         return 0
     return _serve(args)
 

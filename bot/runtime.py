@@ -5,6 +5,7 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.dispatcher import Dispatcher
 from bot.line_client import LineClient
 from bot.settings import Settings
 from bot.state import RedisStateStore, SqlStateStore
@@ -28,6 +29,9 @@ class Runtime:
     def new_worker(self, line: LineClient, give_way=None) -> Worker:
         return Worker(sessions=self.sessions, state_store=self.state_store, line=line, city=self.city,
                       give_way=give_way)
+
+    def new_dispatcher(self, line: LineClient) -> Dispatcher:
+        return Dispatcher(sessions=self.sessions, line=line, config=self.city["booking"]["config"])
 
     def prepare_database(self) -> None:
         """Bring the schema up to date and the providers and class sessions in step with the city's file."""

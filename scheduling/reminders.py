@@ -11,11 +11,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from scheduling.models import LineUser, Reminder
+from scheduling.models import CareBooking, ClassBooking, LineUser, Reminder
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
 RETRY_NAMESPACE = uuid.UUID("6f1c8a52-3e0b-4d7e-9a51-0c2f6b9d4e11")
+CARE_CHECKED = ("care_day_before",)  # sent only while the booking is on
+CLASS_CHECKED = ("class_day_before", "class_offer")
 
 
 def retry_key(reminder_id: int) -> str:
@@ -51,27 +53,65 @@ def cancel_for(session: Session, *, care_booking_id: int | None = None, class_bo
 
 
 def claim_due(session: Session, *, now: datetime, limit: int = 200) -> list[Reminder]:
-    """Take up to `limit` due rows nobody holds. On PostgreSQL, FOR UPDATE SKIP LOCKED lets several
-    dispatchers share the work; SQLite has one writer at a time anyway."""
-    query = (select(Reminder.id)
-             .where(Reminder.status == "pending", Reminder.due_at <= now,
-                    (Reminder.lease_until.is_(None)) | (Reminder.lease_until <= now))
-             .order_by(Reminder.due_at, Reminder.id).limit(limit))
+    """Take up to `limit` due rows nobody holds, in one statement. On PostgreSQL, FOR UPDATE SKIP LOCKED
+    lets several dispatchers share the work; SQLite has one writer at a time anyway."""
+    due = (select(Reminder.id)
+           .where(Reminder.status == "pending", Reminder.due_at <= now,
+                  (Reminder.lease_until.is_(None)) | (Reminder.lease_until <= now))
+           .order_by(Reminder.due_at, Reminder.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = list(session.scalars(query))
-    if not ids:
-        return []
-    session.execute(update(Reminder).where(Reminder.id.in_(ids))
-                    .values(lease_until=now + LEASE, attempts=Reminder.attempts + 1)
-                    .execution_options(synchronize_session=False))
-    return list(session.scalars(select(Reminder).where(Reminder.id.in_(ids)).order_by(Reminder.due_at, Reminder.id)
-                                .execution_options(populate_existing=True)))
+        due = due.with_for_update(skip_locked=True)
+    rows = session.scalars(update(Reminder).where(Reminder.id.in_(due.scalar_subquery()))
+                           .values(lease_until=now + LEASE, attempts=Reminder.attempts + 1)
+                           .returning(Reminder)
+                           .execution_options(synchronize_session=False, populate_existing=True)).all()
+    return sorted(rows, key=lambda row: (row.due_at, row.id))
 
 
 def blocked_users(session: Session, user_ids: set[str]) -> set[str]:
     return set(session.scalars(select(LineUser.user_id).where(LineUser.user_id.in_(user_ids),
                                                               LineUser.following.is_(False))))
+
+
+def recipients(session: Session, user_ids: set[str]) -> dict[str, tuple[str | None, bool]]:
+    """(language, following) of each user we know."""
+    rows = session.execute(select(LineUser.user_id, LineUser.language, LineUser.following)
+                           .where(LineUser.user_id.in_(user_ids)))
+    return {user_id: (language, following) for user_id, language, following in rows}
+
+
+def reasons_to_hold_back(session: Session, rows: list[Reminder], *, following: dict[str, bool],
+                         now: datetime) -> dict[int, str]:
+    """Why some claimed rows must not be sent (they become `skipped` with the reason): she blocked the
+    account, or the booking a reminder is about is no longer on. Users we never stored count as following."""
+    care_ids = {row.care_booking_id for row in rows if row.kind in CARE_CHECKED and row.care_booking_id}
+    class_ids = {row.class_booking_id for row in rows if row.kind in CLASS_CHECKED and row.class_booking_id}
+    care = {booking_id: status for booking_id, status in session.execute(
+        select(CareBooking.id, CareBooking.status).where(CareBooking.id.in_(care_ids)))} if care_ids else {}
+    classes = {booking_id: (status, hold_until) for booking_id, status, hold_until in session.execute(
+        select(ClassBooking.id, ClassBooking.status, ClassBooking.hold_until)
+        .where(ClassBooking.id.in_(class_ids)))} if class_ids else {}
+    reasons = {}
+    for row in rows:
+        if not following.get(row.user_id, True):
+            reasons[row.id] = "the user has blocked the account"
+        elif row.kind == "care_day_before":
+            status = care.get(row.care_booking_id)
+            if status == "requested":
+                reasons[row.id] = "the care booking was still not confirmed by staff the day before"
+            elif status != "confirmed":
+                reasons[row.id] = f"the care booking is {status or 'gone'}"
+        elif row.kind == "class_day_before":
+            status = classes.get(row.class_booking_id, (None, None))[0]
+            if status == "requested":
+                reasons[row.id] = "the class booking was still not confirmed by staff the day before"
+            elif status != "booked":
+                reasons[row.id] = f"the class booking is {status or 'gone'}"
+        elif row.kind == "class_offer":
+            status, hold_until = classes.get(row.class_booking_id, (None, None))
+            if status != "offered" or hold_until is None or hold_until <= now:
+                reasons[row.id] = "the offered place is no longer held for her"
+    return reasons
 
 
 def mark_sent(session: Session, *, ids: list[int], now: datetime) -> None:

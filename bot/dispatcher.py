@@ -1,0 +1,202 @@
+"""Sends due reminder rows (scheduling/reminders.py) to LINE as pushes.
+
+One loop per process: claim a batch of due rows (several dispatchers share the work on PostgreSQL),
+render each row's words in her language, push them with a bounded number in flight, each with
+X-Line-Retry-Key derived from the row, and record the outcomes in the transaction that claims the next
+batch. A row pushed but not yet recorded when the process dies is claimed again after its lease and
+pushed again under the same key: LINE answers 409 and it counts as sent, so nothing arrives twice.
+No push during quiet hours; none to a user who blocked the account; none about a booking no longer on.
+"""
+import asyncio
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.line_client import LineClient, Result
+from bot.render import render
+from dialogs import catalog
+from dialogs.core import Choice, Say
+from scheduling import classes, reminders
+from scheduling.booking_config import BookingConfig
+from scheduling.calendar import in_quiet_hours
+from scheduling.db import transaction
+from scheduling.models import Reminder, utcnow
+
+log = logging.getLogger("hagukumi.dispatcher")
+POLL_EVERY = 1.0  # seconds between looks for due rows when there were none
+BATCH = 200  # rows claimed at once
+CONCURRENCY = 32  # pushes in flight per process
+EXPIRE_OFFERS_EVERY = timedelta(seconds=30)
+STOP_WAIT = 15.0  # seconds a stopping dispatcher waits for its pushes in flight
+
+
+@dataclass(frozen=True)
+class Push:
+    reminder_id: int
+    user_id: str
+    messages: list[dict]
+    retry_key: str
+
+
+class Dispatcher:
+    def __init__(self, *, sessions: sessionmaker[Session], line: LineClient, config: BookingConfig,
+                 clock=utcnow, batch: int = BATCH, concurrency: int = CONCURRENCY):
+        self.sessions, self.line, self.config, self.clock, self.batch = sessions, line, config, clock, batch
+        self._concurrency = concurrency
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hagukumi-dispatch")
+        self._pushing: set[asyncio.Task] = set()
+        self._outcomes: list[tuple[int, Result]] = []
+        self._slots: asyncio.Semaphore | None = None
+        self._stopping: asyncio.Event | None = None
+        self._loop: asyncio.Task | None = None
+        self._expired_at: datetime | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def start(self, every: float = POLL_EVERY) -> None:
+        self._loop = asyncio.create_task(self._run_forever(every))
+
+    async def stop(self) -> None:
+        """Claim nothing more; let the pushes in flight finish and record them (or give up after
+        STOP_WAIT: those rows are sent again after their lease, under the same key)."""
+        self._signals()[1].set()
+        if self._loop is not None:
+            try:
+                await asyncio.wait_for(self._loop, STOP_WAIT)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                pass
+        for task in list(self._pushing):
+            task.cancel()
+        await asyncio.gather(*self._pushing, return_exceptions=True)
+        self._db.shutdown(wait=True)
+
+    def _signals(self) -> tuple[asyncio.Semaphore, asyncio.Event]:
+        if self._slots is None:  # made inside the running loop
+            self._slots, self._stopping = asyncio.Semaphore(self._concurrency), asyncio.Event()
+        return self._slots, self._stopping
+
+    async def _in_db(self, function, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._db, function, *args)
+
+    async def _run_forever(self, every: float) -> None:
+        stopping = self._signals()[1]
+        while not stopping.is_set():
+            try:
+                await self.expire_offers()
+                await self.dispatch_due()
+            except Exception:
+                log.exception("dispatching failed; trying again")
+            try:
+                await asyncio.wait_for(stopping.wait(), every)
+            except asyncio.TimeoutError:
+                pass
+
+    # --- the work -------------------------------------------------------------------------------
+    async def dispatch_due(self) -> int:
+        """Push every row due now, batch after batch, and record the outcomes. Returns the number of
+        rows claimed (pushed, skipped or failed)."""
+        slots, stopping = self._signals()
+        claimed_total = 0
+        while not stopping.is_set() and not in_quiet_hours(self.clock(), self.config.policy):
+            claimed, pushes = await self._in_db(self._record_and_claim, self._take_outcomes(), True)
+            claimed_total += claimed
+            for push in pushes:
+                await slots.acquire()
+                task = asyncio.create_task(self._push(push))
+                self._pushing.add(task)
+                task.add_done_callback(self._pushed)
+            if claimed < self.batch:
+                break
+        await asyncio.gather(*self._pushing, return_exceptions=True)
+        await self._in_db(self._record_and_claim, self._take_outcomes(), False)
+        return claimed_total
+
+    async def expire_offers(self, force: bool = False) -> int:
+        """Waiting-list offers nobody answered in time go to the next in line (now and then)."""
+        now = self.clock()
+        if not force and self._expired_at is not None and now - self._expired_at < EXPIRE_OFFERS_EVERY:
+            return 0
+        self._expired_at = now
+        return await self._in_db(self._expire_offers, now)
+
+    def _expire_offers(self, now: datetime) -> int:
+        expired = 0
+        while True:
+            with transaction(self.sessions) as session:
+                count = classes.expire_offers(session, config=self.config, now=now)
+            expired += count
+            if count < 100:  # expire_offers' own batch size
+                return expired
+
+    async def _push(self, push: Push) -> None:
+        try:
+            outcome = await self.line.push(user_id=push.user_id, messages=push.messages, retry_key=push.retry_key)
+        except Exception as error:  # unexpected: try again later under the same key
+            log.exception("push of reminder %s failed", push.reminder_id)
+            outcome = Result("retry", error=f"{type(error).__name__}: {error}")
+        self._outcomes.append((push.reminder_id, outcome))
+
+    def _pushed(self, task: asyncio.Task) -> None:
+        self._pushing.discard(task)
+        self._slots.release()
+
+    def _take_outcomes(self) -> list[tuple[int, Result]]:
+        outcomes, self._outcomes = self._outcomes, []
+        return outcomes
+
+    # --- in the database thread -------------------------------------------------------------------
+    def _record_and_claim(self, outcomes: list[tuple[int, Result]], claim: bool) -> tuple[int, list[Push]]:
+        """One transaction: the outcomes of earlier pushes, then the next batch of due rows."""
+        if not outcomes and not claim:
+            return 0, []
+        now = self.clock()
+        with transaction(self.sessions) as session:
+            self._record(session, outcomes, now)
+            if not claim:
+                return 0, []
+            rows = reminders.claim_due(session, now=now, limit=self.batch)
+            return len(rows), self._prepare(session, rows, now)
+
+    def _record(self, session: Session, outcomes: list[tuple[int, Result]], now: datetime) -> None:
+        reminders.mark_sent(session, ids=[rid for rid, outcome in outcomes if outcome.status == "sent"], now=now)
+        for reminder_id, outcome in outcomes:
+            if outcome.status == "failed":  # LINE refused it (4xx): staff see it among reminders.failed
+                reminders.mark(session, reminder_id=reminder_id, status="failed", error=outcome.error or "")
+            elif outcome.status == "retry":
+                reminders.retry_later(session, reminder_id=reminder_id, error=outcome.error or "", now=now)
+
+    def _prepare(self, session: Session, rows: list[Reminder], now: datetime) -> list[Push]:
+        """The pushes to make of claimed rows; rows not to send are marked skipped (or failed) here."""
+        if not rows:
+            return []
+        people = reminders.recipients(session, {row.user_id for row in rows})
+        held_back = reminders.reasons_to_hold_back(
+            session, rows, following={user: follows for user, (_, follows) in people.items()}, now=now)
+        pushes = []
+        for row in rows:
+            if row.id in held_back:
+                reminders.mark(session, reminder_id=row.id, status="skipped", error=held_back[row.id])
+                continue
+            language = catalog.language_of(people.get(row.user_id, (None, True))[0])
+            try:
+                messages = words(row.message, language)
+            except Exception as error:  # a catalog key or parameter missing: staff must see it
+                log.error("reminder %s cannot be rendered: %r", row.id, error)
+                reminders.mark(session, reminder_id=row.id, status="failed", error=f"cannot render: {error!r}")
+                continue
+            pushes.append(Push(row.id, row.user_id, messages, reminders.retry_key(row.id)))
+        return pushes
+
+
+def words(message: str, language: str) -> list[dict]:
+    """A row's message spec (JSON: [{"key", "params", "choices": [[label_key, data]]}]) as LINE messages."""
+    says = []
+    for spec in json.loads(message):
+        params = dict(spec.get("params") or {})
+        if "type" in params:  # a care type: its name in her language
+            params["type"] = catalog.text(language, f"screening.type.{params['type']}")
+        says.append(Say(spec["key"], params, tuple(Choice(label, data) for label, data in spec.get("choices", ()))))
+    return render(tuple(says), language)
