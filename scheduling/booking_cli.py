@@ -1,6 +1,7 @@
-"""Staff command for the booking file:
+"""Staff commands for the booking and pregnancy files:
 
     hagukumi booking check FILE     validate it and summarise providers, classes and policy, in Japanese
+    hagukumi pregnancy check FILE   validate the pregnancy file and list its timed pushes
 
 Exit codes: 0 fine, 1 the file has mistakes, 2 wrong usage.
 """
@@ -8,7 +9,9 @@ import argparse
 import sys
 from datetime import date, timedelta
 
-from scheduling.booking_config import BookingConfig, BookingConfigError, load_booking_config
+from scheduling.booking_config import BookingConfig, load_booking_config
+from scheduling.pregnancy_config import PregnancyConfig, load_pregnancy_config
+from scheduling.rules import RulesError
 from scheduling.calendar import class_dates
 from scheduling.rules.cli import TYPE_JA
 
@@ -19,21 +22,22 @@ LATE_FEE_JA = {"none": "かかりません", "half": "利用料の半額", "full
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hagukumi", description="委託先・教室・予約のきまり（booking file）")
     commands = parser.add_subparsers(dest="command", required=True)
-    booking = commands.add_parser("booking", help="check a booking file")
-    sub = booking.add_subparsers(dest="action", required=True)
-    sub.add_parser("check", help="validate and summarise（確認と要約）").add_argument("file")
+    for name in ("booking", "pregnancy"):
+        sub = commands.add_parser(name, help=f"check a {name} file").add_subparsers(dest="action", required=True)
+        sub.add_parser("check", help="validate and summarise（確認と要約）").add_argument("file")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
+    loader = load_booking_config if args.command == "booking" else load_pregnancy_config
     try:
-        config = load_booking_config(args.file)
-    except BookingConfigError as error:
+        config = loader(args.file)
+    except RulesError as error:
         print(f"{args.file}: {len(error.problems)} 件の誤りがあります（errors）:", file=sys.stderr)
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
-    print(summarise(config, date.today()))
+    print(summarise(config, date.today()) if args.command == "booking" else summarise_pregnancy(config))
     return 0
 
 
@@ -61,6 +65,20 @@ def summarise(config: BookingConfig, today: date) -> str:
         lines.append(f"  {c.title}（{c.key}）: {c.place} {c.start}〜{c.end}、定員 {c.capacity} 人、"
                      f"{c.opens_days_before} 日前から予約; 今後1年の日程 {len(upcoming)} 回"
                      + (f"（次回 {upcoming[0].isoformat()}）" if upcoming else ""))
+    return "\n".join(lines)
+
+
+def summarise_pregnancy(config: PregnancyConfig) -> str:
+    audience = {"everyone": "全員", "first_baby": "初めてのお子さんの方", "multiples": "ふたご以上の方"}
+    lines = [f"同意画面の版 {config.consent_version}。登録コードは {config.code_valid_days} 日有効、"
+             f"{config.code_max_failures} 回まちがえると {config.code_lock_minutes} 分受け付けません。",
+             f"32週の電話: 妊娠{config.call_push_week}週0日の{config.push_time}にお知らせ、"
+             f"妊娠{config.call_week}週にお電話。",
+             "時期のお知らせ:"]
+    for push in config.timed_pushes:
+        when = (f"妊娠{push.pregnancy_week}週0日" if push.pregnancy_week is not None
+                else f"出産から{push.days_after_birth}日目")
+        lines.append(f"  {push.key}: {when} {config.push_time}、{audience[push.to]}へ（文言 {push.message}）")
     return "\n".join(lines)
 
 
