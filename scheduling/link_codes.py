@@ -2,12 +2,13 @@
 in the chat links her LINE account to that record. Only a hash is stored; a code expires and works
 once; too many wrong codes from one account and codes are refused for a while."""
 import hashlib
+import math
 import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from scheduling import audit, mothers
@@ -27,8 +28,9 @@ class Redeemed:
 
 
 def normalise(text: str) -> str:
-    """What she typed, as a code: full-width to half-width, upper case, no spaces or hyphens."""
-    return "".join(c for c in unicodedata.normalize("NFKC", text).upper() if c.isalnum())
+    """What she typed, as a code: full-width to half-width, upper case, no spaces or hyphens (the
+    Japanese long-vowel mark ー, which a kana keyboard types for "-", is a letter to Python)."""
+    return "".join(c for c in unicodedata.normalize("NFKC", text).upper() if c.isalnum() and c != "ー")
 
 
 def looks_like_code(text: str) -> bool:
@@ -53,14 +55,9 @@ def issue(session: Session, *, config: PregnancyConfig, mother_id: int, staff: s
 
 
 def redeem(session: Session, *, config: PregnancyConfig, user_id: str, text: str, now: datetime) -> Redeemed:
-    window = now - timedelta(minutes=config.code_lock_minutes)
-    failures = session.scalar(select(func.count()).select_from(CodeAttempt)
-                              .where(CodeAttempt.user_id == user_id, CodeAttempt.at > window))
-    if failures >= config.code_max_failures:
-        oldest = session.scalar(select(func.min(CodeAttempt.at)).where(CodeAttempt.user_id == user_id,
-                                                                       CodeAttempt.at > window))
-        wait = oldest + timedelta(minutes=config.code_lock_minutes) - now
-        return Redeemed("locked", minutes=max(1, int(wait.total_seconds() // 60) + 1))
+    until = _locked_until(session, config=config, user_id=user_id)
+    if until is not None and now < until:
+        return Redeemed("locked", minutes=max(1, math.ceil((until - now).total_seconds() / 60)))
     row = session.scalars(select(LinkCode).where(LinkCode.code_hash == _hash(normalise(text)))).first()
     if row is None:
         session.add(CodeAttempt(user_id=user_id, at=now))
@@ -80,3 +77,13 @@ def redeem(session: Session, *, config: PregnancyConfig, user_id: str, text: str
     audit.record(session, actor="mother", action="linked", subject=f"mother:{mother.id}", now=now)
     mothers.plan(session, config=config, mother=mother, now=now)
     return Redeemed("linked", mother)
+
+
+def _locked_until(session: Session, *, config: PregnancyConfig, user_id: str) -> datetime | None:
+    """max_failures wrong codes within lock_minutes lock her out for lock_minutes after the last of them."""
+    lock = timedelta(minutes=config.code_lock_minutes)
+    latest = list(session.scalars(select(CodeAttempt.at).where(CodeAttempt.user_id == user_id)
+                                  .order_by(CodeAttempt.at.desc()).limit(config.code_max_failures)))
+    if len(latest) == config.code_max_failures and latest[0] - latest[-1] < lock:
+        return latest[0] + lock
+    return None
