@@ -31,7 +31,7 @@ def _render_one(say: Say | Cards, language: str) -> dict:
 
 
 def _action(choice: Choice | DateChoice, language: str) -> dict:
-    label = catalog.text(language, choice.label)
+    label = catalog.text(language, choice.label, **getattr(choice, "params", {}))
     if isinstance(choice, DateChoice):
         action = {"type": "datetimepicker", "label": label, "data": choice.data, "mode": "date"}
         for field in ("initial", "min", "max"):

@@ -18,6 +18,7 @@ from dialogs.main_menu import MENU
 from dialogs.screening import SaveScreening
 from scheduling import inbox, outbox, screenings, users
 from scheduling.db import transaction
+from scheduling.desk import Desk
 from scheduling.models import utcnow
 
 log = logging.getLogger("hagukumi.worker")
@@ -142,7 +143,10 @@ class Worker:
             return []
         stored = self.state_store.load(session, user_id, now)
         base = stored.base_for(event_id)
-        ctx = Context(now=now, city=self.city["city"], rules=self.city["care"]["rule_set"])
+        desk = Desk(session, user_id, config=self.city["booking"]["config"], rules=self.city["care"]["rule_set"],
+                    now=now)
+        ctx = Context(now=now, city=self.city["city"], rules=self.city["care"]["rule_set"], uses=tuple(desk.uses()),
+                      desk=desk)
         outcome = router.handle(base, dialog_input, ctx)
         self.state_store.save(session, user_id, expected=stored.version, data=outcome.state,
                               event_id=event_id, before=base, now=now)

@@ -34,11 +34,14 @@ Input = Follow | Text | Postback | Media
 @dataclass(frozen=True)
 class Context:
     """What a dialog may know besides its state: the time, the city's public facts, the rules in
-    force (a scheduling.rules.RuleSet) and her existing uses of care (for the uses left)."""
+    force (a scheduling.rules.RuleSet), her existing uses of care (for the uses left), and the booking
+    desk (a scheduling.desk.Desk) for her, in the event's transaction."""
     now: datetime
     city: dict
     rules: object = None
     uses: tuple = ()
+    desk: object = None
+    family: object = None  # the registration desk (a scheduling.family_desk.FamilyDesk) for her
 
     @property
     def today(self) -> date:
@@ -52,6 +55,7 @@ class Choice:
     """A tappable answer. Its data travels as a postback and is not echoed into the chat."""
     label: str  # catalog key
     data: str
+    params: dict = field(default_factory=dict)  # for the label, e.g. a provider's name or a date
 
 
 @dataclass(frozen=True)
