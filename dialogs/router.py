@@ -1,25 +1,46 @@
 """Which dialog answers an input.
 
-    scr|…  postbacks               -> the screening (or "expired" when its state is gone)
-    産後ケア (menu tap or text)      -> start or resume the screening
-    other menu taps, 予約する, follow, メニュー -> the main menu, leaving any dialog
-    anything else during a dialog   -> that dialog (it re-asks its question with a hint)
-    anything else                   -> the main menu
+    scr|…  postbacks                  -> the screening (or "expired" when its state is gone)
+    産後ケア (menu tap or text)         -> start or resume the screening
+    book|TYPE (a result card), bk|…    -> care booking (dialogs/booking.py)
+    パパママ教室 (menu:class), cls|…     -> parent classes (dialogs/classes.py)
+    予約の確認 (menu:bookings), my|…     -> her bookings (dialogs/my_bookings.py)
+    other menu taps, follow, メニュー    -> the main menu, leaving any dialog
+    anything else during a dialog      -> that dialog (it re-asks its question with a hint)
+    教室 / 予約 typed outside a dialog   -> parent classes / her bookings
+    anything else                      -> the main menu
 """
-from dialogs import main_menu, screening
+from dialogs import booking, classes, main_menu, my_bookings, screening
 from dialogs.core import Context, Follow, Input, Outcome, Postback, Text
+
+MENU = main_menu.MENU
 
 
 def handle(state: dict | None, event: Input, ctx: Context) -> Outcome:
     if screening.is_for_me(event):
-        return screening.handle(state, event, ctx, main_menu.MENU)
+        return screening.handle(state, event, ctx, MENU)
+    if booking.is_for_me(event):
+        return booking.handle(state, event, ctx, MENU)
+    if classes.is_for_me(event):
+        return classes.handle(state, event, ctx, MENU)
+    if my_bookings.is_for_me(event):
+        return my_bookings.handle(state, event, ctx, MENU)
     if _asks_for_care(event):
         return screening.start(state, ctx)
-    if (isinstance(event, Follow) or (isinstance(event, Postback) and event.data.startswith(("menu:", "book|")))
+    if (isinstance(event, Follow) or (isinstance(event, Postback) and event.data.startswith("menu:"))
             or (isinstance(event, Text) and event.text.strip().lower() in ("メニュー", "menu"))):
         return main_menu.handle(None, event, ctx)
-    if (state or {}).get("dialog") == "screening":
-        return screening.handle(state, event, ctx, main_menu.MENU)
+    dialog = (state or {}).get("dialog")
+    if dialog == "screening":
+        return screening.handle(state, event, ctx, MENU)
+    if dialog == "booking":
+        return booking.handle(state, event, ctx, MENU)
+    if dialog == "classes":
+        return classes.handle(state, event, ctx, MENU)
+    if dialog == "my":
+        return my_bookings.handle(state, event, ctx, MENU)
+    if isinstance(event, Text) and main_menu.keyword(event.text):
+        return handle(None, Postback(main_menu.keyword(event.text)), ctx)
     return main_menu.handle(state, event, ctx)
 
 

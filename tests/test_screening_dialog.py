@@ -6,7 +6,7 @@ import pytest
 
 from bot.render import render
 from dialogs import router
-from dialogs.core import JST, Cards, Context, DateChoice, Media, Postback, Say, Text
+from dialogs.core import JST, Cards, Context, DateChoice, Media, Outcome, Postback, Say, Text
 from dialogs.screening import SaveScreening
 from scheduling.city import load_city
 
@@ -259,9 +259,13 @@ def test_answers_are_never_echoed_into_the_chat():
             assert "2026-10-20" not in str(message) or message["type"] != "text"
 
 
-def test_book_on_a_result_card_is_answered_until_booking_exists():
+def test_book_on_a_result_card_hands_over_to_the_booking_dialog(monkeypatch):
+    """The booking itself is tested in test_booking_dialog.py."""
     c = Conversation()
     says = typical_mother(c)
     book = cards(says)["day_care"].buttons[0]
-    assert keys(c.tap(book.data)) == ["reply.preparing", "menu.prompt"]
-    assert c.state is None
+    handed = []
+    monkeypatch.setattr("dialogs.booking.start", lambda care_type, ctx, menu: handed.append(care_type) or
+                        Outcome({"dialog": "booking"}, (Say("booking.start.day_care"),)))
+    assert keys(c.tap(book.data)) == ["booking.start.day_care"]
+    assert handed == ["day_care"] and c.state == {"dialog": "booking"}
