@@ -8,7 +8,7 @@ registration's status and date. Her open bookings are cancelled first, so their 
 import secrets
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import String, cast, delete, literal, select, update
 from sqlalchemy.orm import Session
 
 from scheduling import audit, care_bookings, classes
@@ -33,11 +33,13 @@ def delete_user_data(session: Session, *, config: BookingConfig, user_id: str, n
     alias = "deleted:" + secrets.token_hex(8)
     mother_ids = list(session.scalars(select(Mother.id).where(Mother.user_id == user_id)))
     counts = {
-        "care_bookings_kept": _update(session, CareBooking, CareBooking.user_id == user_id,
-                                      user_id=alias, screening_id=None),
-        "class_bookings_kept": _update(session, ClassBooking, ClassBooking.user_id == user_id, user_id=alias),
+        "care_bookings_kept": _update(session, CareBooking, CareBooking.user_id == user_id, user_id=alias,
+                                      screening_id=None, request_key=_renamed(alias, CareBooking)),
+        "class_bookings_kept": _update(session, ClassBooking, ClassBooking.user_id == user_id, user_id=alias,
+                                       request_key=_renamed(alias, ClassBooking)),
         "registrations_kept": _update(session, Mother, Mother.user_id == user_id, user_id=None, due_date=None,
-                                      birth_date=None, first_baby=None, staff_ref=None, deleted_at=now),
+                                      birth_date=None, first_baby=None, staff_ref=None, ended_on=None,
+                                      deleted_at=now),
         "call_notes_deleted": _update(session, CallOutcome, CallOutcome.call_id.in_(
             select(Call.id).where(Call.mother_id.in_(mother_ids))), note=None),
         "screenings": _delete(session, Screening, Screening.user_id == user_id),
@@ -51,6 +53,11 @@ def delete_user_data(session: Session, *, config: BookingConfig, user_id: str, n
     _delete(session, LineUser, LineUser.user_id == user_id)
     audit.record(session, actor=actor, action="data_deleted", subject=alias, now=now, after=counts)
     return counts
+
+
+def _renamed(alias: str, model):
+    """A booking's request key may be made of her LINE id: it becomes '<alias>:<booking id>'."""
+    return literal(f"{alias}:") + cast(model.id, String)
 
 
 def _update(session: Session, model, condition, **values) -> int:
