@@ -101,7 +101,7 @@ def _postback(state: dict, parts: list[str], ctx: Context, menu: Say) -> Outcome
         if day is None:
             return _ask(state, ctx, hint="booking.hint_stale")
         if day not in _days(state, ctx).days:
-            return _ask(state, ctx, hint="booking.day_gone")
+            return _ask(state, ctx, hint="booking.day_unavailable")
         return _ask(dict(state, date=value, step=NEXT_STEP[state["type"]], nights=0, slot=""), ctx)
     if command == "n" and step == "nights" and value.isdigit():
         if int(value) not in desk.nights(_provider(state), _date(state), replacing=state["change"]):
@@ -174,8 +174,9 @@ def _ask_provider(state: dict, ctx: Context) -> Say:
 
 
 def _ask_date(state: dict, days: tuple[date, ...], ctx: Context) -> Say:
-    if not days:
-        return Say("booking.no_room", _centre(ctx), choices=_back_and_cancel(state))
+    if not days:   # with this provider: another may have room, unless there is no other to choose
+        return Say("booking.no_room_at_all" if state["fixed"] else "booking.no_room", _centre(ctx),
+                   choices=_back_and_cancel(state))
     pages, page = (len(days) + PAGE - 1) // PAGE, state["page"]
     shown = days[page * PAGE:(page + 1) * PAGE]
     choices = [Choice(f"booking.day.{d.weekday()}", f"{PREFIX}d|{d.isoformat()}", {"month": d.month, "day": d.day})
@@ -201,7 +202,7 @@ def _summary(state: dict, ctx: Context) -> Say:
         lines.append(Line("booking.summary.old_date", {"date": state["old_date"]}))
     lines += when_lines(care_type, day, state["nights"], state["slot"], provider)
     lines += _fee(quote)
-    lines += policy_lines(provider, quote.deadline) if provider else [Line("booking.policy.anywhere")]
+    lines += policy_lines(provider, quote.deadline, ctx.now) if provider else [Line("booking.policy.anywhere")]
     lines.append(Line("booking.summary.request_note"))
     lines.append(Line("booking.ask_confirm_change" if state["change"] else "booking.ask_confirm"))
     go = Choice("booking.go_change" if state["change"] else "booking.go", f"{PREFIX}go|{state['token']}")
@@ -238,11 +239,13 @@ def _fee(quote) -> list[Line]:
     return lines
 
 
-def policy_lines(provider, deadline: datetime) -> list[Line]:
-    """Free cancellation until the deadline; after it, what the provider's policy says."""
+def policy_lines(provider, deadline: datetime, now: datetime) -> list[Line]:
+    """Free cancellation until the deadline (or: it has passed already); after it, the provider's policy."""
     deadline = deadline.astimezone(JST)
-    return [Line("booking.policy.free_until", {"date": deadline.date(), "time": f"{deadline:%H:%M}"}),
-            Line(f"booking.policy.late.{provider.late_fee}", {"provider": provider.name})]
+    late = Line(f"booking.policy.late.{provider.late_fee}", {"provider": provider.name})
+    if deadline <= now:
+        return [Line("booking.policy.past"), late]
+    return [Line("booking.policy.free_until", {"date": deadline.date(), "time": f"{deadline:%H:%M}"}), late]
 
 
 # --- booking ----------------------------------------------------------------------------------------
@@ -257,12 +260,13 @@ def _book(state: dict, ctx: Context, menu: Say) -> Outcome:
         care = result.care
         lines = [Line(f"booking.type.{care.care_type}"), Line("booking.summary.provider", {"name": care.provider.name}),
                  *when_lines(care.care_type, care.start, care.nights, care.slot, care.provider),
-                 *policy_lines(care.provider, care.deadline), Line("booking.done_next")]
+                 *policy_lines(care.provider, care.deadline, ctx.now), Line("booking.done_next")]
         return Outcome(None, (Say("booking.changed" if state["change"] else "booking.done", lines=tuple(lines)),
                               menu))
     problem = result.problem
     if problem in ("full", "too_soon", "too_far", "closed"):
-        return _ask(dict(state, step="date", token=None), ctx, hint="booking.day_gone")
+        hint = "booking.day_gone" if problem == "full" else "booking.day_unavailable"
+        return _ask(dict(state, step="date", token=None), ctx, hint=hint)
     if problem == "nights":
         return _ask(dict(state, step="nights", token=None), ctx, hint="booking.nights_gone")
     if problem == "past_deadline":

@@ -11,8 +11,8 @@
 """
 from datetime import datetime, timedelta
 
-from dialogs import booking, screening
-from dialogs.core import Card, Cards, Choice, Context, Input, Line, Outcome, Postback, Say, Text
+from dialogs import booking
+from dialogs.core import Card, Cards, Choice, Context, Input, Line, Outcome, Postback, Say
 from scheduling.calendar import JST
 
 PREFIX = "my|"
@@ -53,8 +53,9 @@ def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome
         return start(ctx, menu, hint="my.hint_stale")
     if state is None or state.get("dialog") != "my" or _expired(state, ctx):
         return Outcome(None, (Say("reply.expired"), menu))
-    if isinstance(event, Text) and any(word in event.text.lower() for word in screening.CANCEL_WORDS):
-        return Outcome(None, (menu,))
+    if state["step"] == "cancel":   # typing (even キャンセル) is no answer to "cancel it?": ask again
+        asked = _ask_cancel(f"{state['kind']}|{state['id']}", ctx, menu)
+        return Outcome(asked.state, (Say("my.hint_tap"), *asked.says))
     return start(ctx, menu, hint="my.hint_tap")
 
 
@@ -106,7 +107,7 @@ def _ask_cancel(rest: str, ctx: Context, menu: Say) -> Outcome:
         lines = (Line(f"screening.type.{view.care_type}"),
                  Line("booking.summary.provider", {"name": view.provider.name}),
                  *booking.when_lines(view.care_type, view.start, view.nights, view.slot, view.provider),
-                 *booking.policy_lines(view.provider, view.deadline))
+                 *booking.policy_lines(view.provider, view.deadline, ctx.now))
         return Outcome(state, (Say("my.ask_cancel", lines=lines, choices=confirm),))
     lines = (Line("classes.card.title", {"title": view.title}), Line("classes.card.date", {"date": view.day}),
              Line(f"classes.party.{view.party}"))

@@ -356,7 +356,7 @@ def test_a_day_that_filled_meanwhile_is_offered_again_without_it(world):
     assert day not in days_offered(c)
     assert len(world.care()) == 1
     c.tap(f"bk|d|{day}")   # its old button
-    assert c.keys() == ["booking.day_gone", "booking.ask_date"]
+    assert c.keys() == ["booking.day_unavailable", "booking.ask_date"]
 
 
 def test_only_days_she_may_use_are_offered_and_a_too_old_baby_is_told_why(world):
@@ -365,7 +365,7 @@ def test_only_days_she_may_use_are_offered_and_a_too_old_baby_is_told_why(world)
     c.tap("book|day_care")
     assert max(days_offered(c)) < date(2026, 12, 10)
     c.tap("bk|d|2026-12-10")
-    assert c.keys()[0] == "booking.day_gone"
+    assert c.keys()[0] == "booking.day_unavailable"
     old = world.chat(user="U" + "2" * 32).screened(birth_date="2026-06-01", preterm="no")
     old.tap("book|day_care")
     assert old.keys() == ["booking.not_eligible"] and old.state is None
@@ -419,14 +419,20 @@ def test_her_bookings_in_words_and_a_cancel_before_the_deadline(world):
     c.tap(f"my|c|care|{booking.id}")
     assert c.keys() == ["my.ask_cancel"]
     assert "booking.policy.free_until" in c.lines() and "booking.policy.late.full" in c.lines()
-    c.send(Text("うーん"))
-    assert c.keys() == ["my.hint_tap", "my.intro", "cards"]
-    c.tap(f"my|c|care|{booking.id}")
+    c.send(Text("キャンセル"))   # typing is no answer: the question again
+    assert c.keys() == ["my.hint_tap", "my.ask_cancel"] and world.care()[0].status == "requested"
     c.tap(f"my|cc|care|{booking.id}")
     assert c.keys() == ["my.cancelled", "menu.prompt"]
     assert world.care()[0].status == "cancelled"
     c.tap("menu:bookings")
     assert c.keys() == ["my.none", "menu.prompt"]
+
+
+def test_a_day_past_its_free_cancellation_deadline_says_so_before_booking(world):
+    c = world.chat().screened()
+    c.tap("book|day_care")
+    c.tap(c.data("bk|d|")[0])   # 12/2: free cancellation ended 12/1 10:00, which is now
+    assert "booking.policy.past" in c.lines() and "booking.policy.free_until" not in c.lines()
 
 
 def test_after_the_deadline_she_is_told_whom_to_call(world):
