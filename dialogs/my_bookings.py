@@ -1,7 +1,8 @@
 """Her bookings (予約の確認), as a conversation:
 
     予約の確認 (menu) ─▶ her upcoming care and class bookings, a card each, with the state in words
-                        (受付中（センターの確認待ち）, 確定, キャンセル待ち（n番目）…)
+                        (受付中（センターの確認待ち）, 確定, キャンセル待ち（n番目）…), and a button per
+                        care type to book (dialogs/booking.py)
         キャンセルする ─▶ the policy first (free until …, after that a fee may apply) ─▶ キャンセルする / やめない
                          past the deadline: whom to call instead (the provider; the centre for classes)
         日にちを変える (care) ─▶ the booking dialog's date steps (dialogs/booking.py, start_change);
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 from dialogs import booking
 from dialogs.core import Card, Cards, Choice, Context, Input, Line, Outcome, Postback, Say
 from scheduling.calendar import JST
+from scheduling.rules.schema import TYPES
 
 PREFIX = "my|"
 MENU_DATA = "menu:bookings"
@@ -28,12 +30,18 @@ def is_for_me(event: Input) -> bool:
 def start(ctx: Context, menu: Say, *, hint: str | None = None) -> Outcome:
     views = ctx.desk.upcoming()
     says = (Say(hint),) if hint else ()
+    more = (*_book_choices(ctx), Choice("care.menu", "menu:show"))
     if not views:
-        return Outcome(None, (*says, Say("my.none"), menu))
+        return Outcome(None, (*says, Say("my.none", choices=more)))
     state = {"dialog": "my", "step": "list", "kind": None, "id": None, "updated": ctx.now.isoformat()}
     cards = tuple(_care_card(v) if hasattr(v, "care_type") else _class_card(v) for v in views[:MAX_CARDS])
-    return Outcome(state, (*says, Say("my.intro"),
-                           Cards(Line("my.list_alt"), cards, choices=(Choice("care.menu", "menu:show"),))))
+    return Outcome(state, (*says, Say("my.intro"), Cards(Line("my.list_alt"), cards, choices=more)))
+
+
+def _book_choices(ctx: Context) -> tuple[Choice, ...]:
+    """A new care booking from here: each type with a provider (the booking dialog asks for a
+    screening first when she has none)."""
+    return tuple(Choice(f"my.book.{t}", f"book|{t}") for t in TYPES if ctx.desk.providers(t))
 
 
 def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome:
