@@ -13,6 +13,7 @@ CSRF on every form, one transaction per request.
 import hmac
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from fastapi import Request
@@ -30,12 +31,38 @@ STATUS_NAMES = {"requested": "確認待ち", "confirmed": "確定", "declined": 
                 "attended": "利用済み", "no_show": "無断欠席", "booked": "予約済み", "waiting": "キャンセル待ち",
                 "offered": "空きのご案内中", "expired": "案内期限切れ"}
 
+PREFERENCE_NAMES = {"morning": "平日の午前", "afternoon": "平日の午後", "evening": "平日の夕方",
+                    "in_person": "会って話したい", "not_needed": "電話は不要", "none": "回答なし"}
+OUTCOME_NAMES = {"phone": "電話で話した", "in_person": "会って話した", "not_reached": "つながらなかった",
+                 "declined": "辞退された", "none": "まだ", "cancelled": "取りやめ（妊娠終了）"}
+MOTHER_STATUS_NAMES = {"pregnant": "妊娠中", "mother": "出産後", "ended": "妊娠終了"}
+PUSH_NAMES = {"care_confirmed": "予約確定", "care_declined": "予約のお断り", "care_day_before": "前日のお知らせ",
+              "care_offer": "産後ケアのご案内", "class_day_before": "教室の前日のお知らせ",
+              "class_offer": "教室の空きのご案内", "class_cancelled": "教室の中止", "call_notice": "32週の電話のご案内"}
+PUSH_STATUS_NAMES = {"pending": "送信予定", "sent": "送信済み", "failed": "送れなかった", "skipped": "送らなかった",
+                     "cancelled": "取り消し"}
+ACTOR_NAMES = {"mother": "ご本人（チャット）", "system": "自動"}
+
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 templates.env.filters["wareki"] = japanese_dates.wareki
 templates.env.filters["wareki_wd"] = lambda value: japanese_dates.wareki(value, weekday=True)
 templates.env.filters["wareki_time"] = japanese_dates.wareki_time
 templates.env.globals.update(ROLE_NAMES=ROLE_NAMES, TYPE_NAMES=TYPE_NAMES, STATUS_NAMES=STATUS_NAMES,
-                             fiscal_label=japanese_dates.fiscal_label)
+                             fiscal_label=japanese_dates.fiscal_label, PREFERENCE_NAMES=PREFERENCE_NAMES,
+                             OUTCOME_NAMES=OUTCOME_NAMES, MOTHER_STATUS_NAMES=MOTHER_STATUS_NAMES,
+                             PUSH_NAMES=PUSH_NAMES, PUSH_STATUS_NAMES=PUSH_STATUS_NAMES)
+
+
+def push_name(kind: str) -> str:
+    return PUSH_NAMES.get(kind) or ("時期のお知らせ" if kind.startswith("timed:") else kind)
+
+
+def who(actor: str | None, names: dict[str, str]) -> str:
+    """A history's or the audit's actor ("staff:3", "mother", "system") as staff read it."""
+    return names.get(actor or "") or ACTOR_NAMES.get(actor or "") or (actor or "")
+
+
+templates.env.globals.update(push_name=push_name, who=who)
 
 
 class SignInRequired(Exception):
@@ -115,3 +142,23 @@ def url(request: Request, path: str) -> str:
 def page(request: Request, template: str, me: Me | None, **context):
     return templates.TemplateResponse(request, template, {"me": me, "url": lambda p: url(request, p),
                                                           **context})
+
+
+def staff_names(session) -> dict[str, str]:
+    """"staff:<id>" -> the staff member's name, for histories and the audit trail."""
+    return {f"staff:{user.id}": user.display_name for user in staff_service.all_staff(session)}
+
+
+def as_date(text: str | None) -> date | None:
+    """A date from a form or a query (YYYY-MM-DD), or None when empty or not a date."""
+    try:
+        return date.fromisoformat((text or "").strip()) if (text or "").strip() else None
+    except ValueError:
+        return None
+
+
+def missing(request: Request, me: Me):
+    """The record does not exist, or this account may not see it: the same answer for both."""
+    response = page(request, "missing.html", me)
+    response.status_code = 404
+    return response

@@ -1,0 +1,162 @@
+"""産後ケアの予約: the list with filters, one booking with its history, and what staff do with it —
+confirm, decline with a reason, attended / no-show, cancelled by phone with a reason. A provider's
+account sees only its own bookings and may only mark them attended or no-show; anything else is 404.
+
+Every action goes through scheduling/care_bookings.py and is written to the audit trail."""
+from datetime import date
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+
+from admin.web import Me, as_date, db, missing, now, page, posted, signed_in, staff_names, url
+from scheduling import audit, booking_lists, care_bookings, history, mothers
+from scheduling.calendar import jst_today
+from scheduling.models import CareBooking, Provider
+
+router = APIRouter()
+EVERYONE = ("admin", "staff", "provider")
+STATUSES = ("requested", "confirmed", "attended", "no_show", "declined", "cancelled")
+DONE = {"confirmed": "予約を確定しました。ご本人にお知らせが届きます。",
+        "declined": "お断りしました。理由を添えてご本人にお知らせが届きます。",
+        "attended": "利用済みにしました。", "no_show": "無断欠席にしました。",
+        "cancelled": "キャンセルにしました（ご本人へのお知らせはありません。お電話で伝えてください）。"}
+PROBLEMS = {"reason": "理由を入力してください。ご本人へのお知らせに添えられます。",
+            "cancel_reason": "キャンセルの理由を入力してください（例：お電話でキャンセルのご連絡）。",
+            "gone": "この予約はすでに状態が変わっています。画面を開き直してご確認ください。",
+            "not_yet": "利用日より前は、利用済み・無断欠席にできません。",
+            "long": "理由は200文字までで入力してください。"}
+MAX_REASON = 200
+
+
+@router.get("/bookings")
+def bookings(request: Request, me: Me = Depends(signed_in(*EVERYONE)), type: str = "", provider: str = "",
+             status: str = "", first: str = "", last: str = ""):
+    own = me.provider_id if me.role == "provider" else None
+    filters = dict(type=type if type in ("short_stay", "day_care", "home_visit") else "",
+                   provider=provider if provider.isdigit() else "", status=status if status in STATUSES else "",
+                   first=as_date(first), last=as_date(last))
+    with db(request) as session:
+        rows = booking_lists.search(session, only_provider=own, provider_id=int(filters["provider"] or 0) or None,
+                                    care_type=filters["type"] or None, status=filters["status"] or None,
+                                    first=filters["first"], last=filters["last"])
+        choices = [] if own else booking_lists.providers(session)
+        return page(request, "bookings.html", me, rows=rows, filters=filters, providers=choices,
+                    statuses=STATUSES, limit_reached=len(rows) >= 500)
+
+
+@router.get("/bookings/{booking_id}")
+def booking(request: Request, booking_id: int, me: Me = Depends(signed_in(*EVERYONE)), done: str = ""):
+    with db(request) as session:
+        return _detail(request, session, me, booking_id, notice=DONE.get(done))
+
+
+@router.post("/bookings/{booking_id}/confirm")
+def confirm(request: Request, booking_id: int, me: Me = Depends(posted("admin", "staff"))):
+    with db(request) as session:
+        found = _visible(session, me, booking_id)
+        if found is None:
+            return missing(request, me)
+        before = found.status
+        outcome = care_bookings.confirm(session, config=_config(request), booking_id=booking_id, actor=me.actor,
+                                        now=now(request))
+        if not outcome.ok:
+            return _detail(request, session, me, booking_id, problem="gone", status_code=409)
+        _audit(session, me, request, found, "care_confirmed", before)
+    return _done(request, booking_id, "confirmed")
+
+
+@router.post("/bookings/{booking_id}/decline")
+def decline(request: Request, booking_id: int, me: Me = Depends(posted("admin", "staff")), reason: str = Form("")):
+    reason = reason.strip()
+    with db(request) as session:
+        found = _visible(session, me, booking_id)
+        if found is None:
+            return missing(request, me)
+        if not reason or len(reason) > MAX_REASON:
+            return _detail(request, session, me, booking_id, problem="reason" if not reason else "long",
+                           status_code=400, typed=reason)
+        before = found.status
+        outcome = care_bookings.decline(session, config=_config(request), booking_id=booking_id, reason=reason,
+                                        actor=me.actor, now=now(request))
+        if not outcome.ok:
+            return _detail(request, session, me, booking_id, problem="gone", status_code=409)
+        _audit(session, me, request, found, "care_declined", before, reason=reason)
+    return _done(request, booking_id, "declined")
+
+
+@router.post("/bookings/{booking_id}/close")
+def close(request: Request, booking_id: int, me: Me = Depends(posted(*EVERYONE)), status: str = Form("")):
+    with db(request) as session:
+        found = _visible(session, me, booking_id)
+        if found is None:
+            return missing(request, me)
+        if date.fromisoformat(found.start_date) > jst_today(now(request)):
+            return _detail(request, session, me, booking_id, problem="not_yet", status_code=400)
+        before = found.status
+        outcome = care_bookings.close(session, booking_id=booking_id, status=status, actor=me.actor, now=now(request))
+        if not outcome.ok:
+            return _detail(request, session, me, booking_id, problem="gone", status_code=409)
+        _audit(session, me, request, found, f"care_{status}", before)
+    return _done(request, booking_id, status)
+
+
+@router.post("/bookings/{booking_id}/cancel")
+def cancel(request: Request, booking_id: int, me: Me = Depends(posted("admin", "staff")), reason: str = Form("")):
+    reason = reason.strip()
+    with db(request) as session:
+        found = _visible(session, me, booking_id)
+        if found is None:
+            return missing(request, me)
+        if not reason or len(reason) > MAX_REASON:
+            return _detail(request, session, me, booking_id, problem="cancel_reason" if not reason else "long",
+                           status_code=400, typed_cancel=reason)
+        before = found.status
+        outcome = care_bookings.cancel(session, config=_config(request), booking_id=booking_id, now=now(request),
+                                       actor=me.actor, reason=reason)
+        if not outcome.ok:
+            return _detail(request, session, me, booking_id, problem="gone", status_code=409)
+        _audit(session, me, request, found, "care_cancelled", before, reason=reason)
+    return _done(request, booking_id, "cancelled")
+
+
+# --- inside ------------------------------------------------------------------------------------------
+
+def _config(request: Request):
+    return request.app.state.city["booking"]["config"]
+
+
+def _visible(session, me: Me, booking_id: int) -> CareBooking | None:
+    """The booking, if this account may see it: a provider only its own."""
+    found = care_bookings.get(session, booking_id=booking_id)
+    if found is None or (me.role == "provider" and found.provider_id != me.provider_id):
+        return None
+    return found
+
+
+def _detail(request: Request, session, me: Me, booking_id: int, *, notice: str | None = None,
+            problem: str | None = None, status_code: int = 200, typed: str = "", typed_cancel: str = ""):
+    found = _visible(session, me, booking_id)
+    if found is None:
+        return missing(request, me)
+    session.refresh(found)
+    provider = session.get(Provider, found.provider_id)
+    today = jst_today(now(request))
+    mother = None
+    if me.role != "provider" and not found.user_id.startswith("deleted:"):
+        mother = mothers.latest(session, user_id=found.user_id)
+    response = page(request, "booking.html", me, booking=found, provider=provider,
+                    changes=history.of_booking(session, kind="care", booking_id=found.id),
+                    names=staff_names(session), mother=mother, notice=notice,
+                    problem=PROBLEMS.get(problem or ""), typed=typed, typed_cancel=typed_cancel,
+                    can_close=date.fromisoformat(found.start_date) <= today, max_reason=MAX_REASON)
+    response.status_code = status_code
+    return response
+
+
+def _audit(session, me: Me, request: Request, booking: CareBooking, action: str, before: str, **more) -> None:
+    audit.record(session, actor=me.actor, action=action, subject=f"care_booking:{booking.id}", now=now(request),
+                 before={"status": before}, after={"status": booking.status, **more})
+
+
+def _done(request: Request, booking_id: int, what: str) -> RedirectResponse:
+    return RedirectResponse(url(request, f"/bookings/{booking_id}?done={what}"), status_code=303)
