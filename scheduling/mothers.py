@@ -118,16 +118,14 @@ def end_pregnancy(session: Session, *, mother: Mother, actor: str, now: datetime
 
 def stop_pushes(session: Session, *, mother: Mother, stages: tuple[str, ...]) -> int:
     """Cancel her pending pushes of these stages: planned ones and any other row of hers with that stage."""
-    conditions = [Reminder.plan_key.like(f"timed:{mother.id}:%")]
-    if mother.user_id:
-        conditions.append(Reminder.user_id == mother.user_id)
-    stopped = 0
-    for condition in conditions:
-        stopped += session.execute(update(Reminder).where(condition, Reminder.status == "pending",
-                                                          Reminder.stage.in_(stages))
-                                   .values(status="cancelled", lease_until=None)
-                                   .execution_options(synchronize_session=False)).rowcount
-    return stopped
+    # Her pending planned rows always carry her user id (plan() keeps it so): found by the index on
+    # user_id. A LIKE on plan_key would read the whole table on PostgreSQL outside the C collation.
+    if mother.user_id is None:
+        return 0   # nothing is planned for a record nobody is linked to
+    return session.execute(update(Reminder).where(Reminder.user_id == mother.user_id, Reminder.status == "pending",
+                                                  Reminder.stage.in_(stages))
+                           .values(status="cancelled", lease_until=None)
+                           .execution_options(synchronize_session=False)).rowcount
 
 
 # --- planning the timed pushes ----------------------------------------------------------------------
@@ -138,8 +136,10 @@ def plan(session: Session, *, config: PregnancyConfig, mother: Mother, now: date
     if mother.user_id is None:
         return  # not linked to a LINE account yet: planned when she links
     wanted = {p.plan_key: p for p in wanted_pushes(config, mother)}
-    existing = {row.plan_key: row for row in session.scalars(
-        select(Reminder).where(Reminder.plan_key.like(f"timed:{mother.id}:%")))}
+    keys = [f"timed:{mother.id}:{key}" for key in (CALL_NOTICE, *(p.key for p in config.timed_pushes))]
+    existing = {row.plan_key: row for row in session.scalars(   # by index: plan_key, or her user id
+        select(Reminder).where(Reminder.plan_key.in_(keys) | ((Reminder.user_id == mother.user_id)
+                                                              & Reminder.plan_key.like(f"timed:{mother.id}:%"))))}
     today_start = at(jst_today(now), "00:00")
     for key, row in existing.items():
         if key not in wanted and row.status == "pending":

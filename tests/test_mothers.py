@@ -360,6 +360,41 @@ def test_picking_due_pushes_uses_the_status_due_index_not_a_scan(sessions, engin
     assert "rows=20 " in scans[0], shown   # it read the 20 due entries, none of the 20,000 others
 
 
+def test_registering_moving_a_date_the_birth_and_an_end_touch_her_rows_by_index_not_by_a_scan(sessions, engine):
+    """Each is one small transaction whatever the size of the table: no statement reads all reminders."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    with transaction(sessions) as session:
+        session.execute(Reminder.__table__.insert(), [
+            {"user_id": f"U{n}", "kind": "timed:x", "message": "[]", "status": "pending", "stage": "pregnancy",
+             "plan_key": f"timed:{n + 1000}:x", "due_at": NOW + timedelta(minutes=n), "attempts": 0,
+             "created_at": NOW} for n in range(20_000)])
+    with engine.connect() as conn:
+        conn.execute(text("ANALYZE reminders"))
+        conn.commit()
+    captured = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _capture(conn, cursor, statement, parameters, context, executemany):
+        if "reminders" in statement and not statement.lstrip().upper().startswith("INSERT"):
+            captured.append((statement, parameters[0] if executemany else parameters))
+
+    mother_id = register(sessions)
+    with transaction(sessions) as session:
+        mothers.change_dates(session, config=CONFIG, mother=session.get(Mother, mother_id), due_date=date(2026, 10, 8),
+                             now=NOW)
+    with transaction(sessions) as session:
+        mothers.register_birth(session, config=CONFIG, user_id=USER, birth_date=date(2026, 9, 30), babies=1, now=NOW)
+    with transaction(sessions) as session:
+        mothers.end_pregnancy(session, mother=session.get(Mother, mother_id), actor="staff:1", now=NOW)
+    event.remove(engine, "before_cursor_execute", _capture)
+    assert len(captured) >= 4
+    with engine.connect() as conn:
+        for statement, parameters in captured:
+            plan = "\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
+            assert "Seq Scan on reminders" not in plan, f"{statement}\n{plan}"
+
+
 def _subplan(plan: list[str], node: str) -> list[str]:
     """The lines of the first `node` of an EXPLAIN and everything beneath it."""
     start = next(i for i, line in enumerate(plan) if line.strip().lstrip("-> ").startswith(node))
