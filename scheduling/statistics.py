@@ -174,8 +174,9 @@ def _care(session: Session, rules: RuleSet, first: date, last: date, today: date
         return Line(tuple(counts[what, key, m] for m in MONTHS), counts[what, key, 0])
 
     stay_counts = {count for _, _, count in stay_rules(rules, first, last)}
-    unit = {"short_stay": "・".join(STAY_UNITS[c] for c in STAY_UNITS if c in stay_counts)}
-    return [CareFigures(key, unit.get(key, "回" if key != "total" else ""), *(line(what, key) for what in
+    stay_unit = "・".join(STAY_UNITS[c] for c in STAY_UNITS if c in stay_counts)
+    unit = {"short_stay": stay_unit, "total": "回" if stay_unit == "回" else f"回・{stay_unit}"}
+    return [CareFigures(key, unit.get(key, "回"), *(line(what, key) for what in
                         ("persons", "uses", "pending", "cancelled", "no_show")))
             for key in types + ["total"]]
 

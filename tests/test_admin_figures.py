@@ -53,7 +53,7 @@ def test_the_page_shows_the_year_its_tables_and_the_counting_rules(staff):
         assert rule in html
     assert "令和8年度の「利用のきまり」" in html and "1泊を1と数える" in html
     assert "パパママ教室" in html and "32週の電話" in html
-    assert "未確定が1あります" in html
+    assert "未確定 延べ1" in html and "/bookings?status=confirmed&amp;last=2027-04-09" in html
 
 
 def test_the_current_year_is_shown_by_default_and_marked_unfinished(staff):

@@ -156,11 +156,11 @@ def test_a_stay_across_march_31_is_split_by_the_night_it_happens_on(year):
 
 def test_stays_count_by_day_or_by_stay_when_the_rules_say_so(year):
     by_day = [care(figures(year, y, rules=YOTSUKAIDO))["short_stay"] for y in (2026, 2027)]
-    assert by_day[0].unit == "日"
+    assert by_day[0].unit == "日" and care(figures(year, rules=YOTSUKAIDO))["total"].unit == "回・日"
     assert by_day[0].uses.months == (2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2)   # C 4/1-4/2, A 5/10-12, B 3/30-31
     assert month(by_day[1].uses, 4) == 2                                    # B's 4/1 and 4/2
     per_stay = [care(figures(year, y, rules=OITA))["short_stay"] for y in (2026, 2027)]
-    assert per_stay[0].unit == "回"
+    assert per_stay[0].unit == "回" and care(figures(year, rules=OITA))["total"].unit == "回"
     assert per_stay[0].uses.months == (0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1)  # by the first day: A, B (C last year)
     assert per_stay[1].uses.year == 0
 

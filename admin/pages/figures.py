@@ -2,6 +2,7 @@
 municipal 事業実績 table. Staff and administrators only. Counting rules: scheduling/statistics.py."""
 import csv
 import io
+from datetime import timedelta
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -36,9 +37,8 @@ def rows(figures: statistics.Figures) -> list[tuple[str, str, str, statistics.Li
     found = []
     for care in figures.care:
         name = "産後ケア " + ("合計" if care.care_type == "total" else TYPE_NAMES.get(care.care_type, care.care_type))
-        unit = care.unit or "回・泊"
-        found += [(name, "実人数", "人", care.persons), (name, "延べ", unit, care.uses),
-                  (name, "未確定", unit, care.pending), (name, "キャンセル", "件", care.cancelled),
+        found += [(name, "実人数", "人", care.persons), (name, "延べ", care.unit, care.uses),
+                  (name, "未確定", care.unit, care.pending), (name, "キャンセル", "件", care.cancelled),
                   (name, "無断欠席", "件", care.no_show)]
     for parent_class in figures.classes:
         found += [(parent_class.title, "開催回数", "回", parent_class.sessions),
@@ -59,7 +59,8 @@ def _context(figures: statistics.Figures, city: dict) -> dict:
 @router.get("/figures")
 def figures_page(request: Request, year: int | None = YEAR, me: Me = Depends(STAFF)):
     figures, years = _figures(request, year)
-    return page(request, "figures.html", me, years=years, **_context(figures, request.app.state.city))
+    return page(request, "figures.html", me, years=years, yesterday=(figures.today - timedelta(days=1)).isoformat(),
+                **_context(figures, request.app.state.city))
 
 
 @router.get("/figures/print")

@@ -1,0 +1,135 @@
+"""The admin panel in a real browser: Debian's headless Chromium driven by Playwright, against the bot's
+app (which mounts the panel at /admin) served by uvicorn on a local port, as staff would use it:
+sign in, confirm a pending booking, record a call outcome, download the figures' CSV, open the print view.
+
+Skipped with the reason where no browser can be launched; failed instead under REQUIRE_SERVICES=1."""
+import csv
+import io
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.local import running
+from scheduling import care_bookings
+from scheduling.calendar import jst_today
+from scheduling.care_bookings import Request
+from scheduling.db import make_engine, make_sessionmaker, transaction
+from scheduling.japanese_dates import fiscal_label, fiscal_year
+from scheduling.models import Call, CallOutcome, CareBooking, Mother, Reminder, utcnow
+from tests.admin_helpers import CITY, PASSWORD, add_staff
+from tests.browser_helpers import a4_pdf, chromium, pdf_pages
+from tests.conftest import make_settings
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def admin(tmp_path):
+    """The bot (with /admin) and the LINE stand-in on local ports, on a SQLite file of their own."""
+    database_url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
+    with running(make_settings(database_url, HAGUKUMI_ADMIN_SECURE_COOKIES="0")) as local:
+        engine = make_engine(database_url)
+        try:
+            yield local.bot_url + "/admin", make_sessionmaker(engine)
+        finally:
+            engine.dispose()
+
+
+def pending_booking(sessions) -> int:
+    """A day-care request waiting for staff, made through the booking service as the chat makes it."""
+    now = utcnow()
+    today = jst_today(now)
+    answers = {"relationship": "birth", "residence": "resident", "birth_date": (today - timedelta(days=30)).isoformat(),
+               "exclusions": "none", "babies": 1, "preterm": "no", "need:family_help": "yes"}
+    for ahead in range(2, 40):
+        request = Request("U" + uuid.uuid4().hex, "day_care", today + timedelta(days=ahead), uuid.uuid4().hex)
+        with transaction(sessions) as session:
+            outcome = care_bookings.request(session, config=CITY["booking"]["config"], rules=CITY["care"]["rule_set"],
+                                            request=request, answers=answers, now=now)
+            if outcome.ok:
+                return outcome.booking.id
+    raise AssertionError("no day with room for a day-care request in the next weeks")
+
+
+def call_due_today(sessions) -> int:
+    today = jst_today(utcnow())
+    with transaction(sessions) as session:
+        mother = Mother(status="pregnant", due_date=(today + timedelta(weeks=8)).isoformat(), registered_on=today.isoformat(),
+                        registered_via="staff", staff_ref="B-0001")
+        session.add(mother)
+        session.flush()
+        call = Call(mother_id=mother.id, due_on=today.isoformat(), preference="afternoon")
+        session.add(call)
+        session.flush()
+        return call.id
+
+
+def test_staff_work_through_the_panel_in_a_real_browser(browser, admin, tmp_path):
+    base, sessions = admin
+    add_staff(sessions, "sato", "staff")
+    booking_id, call_id = pending_booking(sessions), call_due_today(sessions)
+    year = fiscal_year(jst_today(utcnow()))
+    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", accept_downloads=True)
+    page = context.new_page()
+    try:
+        # sign in: any page leads to the sign-in form first
+        page.goto(base + "/")
+        assert page.url.endswith("/admin/login")
+        page.get_by_label("ログインID").fill("sato")
+        page.get_by_label("パスワード").fill(PASSWORD)
+        page.get_by_role("button", name="ログイン").click()
+        page.wait_for_url(base + "/")
+        assert page.locator("h1").inner_text().startswith("今日")
+
+        # confirm the pending booking from the Today page
+        page.locator(f"a[href$='/bookings/{booking_id}']").first.click()
+        page.get_by_role("button", name="確定する（ご本人にお知らせします）").click()
+        assert "予約を確定しました" in page.locator("[role=status]").inner_text()
+        with transaction(sessions) as session:
+            assert session.get(CareBooking, booking_id).status == "confirmed"
+            assert "care_confirmed" in session.scalars(select(Reminder.kind).where(
+                Reminder.care_booking_id == booking_id)).all()   # her push, for the dispatcher
+
+        # record the 32-week call's outcome from the call list
+        page.get_by_role("link", name="32週の電話").first.click()
+        page.locator(f"a[href$='/calls/{call_id}']").click()
+        page.locator("input[name=outcome][value=phone]").check()
+        page.get_by_label("メモ", exact=False).fill("産後は実家の母が手伝う予定")
+        page.get_by_role("button", name="記録する").click()
+        assert "記録しました" in page.locator("[role=status]").inner_text()
+        with transaction(sessions) as session:
+            assert [o.outcome for o in session.scalars(select(CallOutcome).where(CallOutcome.call_id == call_id))] \
+                == ["phone"]
+
+        # the year's figures: choose the year, download the CSV for Excel
+        page.get_by_role("link", name="実績").click()
+        page.locator("select[name=year]").select_option(str(year))
+        page.get_by_role("button", name="表示").click()
+        assert page.locator("h1").inner_text() == f"{fiscal_label(year)} 実績"
+        with page.expect_download() as download:
+            page.get_by_role("link", name="CSV（Excel）をダウンロード").click()
+        assert download.value.suggested_filename == f"{fiscal_label(year)}_産後ケア等実績.csv"
+        data = open(download.value.path(), "rb").read()
+        assert data.startswith(b"\xef\xbb\xbf") and b"\r\n" in data
+        table = {(r[1], r[2]): r[-1] for r in csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))}
+        assert table[("32週の電話", "電話")] == "1" and table[("妊娠の登録", "登録")] == "1"
+
+        # the print view opens in a new tab, fits on one A4 page; keep a picture of it
+        with context.expect_page() as opened:
+            page.get_by_role("link", name="印刷用の表（A4）").click()
+        report = opened.value
+        report.wait_for_load_state()
+        assert report.locator("h1").inner_text() == f"{fiscal_label(year)} 産後ケア事業 実績報告"
+        assert CITY["city"]["name"] in report.locator(".report-meta").inner_text()
+        report.screenshot(path=str(tmp_path / "figures-print.png"), full_page=True)
+        pdf = a4_pdf(report)
+        (tmp_path / "figures-print.pdf").write_bytes(pdf)
+        assert pdf_pages(pdf) == 1
+    finally:
+        context.close()
