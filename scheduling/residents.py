@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from scheduling import audit, calls, classes, erasure, mothers, screenings
 from scheduling.booking_config import BookingConfig
+from scheduling.japanese_dates import wareki
 from scheduling.models import (
     Call, CallOutcome, CareBooking, ClassBooking, ClassSession, LinkCode, Mother, Provider, Reminder,
 )
@@ -23,6 +24,7 @@ from scheduling.pregnancy_config import PregnancyConfig
 from scheduling.rules import Reason, render_reason
 from scheduling.rules.texts import QUESTION_TEXTS_JA
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _RECORD_NUMBER = re.compile(r"^(?:M|No\.?|記録)?\s*-?\s*(\d{1,9})$", re.IGNORECASE)
 
 
@@ -68,7 +70,7 @@ def find(session: Session, *, text: str, limit: int = 50) -> list[Mother]:
                                 .order_by(Mother.id.desc()).limit(limit)))
 
 
-def record_of(session: Session, *, mother_id: int, actor: str, now: datetime) -> Record | None:
+def record_of(session: Session, *, mother_id: int, actor: str, now: datetime, city_name: str = "") -> Record | None:
     mother = session.get(Mother, mother_id)
     if mother is None:
         return None
@@ -85,18 +87,20 @@ def record_of(session: Session, *, mother_id: int, actor: str, now: datetime) ->
                                 .order_by(CareBooking.start_date.desc(), CareBooking.id.desc())).all())
     pushes = list(session.scalars(select(Reminder).where(Reminder.user_id == user_id)
                                   .order_by(Reminder.due_at.desc(), Reminder.id.desc()).limit(200)))
-    return Record(mother, others, [screening_view(s) for s in reversed(screenings.of_user(session, user_id=user_id))],
+    return Record(mother, others, [screening_view(s, city_name)
+                                   for s in reversed(screenings.of_user(session, user_id=user_id))],
                   care, list(reversed(classes.of_user(session, user_id=user_id))), call, outcomes, pushes, True)
 
 
-def screening_view(row) -> ScreeningView:
+def screening_view(row, city_name: str = "") -> ScreeningView:
     answers = json.loads(row.answers or "{}")
     decision = json.loads(row.decision or "{}")
     results = [(type_name, result.get("status", ""),
                 [_reason(r) for r in result.get("reasons", [])])
                for type_name, result in (decision.get("results") or {}).items()]
     return ScreeningView(row.created_at, row.care_date, row.rules_version,
-                         [(_question(key), _answer(key, value)) for key, value in answers.items()], results,
+                         [(_question(key).replace("{city}", city_name), _answer(key, value))
+                          for key, value in answers.items()], results,
                          [_reason(r) for r in decision.get("reasons", [])])
 
 
@@ -143,6 +147,8 @@ def _question(key: str) -> str:
 def _answer(key: str, value) -> str:
     if isinstance(value, list):
         return "、".join(_answer(key, v) for v in value)
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return wareki(value)
     for candidate in (f"screening.option.{key}.{value}", f"screening.option.{value}",
                       f"screening.detail.{key}.{value}"):
         if candidate in QUESTION_TEXTS_JA:

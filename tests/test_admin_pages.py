@@ -231,8 +231,11 @@ def test_cancelling_a_class_pushes_to_everyone_booked_or_waiting(sessions, app):
 
     refused = post(client, f"/classes/{session_id}/cancel", {"reason": "台風のため"})
     assert refused.status_code == 400 and row(sessions, ClassSession, session_id).status == "scheduled"
+    assert post(client, f"/classes/{session_id}/edit", {"start": "10:00", "end": "12:00", "place": "児童館",
+                                                        "capacity": "2"}).text.count("（3人）より少なくできません") == 1
     response = post(client, f"/classes/{session_id}/cancel", {"reason": "台風のため", "confirm": "yes"})
-    assert response.status_code == 200 and "3人にお知らせ" in response.text
+    assert response.status_code == 303 and "3人にお知らせ" in client.get(response.headers["location"]).text
+    assert post(client, f"/classes/{session_id}/cancel", {"reason": "again", "confirm": "yes"}).status_code == 409
 
     assert row(sessions, ClassSession, session_id).status == "cancelled"
     assert {row(sessions, ClassBooking, b).status for b in (*booked, waiting)} == {"cancelled"}
@@ -388,9 +391,12 @@ def test_the_resident_record_shows_screening_reasons_and_pushes(sessions, app):
     add_staff(sessions, "hanako", "staff")
     client = signed_in_client(app, "hanako")
     page = client.get(f"/residents/{mother_id}").text
-    assert "利用判定" in page and "お子さんの生年月日を教えてください" in page
-    assert "screening.reason" not in page
-    assert "送ったお知らせ" in page
+    assert "お子さんの生年月日を教えてください" in page and "令和8年10月15日" in page
+    assert "はぐくみ市にお住まいですか" in page and "{city}" not in page
+    assert "感染症にかかっている間" in page and "screening.reason" not in page   # the reason, in words
+    assert "送ったお知らせ" in page and "前日のお知らせ" not in page
+    refused = post(client, f"/residents/{mother_id}/code")   # linked: a new code would hand the record over
+    assert refused.status_code == 409 and "新しいコードは出せません" in refused.text
 
 
 # --- staff accounts and the audit -------------------------------------------------------------------------

@@ -24,7 +24,8 @@ PROBLEMS = {"unknown_class": "教室を選んでください。",
             "confirm": "「予約した方全員にお知らせします」に印をつけてから中止してください。",
             "date": "日にちを選んでください。"}
 DONE = {"created": "教室を追加しました。", "changed": "変更しました。",
-        "attendance": "出欠を記録しました。"}
+        "attendance": "出欠を記録しました。",
+        "cancelled": "教室を中止しました。予約・キャンセル待ちの{told}人にお知らせを送ります。"}
 
 
 @router.get("/classes")
@@ -60,8 +61,9 @@ def create(request: Request, me: Me = Depends(posted(*STAFF)), class_key: str = 
 
 
 @router.get("/classes/{session_id}")
-def session_page(request: Request, session_id: int, me: Me = Depends(signed_in(*STAFF)), done: str = ""):
-    return _detail(request, me, session_id, notice=DONE.get(done))
+def session_page(request: Request, session_id: int, me: Me = Depends(signed_in(*STAFF)), done: str = "",
+                 told: int = 0):
+    return _detail(request, me, session_id, notice=DONE.get(done, "").format(told=told) or None)
 
 
 @router.post("/classes/{session_id}/edit")
@@ -89,8 +91,7 @@ def cancel(request: Request, session_id: int, me: Me = Depends(posted(*STAFF)), 
                                         actor=me.actor, now=now(request))
     except ClassAdminError as error:
         return _detail(request, me, session_id, problem=error.problem, status_code=409)
-    return _detail(request, me, session_id,
-                   notice=f"教室を中止しました。予約・キャンセル待ちの{pushes}人にお知らせを送ります。")
+    return RedirectResponse(url(request, f"/classes/{session_id}?done=cancelled&told={pushes}"), status_code=303)
 
 
 @router.post("/classes/{session_id}/attendance")

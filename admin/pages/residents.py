@@ -2,6 +2,8 @@
 screenings with their reasons, bookings, the 32-week call, pushes sent); a record made at the 母子健康手帳
 interview with a link code to hand over; deletion on request. Staff and administrators only: these are
 要配慮個人情報, and a provider's account never sees them. The work is scheduling/residents.py's."""
+from datetime import timedelta
+
 from fastapi import APIRouter, Depends, Form, Request
 
 from admin.web import Me, as_date, db, missing, now, page, posted, signed_in, staff_names
@@ -15,7 +17,8 @@ PROBLEMS = {"due_date": "出産予定日を選んでください（今日から1
             "babies": "お子さんの人数を選んでください。",
             "staff_ref": "登録番号は40文字までで入力してください。",
             "confirm": "削除するには、記録番号を入力してください。",
-            "gone": "この記録はすでに削除されています。"}
+            "gone": "この記録はすでに削除されています。",
+            "linked": "この記録はすでにご本人の LINE とつながっているため、新しいコードは出せません。"}
 
 
 @router.get("/residents")
@@ -54,11 +57,7 @@ def create(request: Request, me: Me = Depends(posted(*STAFF)), due_date: str = F
 @router.get("/residents/{mother_id}")
 def record(request: Request, mother_id: int, me: Me = Depends(signed_in(*STAFF))):
     with db(request) as session:
-        found = residents.record_of(session, mother_id=mother_id, actor=me.actor, now=now(request))
-        if found is None:
-            return missing(request, me)
-        return page(request, "resident.html", me, r=found, m=found.mother, names=staff_names(session),
-                    week=request.app.state.city["pregnancy"]["config"].call_week)
+        return _record(request, session, me, mother_id)
 
 
 @router.post("/residents/{mother_id}/code")
@@ -68,6 +67,8 @@ def new_code(request: Request, mother_id: int, me: Me = Depends(posted(*STAFF)))
         mother = session.get(Mother, mother_id)
         if mother is None or mother.deleted_at is not None:
             return missing(request, me)
+        if mother.user_id:   # a new code would let another LINE account take this record
+            return _record(request, session, me, mother_id, problem="linked", status_code=409)
         code = link_codes.issue(session, config=pregnancy, mother_id=mother.id, staff=me.actor, now=now(request))
         return _code_page(request, me, mother, code, pregnancy.code_valid_days, created=False)
 
@@ -98,6 +99,19 @@ def delete(request: Request, mother_id: int, me: Me = Depends(posted(*STAFF)), c
 
 # --- inside ------------------------------------------------------------------------------------------
 
+def _record(request: Request, session, me: Me, mother_id: int, *, problem: str | None = None,
+            status_code: int = 200):
+    city = request.app.state.city
+    found = residents.record_of(session, mother_id=mother_id, actor=me.actor, now=now(request),
+                                city_name=city["city"]["name"])
+    if found is None:
+        return missing(request, me)
+    response = page(request, "resident.html", me, r=found, m=found.mother, names=staff_names(session),
+                    week=city["pregnancy"]["config"].call_week, problem=PROBLEMS.get(problem or ""))
+    response.status_code = status_code
+    return response
+
+
 def _form(request: Request, me: Me, typed: dict | None = None, problem: str | None = None):
     response = page(request, "resident_new.html", me, typed=typed or {"babies": "1"}, problem=PROBLEMS.get(problem or ""),
                     today=jst_today(now(request)))
@@ -107,7 +121,7 @@ def _form(request: Request, me: Me, typed: dict | None = None, problem: str | No
 
 def _code_page(request: Request, me: Me, mother: Mother, code: str, days: int, *, created: bool):
     response = page(request, "resident_code.html", me, m=mother, code=code, days=days, created=created,
-                    city=request.app.state.city["city"])
+                    city=request.app.state.city["city"], until=now(request) + timedelta(days=days))
     response.headers["Cache-Control"] = "no-store"   # the code is shown once; never from the browser's cache
     return response
 
