@@ -377,6 +377,7 @@ def test_deleting_a_linked_resident_erases_her_account_and_frees_her_places(sess
     kept = row(sessions, CareBooking, booking)
     assert kept.status == "cancelled" and kept.user_id.startswith("deleted:")
     assert row(sessions, LineUser, "U7") is None and row(sessions, Mother, mother_id).user_id is None
+    assert "記録する</a>" not in client.get("/calls?until=2027-12-31").text   # nobody left to call
 
 
 def test_the_resident_record_shows_screening_reasons_and_pushes(sessions, app):

@@ -30,7 +30,9 @@ def call_list_page(request: Request, me: Me = Depends(signed_in(*STAFF)), prefer
     chosen = preference if preference in (*calls.PREFERENCES, "none") else ""
     year = fiscal_year(today)
     with db(request) as session:
-        rows = calls.due(session, until=last, preference=chosen or None, include_done=bool(include_done))
+        rows = [row for row in calls.due(session, until=last, preference=chosen or None,
+                                         include_done=bool(include_done))
+                if row.mother.deleted_at is None]   # deleted on request: nobody to call
         tries = {row.call.id: calls.outcomes(session, call_id=row.call.id) for row in rows}
         counts = call_list.counts(session, first=fiscal_bounds(year)[0], last=fiscal_bounds(year)[1])
         return page(request, "calls.html", me, rows=rows, tries=tries, counts=counts, year=year, today=today,
