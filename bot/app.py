@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.webhook import WebhookParser
 
+from admin.app import create_admin_app
 from bot import events
 from bot.inbox_writer import InboxWriter
 from bot.runtime import build
@@ -47,6 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine.dispose()
 
     app = FastAPI(title="Hagukumi", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.mount("/admin", create_admin_app(sessions=sessions, city=runtime.city,
+                                         secure_cookies=settings.admin_secure_cookies))
     app.state.settings, app.state.sessions, app.state.engine = settings, sessions, engine
 
     @app.post("/callback")

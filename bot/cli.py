@@ -36,11 +36,18 @@ def main(argv: list[str] | None = None) -> int:
                                   add_help=False)
     booking.add_argument("rest", nargs=argparse.REMAINDER)
 
+    staff = commands.add_parser("staff", help="staff accounts of the admin panel (add the first administrator)",
+                                add_help=False)
+    staff.add_argument("rest", nargs=argparse.REMAINDER)
+
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["staff"]:
+        from admin.cli import main as staff_main
+        return staff_main(argv[1:])
     if argv[:1] == ["rules"]:
         from scheduling.rules.cli import main as rules_main
         return rules_main(argv)
-    if argv[:1] == ["booking"]:
+    if argv[:1] in (["booking"], ["pregnancy"]):
         from scheduling.booking_cli import main as booking_main
         return booking_main(argv)
     args = parser.parse_args(argv)

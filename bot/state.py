@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.models import ConversationState
@@ -69,6 +69,11 @@ class SqlStateStore:
             raise StateConflict(user_id)
 
 
+    def forget(self, session: Session, user_id: str) -> None:
+        """Her state is gone (she deleted her data); the next event starts afresh."""
+        session.execute(delete(ConversationState).where(ConversationState.user_id == user_id))
+
+
 _CAS = """
 local current = redis.call('GET', KEYS[1])
 local version = 0
@@ -99,3 +104,6 @@ class RedisStateStore:
                        args=[expected, _encode(data, event_id, before), int(self.ttl.total_seconds())])
         if not ok:
             raise StateConflict(user_id)
+
+    def forget(self, session: Session, user_id: str) -> None:
+        self.client.delete(self.prefix + user_id)

@@ -15,8 +15,10 @@ from bot.render import render
 from dialogs import catalog, router
 from dialogs.core import Context, Say
 from dialogs.main_menu import MENU
+from dialogs.privacy import DeleteMyData
 from dialogs.screening import SaveScreening
-from scheduling import inbox, outbox, screenings, users
+from scheduling import erasure, inbox, outbox, screenings, users
+from scheduling.family_desk import FamilyDesk
 from scheduling.db import transaction
 from scheduling.desk import Desk
 from scheduling.models import utcnow
@@ -145,8 +147,9 @@ class Worker:
         base = stored.base_for(event_id)
         desk = Desk(session, user_id, config=self.city["booking"]["config"], rules=self.city["care"]["rule_set"],
                     now=now)
+        family = FamilyDesk(session, user_id, config=self.city["pregnancy"]["config"], now=now)
         ctx = Context(now=now, city=self.city["city"], rules=self.city["care"]["rule_set"], uses=tuple(desk.uses()),
-                      desk=desk)
+                      desk=desk, family=family)
         outcome = router.handle(base, dialog_input, ctx)
         self.state_store.save(session, user_id, expected=stored.version, data=outcome.state,
                               event_id=event_id, before=base, now=now)
@@ -168,6 +171,9 @@ class Worker:
                 screenings.record(session, user_id=user_id, answers=command.answers, decision=command.decision,
                                   rules_version=command.rules_version, care_date=command.care_date, now=now,
                                   source_event_id=event_id)
+            case DeleteMyData():
+                erasure.delete_user_data(session, config=self.city["booking"]["config"], user_id=user_id, now=now)
+                self.state_store.forget(session, user_id)
             case _:
                 raise TypeError(f"unknown command {command!r}")
 

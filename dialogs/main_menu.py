@@ -1,10 +1,10 @@
-"""The main menu: the greeting, the four choices, and polite answers to anything else.
+"""The main menu: the greeting, the six choices, and polite answers to anything else.
 
     follow                 -> greeting + menu
     tap 使い方               -> how to use + menu
     other text, stickers...  -> gentle hint + menu
-(産後ケア, パパママ教室 and 予約の確認, and the words 教室 and 予約, belong to their dialogs: see
-dialogs/router.py.)
+(産後ケア, パパママ教室, 予約の確認, 妊娠・出産の登録 and データの削除, and the words 教室, 予約, 登録 and
+削除, belong to their dialogs: see dialogs/router.py.)
 """
 from dialogs.core import Choice, Context, Follow, Input, Media, Outcome, Postback, Say, Text
 
@@ -12,10 +12,12 @@ CHOICES = (
     Choice("menu.care", "menu:care"),
     Choice("menu.class", "menu:class"),
     Choice("menu.bookings", "menu:bookings"),
+    Choice("menu.register", "menu:register"),
     Choice("menu.help", "menu:help"),
+    Choice("menu.delete", "menu:delete"),
 )
 MENU = Say("menu.prompt", choices=CHOICES)
-KEYWORDS = {"教室": "menu:class", "予約": "menu:bookings"}
+KEYWORDS = {"教室": "menu:class", "予約": "menu:bookings", "登録": "menu:register", "削除": "menu:delete"}
 
 
 def keyword(text: str) -> str | None:

@@ -1,6 +1,7 @@
 """妊娠・出産の登録, as a conversation:
 
-    start ─▶ (registered?) what is registered ─▶ 出産しました / 予定日が変わった / お知らせを止める / やめる
+    start ─▶ (a pregnancy ended lately?) a gentle word first ─▶ 登録に進む
+          ─▶ (registered?) what is registered ─▶ 出産しました / 予定日が変わった / お知らせを止める / やめる
           ─▶ (not yet) consent: what is kept, why, how to delete, the city's privacy page
                ─▶ 同意して進む ─▶ 妊娠中です ─▶ due date (picker) ─▶ babies ─▶ first baby? ─▶ 登録する
                               ─▶ 出産しました ─▶ birth date ─▶ babies ─▶ early? (─▶ due date) ─▶ 登録する
@@ -29,7 +30,8 @@ def start(ctx: Context, menu: Say) -> Outcome:
     """She tapped 妊娠・出産の登録 (or typed 登録)."""
     current = ctx.family.registration()
     if current is None:
-        return _ask({"dialog": "registration", "step": "consent"}, ctx)
+        first = "gentle" if ctx.family.recently_ended() else "consent"
+        return _ask({"dialog": "registration", "step": first}, ctx)
     if current.status == "pregnant":
         return _ask({"dialog": "registration", "step": "pregnant_menu"}, ctx, current=current)
     return _ask({"dialog": "registration", "step": "mother_menu"}, ctx, current=current)
@@ -62,7 +64,7 @@ def _postback(state: dict, command: str, params: dict, ctx: Context, menu: Say) 
     if command == "cancel":
         return Outcome(None, (Say("reg.cancelled"), menu))
     moves = {
-        ("consent", "agree"): "kind",
+        ("gentle", "go_on"): "consent", ("consent", "agree"): "kind",
         ("kind", "pregnant"): "due_date", ("kind", "born"): "birth_date", ("kind", "code"): "code",
         ("pregnant_menu", "born"): "birth_date", ("pregnant_menu", "due"): "new_due_date",
         ("pregnant_menu", "stop"): "stop", ("stop", "born"): "birth_date",
@@ -146,7 +148,9 @@ def _ask(state: dict, ctx: Context, *, hint: str | None = None, current=None) ->
     step = state["step"]
     cancel = Choice("reg.cancel", PREFIX + "cancel")
     says = [Say(hint)] if hint else []
-    if step == "consent":
+    if step == "gentle":  # after a pregnancy ended: no word of pregnancy until she chooses to go on
+        says.append(Say("reg.gentle", _city(ctx), (Choice("reg.go_on", PREFIX + "go_on"), cancel)))
+    elif step == "consent":
         says.append(Say("reg.consent", {"privacy_url": ctx.city["privacy_url"]},
                         (Choice("reg.agree", PREFIX + "agree"), cancel)))
     elif step == "kind":

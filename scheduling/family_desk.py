@@ -41,6 +41,12 @@ class FamilyDesk:
             return None
         return Registration(row.id, row.status, _day(row.due_date), _day(row.birth_date), row.babies, row.first_baby)
 
+    def recently_ended(self) -> bool:
+        """Her latest pregnancy ended within the last year: the chat words things gently."""
+        row = mothers.latest(self.session, user_id=self.user_id)
+        return bool(row and row.status == "ended" and row.ended_on
+                    and (self.now.date() - date.fromisoformat(row.ended_on)).days <= 366)
+
     def register_pregnancy(self, *, due_date: date, babies: int, first_baby: bool | None) -> Registration:
         existing = mothers.current(self.session, user_id=self.user_id)
         if existing is not None and existing.status == "pregnant":
