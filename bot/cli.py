@@ -86,7 +86,8 @@ def _chat(args) -> int:
     from bot.settings import Settings
     from bot.standin.chat import run_chat
 
-    env = {"LINE_CHANNEL_SECRET": local.DEMO_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": local.DEMO_TOKEN}
+    env = {"LINE_CHANNEL_SECRET": local.DEMO_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": local.DEMO_TOKEN,
+           "HAGUKUMI_ADMIN_SECURE_COOKIES": "0"}  # the local admin panel is plain HTTP on 127.0.0.1
     import os
     env.update({k: v for k, v in os.environ.items() if k in ("DATABASE_URL", "REDIS_URL", "HAGUKUMI_CITY_CONFIG",
                                                              "HAGUKUMI_DATA_DIR")})
@@ -94,8 +95,24 @@ def _chat(args) -> int:
     with local.running(settings, bot_port=args.bot_port, standin_port=args.standin_port) as servers:
         print(f"はぐくみ is running: bot {servers.bot_url}, LINE stand-in {servers.standin_url}")
         print(f"database: {settings.database_url}")
+        print(f"staff admin panel: {servers.bot_url}/admin/  " + _demo_staff(servers.app.state.sessions))
         lines = open(args.script, encoding="utf-8").read().splitlines() if args.script else None
         return run_chat(servers.standin_url, args.user, lines=lines)
+
+
+def _demo_staff(sessions) -> str:
+    """On a database without staff accounts, a demo administrator for the local admin panel."""
+    import secrets
+    from scheduling import staff
+    from scheduling.db import transaction
+    from scheduling.models import utcnow
+    with transaction(sessions) as session:
+        if staff.all_staff(session):
+            return "(sign in with your staff account: hagukumi staff add)"
+        password = secrets.token_urlsafe(9)
+        staff.create(session, login="demo", display_name="デモ職員", password=password, role="admin",
+                     actor="hagukumi chat", now=utcnow())
+    return f"(login: demo, password: {password})"
 
 
 if __name__ == "__main__":
