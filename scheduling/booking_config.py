@@ -209,7 +209,7 @@ class _BookingChecker(_Checker):
             self.error(f"{path}.visit_times", "must be a list of times like [\"10:00\", \"14:00\"]")
             times = []
         for type_name, ok, what in (("short_stay", beds, "beds"), ("day_care", places, "day_places"),
-                                    ("home_visit", times, "visit_times")):
+                                    ("home_visit", raw.get("visit_times"), "visit_times")):
             if type_name in types and not ok:
                 self.error(f"{path}.{what}", f"is required for {type_name}（{type_name} には必要です）")
         cancel_raw = self.table(raw.get("cancel", {}), f"{path}.cancel", ("days_before", "time", "late_fee"))
