@@ -118,7 +118,8 @@ def request(session: Session, *, config: BookingConfig, rules: RuleSet, request:
                     raise _Full()
                 booking = CareBooking(
                     user_id=request.user_id, care_type=request.care_type, provider_id=row_ids[provider.key],
-                    start_date=request.start.isoformat(), nights=request.nights, slot=request.slot,
+                    start_date=request.start.isoformat(), nights=request.nights,
+                    slot=request.slot if request.care_type == "home_visit" else "",
                     units=units(version, request.care_type, request.nights), babies=request.babies,
                     status="requested", request_key=request.request_key, screening_id=screening_id,
                     created_at=now, updated_at=now)
@@ -135,6 +136,9 @@ def request(session: Session, *, config: BookingConfig, rules: RuleSet, request:
                        actor=history.MOTHER, now=now)
         _plan_day_before(session, config=config, booking=booking, now=now)
         return Outcome(True, booking)
+    earlier = by_key(session, request_key=request.request_key)  # committed while we waited for the last bed
+    if earlier is not None:
+        return Outcome(True, earlier, repeated=True)
     return Outcome(False, problem="full")
 
 
@@ -142,11 +146,21 @@ class _Full(Exception):
     """No room with this provider: roll back what was taken of it."""
 
 
+def _locked(session: Session, booking_id: int) -> CareBooking | None:
+    """The booking read afresh with its row locked until the transaction ends, so that two changes of one
+    booking at once (staff and her, two taps) happen one after the other and see each other's result.
+    (SQLite ignores FOR UPDATE: its writers queue for the one write lock anyway.)"""
+    return session.get(CareBooking, booking_id, with_for_update=True, populate_existing=True)
+
+
 def change(session: Session, *, config: BookingConfig, rules: RuleSet, booking_id: int, user_id: str,
            new: Request, answers: dict, now: datetime) -> Outcome:
     """Move a booking to another date in one step: the new one is secured first, and only then is the
     old one cancelled; if the new date cannot be had, the old booking stays as it was."""
-    old = session.get(CareBooking, booking_id)
+    earlier = by_key(session, request_key=new.request_key)
+    if earlier is not None:  # the same change delivered twice: the old booking is already cancelled
+        return Outcome(True, earlier, repeated=True)
+    old = _locked(session, booking_id)
     if old is None or old.user_id != user_id or old.status not in OPEN:
         return Outcome(False, problem="gone")
     if now >= cancel_deadline(config, session, old):
@@ -172,7 +186,7 @@ def cancel_deadline(config: BookingConfig, session: Session, booking: CareBookin
 def cancel(session: Session, *, config: BookingConfig, booking_id: int, now: datetime, user_id: str | None = None,
            actor: str = history.MOTHER, reason: str | None = None) -> Outcome:
     """Cancel: by her (only her own, only before the provider's deadline) or by staff (any time)."""
-    booking = session.get(CareBooking, booking_id)
+    booking = _locked(session, booking_id)
     if booking is None or (user_id is not None and booking.user_id != user_id) or booking.status not in OPEN:
         return Outcome(False, booking, problem="gone")
     if actor == history.MOTHER and now >= cancel_deadline(config, session, booking):
@@ -183,7 +197,7 @@ def cancel(session: Session, *, config: BookingConfig, booking_id: int, now: dat
 
 
 def confirm(session: Session, *, config: BookingConfig, booking_id: int, actor: str, now: datetime) -> Outcome:
-    booking = session.get(CareBooking, booking_id)
+    booking = _locked(session, booking_id)
     if booking is None or booking.status != "requested":
         return Outcome(False, booking, problem="gone")
     _move(session, booking, "confirmed", actor, now)
@@ -196,7 +210,7 @@ def confirm(session: Session, *, config: BookingConfig, booking_id: int, actor: 
 
 def decline(session: Session, *, config: BookingConfig, booking_id: int, reason: str, actor: str,
             now: datetime) -> Outcome:
-    booking = session.get(CareBooking, booking_id)
+    booking = _locked(session, booking_id)
     if booking is None or booking.status != "requested":
         return Outcome(False, booking, problem="gone")
     _release(session, config=config, booking=booking, to="declined", actor=actor, now=now, note=reason)
@@ -210,7 +224,7 @@ def decline(session: Session, *, config: BookingConfig, booking_id: int, reason:
 
 def close(session: Session, *, booking_id: int, status: str, actor: str, now: datetime) -> Outcome:
     """After the day: attended or no_show (staff or the provider)."""
-    booking = session.get(CareBooking, booking_id)
+    booking = _locked(session, booking_id)
     if status not in ("attended", "no_show") or booking is None or booking.status != "confirmed":
         return Outcome(False, booking, problem="gone")
     _move(session, booking, status, actor, now)

@@ -123,6 +123,9 @@ def book(session: Session, *, config: BookingConfig, session_id: int, user_id: s
         with session.begin_nested():
             if not capacity.take(session, resource=resource(row.id), places=[(row.day, "", row.capacity)],
                                  count=party):
+                earlier = _by_key(session, request_key)  # committed while we waited for the last places
+                if earlier is not None:
+                    return Outcome(True, earlier, repeated=True)
                 return Outcome(False, problem="full", params={"free": free_places(session, row)})
             booking = _insert(session, row, user_id, party, status, request_key, now)
     except IntegrityError:
@@ -159,14 +162,16 @@ def waiting(session: Session, *, session_id: int) -> list[ClassBooking]:
 def cancel(session: Session, *, config: BookingConfig, booking_id: int, now: datetime, user_id: str | None = None,
            actor: str = history.MOTHER, reason: str | None = None) -> Outcome:
     """Her own (until the class's deadline), or by staff; freed places go to the waiting list."""
-    booking = session.get(ClassBooking, booking_id)
+    booking = _locked(session, booking_id)
     if booking is None or (user_id is not None and booking.user_id != user_id) or booking.status not in OPEN:
         return Outcome(False, booking, problem="gone")
     row = session.get(ClassSession, booking.session_id)
     if actor == history.MOTHER and booking.status != "waiting" and now >= cancel_deadline(config, row):
         return Outcome(False, booking, problem="past_deadline")
+    freed = booking.status in HOLDING  # leaving the waiting list frees no place
     _leave(session, booking, "cancelled", actor, now, reason)
-    offer_freed(session, config=config, session_id=row.id, now=now)
+    if freed:
+        offer_freed(session, config=config, session_id=row.id, now=now)
     return Outcome(True, booking)
 
 
@@ -225,6 +230,8 @@ def accept_offer(session: Session, *, config: BookingConfig, booking_id: int, us
                                .execution_options(synchronize_session=False)).rowcount
     session.refresh(booking)
     if not accepted:
+        if booking.status in ("booked", "requested"):  # her other tap got there first
+            return Outcome(True, booking, repeated=True)
         return Outcome(False, booking, problem="expired")
     history.record(session, kind=KIND, booking_id=booking.id, before="offered", after=status,
                    actor=history.MOTHER, now=now)
@@ -234,7 +241,7 @@ def accept_offer(session: Session, *, config: BookingConfig, booking_id: int, us
 
 def decline_offer(session: Session, *, config: BookingConfig, booking_id: int, user_id: str,
                   now: datetime) -> Outcome:
-    booking = session.get(ClassBooking, booking_id)
+    booking = _locked(session, booking_id)
     if booking is None or booking.user_id != user_id or booking.status != "offered":
         return Outcome(False, booking, problem="gone")
     _leave(session, booking, "cancelled", history.MOTHER, now, "declined the offer")
@@ -246,21 +253,23 @@ def expire_offers(session: Session, *, config: BookingConfig, now: datetime, lim
     """Offers nobody answered in time: the places go to the next in line."""
     due = list(session.scalars(select(ClassBooking).where(ClassBooking.status == "offered",
                                                           ClassBooking.hold_until <= now).limit(limit)))
+    count = 0
     for booking in due:
         expired = session.execute(update(ClassBooking).where(ClassBooking.id == booking.id,
                                                              ClassBooking.status == "offered",
                                                              ClassBooking.hold_until <= now)
                                   .values(status="expired", updated_at=now)
                                   .execution_options(synchronize_session=False)).rowcount
-        if not expired:
+        if not expired:  # accepted or declined meanwhile
             continue
+        count += 1
         row = session.get(ClassSession, booking.session_id)
         capacity.give_back(session, resource=resource(row.id), places=[(row.day, "")], count=booking.party)
         history.record(session, kind=KIND, booking_id=booking.id, before="offered", after="expired",
                        actor=history.SYSTEM, now=now)
         reminders.cancel_for(session, class_booking_id=booking.id)
         offer_freed(session, config=config, session_id=row.id, now=now)
-    return len(due)
+    return count
 
 
 def of_user(session: Session, *, user_id: str, upcoming_from: date | None = None) -> list[tuple[ClassBooking,
@@ -298,6 +307,13 @@ def _insert(session, row, user_id, party, status, request_key, now) -> ClassBook
     history.record(session, kind=KIND, booking_id=booking.id, before=None, after=status, actor=history.MOTHER,
                    now=now)
     return booking
+
+
+def _locked(session: Session, booking_id: int) -> ClassBooking | None:
+    """The booking read afresh with its row locked until the transaction ends, so that two changes of one
+    booking at once (staff and her, her answer and the offer's expiry) happen one after the other.
+    (SQLite ignores FOR UPDATE: its writers queue for the one write lock anyway.)"""
+    return session.get(ClassBooking, booking_id, with_for_update=True, populate_existing=True)
 
 
 def _by_key(session: Session, request_key: str) -> ClassBooking | None:
