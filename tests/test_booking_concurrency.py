@@ -198,6 +198,17 @@ def test_the_same_class_request_from_many_threads_is_one_booking(db):
     assert len(class_rows(db, sid)) == 1 and class_used(db, sid) == 1
 
 
+@PG
+def test_one_mother_booking_one_session_from_many_threads_holds_one_booking(db):
+    """Different request keys (say, two phones): the partial unique index keeps one open booking."""
+    sid = session_id(db)
+    outcomes = race(db, 12, lambda session, i: book_class(session, sid, "U1", 1 + i % 2, key=f"phone-{i}"))
+    assert sum(o.ok for o in outcomes) == 1
+    assert Counter(o.problem for o in outcomes if not o.ok) == {"already": 11}
+    rows = class_rows(db, sid)
+    assert len(rows) == 1 and holding(rows) == class_used(db, sid) == rows[0].party
+
+
 # --- care: beds over nights ------------------------------------------------------------------------------
 
 def request_stay(session, user, start, nights, key=None, provider="kaede"):
