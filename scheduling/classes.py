@@ -278,7 +278,7 @@ def of_user(session: Session, *, user_id: str, upcoming_from: date | None = None
              .where(ClassBooking.user_id == user_id))
     if upcoming_from:
         query = query.where(ClassSession.day >= upcoming_from.isoformat(), ClassBooking.status.in_(OPEN))
-    return list(session.execute(query.order_by(ClassSession.day, ClassBooking.id)).tuples())
+    return list(session.execute(query.order_by(ClassSession.day, ClassBooking.id)).all())
 
 
 def participants(session: Session, *, session_id: int) -> list[ClassBooking]:

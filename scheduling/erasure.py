@@ -40,6 +40,8 @@ def delete_user_data(session: Session, *, config: BookingConfig, user_id: str, n
         "registrations_kept": _update(session, Mother, Mother.user_id == user_id, user_id=None, due_date=None,
                                       birth_date=None, first_baby=None, staff_ref=None, ended_on=None,
                                       deleted_at=now),
+        "calls_closed": _update(session, Call, Call.mother_id.in_(mother_ids) & (Call.status == "open"),
+                                status="cancelled"),
         "call_notes_deleted": _update(session, CallOutcome, CallOutcome.call_id.in_(
             select(Call.id).where(Call.mother_id.in_(mother_ids))), note=None),
         "screenings": _delete(session, Screening, Screening.user_id == user_id),
