@@ -47,17 +47,13 @@ def resource(session_id: int) -> str:
 
 
 def sync(session: Session, *, config: BookingConfig, today: date) -> None:
-    """Create the sessions of the coming year from the file; update times and places of future ones."""
+    """Create the sessions of the coming year from the file. A session that exists is left as it is:
+    once created, staff own it (time, place, capacity, cancellation) in the admin panel."""
     rows = [dict(class_key=c.key, day=d.isoformat(), start=c.start, end=c.end, title=c.title, place=c.place,
                  capacity=c.capacity, status="scheduled")
             for c in config.classes for d in class_dates(c, today, today + PLAN_AHEAD)]
     for chunk in range(0, len(rows), 500):
         insert_ignoring_duplicates(session, ClassSession.__table__, rows[chunk:chunk + 500], key=None)
-    for row in session.scalars(select(ClassSession).where(ClassSession.day >= today.isoformat())):
-        source = config.parent_class(row.class_key)
-        if source:
-            row.start, row.end, row.title, row.place = source.start, source.end, source.title, source.place
-    session.flush()
 
 
 def fits(parent_class: ParentClass, mother: Mother, day: date) -> tuple[bool, list[str]]:

@@ -145,6 +145,12 @@ def test_sync_creates_the_sessions_of_the_coming_year_once(sessions):
                                                             ("2026-09-12", "baby"), ("2026-09-12", "papamama")]
         assert len(rows) == 14                  # 7 dates within 400 days, two classes each
         assert rows[1].capacity == 20 and rows[0].start == "13:30"
+        rows[0].place = "児童館 2階"  # staff moved it
+    with transaction(sessions) as session:
+        classes.sync(session, config=example, today=date(2026, 6, 20))
+    with transaction(sessions) as session:
+        assert session.scalars(select(ClassSession).order_by(ClassSession.day, ClassSession.class_key)).first() \
+            .place == "児童館 2階"  # a new start of the service keeps the staff's change
 
 
 def test_bookable_sessions_with_their_free_places(db):
