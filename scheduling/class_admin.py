@@ -176,6 +176,24 @@ def mark_attendance(session: Session, *, booking_id: int, status: str, actor: st
     return booking
 
 
+def confirm_request(session: Session, *, booking_id: int, actor: str, now: datetime) -> ClassBooking:
+    """A class that the city confirms: her request becomes a place, and she is told by push."""
+    booking = session.get(ClassBooking, booking_id, with_for_update=True, populate_existing=True)
+    if booking is None or booking.status != "requested":
+        raise ClassAdminError("gone")
+    row = session.get(ClassSession, booking.session_id)
+    history.record(session, kind=classes.KIND, booking_id=booking.id, before="requested", after="booked",
+                   actor=actor, now=now)
+    booking.status, booking.updated_at = "booked", now
+    reminders.add(session, user_id=booking.user_id, kind="class_confirmed", due_at=now, now=now,
+                  class_booking_id=booking.id, says=[reminders.say(
+                      "push.class_confirmed", {"date": row.day, "title": row.title, "start": row.start,
+                                               "place": row.place}, [("menu.bookings", "menu:bookings")])])
+    audit.record(session, actor=actor, action="class_confirmed", subject=f"class_booking:{booking.id}", now=now,
+                 before={"status": "requested"}, after={"status": "booked"})
+    return booking
+
+
 def _mother(session: Session, user_id: str) -> Mother | None:
     return None if user_id.startswith("deleted:") else mothers.latest(session, user_id=user_id)
 

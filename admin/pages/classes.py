@@ -109,6 +109,18 @@ def attendance(request: Request, session_id: int, me: Me = Depends(posted(*STAFF
     return RedirectResponse(url(request, f"/classes/{session_id}?done=attendance#participants"), status_code=303)
 
 
+@router.post("/classes/{session_id}/confirm")
+def confirm(request: Request, session_id: int, me: Me = Depends(posted(*STAFF)), booking_id: int = Form(0)):
+    try:
+        with db(request) as session:
+            if not _belongs(session, booking_id, session_id):
+                return _detail(request, me, session_id, problem="gone", status_code=400)
+            class_admin.confirm_request(session, booking_id=booking_id, actor=me.actor, now=now(request))
+    except ClassAdminError as error:
+        return _detail(request, me, session_id, problem=error.problem, status_code=400)
+    return RedirectResponse(url(request, f"/classes/{session_id}?done=confirmed#participants"), status_code=303)
+
+
 @router.get("/classes/{session_id}/print")
 def print_list(request: Request, session_id: int, me: Me = Depends(signed_in(*STAFF))):
     with db(request) as session:
