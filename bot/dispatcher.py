@@ -31,6 +31,7 @@ POLL_EVERY = 1.0  # seconds between looks for due rows when there were none
 BATCH = 200  # rows claimed at once
 CONCURRENCY = 32  # pushes in flight per process
 EXPIRE_OFFERS_EVERY = timedelta(seconds=30)
+EXPIRE_BATCH = 100
 STOP_WAIT = 15.0  # seconds a stopping dispatcher waits for its pushes in flight
 
 
@@ -84,11 +85,11 @@ class Dispatcher:
     async def _run_forever(self, every: float) -> None:
         stopping = self._signals()[1]
         while not stopping.is_set():
-            try:
-                await self.expire_offers()
-                await self.dispatch_due()
-            except Exception:
-                log.exception("dispatching failed; trying again")
+            for step in (self.expire_offers, self.dispatch_due):  # one failing does not stop the other
+                try:
+                    await step()
+                except Exception:
+                    log.exception("%s failed; trying again", step.__name__)
             try:
                 await asyncio.wait_for(stopping.wait(), every)
             except asyncio.TimeoutError:
@@ -114,10 +115,11 @@ class Dispatcher:
         await self._in_db(self._record_and_claim, self._take_outcomes(), False)
         return claimed_total
 
-    async def expire_offers(self, force: bool = False) -> int:
-        """Waiting-list offers nobody answered in time go to the next in line (now and then)."""
+    async def expire_offers(self) -> int:
+        """Waiting-list offers nobody answered in time go to the next in line (every half minute),
+        in short transactions of their own."""
         now = self.clock()
-        if not force and self._expired_at is not None and now - self._expired_at < EXPIRE_OFFERS_EVERY:
+        if self._expired_at is not None and now - self._expired_at < EXPIRE_OFFERS_EVERY:
             return 0
         self._expired_at = now
         return await self._in_db(self._expire_offers, now)
@@ -126,9 +128,9 @@ class Dispatcher:
         expired = 0
         while True:
             with transaction(self.sessions) as session:
-                count = classes.expire_offers(session, config=self.config, now=now)
+                count = classes.expire_offers(session, config=self.config, now=now, limit=EXPIRE_BATCH)
             expired += count
-            if count < 100:  # expire_offers' own batch size
+            if count < EXPIRE_BATCH:
                 return expired
 
     async def _push(self, push: Push) -> None:
@@ -196,7 +198,8 @@ def words(message: str, language: str) -> list[dict]:
     says = []
     for spec in json.loads(message):
         params = dict(spec.get("params") or {})
-        if "type" in params:  # a care type: its name in her language
-            params["type"] = catalog.text(language, f"screening.type.{params['type']}")
+        type_name = f"screening.type.{params.get('type')}"
+        if type_name in catalog.load(catalog.DEFAULT_LANGUAGE):  # a care type: its name in her language
+            params["type"] = catalog.text(language, type_name)
         says.append(Say(spec["key"], params, tuple(Choice(label, data) for label, data in spec.get("choices", ()))))
     return render(tuple(says), language)

@@ -17,14 +17,16 @@ from sqlalchemy import select
 from bot import line_client
 from bot.dispatcher import Dispatcher, words
 from bot.line_client import LineClient
-from bot.local import free_port
+from bot.local import free_port, running
 from bot.standin.server import create_standin_app
 from dialogs import catalog
 from scheduling import classes, providers, reminders
 from scheduling.booking_config import load_booking_config
 from scheduling.calendar import JST
-from scheduling.db import transaction
+from scheduling.db import make_engine, make_sessionmaker, transaction
 from scheduling.models import CareBooking, LineUser, Reminder
+from tests.conftest import make_settings
+from tests.helpers import wait_for
 
 TOKEN = "dispatcher-test-token"
 CONFIG = load_booking_config(Path(__file__).resolve().parent.parent / "config" / "booking.toml")
@@ -339,3 +341,18 @@ def test_every_push_fits_lines_limits_and_says_little_on_a_lock_screen(language)
         assert "{" not in message["text"]
         for item in message["quickReply"]["items"]:
             assert 0 < len(item["action"]["label"]) <= 20
+
+
+def test_the_webhook_process_with_its_inline_worker_also_sends_due_reminders(database_url):
+    with running(make_settings(database_url)) as local:
+        local.app.state.dispatcher.clock = lambda: NOON  # daytime, whatever the hour of the test
+        engine = make_engine(database_url)
+        try:
+            sessions = make_sessionmaker(engine)
+            add_users(sessions, local.standin_url, [user(1)])
+            reminder = add_reminder(sessions, user(1))
+            assert wait_for(lambda: delivered(local.standin_url, user(1)), timeout=15)
+            assert wait_for(lambda: rows(sessions)[reminder].status == "sent", timeout=15)
+            assert [r["retry_key"] for r in pushes(local.standin_url)] == [reminders.retry_key(reminder)]
+        finally:
+            engine.dispose()
