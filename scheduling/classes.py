@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from scheduling import capacity, history, reminders
 from scheduling.booking_config import BookingConfig, ParentClass
-from scheduling.calendar import JST, at, class_dates, jst_today
+from scheduling.calendar import JST, after_quiet_hours, at, class_dates, jst_today
 from scheduling.models import ClassBooking, ClassSession
 from scheduling.rules.periods import add_months, pregnancy_week
 from scheduling.sql import insert_ignoring_duplicates
@@ -184,7 +184,8 @@ def offer_freed(session: Session, *, config: BookingConfig, session_id: int, now
     row = session.get(ClassSession, session_id)
     if row is None or row.status != "scheduled" or date.fromisoformat(row.day) <= jst_today(now):
         return []
-    hold = timedelta(minutes=config.policy.offer_hold_minutes)
+    # held from the moment she can hear of it: an offer made at night waits for the quiet hours' end
+    hold_until = after_quiet_hours(now, config.policy) + timedelta(minutes=config.policy.offer_hold_minutes)
     offered = []
     for entry in waiting(session, session_id=session_id):
         if not capacity.take(session, resource=resource(row.id), places=[(row.day, "", row.capacity)],
@@ -192,7 +193,7 @@ def offer_freed(session: Session, *, config: BookingConfig, session_id: int, now
             continue
         taken = session.execute(update(ClassBooking).where(ClassBooking.id == entry.id,
                                                            ClassBooking.status == "waiting")
-                                .values(status="offered", hold_until=now + hold, updated_at=now)
+                                .values(status="offered", hold_until=hold_until, updated_at=now)
                                 .execution_options(synchronize_session=False)).rowcount
         if not taken:  # someone else moved this entry meanwhile: give the places back
             capacity.give_back(session, resource=resource(row.id), places=[(row.day, "")], count=entry.party)
@@ -201,7 +202,7 @@ def offer_freed(session: Session, *, config: BookingConfig, session_id: int, now
                        actor=history.SYSTEM, now=now)
         reminders.add(session, user_id=entry.user_id, kind="class_offer", due_at=now, now=now,
                       class_booking_id=entry.id, says=[reminders.say(
-                          "push.class_offer", {**_params(row), "until": _clock(now + hold)},
+                          "push.class_offer", {**_params(row), "until": _clock(hold_until)},
                           [("classes.accept", f"cls|accept|{entry.id}"),
                            ("classes.decline_offer", f"cls|decline|{entry.id}")])])
         offered.append(entry)

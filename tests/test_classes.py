@@ -371,3 +371,15 @@ def test_leaving_the_waiting_list_any_time(db):
     w1 = wait(db, "W1").booking
     assert cancel(db, w1.id, now=datetime(2026, 7, 10, 23, 59, tzinfo=JST)).ok
     assert statuses(db)["W1"] == ("cancelled", 1) and used(db) == 4
+
+
+def test_a_place_freed_at_night_is_held_from_the_end_of_the_quiet_hours(db):
+    u1, *_ = fill(db)
+    wait(db, "W1")
+    night = datetime(2026, 6, 20, 23, 30, tzinfo=JST)       # quiet until 08:00: nobody hears of it before
+    cancel(db, u1.id, now=night)
+    morning = datetime(2026, 6, 21, 8, 0, tzinfo=JST)
+    assert expire(db, night + HOLD) == 0                     # her hold has not even begun to run
+    assert expire(db, morning + HOLD - timedelta(seconds=1)) == 0
+    assert statuses(db)["W1"] == ("offered", 1)
+    assert expire(db, morning + HOLD) == 1
