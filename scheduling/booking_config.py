@@ -6,12 +6,11 @@ Format: docs/booking.md.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date, time
-from pathlib import Path
 
-from scheduling.rules.loader import RulesError, _Checker, _join, _LineIndex
+from scheduling import config_files
+from scheduling.rules.loader import RulesError, _Checker, _join
 from scheduling.rules.schema import TYPES
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -109,28 +108,12 @@ def parse_time(text: str) -> time:
 
 
 def load_booking_config(path) -> BookingConfig:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BookingConfigError([f"{path.name}: the file does not exist（ファイルがありません）"]) from None
-    return parse_booking_config(text, name=path.name)
+    text, name = config_files.read(path, BookingConfigError)
+    return parse_booking_config(text, name=name)
 
 
 def parse_booking_config(text: str, *, name: str = "booking.toml") -> BookingConfig:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        match = re.search(r"line (\d+)", str(error))
-        raise BookingConfigError([f"{name}:{match.group(1) if match else '?'}: TOML syntax error"
-                                  f"（書き方の誤り）: {error}"]) from None
-    checker = _BookingChecker()
-    config = checker.config(data)
-    if checker.errors:
-        lines = _LineIndex(text)
-        located = sorted((lines.find(p), n, p, m) for n, (p, m) in enumerate(checker.errors))
-        raise BookingConfigError([f"{name}:{line}: {p}: {m}" for line, _, p, m in located])
-    return config
+    return config_files.parse(text, name, _BookingChecker(), BookingConfigError)
 
 
 class _BookingChecker(_Checker):

@@ -3,12 +3,11 @@ and the timed pushes, validated. Mistakes are reported as 'FILE:LINE: field.path
 Format: docs/pregnancy.md.
 """
 import re
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
 from scheduling.booking_config import _TIME
-from scheduling.rules.loader import RulesError, _Checker, _join, _LineIndex
+from scheduling import config_files
+from scheduling.rules.loader import RulesError, _Checker, _join
 
 AUDIENCES = ("everyone", "first_baby", "multiples")
 BUTTONS = ("none", "care", "class", "menu")   # what the push offers to tap: 産後ケア, 教室, the menu
@@ -48,28 +47,12 @@ class PregnancyConfig:
 
 
 def load_pregnancy_config(path) -> PregnancyConfig:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PregnancyConfigError([f"{path.name}: the file does not exist（ファイルがありません）"]) from None
-    return parse_pregnancy_config(text, name=path.name)
+    text, name = config_files.read(path, PregnancyConfigError)
+    return parse_pregnancy_config(text, name=name)
 
 
 def parse_pregnancy_config(text: str, *, name: str = "pregnancy.toml") -> PregnancyConfig:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        match = re.search(r"line (\d+)", str(error))
-        raise PregnancyConfigError([f"{name}:{match.group(1) if match else '?'}: TOML syntax error"
-                                    f"（書き方の誤り）: {error}"]) from None
-    checker = _PregnancyChecker()
-    config = checker.config(data)
-    if checker.errors:
-        lines = _LineIndex(text)
-        located = sorted((lines.find(p), n, p, m) for n, (p, m) in enumerate(checker.errors))
-        raise PregnancyConfigError([f"{name}:{line}: {p}: {m}" for line, _, p, m in located])
-    return config
+    return config_files.parse(text, name, _PregnancyChecker(), PregnancyConfigError)
 
 
 class _PregnancyChecker(_Checker):
