@@ -4,7 +4,6 @@ worker) pushes to her through the local LINE stand-in. On SQLite and PostgreSQL.
 The city's files are copied with quiet hours moved away from now, so the pushes go out whatever the
 time of day the test runs."""
 import re
-import shutil
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -14,11 +13,12 @@ import pytest
 
 from bot import local
 from scheduling import care_bookings, staff
-from scheduling.calendar import JST, jst_today, provider_open
+from scheduling.calendar import jst_today, provider_open
 from scheduling.care_bookings import Request
 from scheduling.city import load_city
 from scheduling.db import transaction
 from scheduling.models import utcnow
+from tests.city_files import test_city
 from tests.conftest import make_settings
 from tests.helpers import Phone, StandIn
 
@@ -28,16 +28,7 @@ PASSWORD = "correct-horse-battery"
 
 @pytest.fixture
 def city_file(tmp_path) -> Path:
-    folder = tmp_path / "config"
-    shutil.copytree(CONFIG, folder)
-    booking = folder / "booking.toml"
-    later = utcnow().astimezone(JST) + timedelta(hours=3)
-    text, count = re.subn(r'quiet_hours = \{[^}]*\}',
-                          f'quiet_hours = {{ from = "{later:%H}:00", until = "{later:%H}:30" }}',
-                          booking.read_text(encoding="utf-8"))
-    assert count == 1
-    booking.write_text(text, encoding="utf-8")
-    return folder / "city.toml"
+    return test_city(tmp_path, quiet_hours=False)
 
 
 @pytest.fixture

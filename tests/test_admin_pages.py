@@ -5,7 +5,7 @@ form carrying its CSRF token. Today is Tuesday 1 December 2026 in Japan."""
 import json
 import re
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from scheduling.db import transaction
 from scheduling.models import (
     AuditEntry, Call, CallOutcome, CareBooking, ClassBooking, ClassSession, LineUser, Mother, Reminder, StaffUser,
 )
-from tests.admin_helpers import CITY, PASSWORD, add_staff, admin_app, csrf_of, page_csrf, signed_in_client
+from tests.admin_helpers import CITY, PASSWORD, add_staff, admin_app, page_csrf, signed_in_client
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=JST)
 BOOKING = CITY["booking"]["config"]

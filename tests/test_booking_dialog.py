@@ -16,7 +16,7 @@ from scheduling.booking_config import parse_booking_config
 from scheduling.city import load_city
 from scheduling.db import make_engine, make_sessionmaker, transaction, upgrade_schema
 from scheduling.desk import Desk
-from scheduling.models import CareBooking, ClassBooking, ClassSession, Reminder
+from scheduling.models import CareBooking, ClassBooking, Reminder
 
 CITY = load_city(Path(__file__).resolve().parents[1] / "config" / "city.toml")
 RULES = CITY["care"]["rule_set"]

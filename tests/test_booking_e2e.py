@@ -2,7 +2,6 @@
 stand-in against LINE's limits), bookings in the database. A test city whose providers open every day
 and whose class is ten days away, so the dates are always bookable."""
 import json
-import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from bot import local
 from scheduling.calendar import JST
 from scheduling.models import CareBooking, ClassBooking, Reminder
+from tests.city_files import test_city
 from tests.conftest import make_settings
 from tests.helpers import Phone, StandIn, actions
 
@@ -74,12 +74,8 @@ def today():
 
 @pytest.fixture
 def live(database_url, tmp_path):
-    city = (CONFIG / "city.toml").read_text(encoding="utf-8")
-    city = re.sub(r'^(rules|file) = "([^"]+)"', lambda m: f'{m[1]} = "{CONFIG / m[2]}"', city, flags=re.M)
-    city = city.replace(f'"{CONFIG / "booking.toml"}"', '"booking.toml"')
-    (tmp_path / "city.toml").write_text(city, encoding="utf-8")
-    (tmp_path / "booking.toml").write_text(BOOKING.format(class_day=today() + timedelta(days=10)), encoding="utf-8")
-    with local.running(make_settings(database_url, HAGUKUMI_CITY_CONFIG=str(tmp_path / "city.toml"))) as servers:
+    city = test_city(tmp_path, booking=BOOKING.format(class_day=today() + timedelta(days=10)))
+    with local.running(make_settings(database_url, HAGUKUMI_CITY_CONFIG=str(city))) as servers:
         yield servers
 
 

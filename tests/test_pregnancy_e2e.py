@@ -2,9 +2,7 @@
 dispatcher through LINE's API (the stand-in), answers on the staff call list. A test city without quiet
 hours, so pushes go whatever the hour of the run."""
 import json
-import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -14,10 +12,10 @@ from scheduling import calls
 from scheduling.calendar import JST
 from scheduling.db import transaction
 from scheduling.models import Call, LineUser, Mother, Reminder, Screening, utcnow
+from tests.city_files import test_city
 from tests.conftest import make_settings
-from tests.helpers import Phone, StandIn, actions, wait_for
+from tests.helpers import Phone, StandIn, wait_for
 
-CONFIG = Path(__file__).resolve().parents[1] / "config"
 MOTHER = "U" + "7" * 32
 # nothing she receives after her pregnancy ended may speak of a baby to come or of the pregnancy
 PREGNANCY_WORDS = ("出産予定", "妊娠32週", "赤ちゃんとの暮らし", "パパママ教室で", "おめでとう", "32週ごろ")
@@ -25,14 +23,8 @@ PREGNANCY_WORDS = ("出産予定", "妊娠32週", "赤ちゃんとの暮らし",
 
 @pytest.fixture
 def live(database_url, tmp_path):
-    city = (CONFIG / "city.toml").read_text(encoding="utf-8")
-    city = re.sub(r'^(rules|file) = "([^"]+)"', lambda m: f'{m[1]} = "{CONFIG / m[2]}"', city, flags=re.M)
-    booking = (CONFIG / "booking.toml").read_text(encoding="utf-8")
-    booking = re.sub(r"^quiet_hours = .*$", 'quiet_hours = { from = "00:00", until = "00:00" }', booking, flags=re.M)
-    (tmp_path / "booking.toml").write_text(booking, encoding="utf-8")
-    city = city.replace(f'"{CONFIG / "booking.toml"}"', '"booking.toml"')
-    (tmp_path / "city.toml").write_text(city, encoding="utf-8")
-    with local.running(make_settings(database_url, HAGUKUMI_CITY_CONFIG=str(tmp_path / "city.toml"))) as servers:
+    city = test_city(tmp_path, quiet_hours=False)
+    with local.running(make_settings(database_url, HAGUKUMI_CITY_CONFIG=str(city))) as servers:
         yield servers
 
 
