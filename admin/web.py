@@ -35,7 +35,8 @@ PREFERENCE_NAMES = {"morning": "平日の午前", "afternoon": "平日の午後"
                     "in_person": "会って話したい", "not_needed": "電話は不要", "none": "回答なし"}
 OUTCOME_NAMES = {"phone": "電話で話した", "in_person": "会って話した", "not_reached": "つながらなかった",
                  "declined": "辞退された", "none": "まだ", "cancelled": "取りやめ（妊娠終了）"}
-MOTHER_STATUS_NAMES = {"pregnant": "妊娠中", "mother": "出産後", "ended": "妊娠終了"}
+MOTHER_STATUS_NAMES = {"pregnant": "妊娠中", "mother": "出産後", "ended": "妊娠終了",
+                       "replaced": "重複（センターの登録に統合）"}
 PUSH_NAMES = {"care_confirmed": "予約確定", "care_declined": "予約のお断り", "care_day_before": "前日のお知らせ",
               "care_offer": "産後ケアのご案内", "class_day_before": "教室の前日のお知らせ",
               "class_offer": "教室の空きのご案内", "class_cancelled": "教室の中止", "class_confirmed": "教室の確定", "call_notice": "32週の電話のご案内"}

@@ -226,6 +226,7 @@ class Worker:
         with transaction(self.sessions) as session:
             if now - self._purged_at > PURGE_EVERY:
                 inbox.purge_done(session, before=now - KEEP_DONE_EVENTS)
+                outbox.purge_sent(session, before=now - KEEP_DONE_EVENTS)
                 self._purged_at = now
             waiting = [u for u in inbox.users_waiting(session, now=now) if u not in self._drains]
             return waiting, outbox.due_ids(session, now=now)

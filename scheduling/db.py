@@ -30,7 +30,10 @@ def make_engine(url: str) -> Engine:
         return engine
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # No server-side prepared statements: psycopg prepares a statement after its fifth run, and
+    # PostgreSQL may then keep a generic plan made while a table was small (a full scan) for good.
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True,
+                         connect_args={"prepare_threshold": None})
 
 
 class SqliteWriteLock:

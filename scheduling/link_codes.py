@@ -71,6 +71,9 @@ def redeem(session: Session, *, config: PregnancyConfig, user_id: str, text: str
     if not taken:
         return Redeemed("used")
     mother = session.get(Mother, row.mother_id)
+    own = mothers.current(session, user_id=user_id)
+    if own is not None and own.id != mother.id and own.status == "pregnant" and mother.status == "pregnant":
+        mothers.replace(session, mother=own, by=mother, now=now)  # the same pregnancy, registered twice
     mother.user_id, mother.consent_version, mother.consent_at, mother.updated_at = (
         user_id, config.consent_version, now, now)
     session.execute(delete(CodeAttempt).where(CodeAttempt.user_id == user_id))

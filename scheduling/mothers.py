@@ -116,6 +116,17 @@ def end_pregnancy(session: Session, *, mother: Mother, actor: str, now: datetime
     return stopped
 
 
+def replace(session: Session, *, mother: Mother, by: Mother, now: datetime) -> None:
+    """Her own chat registration of a pregnancy that staff registered too (she then linked their code):
+    the staff's record is kept; hers stops its pushes, leaves the call list and the figures."""
+    stop_pushes(session, mother=mother, stages=("pregnancy", "baby"))
+    session.execute(update(Call).where(Call.mother_id == mother.id, Call.status == "open")
+                    .values(status="cancelled", updated_at=now).execution_options(synchronize_session=False))
+    mother.status, mother.updated_at = "replaced", now
+    audit.record(session, actor="mother", action="registration_replaced", subject=f"mother:{mother.id}", now=now,
+                 before={"status": "pregnant"}, after={"status": "replaced", "by": f"mother:{by.id}"})
+
+
 def stop_pushes(session: Session, *, mother: Mother, stages: tuple[str, ...]) -> int:
     """Cancel her pending pushes of these stages: planned ones and any other row of hers with that stage."""
     # Her pending planned rows always carry her user id (plan() keeps it so): found by the index on

@@ -3,7 +3,7 @@ import json
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.models import LineUser, OutgoingMessage
@@ -81,3 +81,11 @@ def retry_later(session: Session, *, message_id: int, error: str, now: datetime)
 def recipient_blocked(session: Session, *, user_id: str) -> bool:
     user = session.get(LineUser, user_id)
     return user is not None and not user.following
+
+
+def purge_sent(session: Session, *, before: datetime) -> int:
+    """Forget what was sent long ago (failed rows stay for staff): the chat is LINE's to show, not ours to keep."""
+    return session.execute(
+        delete(OutgoingMessage).where(OutgoingMessage.status.in_(("sent", "skipped")),
+                                      OutgoingMessage.created_at < before)
+    ).rowcount

@@ -235,7 +235,8 @@ def _classes(session: Session, config: BookingConfig | None, first: date, last: 
 def _calls(session: Session, first: date, last: date) -> CallFigures:
     registered = defaultdict(int)
     for (day,) in session.execute(select(Mother.registered_on).where(
-            Mother.registered_on >= first.isoformat(), Mother.registered_on <= last.isoformat())):
+            Mother.registered_on >= first.isoformat(), Mother.registered_on <= last.isoformat(),
+            Mother.status != "replaced")):  # one pregnancy registered twice counts once
         for m in (date.fromisoformat(day).month, 0):
             registered[m] += 1
     tries = {outcome: defaultdict(int) for outcome in OUTCOMES}

@@ -148,3 +148,30 @@ def test_linking_a_record_whose_dates_have_passed_plans_only_what_is_still_ahead
     with sessions() as session:
         rows = session.scalars(select(Reminder).where(Reminder.user_id == USER)).all()
         assert [(row.kind, json.loads(row.message)[0]["key"]) for row in rows] == [("call_notice", "push.call_notice")]
+
+
+def test_linking_a_staff_record_replaces_her_own_chat_registration_of_the_same_pregnancy(sessions):
+    """She registered herself in the chat, then sends the code from her interview: one record, one call,
+    no push twice, counted once."""
+    from scheduling import statistics
+    from scheduling.models import Call
+    from scheduling.rules import load_rules
+    from pathlib import Path
+    RULES = load_rules(Path(__file__).resolve().parents[1] / "config" / "rules" / "hagukumi.toml")
+    due = NOW.date() + timedelta(days=120)
+    with transaction(sessions) as session:
+        own = mothers.register_pregnancy(session, config=CONFIG, user_id=USER, due_date=due, babies=1,
+                                         first_baby=True, now=NOW)
+        staff_record = mothers.register_pregnancy(session, config=CONFIG, user_id=None, via="staff", now=NOW,
+                                                  due_date=due, babies=1, first_baby=True, staff_ref="A-1")
+        code = link_codes.issue(session, config=CONFIG, mother_id=staff_record.id, staff="staff:1", now=NOW)
+    with transaction(sessions) as session:
+        assert link_codes.redeem(session, config=CONFIG, user_id=USER, text=code, now=NOW).status == "linked"
+    with transaction(sessions) as session:
+        assert session.get(Mother, own.id).status == "replaced"
+        assert mothers.current(session, user_id=USER).id == staff_record.id
+        pending = session.scalars(select(Reminder).where(Reminder.user_id == USER, Reminder.status == "pending")).all()
+        assert len(pending) == len({r.kind for r in pending}) > 0
+        assert [c.mother_id for c in session.scalars(select(Call).where(Call.status == "open"))] == [staff_record.id]
+        figures = statistics.year_figures(session, rules=RULES, config=None, year=2026, today=NOW.date())
+        assert figures.calls.registered.year == 1  # one pregnancy, registered twice, counted once

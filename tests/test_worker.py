@@ -169,3 +169,20 @@ def test_an_event_that_keeps_failing_is_retried_with_backoff_then_set_aside_with
     # only when it is given up does she hear from us: once, with an apology and the menu
     assert [user for user, _ in line.sent] == [SLOW, FAST]
     assert line.sent[1][1].startswith("申し訳ありません。うまく受け付けられませんでした。")
+
+
+def test_sent_messages_are_forgotten_after_a_week_and_failed_ones_kept(sessions):
+    from scheduling import outbox
+    now = utcnow()
+    with transaction(sessions) as session:
+        old_sent = outbox.add(session, user_id=FAST, messages=[{"type": "text", "text": "a"}], now=now - timedelta(days=8))
+        old_failed = outbox.add(session, user_id=FAST, messages=[{"type": "text", "text": "b"}],
+                                now=now - timedelta(days=8))
+        fresh = outbox.add(session, user_id=FAST, messages=[{"type": "text", "text": "c"}], now=now)
+        outbox.mark_sent(session, message_id=old_sent.id, via="push", now=now)
+        outbox.mark_failed(session, message_id=old_failed.id, error="HTTP 400")
+        outbox.mark_sent(session, message_id=fresh.id, via="push", now=now)
+    with transaction(sessions) as session:
+        assert outbox.purge_sent(session, before=now - timedelta(days=7)) == 1
+        left = {row.id for row in session.scalars(select(OutgoingMessage))}
+    assert left == {old_failed.id, fresh.id}
