@@ -242,9 +242,9 @@ def _offer(command: str, ctx: Context, menu: Say) -> Outcome:
 # --- the state ------------------------------------------------------------------------------------------
 
 def _mother(state: dict, known) -> Mother:
-    """What the classes may know of her: her answers here first, then her screening's."""
+    """What the classes may know of her: her answers here first, then her registration or screening."""
     stage = state["stage"] or known.stage
-    first = state["first"]
+    first = state["first"] if state["first"] is not None else known.first_baby
     if stage == "pregnant":
         due = _day(state["due"]) or (known.due_date if known.stage == "pregnant" else None)
         return Mother(due_date=due, first_baby=first)

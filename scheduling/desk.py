@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduling import care_bookings, classes, providers, screenings
+from scheduling import care_bookings, classes, mothers, providers, screenings
 from scheduling.booking_config import BookingConfig
 from scheduling.booking_config import Provider as ProviderConfig
 from scheduling.calendar import at, jst_today, provider_open
@@ -106,10 +106,11 @@ class SessionView:
 
 @dataclass(frozen=True)
 class Known:
-    """What her latest screening says about her stage: pregnant (with the due date) or born."""
+    """What her registration (or else her latest screening) says of her stage: pregnant or born."""
     stage: str | None = None         # "pregnant" | "born" | None
     due_date: date | None = None
     birth_date: date | None = None
+    first_baby: bool | None = None   # only a registration says
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,12 @@ class Desk:
         return self._uses
 
     def known(self) -> Known:
+        registered = mothers.current(self.session, user_id=self.user_id)
+        if registered is not None and registered.status == "pregnant" and registered.due_date:
+            return Known("pregnant", due_date=_day(registered.due_date), first_baby=registered.first_baby)
+        if registered is not None and registered.status == "mother" and registered.birth_date:
+            return Known("born", due_date=_day(registered.due_date), birth_date=_day(registered.birth_date),
+                         first_baby=registered.first_baby)
         answers = self.answers() or {}
         relationship = answers.get("relationship")
         due, born = _day(answers.get("due_date")), _day(answers.get("birth_date"))

@@ -172,3 +172,21 @@ def test_deleting_her_data_asks_twice_then_runs_the_command(sessions):
     chat.turn(privacy.handle, Postback("del|delete"))
     assert chat.keys() == ["del.done"] and chat.state is None
     assert chat.commands == (privacy.DeleteMyData(),)
+
+
+def test_the_classes_use_her_registration_instead_of_asking_again(sessions):
+    from dialogs import classes as class_dialog
+    from scheduling import classes, providers
+    from scheduling.desk import Desk
+    booking = CITY["booking"]["config"]
+    with transaction(sessions) as session:
+        providers.sync(session, config=booking)
+        classes.sync(session, config=booking, today=NOW.date())
+        mothers.register_pregnancy(session, config=CONFIG, user_id=USER, due_date=datetime(2027, 3, 1).date(),
+                                   babies=1, first_baby=True, now=NOW)
+    with transaction(sessions) as session:
+        ctx = Context(now=NOW, city=CITY["city"], desk=Desk(session, USER, config=booking,
+                                                           rules=CITY["care"]["rule_set"], now=NOW))
+        outcome = class_dialog.handle(None, Postback("menu:class"), ctx, MENU)
+    keys = [say.alt.key if hasattr(say, "alt") else say.key for say in outcome.says]
+    assert "classes.ask_session" in keys and not {"classes.ask_stage", "classes.ask_due", "classes.ask_first"} & set(keys)
