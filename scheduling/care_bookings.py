@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from scheduling import capacity, history, providers, reminders
 from scheduling.booking_config import BookingConfig
 from scheduling.calendar import at, jst_today, provider_open
-from scheduling.models import CareBooking, Provider as ProviderRow
+from scheduling.models import CareBooking, LineUser, Provider as ProviderRow, utcnow
+from scheduling.sql import insert_ignoring_duplicates
 from scheduling.rules import RuleSet, Use, decide
 from scheduling.rules.engine import ELIGIBLE, units
 
@@ -94,6 +95,7 @@ def check(session: Session, *, config: BookingConfig, rules: RuleSet, request: R
 def request(session: Session, *, config: BookingConfig, rules: RuleSet, request: Request, answers: dict,
             now: datetime, screening_id: int | None = None, replacing: int | None = None) -> Outcome:
     """Book the care as a request for staff to confirm: the same request_key twice is one booking."""
+    _hold_mother(session, request.user_id)
     earlier = by_key(session, request_key=request.request_key)
     if earlier is not None:
         return Outcome(True, earlier, repeated=True)
@@ -140,6 +142,14 @@ def request(session: Session, *, config: BookingConfig, rules: RuleSet, request:
     if earlier is not None:
         return Outcome(True, earlier, repeated=True)
     return Outcome(False, problem="full")
+
+
+def _hold_mother(session: Session, user_id: str) -> None:
+    """Her requests one at a time, whatever process makes them: her caps and the one-open-booking rule
+    are counted from her other bookings, which a request running beside this one could not see."""
+    insert_ignoring_duplicates(session, LineUser.__table__, [dict(user_id=user_id, following=True, created_at=utcnow())],
+                               "user_id")
+    session.execute(select(LineUser.user_id).where(LineUser.user_id == user_id).with_for_update())
 
 
 class _Full(Exception):

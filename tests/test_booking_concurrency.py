@@ -424,3 +424,14 @@ def test_an_offer_accepted_while_expire_offers_runs_goes_one_way_only(db):
         assert holding(class_rows(db, sid)) == class_used(db, sid) == 1
         winners["accept" if accepted.ok else "expire"] += 1
     assert sum(winners.values()) == len(DAYS)
+
+
+def test_one_mothers_requests_at_once_never_pass_her_caps(db):
+    """Her caps are counted from her other bookings: twenty different requests of hers at once, with room
+    everywhere, make exactly as many bookings as the short-stay cap allows."""
+    cap = RULES.in_force(DAYS[0]).types["short_stay"].cap
+    outcomes = race(db, 20, lambda session, i: request_stay(session, "U1", DAYS[i % 10], 1, provider=None))
+    made = [o for o in outcomes if o.ok]
+    assert len(made) == cap and all(o.problem == "not_eligible" for o in outcomes if not o.ok)
+    with transaction(db) as session:
+        assert session.scalar(select(func.count()).select_from(CareBooking)) == cap
