@@ -16,10 +16,13 @@ from scheduling.models import utcnow
 
 
 def create_admin_app(*, sessions: sessionmaker[Session], city: dict, secure_cookies: bool = True,
-                     clock=utcnow) -> FastAPI:
+                     clock=utcnow, forget_state=None) -> FastAPI:
+    """`forget_state(session, user_id)`: drop a deleted mother's conversation state wherever the bot keeps
+    it (Redis, when configured), given by the bot's app that mounts this one."""
     app = FastAPI(title="はぐくみ 管理画面", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sessions, app.state.city, app.state.clock = sessions, city, clock
     app.state.secure_cookies = secure_cookies
+    app.state.forget_state = forget_state or (lambda session, user_id: None)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).resolve().parent / "static")), name="static")
     for module in pkgutil.iter_modules(pages.__path__):
         app.include_router(importlib.import_module(f"admin.pages.{module.name}").router)

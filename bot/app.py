@@ -49,7 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Hagukumi", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.mount("/admin", create_admin_app(sessions=sessions, city=runtime.city,
-                                         secure_cookies=settings.admin_secure_cookies))
+                                         secure_cookies=settings.admin_secure_cookies,
+                                         forget_state=runtime.state_store.forget))
     app.state.settings, app.state.sessions, app.state.engine = settings, sessions, engine
 
     @app.post("/callback")

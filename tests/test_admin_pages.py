@@ -365,6 +365,8 @@ def test_register_at_the_interview_find_by_code_or_number_and_delete_on_request(
 
 
 def test_deleting_a_linked_resident_erases_her_account_and_frees_her_places(sessions, app):
+    forgotten = []
+    app.state.forget_state = lambda session, user_id: forgotten.append(user_id)
     with transaction(sessions) as session:  # she has talked to the bot: the worker keeps her as a LINE user
         session.add(LineUser(user_id="U7", language="ja", created_at=NOW))
     mother_id = pregnant(sessions, user="U7", staff_ref="R7-0007")
@@ -378,6 +380,7 @@ def test_deleting_a_linked_resident_erases_her_account_and_frees_her_places(sess
     assert kept.status == "cancelled" and kept.user_id.startswith("deleted:")
     assert row(sessions, LineUser, "U7") is None and row(sessions, Mother, mother_id).user_id is None
     assert "記録する</a>" not in client.get("/calls?until=2027-12-31").text   # nobody left to call
+    assert forgotten == ["U7"]  # her conversation state too, wherever the bot keeps it (Redis)
 
 
 def test_the_resident_record_shows_screening_reasons_and_pushes(sessions, app):

@@ -92,8 +92,11 @@ def delete(request: Request, mother_id: int, me: Me = Depends(posted(*STAFF)), c
             return _delete_again(request, me, mother, "gone", 409)
         if residents.record_number(confirm) != mother.id:
             return _delete_again(request, me, mother, "confirm", 400)
+        user_id = mother.user_id
         counts = residents.delete_on_request(session, config=request.app.state.city["booking"]["config"],
                                              mother_id=mother.id, actor=me.actor, now=now(request))
+        if user_id:
+            request.app.state.forget_state(session, user_id)
         return page(request, "resident_deleted.html", me, m=mother, counts=counts)
 
 
