@@ -160,6 +160,10 @@ def _card(session) -> Card:
              Line("classes.card.free", {"free": session.free}) if session.free else Line("classes.card.full")]
     if session.requires_confirmation:
         lines.append(Line("classes.card.confirmation"))
+    if session.mine:  # hers already: her bookings, not a second booking
+        lines.append(Line("classes.card.waiting" if session.mine == "waiting" else "classes.card.mine"))
+        return Card(Line("classes.card.title", {"title": session.title}), tuple(lines),
+                    (Choice("menu.bookings", "menu:bookings"),))
     return Card(Line("classes.card.title", {"title": session.title}), tuple(lines),
                 (Choice("classes.choose", f"{PREFIX}s|{session.id}"),))
 

@@ -102,6 +102,7 @@ class SessionView:
     fits: bool
     unknown: tuple[str, ...]     # facts the class needs that are not known (due_date, birth_date, first_baby)
     requires_confirmation: bool
+    mine: str | None = None      # her own open booking of it: booked, requested, waiting, offered
 
 
 @dataclass(frozen=True)
@@ -266,8 +267,10 @@ class Desk:
 
     # --- classes ----------------------------------------------------------------------------------
     def class_sessions(self, mother: Mother) -> list[SessionView]:
-        """Sessions open for booking now, with their free places and whether they fit her."""
-        return [self._session_view(row, free, mother)
+        """Sessions open for booking now, with their free places, whether they fit her, and her own."""
+        mine = {b.session_id: b.status for b, _ in classes.of_user(self.session, user_id=self.user_id,
+                                                                 upcoming_from=self.today)}
+        return [self._session_view(row, free, mother, mine.get(row.id))
                 for row, free in classes.bookable(self.session, config=self.config, now=self.now)]
 
     def class_session(self, session_id: int, mother: Mother) -> SessionView | None:
@@ -361,12 +364,12 @@ class Desk:
                          booking.party, booking.status, classes.cancel_deadline(self.config, row), position,
                          booking.hold_until)
 
-    def _session_view(self, row: ClassSession, free: int, mother: Mother) -> SessionView:
+    def _session_view(self, row: ClassSession, free: int, mother: Mother, mine: str | None = None) -> SessionView:
         source = self.config.parent_class(row.class_key)
         day = date.fromisoformat(row.day)
         fits, unknown = classes.fits(source, mother, day)
         return SessionView(row.id, row.title, day, row.start, row.end, row.place, free, fits, tuple(unknown),
-                           source.requires_confirmation)
+                           source.requires_confirmation, mine)
 
     def _class_result(self, outcome) -> Result:
         view = None

@@ -503,6 +503,13 @@ def test_a_pregnant_mother_books_a_class_for_two(world):
     assert (booking.session_id, booking.party, booking.status) == (session_id, 2, "booked")
     c.tap(go)   # a double tap
     assert c.keys() == ["classes.already", "menu.prompt"] and len(world.class_bookings()) == 1
+    c.tap("menu:class")  # the list again: her session is marked as hers and leads to her bookings
+    c.tap("cls|stage|pregnant")
+    c.tap("cls|due", date="2027-02-20")
+    c.tap("cls|first|yes")
+    cards = [card for say in c.last if hasattr(say, "cards") for card in say.cards]
+    mine = [card for card in cards if "classes.card.mine" in [line.key for line in card.lines]]
+    assert len(mine) == 1 and [b.data for b in mine[0].buttons] == ["menu:bookings"]
 
 
 def test_her_screening_answers_spare_her_the_questions(world):
