@@ -148,8 +148,7 @@ class Worker:
         desk = Desk(session, user_id, config=self.city["booking"]["config"], rules=self.city["care"]["rule_set"],
                     now=now)
         family = FamilyDesk(session, user_id, config=self.city["pregnancy"]["config"], now=now)
-        ctx = Context(now=now, city=self.city["city"], rules=self.city["care"]["rule_set"], uses=tuple(desk.uses()),
-                      desk=desk, family=family)
+        ctx = Context(now=now, city=self.city["city"], rules=self.city["care"]["rule_set"], desk=desk, family=family)
         outcome = router.handle(base, dialog_input, ctx)
         self.state_store.save(session, user_id, expected=stored.version, data=outcome.state,
                               event_id=event_id, before=base, now=now)

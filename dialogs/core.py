@@ -34,12 +34,11 @@ Input = Follow | Text | Postback | Media
 @dataclass(frozen=True)
 class Context:
     """What a dialog may know besides its state: the time, the city's public facts, the rules in
-    force (a scheduling.rules.RuleSet), her existing uses of care (for the uses left), and the booking
-    desk (a scheduling.desk.Desk) for her, in the event's transaction."""
+    force (a scheduling.rules.RuleSet), and the booking desk (a scheduling.desk.Desk) for her, in the
+    event's transaction."""
     now: datetime
     city: dict
     rules: object = None
-    uses: tuple = ()
     desk: object = None
     family: object = None  # the registration desk (a scheduling.family_desk.FamilyDesk) for her
 
@@ -47,6 +46,11 @@ class Context:
     def today(self) -> date:
         """Today in Japan: every date in the service is a JST date."""
         return self.now.astimezone(JST).date()
+
+    @property
+    def uses(self) -> tuple:
+        """Her existing uses of care (for the uses left), asked of the desk only when a dialog needs them."""
+        return tuple(self.desk.uses()) if self.desk is not None else ()
 
 
 # --- outputs ------------------------------------------------------------------------------------

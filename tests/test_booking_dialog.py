@@ -146,7 +146,7 @@ class Chat:
     def send(self, event, state=...):
         with transaction(self.world.sessions) as session:
             desk = Desk(session, self.user, config=self.world.config, rules=RULES, now=self.now)
-            ctx = Context(now=self.now, city=CITY["city"], rules=RULES, uses=tuple(desk.uses()), desk=desk)
+            ctx = Context(now=self.now, city=CITY["city"], rules=RULES, desk=desk)
             outcome = router.handle(self.state if state is ... else state, event, ctx)
             for command in outcome.commands:
                 assert isinstance(command, SaveScreening)
