@@ -40,11 +40,10 @@ def resource(care_type: str, provider_id: int) -> str:
 def places(provider: Provider, care_type: str, start: date, nights: int, slot: str) -> list[tuple[str, str, int]]:
     """The (day, slot, capacity) places a care takes: each night of a stay, the day of day care, the
     visit's time."""
+    capacity_ = _capacity(provider, care_type)
     if care_type == "short_stay":
-        return [((start + timedelta(days=n)).isoformat(), "", provider.beds) for n in range(max(nights, 1))]
-    if care_type == "day_care":
-        return [(start.isoformat(), "", provider.day_places)]
-    return [(start.isoformat(), slot, 1)]
+        return [((start + timedelta(days=n)).isoformat(), "", capacity_) for n in range(max(nights, 1))]
+    return [(start.isoformat(), slot if care_type == "home_visit" else "", capacity_)]
 
 
 @dataclass(frozen=True)
@@ -75,15 +74,18 @@ def open_days(session: Session, *, config: BookingConfig, care_type: str, provid
 
 def _room(provider: Provider, care_type: str, day: date, taken: dict) -> bool:
     slots = provider.visit_times if care_type == "home_visit" else ("",)
-    for slot in slots:
-        used, cap = taken.get((day.isoformat(), slot), (0, None))
-        if used < (cap if cap is not None else _capacity(provider, care_type)):
-            return True
-    return False
+    return any(_free(taken, day, slot, _capacity(provider, care_type)) for slot in slots)
 
 
 def _capacity(provider: Provider, care_type: str) -> int:
+    """Places of one day (or one visit time) from the file; a counter row, once made, has its own."""
     return {"short_stay": provider.beds, "day_care": provider.day_places, "home_visit": 1}[care_type]
+
+
+def _free(taken: dict, day: date, slot: str, capacity_: int) -> bool:
+    """Is a place left at (day, slot), given the counters read (none yet: the file's capacity)?"""
+    used, cap = taken.get((day.isoformat(), slot), (0, capacity_))
+    return used < cap
 
 
 def free_times(session: Session, *, config: BookingConfig, provider_key: str, day: date) -> list[str]:
@@ -94,8 +96,7 @@ def free_times(session: Session, *, config: BookingConfig, provider_key: str, da
         return []
     taken = capacity.used(session, resource=resource("home_visit", row_id), first=day.isoformat(),
                           last=day.isoformat())
-    return [t for t in provider.visit_times if taken.get((day.isoformat(), t), (0, 1))[0] < taken.get(
-        (day.isoformat(), t), (0, 1))[1]]
+    return [t for t in provider.visit_times if _free(taken, day, t, 1)]
 
 
 def nights_free(session: Session, *, config: BookingConfig, provider_key: str, start: date, most: int) -> int:
@@ -108,9 +109,6 @@ def nights_free(session: Session, *, config: BookingConfig, provider_key: str, s
     taken = capacity.used(session, resource=resource("short_stay", row_id), first=start.isoformat(),
                           last=last.isoformat())
     count = 0
-    while count < most:
-        used, cap = taken.get(((start + timedelta(days=count)).isoformat(), ""), (0, provider.beds))
-        if used >= cap:
-            break
+    while count < most and _free(taken, start + timedelta(days=count), "", provider.beds):
         count += 1
     return count
