@@ -11,11 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from scheduling import capacity, history, providers, reminders
+from scheduling import capacity, history, providers, reminders, users
 from scheduling.booking_config import BookingConfig
 from scheduling.calendar import at, jst_today, provider_open
-from scheduling.models import CareBooking, LineUser, Provider as ProviderRow, utcnow
-from scheduling.sql import insert_ignoring_duplicates
+from scheduling.models import CareBooking, Provider as ProviderRow
 from scheduling.rules import RuleSet, Use, decide
 from scheduling.rules.engine import ELIGIBLE, units
 
@@ -95,7 +94,9 @@ def check(session: Session, *, config: BookingConfig, rules: RuleSet, request: R
 def request(session: Session, *, config: BookingConfig, rules: RuleSet, request: Request, answers: dict,
             now: datetime, screening_id: int | None = None, replacing: int | None = None) -> Outcome:
     """Book the care as a request for staff to confirm: the same request_key twice is one booking."""
-    _hold_mother(session, request.user_id)
+    # her requests one at a time, whatever process makes them: her caps and the one-open-booking rule
+    # are counted from her other bookings, which a request running beside this one could not see
+    users.hold(session, user_id=request.user_id, now=now)
     earlier = by_key(session, request_key=request.request_key)
     if earlier is not None:
         return Outcome(True, earlier, repeated=True)
@@ -144,14 +145,6 @@ def request(session: Session, *, config: BookingConfig, rules: RuleSet, request:
     return Outcome(False, problem="full")
 
 
-def _hold_mother(session: Session, user_id: str) -> None:
-    """Her requests one at a time, whatever process makes them: her caps and the one-open-booking rule
-    are counted from her other bookings, which a request running beside this one could not see."""
-    insert_ignoring_duplicates(session, LineUser.__table__, [dict(user_id=user_id, following=True, created_at=utcnow())],
-                               "user_id")
-    session.execute(select(LineUser.user_id).where(LineUser.user_id == user_id).with_for_update())
-
-
 class _Full(Exception):
     """No room with this provider: roll back what was taken of it."""
 
@@ -178,7 +171,7 @@ def change(session: Session, *, config: BookingConfig, rules: RuleSet, booking_i
     outcome = request(session, config=config, rules=rules, request=new, answers=answers, now=now,
                       replacing=old.id)
     if outcome.ok and not outcome.repeated:
-        _release(session, config=config, booking=old, to="cancelled", actor=history.MOTHER, now=now,
+        _release(session, booking=old, to="cancelled", actor=history.MOTHER, now=now,
                  note=f"changed to booking {outcome.booking.id}")
     return outcome
 
@@ -201,7 +194,7 @@ def cancel(session: Session, *, config: BookingConfig, booking_id: int, now: dat
         return Outcome(False, booking, problem="gone")
     if actor == history.MOTHER and now >= cancel_deadline(config, session, booking):
         return Outcome(False, booking, problem="past_deadline", params=_provider_params(session, booking))
-    _release(session, config=config, booking=booking, to="cancelled", actor=actor, now=now, note=reason)
+    _release(session, booking=booking, to="cancelled", actor=actor, now=now, note=reason)
     booking.reason = reason
     return Outcome(True, booking)
 
@@ -223,7 +216,7 @@ def decline(session: Session, *, config: BookingConfig, booking_id: int, reason:
     booking = _locked(session, booking_id)
     if booking is None or booking.status != "requested":
         return Outcome(False, booking, problem="gone")
-    _release(session, config=config, booking=booking, to="declined", actor=actor, now=now, note=reason)
+    _release(session, booking=booking, to="declined", actor=actor, now=now, note=reason)
     booking.reason = reason
     reminders.add(session, user_id=booking.user_id, kind="care_declined", due_at=now, now=now,
                   care_booking_id=booking.id,
@@ -241,7 +234,7 @@ def close(session: Session, *, booking_id: int, status: str, actor: str, now: da
     return Outcome(True, booking)
 
 
-def _release(session: Session, *, config: BookingConfig, booking: CareBooking, to: str, actor: str, now: datetime,
+def _release(session: Session, *, booking: CareBooking, to: str, actor: str, now: datetime,
              note: str | None = None) -> None:
     start = date.fromisoformat(booking.start_date)
     days = [((start + timedelta(days=n)).isoformat(), booking.slot)
