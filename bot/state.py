@@ -68,7 +68,6 @@ class SqlStateStore:
         if not changed:
             raise StateConflict(user_id)
 
-
     def forget(self, session: Session, user_id: str) -> None:
         """Her state is gone (she deleted her data); the next event starts afresh."""
         session.execute(delete(ConversationState).where(ConversationState.user_id == user_id))

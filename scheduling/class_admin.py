@@ -178,7 +178,7 @@ def mark_attendance(session: Session, *, booking_id: int, status: str, actor: st
 
 def confirm_request(session: Session, *, booking_id: int, actor: str, now: datetime) -> ClassBooking:
     """A class that the city confirms: her request becomes a place, and she is told by push."""
-    booking = session.get(ClassBooking, booking_id, with_for_update=True, populate_existing=True)
+    booking = classes.locked(session, booking_id)
     if booking is None or booking.status != "requested":
         raise ClassAdminError("gone")
     row = session.get(ClassSession, booking.session_id)

@@ -158,7 +158,7 @@ def waiting(session: Session, *, session_id: int) -> list[ClassBooking]:
 def cancel(session: Session, *, config: BookingConfig, booking_id: int, now: datetime, user_id: str | None = None,
            actor: str = history.MOTHER, reason: str | None = None) -> Outcome:
     """Her own (until the class's deadline), or by staff; freed places go to the waiting list."""
-    booking = _locked(session, booking_id)
+    booking = locked(session, booking_id)
     if booking is None or (user_id is not None and booking.user_id != user_id) or booking.status not in OPEN:
         return Outcome(False, booking, problem="gone")
     row = session.get(ClassSession, booking.session_id)
@@ -238,7 +238,7 @@ def accept_offer(session: Session, *, config: BookingConfig, booking_id: int, us
 
 def decline_offer(session: Session, *, config: BookingConfig, booking_id: int, user_id: str,
                   now: datetime) -> Outcome:
-    booking = _locked(session, booking_id)
+    booking = locked(session, booking_id)
     if booking is None or booking.user_id != user_id or booking.status != "offered":
         return Outcome(False, booking, problem="gone")
     _leave(session, booking, "cancelled", history.MOTHER, now, "declined the offer")
@@ -306,7 +306,7 @@ def _insert(session, row, user_id, party, status, request_key, now) -> ClassBook
     return booking
 
 
-def _locked(session: Session, booking_id: int) -> ClassBooking | None:
+def locked(session: Session, booking_id: int) -> ClassBooking | None:
     """The booking read afresh with its row locked until the transaction ends, so that two changes of one
     booking at once (staff and her, her answer and the offer's expiry) happen one after the other.
     (SQLite ignores FOR UPDATE: its writers queue for the one write lock anyway.)"""
