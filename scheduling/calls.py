@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from scheduling import audit, reminders
@@ -22,6 +22,14 @@ class DueCall:
 
 def of_mother(session: Session, *, mother_id: int) -> Call | None:
     return session.scalars(select(Call).where(Call.mother_id == mother_id)).first()
+
+
+def take_off_list(session: Session, *, mother_ids: list[int], now: datetime) -> int:
+    """Nobody to call any more (the pregnancy ended, the record was replaced or deleted): open calls are
+    cancelled; what was already recorded stays for the figures."""
+    return session.execute(update(Call).where(Call.mother_id.in_(mother_ids), Call.status == "open")
+                           .values(status="cancelled", updated_at=now)
+                           .execution_options(synchronize_session=False)).rowcount
 
 
 def answer(session: Session, *, mother_id: int, user_id: str, preference: str, now: datetime) -> Call | None:

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import String, cast, delete, literal, select, update
 from sqlalchemy.orm import Session
 
-from scheduling import audit, care_bookings, classes
+from scheduling import audit, calls, care_bookings, classes
 from scheduling.booking_config import BookingConfig
 from scheduling.models import (
     CallOutcome, Call, CareBooking, ClassBooking, CodeAttempt, ConversationState, InboundEvent, LineUser, LinkCode,
@@ -40,8 +40,7 @@ def delete_user_data(session: Session, *, config: BookingConfig, user_id: str, n
         "registrations_kept": _update(session, Mother, Mother.user_id == user_id, user_id=None, due_date=None,
                                       birth_date=None, first_baby=None, staff_ref=None, ended_on=None,
                                       deleted_at=now),
-        "calls_closed": _update(session, Call, Call.mother_id.in_(mother_ids) & (Call.status == "open"),
-                                status="cancelled"),
+        "calls_closed": calls.take_off_list(session, mother_ids=mother_ids, now=now),
         "call_notes_deleted": _update(session, CallOutcome, CallOutcome.call_id.in_(
             select(Call.id).where(Call.mother_id.in_(mother_ids))), note=None),
         "screenings": _delete(session, Screening, Screening.user_id == user_id),

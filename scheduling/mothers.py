@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from scheduling import audit, reminders
+from scheduling import audit, calls, reminders
 from scheduling.calendar import at, jst_today
 from scheduling.models import Call, Mother, Reminder
 from scheduling.pregnancy_config import CALL_NOTICE, PregnancyConfig, TimedPush
@@ -109,8 +109,7 @@ def end_pregnancy(session: Session, *, mother: Mother, actor: str, now: datetime
                                                           Reminder.status == "pending", Reminder.stage.is_(None))
                                    .values(status="cancelled", lease_until=None)
                                    .execution_options(synchronize_session=False)).rowcount
-    session.execute(update(Call).where(Call.mother_id == mother.id, Call.status == "open")
-                    .values(status="cancelled", updated_at=now).execution_options(synchronize_session=False))
+    calls.take_off_list(session, mother_ids=[mother.id], now=now)
     audit.record(session, actor=actor, action="pregnancy_ended", subject=f"mother:{mother.id}", now=now,
                  before=before, after={"status": "ended", "pushes_stopped": stopped})
     return stopped
@@ -120,8 +119,7 @@ def replace(session: Session, *, mother: Mother, by: Mother, now: datetime) -> N
     """Her own chat registration of a pregnancy that staff registered too (she then linked their code):
     the staff's record is kept; hers stops its pushes, leaves the call list and the figures."""
     stop_pushes(session, mother=mother, stages=("pregnancy", "baby"))
-    session.execute(update(Call).where(Call.mother_id == mother.id, Call.status == "open")
-                    .values(status="cancelled", updated_at=now).execution_options(synchronize_session=False))
+    calls.take_off_list(session, mother_ids=[mother.id], now=now)
     mother.status, mother.updated_at = "replaced", now
     audit.record(session, actor="mother", action="registration_replaced", subject=f"mother:{mother.id}", now=now,
                  before={"status": "pregnant"}, after={"status": "replaced", "by": f"mother:{by.id}"})
