@@ -37,14 +37,8 @@ def delete_user_data(session: Session, *, config: BookingConfig, user_id: str, n
                                       screening_id=None, request_key=_renamed(alias, CareBooking)),
         "class_bookings_kept": _update(session, ClassBooking, ClassBooking.user_id == user_id, user_id=alias,
                                        request_key=_renamed(alias, ClassBooking)),
-        "registrations_kept": _update(session, Mother, Mother.user_id == user_id, user_id=None, due_date=None,
-                                      birth_date=None, first_baby=None, staff_ref=None, ended_on=None,
-                                      deleted_at=now),
-        "calls_closed": calls.take_off_list(session, mother_ids=mother_ids, now=now),
-        "call_notes_deleted": _update(session, CallOutcome, CallOutcome.call_id.in_(
-            select(Call.id).where(Call.mother_id.in_(mother_ids))), note=None),
+        **erase_records(session, mother_ids=mother_ids, now=now),
         "screenings": _delete(session, Screening, Screening.user_id == user_id),
-        "link_codes": _delete(session, LinkCode, LinkCode.mother_id.in_(mother_ids)),
         "pushes": _delete(session, Reminder, Reminder.user_id == user_id),
         "messages": _delete(session, OutgoingMessage, OutgoingMessage.user_id == user_id),
         "events": _delete(session, InboundEvent, InboundEvent.user_id == user_id),
@@ -54,6 +48,20 @@ def delete_user_data(session: Session, *, config: BookingConfig, user_id: str, n
     _delete(session, LineUser, LineUser.user_id == user_id)
     audit.record(session, actor=actor, action="data_deleted", subject=alias, now=now, after=counts)
     return counts
+
+
+def erase_records(session: Session, *, mother_ids: list[int], now: datetime) -> dict:
+    """Her registrations keep only what the figures count (status, the day registered); their dates,
+    the centre's code, link codes and call notes go, and nobody is left on the call list."""
+    return {
+        "registrations_kept": _update(session, Mother, Mother.id.in_(mother_ids), user_id=None, due_date=None,
+                                      birth_date=None, first_baby=None, staff_ref=None, ended_on=None,
+                                      deleted_at=now, updated_at=now),
+        "calls_closed": calls.take_off_list(session, mother_ids=mother_ids, now=now),
+        "call_notes_deleted": _update(session, CallOutcome, CallOutcome.call_id.in_(
+            select(Call.id).where(Call.mother_id.in_(mother_ids))), note=None),
+        "link_codes": _delete(session, LinkCode, LinkCode.mother_id.in_(mother_ids)),
+    }
 
 
 def _renamed(alias: str, model):

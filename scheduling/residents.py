@@ -11,14 +11,14 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduling import audit, calls, classes, erasure, mothers, screenings
 from scheduling.booking_config import BookingConfig
 from scheduling.japanese_dates import wareki
 from scheduling.models import (
-    Call, CallOutcome, CareBooking, ClassBooking, ClassSession, LinkCode, Mother, Provider, Reminder,
+    Call, CallOutcome, CareBooking, ClassBooking, ClassSession, Mother, Provider, Reminder,
 )
 from scheduling.pregnancy_config import PregnancyConfig
 from scheduling.rules import Reason, render_reason
@@ -119,22 +119,14 @@ def register(session: Session, *, config: PregnancyConfig, due_date: date, babie
 def delete_on_request(session: Session, *, config: BookingConfig, mother_id: int, actor: str,
                       now: datetime) -> dict:
     """Her data deleted on her request. Linked to LINE: everything of her account (scheduling/erasure.py).
-    Not linked yet: this record's dates, code, call notes; the counted facts stay, anonymous."""
+    Not linked yet: the record alone (erasure.erase_records); the counted facts stay, anonymous."""
     mother = session.get(Mother, mother_id)
     if mother is None or mother.deleted_at is not None:
         return {}
     if mother.user_id:
         return erasure.delete_user_data(session, config=config, user_id=mother.user_id, now=now, actor=actor)
-    counts = {
-        "registrations_kept": 1,
-        "call_notes_deleted": session.execute(
-            update(CallOutcome).where(CallOutcome.call_id.in_(select(Call.id).where(Call.mother_id == mother.id)))
-            .values(note=None).execution_options(synchronize_session=False)).rowcount,
-        "link_codes": session.execute(delete(LinkCode).where(LinkCode.mother_id == mother.id)
-                                      .execution_options(synchronize_session=False)).rowcount,
-    }
-    mother.due_date = mother.birth_date = mother.first_baby = mother.staff_ref = None
-    mother.deleted_at = mother.updated_at = now
+    counts = erasure.erase_records(session, mother_ids=[mother.id], now=now)
+    session.refresh(mother)
     audit.record(session, actor=actor, action="data_deleted", subject=f"mother:{mother.id}", now=now, after=counts)
     return counts
 
