@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduling import capacity, history, providers, reminders, users
-from scheduling.booking_config import BookingConfig
+from scheduling.booking_config import BookingConfig, Provider as ProviderConfig
 from scheduling.calendar import at, jst_today, provider_open
 from scheduling.models import CareBooking, Provider as ProviderRow
 from scheduling.rules import RuleSet, Use, decide
@@ -179,11 +179,14 @@ def change(session: Session, *, config: BookingConfig, rules: RuleSet, booking_i
 def cancel_deadline(config: BookingConfig, session: Session, booking: CareBooking) -> datetime:
     """Until when she may cancel free of charge in the chat: the provider's rule."""
     provider = config.provider(session.get(ProviderRow, booking.provider_id).key)
-    policy = provider.cancel if provider else None
-    start = date.fromisoformat(booking.start_date)
-    if policy is None:
+    return free_until(provider, date.fromisoformat(booking.start_date))
+
+
+def free_until(provider: ProviderConfig | None, start: date) -> datetime:
+    """The provider's free-cancellation deadline for a care starting on `start` (no rule: that day)."""
+    if provider is None:
         return at(start, "00:00")
-    return at(start - timedelta(days=policy.days_before), policy.time)
+    return at(start - timedelta(days=provider.cancel.days_before), provider.cancel.time)
 
 
 def cancel(session: Session, *, config: BookingConfig, booking_id: int, now: datetime, user_id: str | None = None,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from scheduling import care_bookings, classes, mothers, providers, screenings
 from scheduling.booking_config import BookingConfig
 from scheduling.booking_config import Provider as ProviderConfig
-from scheduling.calendar import at, jst_today, provider_open
+from scheduling.calendar import jst_today, provider_open
 from scheduling.classes import Mother
 from scheduling.models import CareBooking, ClassBooking, ClassSession, Provider as ProviderRow
 from scheduling.rules import Fee, Reason, RuleSet, Use, decide
@@ -220,8 +220,7 @@ class Desk:
         result = self._result(care_type, day, max(nights, 1), replacing)
         version = self.rules.in_force(day)
         provider = self.provider(provider_key) if provider_key else None
-        deadline = (at(day - timedelta(days=provider.cancel_days_before), provider.cancel_time)
-                    if provider else None)
+        deadline = care_bookings.free_until(self.config.provider(provider_key), day) if provider else None
         return Quote(result.fee_per_use, units(version, care_type, nights) if version else 1, result.remaining,
                      provider, deadline)
 
