@@ -32,9 +32,9 @@ def main(argv: list[str] | None = None) -> int:
                                 add_help=False)
     rules.add_argument("rest", nargs=argparse.REMAINDER)
 
-    booking = commands.add_parser("booking", help="check the city's booking file (providers, classes, policy)",
-                                  add_help=False)
-    booking.add_argument("rest", nargs=argparse.REMAINDER)
+    for name, what in (("booking", "the city's booking file (providers, classes, policy)"),
+                       ("pregnancy", "the city's pregnancy file (timed pushes, the 32-week call)")):
+        commands.add_parser(name, help=f"check {what}", add_help=False).add_argument("rest", nargs=argparse.REMAINDER)
 
     staff = commands.add_parser("staff", help="staff accounts of the admin panel (add the first administrator)",
                                 add_help=False)
