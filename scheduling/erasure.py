@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import String, cast, delete, literal, select, update
 from sqlalchemy.orm import Session
 
-from scheduling import audit, calls, care_bookings, classes
+from scheduling import alerts, audit, calls, care_bookings, classes, consults
 from scheduling.booking_config import BookingConfig
 from scheduling.models import (
     CallOutcome, Call, CareBooking, ClassBooking, CodeAttempt, ConversationState, InboundEvent, LineUser, LinkCode,
@@ -42,6 +42,8 @@ def delete_user_data(session: Session, *, config: BookingConfig, user_id: str, n
         "pushes": _delete(session, Reminder, Reminder.user_id == user_id),
         "messages": _delete(session, OutgoingMessage, OutgoingMessage.user_id == user_id),
         "events": _delete(session, InboundEvent, InboundEvent.user_id == user_id),
+        **consults.anonymise(session, user_id=user_id, alias=alias, now=now),
+        "safety_alerts": alerts.erase(session, user_id=user_id),
     }
     _delete(session, CodeAttempt, CodeAttempt.user_id == user_id)
     _delete(session, ConversationState, ConversationState.user_id == user_id)
@@ -55,7 +57,7 @@ def erase_records(session: Session, *, mother_ids: list[int], now: datetime) -> 
     the centre's code, link codes and call notes go, and nobody is left on the call list."""
     return {
         "registrations_kept": _update(session, Mother, Mother.id.in_(mother_ids), user_id=None, due_date=None,
-                                      birth_date=None, first_baby=None, staff_ref=None, ended_on=None,
+                                      birth_date=None, first_baby=None, staff_ref=None, ended_on=None, phone=None,
                                       deleted_at=now, updated_at=now),
         "calls_closed": calls.take_off_list(session, mother_ids=mother_ids, now=now),
         "call_notes_deleted": _update(session, CallOutcome, CallOutcome.call_id.in_(

@@ -265,6 +265,7 @@ class Mother(Base):
     babies: Mapped[int] = mapped_column(Integer, default=1)
     first_baby: Mapped[bool | None] = mapped_column(Boolean)
     staff_ref: Mapped[str | None] = mapped_column(String(40), index=True)  # the centre's own number, if any
+    phone: Mapped[str | None] = mapped_column(String(20))  # for the 32-week call, as she gave it
     consent_version: Mapped[str | None] = mapped_column(String(32))
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     registered_on: Mapped[str] = mapped_column(String(10))  # JST date: the figures count by it
@@ -341,6 +342,72 @@ class AuditEntry(Base):
     before: Mapped[str | None] = mapped_column(Text)
     after: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+# --- 相談 and the safety net -------------------------------------------------------------------
+
+class ConsultCase(Base):
+    """A mother's request to talk with the centre (相談): a topic, how she wants the answer, and a
+    thread of messages. status: open → closed (with a category). After she deleted her data the row
+    keeps only what the figures count (topic, dates) under an anonymous alias."""
+    __tablename__ = "consult_cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    topic: Mapped[str] = mapped_column(String(16))        # body | baby | feelings | other
+    answer_by: Mapped[str] = mapped_column(String(8))     # line | phone
+    time_band: Mapped[str | None] = mapped_column(String(16))  # morning | afternoon | evening (phone)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(16))       # menu | text | safety | care
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    category: Mapped[str | None] = mapped_column(String(32))  # staff's category when closing
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_mother_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # her latest message
+    last_staff_at: Mapped[datetime | None] = mapped_column(UTCDateTime)   # staff's latest reply
+    told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # she was told when the centre answers
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(80))
+
+    __table_args__ = (
+        Index("ix_consult_cases_status_opened", "status", "opened_at"),
+        # one open case per mother
+        Index("uq_consult_cases_open", "user_id", unique=True, sqlite_where=text("status = 'open'"),
+              postgresql_where=text("status = 'open'")),
+    )
+
+
+class ConsultMessage(Base):
+    """One message of a 相談 thread: hers (typed in the chat) or a staff reply (sent by push).
+    kind: text | image | video | audio | file | sticker | location (only text keeps a body)."""
+    __tablename__ = "consult_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("consult_cases.id"), index=True)
+    author: Mapped[str] = mapped_column(String(80))  # "mother" or "staff:<id>"
+    kind: Mapped[str] = mapped_column(String(16), default="text")
+    body: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a staff reply: when she opened it
+    source_event_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+
+
+class SafetyAlert(Base):
+    """A message of hers that hit an urgent category of the city's safety net (her life in danger,
+    violence, an emergency): shown first on staff's 今日 until someone marks it handled with a note.
+    Erased with her data."""
+    __tablename__ = "safety_alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(80))  # the category's name for staff
+    body: Mapped[str] = mapped_column(Text)         # what she wrote
+    matched: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(8), default="open")  # open | handled
+    handled_by: Mapped[str | None] = mapped_column(String(80))
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    source_event_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+
+    __table_args__ = (Index("ix_safety_alerts_status_at", "status", "at"),)
 
 
 # --- staff --------------------------------------------------------------------------------------
