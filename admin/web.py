@@ -39,10 +39,20 @@ MOTHER_STATUS_NAMES = {"pregnant": "妊娠中", "mother": "出産後", "ended": 
                        "replaced": "重複（センターの登録に統合）"}
 PUSH_NAMES = {"care_confirmed": "予約確定", "care_declined": "予約のお断り", "care_day_before": "前日のお知らせ",
               "care_offer": "産後ケアのご案内", "class_day_before": "教室の前日のお知らせ",
-              "class_offer": "教室の空きのご案内", "class_cancelled": "教室の中止", "class_confirmed": "教室の確定", "call_notice": "32週の電話のご案内"}
+              "class_offer": "教室の空きのご案内", "class_cancelled": "教室の中止", "class_confirmed": "教室の確定", "call_notice": "32週の電話のご案内",
+              "consult_reply": "相談へのお返事"}
 PUSH_STATUS_NAMES = {"pending": "送信予定", "sent": "送信済み", "failed": "送れなかった", "skipped": "送らなかった",
                      "cancelled": "取り消し"}
 ACTOR_NAMES = {"mother": "ご本人（チャット）", "system": "自動"}
+TOPIC_NAMES = {"body": "からだのこと", "baby": "赤ちゃんのこと", "feelings": "気持ちのこと", "other": "手続き・その他"}
+ANSWER_NAMES = {"line": "LINEで", "phone": "電話で"}
+BAND_NAMES = {"morning": "平日の午前", "afternoon": "平日の午後", "evening": "平日の夕方"}
+SOURCE_NAMES = {"menu": "メニューから", "text": "入力したことばから", "safety": "安全のご案内のあとに", "care": "産後ケアの確認から"}
+CLOSE_CATEGORY_NAMES = {"childcare": "育児のこと", "mother_health": "母の体調", "feelings": "気持ち・こころ",
+                        "procedures": "手続き・制度", "to_care": "産後ケアにつないだ", "to_medical": "医療機関につないだ",
+                        "other": "その他"}
+MEDIA_NAMES = {"image": "画像", "video": "動画", "audio": "音声", "file": "ファイル", "sticker": "スタンプ",
+               "location": "位置情報"}
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 templates.env.filters["wareki"] = japanese_dates.wareki
@@ -51,7 +61,23 @@ templates.env.filters["wareki_time"] = japanese_dates.wareki_time
 templates.env.globals.update(ROLE_NAMES=ROLE_NAMES, TYPE_NAMES=TYPE_NAMES, STATUS_NAMES=STATUS_NAMES,
                              fiscal_label=japanese_dates.fiscal_label, PREFERENCE_NAMES=PREFERENCE_NAMES,
                              OUTCOME_NAMES=OUTCOME_NAMES, MOTHER_STATUS_NAMES=MOTHER_STATUS_NAMES,
-                             PUSH_NAMES=PUSH_NAMES, PUSH_STATUS_NAMES=PUSH_STATUS_NAMES)
+                             PUSH_NAMES=PUSH_NAMES, PUSH_STATUS_NAMES=PUSH_STATUS_NAMES, TOPIC_NAMES=TOPIC_NAMES,
+                             ANSWER_NAMES=ANSWER_NAMES, BAND_NAMES=BAND_NAMES, SOURCE_NAMES=SOURCE_NAMES,
+                             CLOSE_CATEGORY_NAMES=CLOSE_CATEGORY_NAMES, MEDIA_NAMES=MEDIA_NAMES)
+
+
+def waited(since, until) -> str:
+    """How long she has waited, as staff say it: 「45分」「3時間10分」「2日と4時間」."""
+    if since is None:
+        return "—"
+    minutes = max(int((until - since).total_seconds() // 60), 0)
+    days, hours, minutes = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    if days:
+        return f"{days}日と{hours}時間" if hours else f"{days}日"
+    return f"{hours}時間{minutes}分" if hours else f"{minutes}分"
+
+
+templates.env.filters["waited"] = lambda since, until: waited(since, until)
 
 
 def push_name(kind: str) -> str:

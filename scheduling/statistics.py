@@ -1,5 +1,5 @@
 """The fiscal year's figures (年度実績) for the council: 産後ケア by type (実人数 and 延べ, by month),
-parent classes, 32-week calls beside pregnancies registered. Pure queries and arithmetic; the
+parent classes, 32-week calls beside pregnancies registered, 相談 by topic. Pure queries and arithmetic; the
 counting rules are written out in docs/figures.md and on the figures page.
 
     figures = year_figures(session, rules=city["care"]["rule_set"], config=city["booking"]["config"],
@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from scheduling import consults
 from scheduling.booking_config import BookingConfig
 from scheduling.calls import OUTCOMES
 from scheduling.calendar import JST
@@ -49,6 +50,7 @@ RULES = (
     "延べ件数は記録したすべての回です。"
     "対象は32週の週が年度内にある方で、記録なしはそのうちまだ一度も記録のない方、取りやめは妊娠が終わって電話をやめた方です。",
     "妊娠の登録（妊娠届出・チャットでの登録）は登録日で数えます。",
+    "相談の実人数は、その月（年度）に相談を受け付けた方の人数です（同じ方は何回相談しても1人）。延べ件数は受け付けた相談の件数で、受付日で数えます。内容の区分は受付のときにご本人が選んだものです。",
 )
 
 
@@ -91,6 +93,13 @@ class CallFigures:
 
 
 @dataclass(frozen=True)
+class ConsultFigures:
+    topic: str                # a topic (scheduling.consults.TOPICS), or "total"
+    persons: Line             # 実人数: distinct mothers who asked for a 相談
+    contacts: Line            # 延べ件数: cases opened
+
+
+@dataclass(frozen=True)
 class Figures:
     year: int
     label: str                # 令和8年度
@@ -102,6 +111,7 @@ class Figures:
     classes: list[ClassFigures]
     calls: CallFigures
     stay_rules: list[tuple[str, date, str]]  # (version label, in force from, count) for versions in the year
+    consults: list[ConsultFigures]  # one per topic, then the total
 
 
 def year_figures(session: Session, *, rules: RuleSet, config: BookingConfig | None, year: int,
@@ -110,7 +120,8 @@ def year_figures(session: Session, *, rules: RuleSet, config: BookingConfig | No
     return Figures(year=year, label=fiscal_label(year), first=first, last=last, today=today,
                    complete=today > last, care=_care(session, rules, first, last, today),
                    classes=_classes(session, config, first, last, today),
-                   calls=_calls(session, first, last), stay_rules=stay_rules(rules, first, last))
+                   calls=_calls(session, first, last), consults=_consults(session, first, last),
+                   stay_rules=stay_rules(rules, first, last))
 
 
 # --- 産後ケア ------------------------------------------------------------------------------------
@@ -266,6 +277,21 @@ def _calls(session: Session, first: date, last: date) -> CallFigures:
     return CallFigures(registered=line(registered), outcomes={k: line(v) for k, v in outcomes.items()},
                        tries={k: line(v) for k, v in tries.items()}, due=due,
                        without_record=untried, cancelled=cancelled)
+
+
+# --- 相談 ------------------------------------------------------------------------------------------
+
+def _consults(session: Session, first: date, last: date) -> list[ConsultFigures]:
+    persons: dict[str, dict[int, set]] = defaultdict(lambda: defaultdict(set))
+    contacts: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for who, topic, day in consults.counted(session, first=first, last=last):
+        for key in (topic, "total"):
+            for m in (day.month, 0):
+                persons[key][m].add(who)
+                contacts[key][m] += 1
+    return [ConsultFigures(key, Line(tuple(len(persons[key][m]) for m in MONTHS), len(persons[key][0])),
+                           Line(tuple(contacts[key][m] for m in MONTHS), contacts[key][0]))
+            for key in (*consults.TOPICS, "total")]
 
 
 def first_year(session: Session) -> int | None:

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from admin.web import TYPE_NAMES, Me, db, now, page, signed_in
+from admin.web import TOPIC_NAMES, TYPE_NAMES, Me, db, now, page, signed_in
 from scheduling import statistics
 from scheduling.calendar import jst_today
 from scheduling.japanese_dates import fiscal_label, fiscal_year
@@ -47,6 +47,9 @@ def rows(figures: statistics.Figures) -> list[tuple[str, str, str, statistics.Li
     found.append(("妊娠の登録", "登録", "件", calls.registered))
     found += [("32週の電話", OUTCOME_NAMES.get(k, k), "人", line) for k, line in calls.outcomes.items()]
     found += [("32週の電話（延べ）", OUTCOME_NAMES.get(k, k), "件", line) for k, line in calls.tries.items()]
+    for c in figures.consults:
+        name = "相談 " + ("合計" if c.topic == "total" else TOPIC_NAMES.get(c.topic, c.topic))
+        found += [(name, "実人数", "人", c.persons), (name, "延べ件数", "件", c.contacts)]
     return found
 
 

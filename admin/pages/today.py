@@ -1,22 +1,30 @@
-"""今日: what needs doing — requests waiting for confirmation, today's and tomorrow's bookings, calls
-due, pushes that failed."""
+"""今日: what needs doing — urgent items from the chat's safety net first, open 相談, requests waiting for
+confirmation, today's and tomorrow's bookings, calls due, pushes that failed."""
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Request
 
 from admin.web import Me, db, now, page, signed_in
-from scheduling import booking_lists, calls, reminders
+from scheduling import alerts, booking_lists, calls, consults, mothers, reminders
 from scheduling.calendar import jst_today
 
 router = APIRouter()
 
 
 @router.get("/")
-def today(request: Request, me: Me = Depends(signed_in())):
+def today(request: Request, me: Me = Depends(signed_in()), alert_done: str = "", alert_problem: str = ""):
     day = jst_today(now(request))
     own = me.provider_id if me.role == "provider" else None
+    staff = me.role != "provider"
     with db(request) as session:
+        urgent = alerts.open_alerts(session) if staff else []
+        open_cases = consults.inbox(session) if staff else []
         context = dict(
+            urgent=urgent, records={a.id: mothers.current(session, user_id=a.user_id) for a in urgent},
+            open_cases=open_cases, case_waiting={c.id: consults.waiting_since(c) for c in open_cases}, now=now(request),
+            alert_notice="対応済みにしました。" if alert_done else None,
+            alert_problem={"note": "対応のメモを入力してください（500文字まで）。",
+                           "done": "この項目はすでに対応済みです。"}.get(alert_problem),
             day=day,
             waiting=booking_lists.waiting(session, provider_id=own),
             soon=booking_lists.on_days(session, first=day, last=day + timedelta(days=1), provider_id=own),
