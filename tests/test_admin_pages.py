@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from admin.app import page_routes
 from bot.dispatcher import words
-from scheduling import care_bookings, classes, mothers
+from scheduling import alerts, care_bookings, classes, consults, mothers
 from scheduling.calendar import JST
 from scheduling.care_bookings import Request
 from scheduling.db import transaction
@@ -459,10 +459,14 @@ def test_every_post_form_on_every_page_carries_the_csrf_token(sessions, app, clo
     mother_id = pregnant(sessions, user="U5", staff_ref="R1")
     with transaction(sessions) as session:
         call_id = session.scalar(select(Call.id).where(Call.mother_id == mother_id))
+    with transaction(sessions) as session:   # a 相談 and an urgent item, whose pages have forms too
+        case_id = consults.open_case(session, user_id="U5", topic="baby", answer_by="line", now=NOW).case.id
+        alerts.raise_alert(session, user_id="U5", category="life", label="本人の命の危険", body="…", matched="…",
+                           now=NOW)
     admin_id = add_staff(sessions, "boss", "admin")
     add_staff(sessions, "hanako", "staff")
     ids = {"booking_id": [requested, confirmed], "session_id": [session_id], "call_id": [call_id],
-           "mother_id": [mother_id], "staff_id": [admin_id]}
+           "mother_id": [mother_id], "staff_id": [admin_id], "case_id": [case_id]}
     client = signed_in_client(app, "boss")
     token = page_csrf(client)
     checked = 0
