@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
                        ("pregnancy", "the city's pregnancy file (timed pushes, the 32-week call)")):
         commands.add_parser(name, help=f"check {what}", add_help=False).add_argument("rest", nargs=argparse.REMAINDER)
 
+    commands.add_parser("safety", help="check the city's safety file, or try a typed text against it",
+                        add_help=False).add_argument("rest", nargs=argparse.REMAINDER)
+
     staff = commands.add_parser("staff", help="staff accounts of the admin panel (add the first administrator)",
                                 add_help=False)
     staff.add_argument("rest", nargs=argparse.REMAINDER)
@@ -47,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["rules"]:
         from scheduling.rules.cli import main as rules_main
         return rules_main(argv)
+    if argv[:1] == ["safety"]:
+        from scheduling.safety.cli import main as safety_main
+        return safety_main(argv[1:])
     if argv[:1] in (["booking"], ["pregnancy"]):
         from scheduling.booking_cli import main as booking_main
         return booking_main(argv)

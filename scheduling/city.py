@@ -5,6 +5,7 @@ from pathlib import Path
 from scheduling.booking_config import load_booking_config
 from scheduling.pregnancy_config import load_pregnancy_config
 from scheduling.rules import RulesError, load_rules
+from scheduling.safety import load_safety
 
 
 class CityConfigError(ValueError):
@@ -32,13 +33,15 @@ def load_city(path: Path) -> dict:
         data["care"]["rule_set"] = load_rules(Path(path).parent / rules)
     except RulesError as error:
         raise CityConfigError(f"{path}: the rules file has mistakes:\n" + "\n".join(error.problems)) from None
-    for section, loader, what in (("booking", load_booking_config, "providers, classes, policy"),
-                                  ("pregnancy", load_pregnancy_config, "registration, timed pushes, the 32-week call")):
+    for section, loader, what, key in (
+            ("booking", load_booking_config, "providers, classes, policy", "config"),
+            ("pregnancy", load_pregnancy_config, "registration, timed pushes, the 32-week call", "config"),
+            ("safety", load_safety, "the safety net: crisis words, answers, the centre's hours", "net")):
         name = (data.get(section) or {}).get("file")
         if not isinstance(name, str):
             raise CityConfigError(f"{path}: [{section}] file = \"FILE\" ({what}) is required")
         try:
-            data[section]["config"] = loader(Path(path).parent / name)
+            data[section][key] = loader(Path(path).parent / name)
         except RulesError as error:
             raise CityConfigError(f"{path}: the {section} file has mistakes:\n" + "\n".join(error.problems)) from None
     return data
