@@ -2,27 +2,30 @@
 from linebot.v3.messaging import Message
 
 from dialogs import catalog
-from dialogs.core import Cards, Choice, DateChoice, Say
+from dialogs.core import Cards, Choice, CityText, DateChoice, Say
 
 MAX_MESSAGES = 5
+MAX_TEXT = 5000  # LINE's limit for one text message
 
 
-def render(says: tuple[Say | Cards, ...], language: str) -> list[dict]:
+def render(says: tuple[Say | Cards | CityText, ...], language: str) -> list[dict]:
     if len(says) > MAX_MESSAGES:
         raise ValueError(f"a dialog may send at most {MAX_MESSAGES} messages at once, not {len(says)}")
     return [_render_one(say, language) for say in says]
 
 
-def _render_one(say: Say | Cards, language: str) -> dict:
+def _render_one(say: Say | Cards | CityText, language: str) -> dict:
     def text(line) -> str:
         return catalog.text(language, line.key, **line.params)
 
-    if isinstance(say, Cards):
+    if isinstance(say, CityText):
+        message = {"type": "text", "text": say.text_for(language)[:MAX_TEXT]}
+    elif isinstance(say, Cards):
         message = {"type": "flex", "altText": text(say.alt)[:400],
                    "contents": {"type": "carousel", "contents": [_bubble(card, text, language)
                                                                  for card in say.cards]}}
     else:
-        message = {"type": "text", "text": "\n".join([text(say), *map(text, say.lines)])}
+        message = {"type": "text", "text": "\n".join([text(say), *map(text, say.lines)])[:MAX_TEXT]}
     if say.choices:
         message["quickReply"] = {"items": [{"type": "action", "action": _action(c, language)}
                                            for c in say.choices]}

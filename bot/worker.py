@@ -16,8 +16,10 @@ from dialogs import catalog, router
 from dialogs.core import Context, Say
 from dialogs.main_menu import MENU
 from dialogs.privacy import DeleteMyData
+from dialogs.router import RaiseAlert
 from dialogs.screening import SaveScreening
-from scheduling import erasure, inbox, outbox, screenings, users
+from scheduling import alerts, erasure, inbox, outbox, screenings, users
+from scheduling.consult_desk import ConsultDesk
 from scheduling.family_desk import FamilyDesk
 from scheduling.db import transaction
 from scheduling.desk import Desk
@@ -148,7 +150,8 @@ class Worker:
         desk = Desk(session, user_id, config=self.city["booking"]["config"], rules=self.city["care"]["rule_set"],
                     now=now)
         family = FamilyDesk(session, user_id, config=self.city["pregnancy"]["config"], now=now)
-        ctx = Context(now=now, city=self.city["city"], rules=self.city["care"]["rule_set"], desk=desk, family=family)
+        ctx = Context(now=now, city=self.city["city"], rules=self.city["care"]["rule_set"], desk=desk, family=family,
+                      consult=ConsultDesk(session, user_id, now=now), safety=(self.city.get("safety") or {}).get("net"))
         outcome = router.handle(base, dialog_input, ctx)
         self.state_store.save(session, user_id, expected=stored.version, data=outcome.state,
                               event_id=event_id, before=base, now=now)
@@ -170,6 +173,9 @@ class Worker:
                 screenings.record(session, user_id=user_id, answers=command.answers, decision=command.decision,
                                   rules_version=command.rules_version, care_date=command.care_date, now=now,
                                   source_event_id=event_id)
+            case RaiseAlert():
+                alerts.raise_alert(session, user_id=user_id, category=command.category, label=command.label,
+                                   body=command.text, matched=command.matched, now=now, source_event_id=event_id)
             case DeleteMyData():
                 erasure.delete_user_data(session, config=self.city["booking"]["config"], user_id=user_id, now=now)
                 self.state_store.forget(session, user_id)

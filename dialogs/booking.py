@@ -18,7 +18,7 @@ import hashlib
 from datetime import date, datetime, timedelta
 
 from dialogs import screening
-from dialogs.core import Choice, Context, Input, Line, Outcome, Postback, Say, Text
+from dialogs.core import Choice, Context, Input, Line, Outcome, Postback, Resume, Say
 from scheduling.calendar import JST
 from scheduling.rules.schema import TYPES
 
@@ -79,8 +79,8 @@ def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome
     match event:
         case Postback(data=data):
             return _postback(state, data.removeprefix(PREFIX).split("|"), ctx, menu)
-        case Text(text=text) if any(word in text.lower() for word in screening.CANCEL_WORDS):
-            return Outcome(None, (Say("booking.cancelled"), menu))
+        case Resume():
+            return _ask(state, ctx)
     return _ask(state, ctx, hint="booking.hint_tap")
 
 

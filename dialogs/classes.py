@@ -17,8 +17,7 @@ Her answers here (stage, dates, first baby) stay in the dialog's state only and 
 import hashlib
 from datetime import date, datetime, timedelta
 
-from dialogs import screening
-from dialogs.core import Card, Cards, Choice, Context, DateChoice, Input, Line, Outcome, Postback, Say, Text
+from dialogs.core import Card, Cards, Choice, Context, DateChoice, Input, Line, Outcome, Postback, Resume, Say
 from scheduling.desk import Mother
 
 PREFIX = "cls|"
@@ -53,8 +52,8 @@ def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome
     match event:
         case Postback(data=data, params=params):
             return _postback(state, data.removeprefix(PREFIX).split("|"), params, ctx, menu)
-        case Text(text=text) if any(word in text.lower() for word in screening.CANCEL_WORDS):
-            return Outcome(None, (Say("classes.cancelled"), menu))
+        case Resume():
+            return _next(state, ctx, menu)
     return _next(state, ctx, menu, hint="classes.hint_tap")
 
 

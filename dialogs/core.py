@@ -28,7 +28,13 @@ class Media:
     kind: str
 
 
-Input = Follow | Text | Postback | Media
+@dataclass(frozen=True)
+class Resume:
+    """Go on where she was: the dialog asks its current question again (after a safety answer, or
+    after she chose not to switch to something else)."""
+
+
+Input = Follow | Text | Postback | Media | Resume
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,8 @@ class Context:
     rules: object = None
     desk: object = None
     family: object = None  # the registration desk (a scheduling.family_desk.FamilyDesk) for her
+    consult: object = None  # the 相談 desk (a scheduling.consult_desk.ConsultDesk) for her
+    safety: object = None  # the city's safety net (a scheduling.safety.SafetyNet)
 
     @property
     def today(self) -> date:
@@ -103,7 +111,19 @@ class Cards:
 
 
 @dataclass(frozen=True)
+class CityText:
+    """A text the city wrote in one of its own files (the safety net's answers), per language; the
+    Japanese one stands in for a language the city did not write."""
+    texts: tuple[tuple[str, str], ...]  # (language, text)
+    choices: tuple[Choice | DateChoice, ...] = ()
+
+    def text_for(self, language: str) -> str:
+        found = dict(self.texts)
+        return found.get(language) or found["ja"]
+
+
+@dataclass(frozen=True)
 class Outcome:
     state: dict | None  # None: the conversation is over, forget the state
-    says: tuple[Say | Cards, ...] = ()
+    says: tuple[Say | Cards | CityText, ...] = ()
     commands: tuple = ()  # domain commands the worker runs in the event's transaction

@@ -1,10 +1,10 @@
-"""The main menu: the greeting, the six choices, and polite answers to anything else.
+"""The main menu: the greeting, the seven choices, and polite answers to anything else.
 
     follow                 -> greeting + menu
     tap 使い方               -> how to use + menu
-    other text, stickers...  -> gentle hint + menu
-(産後ケア, パパママ教室, 予約の確認, 妊娠・出産の登録 and データの削除, and the words 教室, 予約, 登録 and
-削除, belong to their dialogs: see dialogs/router.py.)
+    stickers, images...      -> gentle hint + menu
+(産後ケア, 教室, 予約の確認, 妊娠・出産の登録, 相談する and データの削除 belong to their dialogs, and what she
+types to the router and dialogs/intents: see dialogs/router.py.)
 """
 from dialogs.core import Choice, Context, Follow, Input, Media, Outcome, Postback, Say, Text
 
@@ -13,16 +13,11 @@ CHOICES = (
     Choice("menu.class", "menu:class"),
     Choice("menu.bookings", "menu:bookings"),
     Choice("menu.register", "menu:register"),
+    Choice("menu.consult", "menu:consult"),
     Choice("menu.help", "menu:help"),
     Choice("menu.delete", "menu:delete"),
 )
 MENU = Say("menu.prompt", choices=CHOICES)
-KEYWORDS = {"教室": "menu:class", "予約": "menu:bookings", "登録": "menu:register", "削除": "menu:delete"}
-
-
-def keyword(text: str) -> str | None:
-    """The menu tap a typed word stands for, if any."""
-    return next((data for word, data in KEYWORDS.items() if word in text), None)
 
 
 def handle(state: dict | None, event: Input, ctx: Context) -> Outcome:

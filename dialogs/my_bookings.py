@@ -13,7 +13,7 @@
 from datetime import datetime, timedelta
 
 from dialogs import booking
-from dialogs.core import Card, Cards, Choice, Context, Input, Line, Outcome, Postback, Say
+from dialogs.core import Card, Cards, Choice, Context, Input, Line, Outcome, Postback, Resume, Say
 from scheduling.calendar import JST
 from scheduling.rules.schema import TYPES
 
@@ -61,10 +61,11 @@ def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome
         return start(ctx, menu, hint="my.hint_stale")
     if state is None or state.get("dialog") != "my" or _expired(state, ctx):
         return Outcome(None, (Say("reply.expired"), menu))
+    hint = () if isinstance(event, Resume) else (Say("my.hint_tap"),)
     if state["step"] == "cancel":   # typing (even キャンセル) is no answer to "cancel it?": ask again
         asked = _ask_cancel(f"{state['kind']}|{state['id']}", ctx, menu)
-        return Outcome(asked.state, (Say("my.hint_tap"), *asked.says))
-    return start(ctx, menu, hint="my.hint_tap")
+        return Outcome(asked.state, (*hint, *asked.says))
+    return start(ctx, menu, hint=None if isinstance(event, Resume) else "my.hint_tap")
 
 
 # --- the cards ------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ The deletion is a command the worker runs after saving the (emptied) state, in t
 """
 from dataclasses import dataclass
 
-from dialogs.core import Choice, Context, Input, Outcome, Postback, Say
+from dialogs.core import Choice, Context, Input, Outcome, Postback, Resume, Say
 
 PREFIX = "del|"
 
@@ -39,6 +39,7 @@ def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome
         return Outcome(None, (Say("del.done"),), (DeleteMyData(),))
     if step is None:
         return Outcome(None, (Say("reply.expired"), menu))
-    return Outcome(state, (Say("del.hint"), *start(ctx, menu).says[-1:]) if step == "explain" else (
-        Say("del.hint"), Say("del.sure", choices=(Choice("del.delete", PREFIX + "delete"),
-                                                  Choice("del.cancel", PREFIX + "cancel")))))
+    hint = () if isinstance(event, Resume) else (Say("del.hint"),)
+    return Outcome(state, (*hint, *start(ctx, menu).says[-1:]) if step == "explain" else (
+        *hint, Say("del.sure", choices=(Choice("del.delete", PREFIX + "delete"),
+                                        Choice("del.cancel", PREFIX + "cancel")))))

@@ -7,19 +7,22 @@
                               ─▶ 出産しました ─▶ birth date ─▶ babies ─▶ early? (─▶ due date) ─▶ 登録する
                               ─▶ 登録コード ─▶ she types the code staff gave her
     お知らせを止める ─▶ one gentle question: 出産しました / 妊娠が終わりました ─▶ every pregnancy push stops
-    call|pref|CHOICE|ID (the 32-week call notice's buttons) ─▶ her answer goes onto the call list
+    call|pref|CHOICE|ID (the 32-week call notice's buttons, or 32週のお電話 in her registration) ─▶ her answer
+        goes onto the call list; for a time band, the number to call (asked once, read back for a tap)
 
 Dates come from LINE's date picker as postback params and are never echoed. A typed text where a
 button is expected re-asks with a hint; a code is the only thing she types.
 """
 from datetime import date, datetime, timedelta
 
-from dialogs.core import Choice, Context, DateChoice, Follow, Input, Media, Outcome, Postback, Say, Text
+from dialogs.core import Choice, Context, DateChoice, Follow, Input, Media, Outcome, Postback, Resume, Say, Text
+from scheduling.phones import parse_phone
 
 PREFIX = "reg|"
 CALL_PREFIX = "call|pref|"
 SESSION = timedelta(hours=24)
 CALL_CHOICES = ("morning", "afternoon", "evening", "in_person", "not_needed")
+PHONE_BANDS = ("morning", "afternoon", "evening")
 
 
 def is_for_me(event: Input) -> bool:
@@ -47,6 +50,13 @@ def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome
             return _postback(state, data.removeprefix(PREFIX), params, ctx, menu)
         case Text(text=text) if state["step"] == "code":
             return _code(state, text, ctx, menu)
+        case Text(text=text) if state["step"] == "call_phone":
+            phone = parse_phone(text)
+            if phone is None:
+                return _ask(state, ctx, hint="phone.not_read")
+            return _ask(dict(state, step="call_phone_confirm", phone=phone), ctx)
+        case Resume():
+            return _ask(state, ctx)
         case Text() | Media() | Follow():
             return _ask(state, ctx, hint="reg.hint_tap")
     return _ask(state, ctx, hint="reg.hint_tap")
@@ -63,15 +73,21 @@ def _postback(state: dict, command: str, params: dict, ctx: Context, menu: Say) 
     step = state["step"]
     if command == "cancel":
         return Outcome(None, (Say("reg.cancelled"), menu))
+    if command == "cancel_phone":
+        return Outcome(None, (Say("call.phone_skipped", _city(ctx)), menu))
     moves = {
         ("gentle", "go_on"): "consent", ("consent", "agree"): "kind",
         ("kind", "pregnant"): "due_date", ("kind", "born"): "birth_date", ("kind", "code"): "code",
         ("pregnant_menu", "born"): "birth_date", ("pregnant_menu", "due"): "new_due_date",
         ("pregnant_menu", "stop"): "stop", ("stop", "born"): "birth_date",
-        ("mother_menu", "pregnant"): "consent",
+        ("mother_menu", "pregnant"): "consent", ("call_phone_confirm", "phone_again"): "call_phone",
+        ("pregnant_menu", "call"): "call",
     }
     if (step, command) in moves:
         return _ask(dict(state, step=moves[(step, command)]), ctx)
+    if (step, command) == ("call_phone_confirm", "phone_yes") and state.get("phone"):
+        ctx.consult.save_call_phone(state["mother"], state["phone"])
+        return Outcome(None, (Say("call.phone_saved", {"phone": state["phone"]}), menu))
     if (step, command) == ("stop", "ended"):
         ctx.family.end_pregnancy()
         return Outcome(None, (Say("reg.ended", _city(ctx)), menu))
@@ -138,7 +154,11 @@ def _answer_call(data: str, ctx: Context, menu: Say) -> Outcome:
     choice, _, mother_id = data.partition("|")
     if choice not in CALL_CHOICES or not mother_id.isdigit() or not ctx.family.answer_call(int(mother_id), choice):
         return Outcome(None, (Say("call.closed", _city(ctx)), menu))
-    return Outcome(None, (Say(f"call.thanks.{choice}", _city(ctx)), menu))
+    thanks = Say(f"call.thanks.{choice}", _city(ctx))
+    if choice in PHONE_BANDS and ctx.consult is not None and ctx.consult.call_needs_phone(int(mother_id)):
+        state = {"dialog": "registration", "step": "call_phone", "mother": int(mother_id), "updated": ctx.now.isoformat()}
+        return Outcome(state, (thanks, *_ask(state, ctx).says))
+    return Outcome(None, (thanks, menu))
 
 
 # --- questions -------------------------------------------------------------------------------------
@@ -159,9 +179,23 @@ def _ask(state: dict, ctx: Context, *, hint: str | None = None, current=None) ->
                                              Choice("reg.kind_code", PREFIX + "code"), cancel)))
     elif step == "pregnant_menu":
         current = current or ctx.family.registration()
+        call = (Choice("reg.call", PREFIX + "call"),) if ctx.consult is not None and ctx.consult.open_call() else ()
         says.append(Say("reg.current_pregnant", {"date": current.due_date.isoformat(), "babies": current.babies},
-                        (Choice("reg.born", PREFIX + "born"), Choice("reg.due", PREFIX + "due"),
+                        (Choice("reg.born", PREFIX + "born"), Choice("reg.due", PREFIX + "due"), *call,
                          Choice("reg.stop", PREFIX + "stop"), cancel)))
+    elif step == "call":  # the 32-week notice's question, asked again from her registration
+        mother_id = ctx.consult.open_call() if ctx.consult is not None else None
+        if mother_id is None:
+            says.append(Say("call.closed", _city(ctx), (cancel,)))
+        else:
+            says.append(Say("call.ask_again", choices=tuple(
+                Choice(f"call.pref.{c}", f"{CALL_PREFIX}{c}|{mother_id}") for c in CALL_CHOICES) + (cancel,)))
+    elif step == "call_phone":
+        says.append(Say("phone.ask_call", choices=(Choice("call.phone_skip", PREFIX + "cancel_phone"),)))
+    elif step == "call_phone_confirm":
+        says.append(Say("phone.confirm", {"phone": state["phone"]}, (
+            Choice("phone.yes", PREFIX + "phone_yes"), Choice("phone.again", PREFIX + "phone_again"),
+            Choice("call.phone_skip", PREFIX + "cancel_phone"))))
     elif step == "mother_menu":
         current = current or ctx.family.registration()
         says.append(Say("reg.current_mother", {"date": current.birth_date.isoformat(), "babies": current.babies},

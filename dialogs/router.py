@@ -1,67 +1,200 @@
-"""Which dialog answers an input.
+"""Which dialog answers an input: a registry of dialogs, and what every dialog shares.
 
-    scr|…  postbacks                  -> the screening (or "expired" when its state is gone)
-    産後ケア (menu tap or text)         -> start or resume the screening
-    book|TYPE (a result card), bk|…    -> care booking (dialogs/booking.py)
-    パパママ教室 (menu:class), cls|…     -> parent classes (dialogs/classes.py)
-    予約の確認 (menu:bookings), my|…     -> her bookings (dialogs/my_bookings.py)
-    妊娠・出産の登録 (menu:register), reg|…, call|pref|… (the 32-week notice) -> dialogs/registration.py
-    データの削除 (menu:delete), del|…    -> dialogs/privacy.py
-    a typed link code outside a dialog -> linking her record (dialogs/registration.py)
-    other menu taps, follow, メニュー    -> the main menu, leaving any dialog
-    anything else during a dialog      -> that dialog (it re-asks its question with a hint)
-    教室 / 予約 typed outside a dialog   -> parent classes / her bookings
-    anything else                      -> the main menu
+Every typed text is first checked against the city's safety net: a match is answered at once (never with
+just a menu), an urgent one becomes an item for staff, and the dialog she was in stays where it was
+(「続ける」 asks its question again). Then:
+
+    a postback a dialog owns (its prefixes, its menu tap)   -> that dialog
+    go|resume, go|INTENT (after a safety answer or a switch) -> go on, or switch
+    follow, メニュー, other menu taps                         -> the main menu
+    typed text inside a dialog:
+        a step that takes text (a link code, a phone number) -> the dialog
+        a whole-message stop word (やめる, キャンセル)        -> the dialog's own cancel
+        text that clearly means something else (相談したい)   -> 「〜に進みますか？」 [はい] [このまま続ける]
+        anything else                                       -> the dialog (it asks again with a hint)
+    typed text outside a dialog:
+        with a 相談 open                                    -> her message joins it (a short command still works)
+        a link code                                         -> linking her record
+        what she means (dialogs/intents)                    -> that menu item or answer
+        anything else                                       -> a gentle word, the menu and the offer of 相談
 """
-from dialogs import booking, classes, main_menu, my_bookings, privacy, registration, screening
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from dialogs import booking, classes, consult, main_menu, my_bookings, privacy, registration, screening
+from dialogs.core import (
+    Choice, CityText, Context, Follow, Input, Media, Outcome, Postback, Resume, Say, Text,
+)
+from dialogs.intents import intent_of, means_stop
 from scheduling.family_desk import looks_like_code
-from dialogs.core import Context, Follow, Input, Outcome, Postback, Text
 
 MENU = main_menu.MENU
+GO = "go|"
+SHORT_COMMAND = 15  # with a 相談 open, a typed menu word this short is a command, not part of the 相談
+
+
+@dataclass(frozen=True)
+class RaiseAlert:
+    """Command: a message that hit an urgent safety category becomes an item on staff's 今日."""
+    category: str
+    label: str
+    text: str
+    matched: str
+
+
+@dataclass(frozen=True)
+class Dialog:
+    name: str                                   # the state's "dialog"
+    owns: tuple[str, ...]                       # postback data it answers (prefixes)
+    handle: Callable[..., Outcome]              # (state, event, ctx, menu) -> Outcome
+    start: Callable[..., Outcome] | None = None  # (state, ctx) -> Outcome, from the menu or what she typed
+    cancel: str | None = None                   # the postback of its own やめる
+    takes_text: tuple[str, ...] = ()            # steps whose answer is typed
+    intent: str | None = None                   # what she types to mean it (dialogs/intents)
+    offers_resume: bool = False                 # typing its name inside it starts it (続きから / 最初から)
+
+
+DIALOGS = (
+    Dialog("screening", ("scr|",), screening.handle, lambda state, ctx: screening.start(state, ctx),
+           "scr|cancel", intent="care", offers_resume=True),
+    Dialog("booking", ("book|", "bk|"), booking.handle, cancel="bk|cancel"),
+    Dialog("classes", (classes.MENU_DATA, "cls|"), classes.handle, lambda state, ctx: classes.start(ctx, MENU),
+           "cls|cancel", intent="class"),
+    Dialog("my", (my_bookings.MENU_DATA, "my|"), my_bookings.handle,
+           lambda state, ctx: my_bookings.start(ctx, MENU), intent="bookings"),
+    Dialog("registration", ("reg|", "call|pref|", "menu:register"), registration.handle,
+           lambda state, ctx: registration.start(ctx, MENU), "reg|cancel", ("code", "call_phone"), "register"),
+    Dialog("privacy", ("del|", "menu:delete"), privacy.handle, lambda state, ctx: privacy.start(ctx, MENU),
+           "del|cancel", intent="delete"),
+    Dialog("consult", (consult.MENU_DATA, "cons|"), consult.handle,
+           lambda state, ctx: consult.start(ctx, MENU, source="text"), "cons|cancel", ("phone",), "consult"),
+)
+BY_NAME = {d.name: d for d in DIALOGS}
+MENU_STARTS = {"menu:care": BY_NAME["screening"], "menu:register": BY_NAME["registration"],
+               "menu:delete": BY_NAME["privacy"]}
 
 
 def handle(state: dict | None, event: Input, ctx: Context) -> Outcome:
-    if screening.is_for_me(event):
-        return screening.handle(state, event, ctx, MENU)
-    if booking.is_for_me(event):
-        return booking.handle(state, event, ctx, MENU)
-    if classes.is_for_me(event):
-        return classes.handle(state, event, ctx, MENU)
-    if my_bookings.is_for_me(event):
-        return my_bookings.handle(state, event, ctx, MENU)
-    if registration.is_for_me(event):
-        return registration.handle(state, event, ctx, MENU)
-    if privacy.is_for_me(event):
-        return privacy.handle(state, event, ctx, MENU)
-    if _asks_for_care(event):
-        return screening.start(state, ctx)
-    if isinstance(event, Postback) and event.data == "menu:register":
-        return registration.start(ctx, MENU)
-    if isinstance(event, Postback) and event.data == "menu:delete":
-        return privacy.start(ctx, MENU)
-    if (isinstance(event, Follow) or (isinstance(event, Postback) and event.data.startswith("menu:"))
-            or (isinstance(event, Text) and event.text.strip().lower() in ("メニュー", "menu"))):
+    if isinstance(event, Text) and ctx.safety is not None:
+        match = ctx.safety.check(event.text)
+        if match is not None:
+            return _safety(state, event.text, match, ctx)
+    if isinstance(event, Postback):
+        return _postback(state, event, ctx)
+    if isinstance(event, Follow):
         return main_menu.handle(None, event, ctx)
-    dialog = (state or {}).get("dialog")
-    if dialog == "screening":
-        return screening.handle(state, event, ctx, MENU)
-    if dialog == "booking":
-        return booking.handle(state, event, ctx, MENU)
-    if dialog == "classes":
-        return classes.handle(state, event, ctx, MENU)
-    if dialog == "my":
-        return my_bookings.handle(state, event, ctx, MENU)
-    if dialog == "registration":
-        return registration.handle(state, event, ctx, MENU)
-    if dialog == "privacy":
-        return privacy.handle(state, event, ctx, MENU)
-    if isinstance(event, Text) and looks_like_code(event.text):
-        return registration.redeem_typed_code(event.text, ctx, MENU)
-    if isinstance(event, Text) and main_menu.keyword(event.text):
-        return handle(None, Postback(main_menu.keyword(event.text)), ctx)
+    current = _current(state)
+    if isinstance(event, Text):
+        return _typed_in(current, state, event, ctx) if current else _typed(state, event.text, ctx)
+    if current:
+        return current.handle(state, event, ctx, MENU)
+    if isinstance(event, Media) and ctx.consult is not None:
+        added = ctx.consult.add(kind=event.kind, body="")
+        if added is not None:
+            return consult.media_received(added, ctx)
     return main_menu.handle(state, event, ctx)
 
 
-def _asks_for_care(event: Input) -> bool:
-    return ((isinstance(event, Postback) and event.data == "menu:care")
-            or (isinstance(event, Text) and "産後ケア" in event.text))
+# --- postbacks ----------------------------------------------------------------------------------
+
+def _postback(state: dict | None, event: Postback, ctx: Context) -> Outcome:
+    data = event.data
+    if data == GO + "resume":
+        current = _current(state)
+        return current.handle(state, Resume(), ctx, MENU) if current else main_menu.handle(None, event, ctx)
+    if data.startswith(GO):
+        return _do(data.removeprefix(GO), state, ctx)
+    if data in MENU_STARTS:
+        return MENU_STARTS[data].start(state, ctx)
+    for dialog in DIALOGS:
+        if data.startswith(dialog.owns):
+            return dialog.handle(state, event, ctx, MENU)
+    return main_menu.handle(None, event, ctx)  # other menu taps, and a stale or unknown button
+
+
+# --- typed text ---------------------------------------------------------------------------------
+
+def _typed_in(current: Dialog, state: dict, event: Text, ctx: Context) -> Outcome:
+    if state.get("step") in current.takes_text:
+        return current.handle(state, event, ctx, MENU)
+    if means_stop(event.text):   # a dialog without a やめる of its own decides (「キャンセル」 to "cancel it?")
+        return current.handle(state, Postback(current.cancel) if current.cancel else event, ctx, MENU)
+    intent = intent_of(event.text)
+    if intent == "menu":
+        return main_menu.handle(None, Postback("menu:show"), ctx)
+    if intent == current.intent and current.offers_resume and current.start:
+        return current.start(state, ctx)
+    if intent in ("phone", "help"):
+        return Outcome(state, (_answer(intent, ctx), Say("switch.go_on", choices=_go_on())))
+    if intent in SWITCHES and intent != current.intent and not (intent == "cancel_booking" and current.name == "my"):
+        return Outcome(state, (Say(f"switch.ask.{intent}", choices=(
+            Choice("switch.yes", GO + intent), Choice("switch.no", GO + "resume"))),))
+    return current.handle(state, event, ctx, MENU)
+
+
+def _typed(state: dict | None, text: str, ctx: Context) -> Outcome:
+    intent = intent_of(text)
+    if ctx.consult is not None and ctx.consult.open_case() is not None \
+            and not (intent in ACTIONS and len(text.strip()) <= SHORT_COMMAND):
+        return consult.received(ctx.consult.add(kind="text", body=text), ctx)
+    if looks_like_code(text):
+        return registration.redeem_typed_code(text, ctx, MENU)
+    if intent in ACTIONS:
+        return _do(intent, state, ctx)
+    return Outcome(None, (Say("reply.not_understood", choices=(
+        Choice("consult.start", "cons|start|text"), *main_menu.CHOICES)),))
+
+
+def _do(intent: str, state: dict | None, ctx: Context) -> Outcome:
+    """What she meant, typed or chosen after 「〜に進みますか？」."""
+    action = ACTIONS.get(intent)
+    return action(state, ctx) if action else main_menu.handle(None, Postback("menu:show"), ctx)
+
+
+def _answer(intent: str, ctx: Context) -> Say:
+    city = {"city": ctx.city["name"], "phone": ctx.city["phone"], "hours": ctx.city["hours"]}
+    return Say("reply.help" if intent == "help" else "reply.phone", city)
+
+
+def _plain(key: str, state: dict | None, ctx: Context) -> Outcome:
+    city = {"city": ctx.city["name"], "phone": ctx.city["phone"], "hours": ctx.city["hours"]}
+    return Outcome(None, (Say(key, city), MENU))
+
+
+ACTIONS: dict[str, Callable[[dict | None, Context], Outcome]] = {
+    **{d.intent: d.start for d in DIALOGS if d.intent and d.start},
+    "cancel_booking": BY_NAME["my"].start,
+    "help": partial(_plain, "reply.help"),
+    "phone": partial(_plain, "reply.phone"),
+    "greeting": partial(_plain, "reply.greeting"),
+    "thanks": partial(_plain, "reply.thanks"),
+    "menu": lambda state, ctx: Outcome(None, (MENU,)),
+}
+SWITCHES = ("care", "class", "bookings", "cancel_booking", "register", "delete", "consult")
+
+
+# --- the safety net -----------------------------------------------------------------------------
+
+def _safety(state: dict | None, text: str, match, ctx: Context) -> Outcome:
+    """The city's answer first; staff hear of an urgent one; the dialog she was in waits for 「続ける」."""
+    answer = CityText(tuple((language, ctx.safety.answer(match, language, ctx.now)) for language in ("ja", "en")))
+    commands = (RaiseAlert(match.category, match.label, text, match.matched),) if match.urgent else ()
+    current = _current(state)
+    if current is None and ctx.consult is not None and ctx.consult.open_case() is not None:
+        ctx.consult.add(kind="text", body=text)  # staff read it in her 相談 too
+        return Outcome(state, (answer, Say("safety.in_consult", choices=(Choice("care.menu", "menu:show"),))),
+                       commands)
+    choices = ((Choice("safety.go_on", GO + "resume"),) if current else ()) + (
+        (Choice("consult.start", "cons|start|safety"),) if match.offer_consult else ()) + (
+        Choice("care.menu", "menu:show"),)
+    follow = Say("safety.next_in_dialog" if current else "safety.next", choices=choices)
+    return Outcome(state, (answer, follow), commands)
+
+
+def _go_on() -> tuple[Choice, ...]:
+    return (Choice("safety.go_on", GO + "resume"), Choice("care.menu", "menu:show"))
+
+
+def _current(state: dict | None) -> Dialog | None:
+    return BY_NAME.get((state or {}).get("dialog"))

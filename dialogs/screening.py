@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from dialogs.core import (
-    Card, Cards, Choice, Context, DateChoice, Follow, Input, Line, Media, Outcome, Postback, Say, Text,
+    Card, Cards, Choice, Context, DateChoice, Follow, Input, Line, Media, Outcome, Postback, Resume, Say, Text,
 )
 from scheduling.rules import decide, next_question
 
 PREFIX = "scr|"
 SESSION = timedelta(hours=24)
-CANCEL_WORDS = ("やめる", "キャンセル", "中止", "cancel", "stop")
 
 
 @dataclass(frozen=True)
@@ -52,8 +51,8 @@ def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome
     match event:
         case Postback(data=data, params=params):
             return _postback(state, data.removeprefix(PREFIX), params, ctx, menu)
-        case Text(text=text) if any(word in text.lower() for word in CANCEL_WORDS):
-            return Outcome(None, (Say("care.cancelled"), menu))
+        case Resume():
+            return _reask(state, ctx, None, menu)
         case Text() | Media() | Follow():
             return _reask(state, ctx, "care.hint_tap", menu)
     return _reask(state, ctx, "care.hint_tap", menu)
@@ -138,9 +137,9 @@ def _question(question, state: dict, ctx: Context) -> Say:
                lines=tuple(Line(key) for key in question.details))
 
 
-def _reask(state: dict, ctx: Context, hint: str, menu: Say) -> Outcome:
+def _reask(state: dict, ctx: Context, hint: str | None, menu: Say) -> Outcome:
     if state.get("asking") is None:  # the result is showing: there is no question to repeat
-        return Outcome(state, (Say(hint), _after_result(state)))
+        return Outcome(state, (*((Say(hint),) if hint else ()), _after_result(state)))
     return _ask(state, ctx, hint=hint)
 
 

@@ -67,7 +67,7 @@ def test_a_users_events_run_in_the_order_they_happened(sessions):
     firsts = [text for _, text in line.sent]
     assert firsts == ["産後ケアを利用できるか、いくつかの質問で確かめます。ボタンをタップして答えてください。（回答はチャットに表示されません）",
                       "ご用件をお選びください。",
-                      "ありがとうございます。ご用件は下のボタンからお選びください。"]
+                      "こんにちは、はぐくみ市の子育て支援センターです。ご用件は、下のボタンからいつでもお選びいただけます。"]
 
 
 def test_one_slow_user_does_not_delay_another(sessions):
