@@ -83,6 +83,7 @@ class SafetyNet:
         return None
 
     def in_hours(self, now: datetime) -> bool:
+        """Open at `now`, read in JST (a naive datetime is taken as JST)."""
         h = self.hours
         return matcher.is_open(h.weekdays, h.opens, h.closes, h.closed_yearly, h.closed_dates,
                                h.holidays_closed, now)
@@ -93,4 +94,7 @@ class SafetyNet:
         return matcher.fill(text, {c.key: c for c in self.contacts}, language).strip()
 
     def category(self, key: str) -> Category:
-        return next(c for c in self.categories if c.key == key)
+        for category in self.categories:
+            if category.key == key:
+                return category
+        raise KeyError(f"no safety category {key!r}（見守りの区分がありません）")
