@@ -3,6 +3,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
+from scheduling.link_codes import looks_like_code
 from scheduling.textnorm import normalize
 
 from . import matcher
@@ -73,7 +74,10 @@ class SafetyNet:
     categories: tuple[Category, ...]     # in priority order: the first that fires answers
 
     def check(self, text: str) -> Match | None:
-        """The highest-priority category with a hit that no except phrase covers, or None."""
+        """The highest-priority category with a hit that no except phrase covers, or None. A typed link
+        code (74ADV2AU: one in about 130 holds DV) holds no words and is not read."""
+        if looks_like_code(text or ""):
+            return None
         normalized = normalize(text or "")
         for category in self.categories:
             fired = next((hit for hit in category.hits(normalized) if hit.covered_by is None), None)
