@@ -51,7 +51,7 @@ def intent_of(text: str) -> str | None:
     normalized = normalize(text or "")
     if not normalized:
         return None
-    files = _files()
+    files = word_files()
     for name in INTENTS:
         for words in files:
             intent = next((i for i in words.intents if i.name == name), None)
@@ -67,7 +67,7 @@ def means_stop(text: str) -> bool:
     normalized = normalize(text or "")
     while normalized and unicodedata.category(normalized[-1]) in ("So", "Sk", "Mn", "Cf"):
         normalized = normalized[:-1]
-    for words in _files():
+    for words in word_files():
         for candidate in _trimmed(normalized, words):
             if candidate in words.stop_words:
                 return True
@@ -89,7 +89,7 @@ def _trimmed(text: str, words: Words):
 
 
 @cache
-def _files() -> tuple[Words, ...]:
+def word_files() -> tuple[Words, ...]:
     """Every language's file, Japanese first; a mistake in one stops the service with its line and field."""
     paths = sorted(INTENTS_DIR.glob("*.toml"), key=lambda p: (p.stem != "ja", p.stem))
     return tuple(load_words(path) for path in paths)

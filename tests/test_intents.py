@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from dialogs.intents import INTENTS, IntentsError, _files, intent_of, means_stop, parse_words
+from dialogs.intents import INTENTS, IntentsError, intent_of, means_stop, parse_words, word_files
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,7 +41,7 @@ def test_priority_and_except_phrases(text, intent):
 
 def test_every_entry_of_every_file_is_reachable():
     """A word shadowed by a higher intent or an except phrase would be dead: each answers its own intent."""
-    files = _files()
+    files = word_files()
     assert [path.stem for path in sorted((ROOT / "dialogs" / "intents").glob("*.toml"))] == ["en", "ja"]
     for words in files:
         assert [i.name for i in words.intents] == list(INTENTS)

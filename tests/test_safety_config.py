@@ -90,6 +90,14 @@ def test_an_except_phrase_only_covers_the_word_inside_it():
     assert net.check("消えたいいね、でも死にたい").matched == "死にたい"
 
 
+def test_the_longest_hit_at_the_first_place_is_reported_and_a_stale_key_is_named():
+    net = load_safety(CONFIG / "safety.toml")
+    assert net.check("もう死にたい").matched == "死にた"      # not the bare 死 that also hits there
+    assert net.check("必死で予約しました") is None
+    with pytest.raises(KeyError, match="no safety category 'gone'"):
+        net.answer(Match("gone", "", True, False, ""), "ja", at(2026, 12, 2, 10, 0))
+
+
 def test_the_first_category_in_the_file_wins():
     net = parse_safety(GOOD)
     assert net.check("熱があって死にたい").category == "crisis"

@@ -61,3 +61,15 @@ def test_recall_per_category_and_false_alarms(capsys):
     # no ordinary message ever raises an urgent item for staff except the one named in docs/safety.md
     urgent = [t for t in alarms if NET.check(t).urgent]
     assert urgent == ["救急車のサイレンで赤ちゃんが起きた"]
+
+
+def test_a_typed_link_code_is_not_read_as_words():
+    """Codes are 8 letters and digits; one in about 130 holds "DV", which must not raise an urgent item."""
+    import random
+    from scheduling.link_codes import ALPHABET, LENGTH
+    randomly = random.Random(10)
+    codes = ["".join(randomly.choice(ALPHABET) for _ in range(LENGTH)) for _ in range(3000)]
+    assert sum("DV" in code for code in codes) > 10
+    assert [code for code in codes if NET.check(code)] == []
+    assert [NET.check(code) for code in ("74ADV2AU", "74AD-V2AU", "７４ＡＤＶ２ＡＵ")] == [None, None, None]
+    assert NET.check("DV").category == NET.check("dv victim 2").category == "violence"   # words, not a code

@@ -3,7 +3,7 @@ for an emergency, a life in danger, violence, an ill baby or distress, and answe
 
     from scheduling.safety import load_safety
     net = load_safety("config/safety.toml")
-    match = net.check("しにたい")            # Match(category="life", urgent=True, matched="しにたい", …) or None
+    match = net.check("しにたい")            # Match(category="life", urgent=True, matched="しにた", …) or None
     text = net.answer(match, "ja", now)     # in or out of the centre's hours, numbers filled in
 
 Pure: no database, no LINE. Format, categories and how misses and false alarms are weighed: docs/safety.md.

@@ -37,7 +37,7 @@ def hits(words, patterns, excepts, text: str) -> list[Hit]:
             start = text.find(folded, start + 1)
     return [Hit(written, start, end,
                 next((e for s, t, e in spans if s <= start and end <= t), None))
-            for written, start, end in sorted(found, key=lambda f: (f[1], f[2]))]
+            for written, start, end in sorted(found, key=lambda f: (f[1], -f[2]))]
 
 
 def is_open(weekdays, opens: time, closes: time, closed_yearly, closed_dates, holidays_closed: bool,

@@ -3,6 +3,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
+from scheduling.link_codes import looks_like_code
 from scheduling.textnorm import normalize
 
 from . import matcher
@@ -73,7 +74,10 @@ class SafetyNet:
     categories: tuple[Category, ...]     # in priority order: the first that fires answers
 
     def check(self, text: str) -> Match | None:
-        """The highest-priority category with a hit that no except phrase covers, or None."""
+        """The highest-priority category with a hit that no except phrase covers, or None. A typed link
+        code (74ADV2AU: one in about 130 holds DV) holds no words and is not read."""
+        if looks_like_code(text or ""):
+            return None
         normalized = normalize(text or "")
         for category in self.categories:
             fired = next((hit for hit in category.hits(normalized) if hit.covered_by is None), None)
@@ -83,6 +87,7 @@ class SafetyNet:
         return None
 
     def in_hours(self, now: datetime) -> bool:
+        """Open at `now`, read in JST (a naive datetime is taken as JST)."""
         h = self.hours
         return matcher.is_open(h.weekdays, h.opens, h.closes, h.closed_yearly, h.closed_dates,
                                h.holidays_closed, now)
@@ -93,4 +98,7 @@ class SafetyNet:
         return matcher.fill(text, {c.key: c for c in self.contacts}, language).strip()
 
     def category(self, key: str) -> Category:
-        return next(c for c in self.categories if c.key == key)
+        for category in self.categories:
+            if category.key == key:
+                return category
+        raise KeyError(f"no safety category {key!r}（見守りの区分がありません）")
