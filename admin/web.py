@@ -74,7 +74,9 @@ def waited(since, until) -> str:
     days, hours, minutes = minutes // 1440, minutes % 1440 // 60, minutes % 60
     if days:
         return f"{days}日と{hours}時間" if hours else f"{days}日"
-    return f"{hours}時間{minutes}分" if hours else f"{minutes}分"
+    if hours:
+        return f"{hours}時間{minutes}分" if minutes else f"{hours}時間"
+    return f"{minutes}分"
 
 
 templates.env.filters["waited"] = lambda since, until: waited(since, until)

@@ -133,3 +133,61 @@ def test_staff_work_through_the_panel_in_a_real_browser(browser, admin, tmp_path
         assert pdf_pages(pdf) == 1
     finally:
         context.close()
+
+
+def test_urgent_items_and_the_consult_inbox_in_a_real_browser(browser, admin, tmp_path):
+    """Staff at a desk (1280 px) and on a phone (390 px): the urgent item first on 今日, handled with a note;
+    the 相談 inbox, a case, a reply. Screenshots go to HAGUKUMI_SHOTS (a folder) when it is set."""
+    import os
+    from pathlib import Path
+
+    from scheduling import alerts, consults
+    from scheduling.models import ConsultMessage, SafetyAlert
+    base, sessions = admin
+    add_staff(sessions, "sato", "staff")
+    now = utcnow()
+    with transaction(sessions) as session:
+        alert = alerts.raise_alert(session, user_id="U" + "9" * 32, category="life", label="命の危険",
+                                   body="もう消えてしまいたいです", matched="消えたい", now=now - timedelta(minutes=4))
+        case = consults.open_case(session, user_id="U" + "8" * 32, topic="feelings", answer_by="phone",
+                                  time_band="afternoon", phone="090-1234-5678", now=now - timedelta(hours=3)).case
+        consults.add_message(session, case=case, kind="text", body="夜になると涙が止まりません。\n夫は仕事で遅いです。",
+                             now=now - timedelta(hours=3))
+    shots = Path(os.environ.get("HAGUKUMI_SHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    for width in (1280, 390):
+        context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport={"width": width, "height": 900})
+        page = context.new_page()
+        try:
+            page.goto(base + "/login")
+            page.get_by_label("ログインID").fill("sato")
+            page.get_by_label("パスワード").fill(PASSWORD)
+            page.get_by_role("button", name="ログイン").click()
+            page.wait_for_url(base + "/")
+            urgent = page.locator("section.urgent")
+            if width == 1280:
+                assert urgent.count() == 1 and "もう消えてしまいたいです" in urgent.inner_text()
+                page.screenshot(path=str(shots / f"today-urgent-{width}.png"), full_page=True)
+                urgent.get_by_role("button", name="対応済みにする").click()   # without a note: refused by the browser
+                assert page.url == base + "/"
+                urgent.get_by_label("対応のメモ").fill("10:05 お電話でお話しし、夫に連絡しました")
+                urgent.get_by_role("button", name="対応済みにする").click()
+                assert "対応済みにしました" in page.locator("[role=status]").inner_text()
+                assert page.locator("section.urgent").count() == 0
+            page.get_by_role("link", name="相談", exact=True).first.click()
+            page.screenshot(path=str(shots / f"consults-{width}.png"), full_page=True)
+            page.locator(f"a[href$='/consults/{case.id}']").click()
+            assert "夜になると涙が止まりません" in page.locator("ol.thread").inner_text()
+            assert "090-1234-5678" in page.locator("table.facts").inner_text()
+            if width == 1280:
+                page.get_by_label("お返事", exact=False).fill("今日の午後、保健師からお電話しますね。")
+                page.get_by_role("button", name="送る").click()
+                assert "お返事を送りました" in page.locator("[role=status]").inner_text()
+            page.screenshot(path=str(shots / f"consult-{width}.png"), full_page=True)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, "the page scrolls sideways"
+        finally:
+            context.close()
+    with transaction(sessions) as session:
+        assert session.get(SafetyAlert, alert.id).status == "handled"
+        assert [m.body for m in session.scalars(select(ConsultMessage).where(ConsultMessage.author != "mother"))] \
+            == ["今日の午後、保健師からお電話しますね。"]
