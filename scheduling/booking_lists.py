@@ -1,12 +1,14 @@
 """Lists of care bookings for staff: waiting for confirmation, on a day, by filters. A provider's
 account passes its provider_id and sees nothing else."""
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduling.models import CareBooking, Provider
+
+MAX_STAY = 31  # nights: no stay is longer, so older starts need not be looked at
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,23 @@ def on_days(session: Session, *, first: date, last: date, provider_id: int | Non
                                        CareBooking.start_date <= last.isoformat(),
                                        CareBooking.status.in_(("requested", "confirmed")))
              .order_by(CareBooking.start_date, CareBooking.slot, CareBooking.id))
+    return [Row(*r) for r in session.execute(query).all()]
+
+
+def staying(session: Session, *, day: date, provider_id: int | None = None) -> list[Row]:
+    """Stays in progress on `day`: begun on an earlier day, the check-out day not yet past."""
+    query = (_query(provider_id).where(CareBooking.care_type == "short_stay", CareBooking.start_date < day.isoformat(),
+                                       CareBooking.start_date >= (day - timedelta(days=MAX_STAY)).isoformat(),
+                                       CareBooking.status.in_(("requested", "confirmed")))
+             .order_by(CareBooking.start_date, CareBooking.id))
+    return [Row(*r) for r in session.execute(query).all()
+            if date.fromisoformat(r[0].start_date) + timedelta(days=r[0].nights) >= day]
+
+
+def to_close(session: Session, *, day: date, provider_id: int | None = None, limit: int = 100) -> list[Row]:
+    """Confirmed bookings whose day has passed with neither 利用済み nor 不在 recorded, oldest first."""
+    query = (_query(provider_id).where(CareBooking.status == "confirmed", CareBooking.start_date < day.isoformat())
+             .order_by(CareBooking.start_date, CareBooking.id).limit(limit))
     return [Row(*r) for r in session.execute(query).all()]
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from admin.web import Me, as_date, db, missing, now, page, posted, signed_in, staff_names, url
-from scheduling import audit, booking_lists, care_bookings, history, mothers
+from scheduling import audit, booking_facts, booking_lists, care_bookings, history, mothers
 from scheduling.calendar import jst_today
 from scheduling.models import CareBooking, Provider
 
@@ -141,12 +141,15 @@ def _detail(request: Request, session, me: Me, booking_id: int, *, notice: str |
     session.refresh(found)
     provider = session.get(Provider, found.provider_id)
     today = jst_today(now(request))
-    mother = None
-    if me.role != "provider" and not found.user_id.startswith("deleted:"):
-        mother = mothers.latest(session, user_id=found.user_id)
+    mother = facts = None
+    if me.role != "provider":
+        facts = booking_facts.for_staff(session, booking=found, rules=request.app.state.city["care"]["rule_set"],
+                                        config=_config(request))
+        if not found.user_id.startswith("deleted:"):
+            mother = mothers.latest(session, user_id=found.user_id)
     response = page(request, "booking.html", me, booking=found, provider=provider,
                     changes=history.of_booking(session, kind="care", booking_id=found.id),
-                    names=staff_names(session), mother=mother, notice=notice,
+                    names=staff_names(session), mother=mother, facts=facts, notice=notice,
                     problem=PROBLEMS.get(problem or ""), typed=typed, typed_cancel=typed_cancel,
                     can_close=date.fromisoformat(found.start_date) <= today, max_reason=MAX_REASON)
     response.status_code = status_code

@@ -28,6 +28,8 @@ def today(request: Request, me: Me = Depends(signed_in()), alert_done: str = "",
             day=day,
             waiting=booking_lists.waiting(session, provider_id=own),
             soon=booking_lists.on_days(session, first=day, last=day + timedelta(days=1), provider_id=own),
+            staying=booking_lists.staying(session, day=day, provider_id=own),
+            to_close=booking_lists.to_close(session, day=day, provider_id=own),
             calls=[] if me.role == "provider" else calls.due(session, until=day),
             failed=[] if me.role == "provider" else reminders.failed(session, limit=50),
         )

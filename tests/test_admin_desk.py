@@ -1,0 +1,75 @@
+"""The panel as the staff's desk (issue 14, the parts built so far), on SQLite and PostgreSQL: the booking
+page shows staff the facts to decide with (and the provider none of them); 今日 lists stays in progress
+and past bookings still waiting for 利用済み / 不在, and links each call due."""
+import uuid
+from datetime import date, datetime
+
+import pytest
+
+from scheduling import care_bookings, screenings
+from scheduling.calendar import JST
+from scheduling.care_bookings import Request
+from scheduling.db import transaction
+from tests.admin_helpers import CITY, add_staff, admin_app, signed_in_client
+from tests.test_admin_pages import NOW, Clock, answers, pregnant
+
+BOOKING = CITY["booking"]["config"]
+
+
+@pytest.fixture
+def clock():
+    return Clock(NOW)
+
+
+@pytest.fixture
+def app(sessions, clock):
+    return admin_app(sessions, clock=clock)
+
+
+def screened_booking(sessions, *, user="U1", start=date(2026, 12, 7), nights=2, born="2026-10-15") -> int:
+    """A stay requested as the chat does it: a screening stored first, the booking pointing at it."""
+    with transaction(sessions) as session:
+        screenings.record(session, user_id=user, answers=answers(born), decision={}, rules_version="令和8年度",
+                          care_date=NOW.date().isoformat(), now=NOW, source_event_id=None)
+        screening_id = screenings.of_user(session, user_id=user)[-1].id
+        outcome = care_bookings.request(session, config=BOOKING, rules=CITY["care"]["rule_set"],
+                                        request=Request(user, "short_stay", start, uuid.uuid4().hex, "sakura", nights, ""),
+                                        answers=answers(born), now=NOW, screening_id=screening_id)
+        assert outcome.ok, outcome
+        return outcome.booking.id
+
+
+def test_staff_decide_with_her_answers_the_babys_age_her_uses_and_the_places_free(app, sessions):
+    booking_id = screened_booking(sessions)
+    add_staff(sessions, "sato", "staff")
+    html = signed_in_client(app, "sato").get(f"/bookings/{booking_id}").text
+    assert "判断の材料" in html and "生後1か月22日" in html            # 15 Oct → 7 Dec
+    assert "令和8年度の「利用のきまり」" in html
+    assert "出産したお母さん" in html and "家族の手助けが十分でない" in html
+    assert "この予約のあと 残り4" in html                    # stays have a cap of 6; this one takes 2 nights
+    assert html.count("残り") >= 3 and "定員" in html                    # each night's free beds
+
+
+def test_the_provider_sees_the_booking_but_none_of_her_answers(app, sessions):
+    booking_id = screened_booking(sessions)
+    add_staff(sessions, "sakura-clinic", "provider", provider_key="sakura")
+    html = signed_in_client(app, "sakura-clinic").get(f"/bookings/{booking_id}").text
+    assert "受付番号" in html
+    assert "判断の材料" not in html and "出産したお母さん" not in html and "家族の手助け" not in html
+
+
+def test_today_lists_stays_in_progress_and_bookings_waiting_for_their_record(app, sessions, clock):
+    stay = screened_booking(sessions, start=date(2026, 12, 7), nights=3)
+    visit = screened_booking(sessions, user="U2", start=date(2026, 12, 7), nights=1)   # checked out on the 8th
+    with transaction(sessions) as session:
+        for booking_id in (stay, visit):
+            care_bookings.confirm(session, config=BOOKING, booking_id=booking_id, actor="staff:0", now=NOW)
+    mother_id = pregnant(sessions, due=date(2027, 2, 10))
+    add_staff(sessions, "sato", "staff")
+    clock.moment = datetime(2026, 12, 9, 9, 0, tzinfo=JST)   # the 3-night stay runs to the 10th
+    html = signed_in_client(app, "sato").get("/").text
+    staying = html.split("宿泊中の方")[1].split("<h2>")[0]
+    assert f"/bookings/{stay}" in staying and "3泊" in staying and f"/bookings/{visit}" not in staying
+    to_close = html.split("利用のあとの記録がまだの予約")[1].split("<h2>")[0]
+    assert f"/bookings/{stay}" in to_close and f"/bookings/{visit}" in to_close
+    assert mother_id  # a pregnancy whose call is not due yet lists nothing; the link form is checked in test_calls
