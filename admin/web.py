@@ -28,7 +28,7 @@ COOKIE = "hagukumi_staff"
 ROLE_NAMES = {"admin": "管理者", "staff": "職員", "provider": "委託先"}
 TYPE_NAMES = {"short_stay": "宿泊型", "day_care": "通所型", "home_visit": "訪問型"}
 STATUS_NAMES = {"requested": "確認待ち", "confirmed": "確定", "declined": "お断り", "cancelled": "キャンセル",
-                "attended": "利用済み", "no_show": "無断欠席", "booked": "予約済み", "waiting": "キャンセル待ち",
+                "attended": "利用済み", "no_show": "ご連絡のないお休み", "booked": "予約済み", "waiting": "キャンセル待ち",
                 "offered": "空きのご案内中", "expired": "案内期限切れ"}
 
 PREFERENCE_NAMES = {"morning": "平日の午前", "afternoon": "平日の午後", "evening": "平日の夕方",

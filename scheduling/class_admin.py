@@ -36,6 +36,7 @@ class SessionInfo:
     taken: int          # places (persons) held: booked, requested, offered
     waiting: int        # entries on the waiting list
     waiting_persons: int
+    recorded: bool = False  # attendance recorded for at least one booking (attended or no-show)
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ def sessions(session: Session, *, first: date, last: date | None = None) -> list
         return sum(int(counts.get((session_id, s), (0, 0))[1] or 0) for s in statuses)
 
     return [SessionInfo(row, persons(row.id, *classes.HOLDING), counts.get((row.id, "waiting"), (0, 0))[0],
-                        persons(row.id, "waiting")) for row in rows]
+                        persons(row.id, "waiting"),
+                        any((row.id, s) in counts for s in ("attended", "no_show"))) for row in rows]
 
 
 def info(session: Session, *, session_id: int) -> SessionInfo | None:

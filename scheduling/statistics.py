@@ -40,16 +40,16 @@ RULES = (
     "宿泊が月や年度をまたぐときは、1泊（1日）ずつ、その夜（その日）の月・年度に数えます。"
     "3月31日の夜は前の年度、4月1日の夜は新しい年度です。1回の宿泊ごとに数えるきまりでは利用開始日で数えます。",
     "ふたご以上でも1回の利用は1回です（赤ちゃんの人数を掛けません）。合計の延べは、利用の上限と同じく3つの型の延べの和です。",
-    "未確定は、確定した予約で利用日が過ぎたのに、利用済みも無断欠席も記録されていないものです。利用には数えず別に示します。"
-    "記録すると利用（または無断欠席）に移ります。",
-    "キャンセルと無断欠席は利用に数えません。予約の件数を利用開始日の月に数えます。お断りした申込みは含みません。",
+    "未確定は、確定した予約で利用日が過ぎたのに、利用済みもご連絡のないお休みも記録されていないものです。利用には数えず別に示します。"
+    "記録すると利用（またはご連絡のないお休み）に移ります。",
+    "キャンセルとご連絡のないお休みは利用に数えません。予約の件数を利用開始日の月に数えます。お断りした申込みは含みません。",
     "データの削除を希望された方の利用も、名前を消した形で数に残ります（同じ方は1人）。",
     "教室の開催回数は、中止ではない回のうち開催日が来たものです。参加者は人数で数えます（パートナーと2人なら2人）。"
     "出欠を記録した回は出席した方、記録していない回は予約の人数を数えます。",
     "32週の電話の人数は、1人につきその年度に記録した最後の結果（電話・面接・つながらず・辞退）を、記録した月に数えます。"
     "延べ件数は記録したすべての回です。"
     "対象は32週の週が年度内にある方で、記録なしはそのうちまだ一度も記録のない方、取りやめは妊娠が終わって電話をやめた方です。",
-    "妊娠の登録（妊娠届出・チャットでの登録）は登録日で数えます。",
+    "妊娠の登録は、チャットでご本人が登録したものと、センターの面接（妊娠届出の時）で職員が登録したものの合計で、登録日で数えます。市町村の妊娠届出の件数そのものではありません。うち面接での登録を別に示します。",
     "相談の実人数は、その月（年度）に相談を受け付けた方の人数です（同じ方は何回相談しても1人）。延べ件数は受け付けた相談の件数で、受付日で数えます。内容の区分は受付のときにご本人が選んだものです。",
 )
 
@@ -70,7 +70,7 @@ class CareFigures:
     uses: Line                # 延べ: uses, for stays nights / days / stays by the rules
     pending: Line             # 未確定: confirmed, the date has passed, neither attended nor no-show recorded
     cancelled: Line           # キャンセル: bookings (件) by their first day
-    no_show: Line             # 無断欠席: bookings (件) by their first day
+    no_show: Line             # ご連絡のないお休み: bookings (件) by their first day
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,8 @@ class ClassFigures:
 
 @dataclass(frozen=True)
 class CallFigures:
-    registered: Line          # pregnancies registered (Mother.registered_on)
+    registered: Line          # pregnancies registered (Mother.registered_on), in the chat or by staff
+    at_interview: Line        # of those, registered by staff at the interview (registered_via "staff")
     outcomes: dict[str, Line]  # women by their last outcome in the year, in the month it was recorded
     tries: dict[str, Line]    # every recorded try
     due: int                  # calls whose week falls in the year
@@ -244,12 +245,13 @@ def _classes(session: Session, config: BookingConfig | None, first: date, last: 
 # --- 32-week calls and pregnancies registered ----------------------------------------------------
 
 def _calls(session: Session, first: date, last: date) -> CallFigures:
-    registered = defaultdict(int)
-    for (day,) in session.execute(select(Mother.registered_on).where(
+    registered, at_interview = defaultdict(int), defaultdict(int)
+    for day, via in session.execute(select(Mother.registered_on, Mother.registered_via).where(
             Mother.registered_on >= first.isoformat(), Mother.registered_on <= last.isoformat(),
             Mother.status != "replaced")):  # one pregnancy registered twice counts once
         for m in (date.fromisoformat(day).month, 0):
             registered[m] += 1
+            at_interview[m] += via == "staff"
     tries = {outcome: defaultdict(int) for outcome in OUTCOMES}
     latest = {}  # call -> (at, id, outcome): her last try in the year
     # the year's bounds in JST as aware datetimes (stored UTC compares correctly)
@@ -274,7 +276,7 @@ def _calls(session: Session, first: date, last: date) -> CallFigures:
     def line(counts):
         return Line(tuple(counts[m] for m in MONTHS), counts[0])
 
-    return CallFigures(registered=line(registered), outcomes={k: line(v) for k, v in outcomes.items()},
+    return CallFigures(registered=line(registered), at_interview=line(at_interview), outcomes={k: line(v) for k, v in outcomes.items()},
                        tries={k: line(v) for k, v in tries.items()}, due=due,
                        without_record=untried, cancelled=cancelled)
 

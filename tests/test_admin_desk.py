@@ -2,7 +2,7 @@
 page shows staff the facts to decide with (and the provider none of them); 今日 lists stays in progress
 and past bookings still waiting for 利用済み / 不在, and links each call due."""
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
@@ -10,6 +10,7 @@ from scheduling import care_bookings, screenings
 from scheduling.calendar import JST
 from scheduling.care_bookings import Request
 from scheduling.db import transaction
+from scheduling.models import ClassSession
 from tests.admin_helpers import CITY, add_staff, admin_app, signed_in_client
 from tests.test_admin_pages import NOW, Clock, answers, pregnant
 
@@ -73,3 +74,46 @@ def test_today_lists_stays_in_progress_and_bookings_waiting_for_their_record(app
     to_close = html.split("利用のあとの記録がまだの予約")[1].split("<h2>")[0]
     assert f"/bookings/{stay}" in to_close and f"/bookings/{visit}" in to_close
     assert mother_id  # a pregnancy whose call is not due yet lists nothing; the link form is checked in test_calls
+
+
+def test_adding_a_session_of_the_baby_class_takes_that_class_s_own_defaults(app, sessions):
+    add_staff(sessions, "sato", "staff")
+    client = signed_in_client(app, "sato")
+    html = client.get("/classes/new?class_key=baby").text
+    assert 'name="class_key" value="baby"' in html and 'value="13:30"' in html and 'value="15:00"' in html
+    assert "はぐくみ児童館 遊戯室" in html and 'value="16"' in html and "config/booking.toml" not in html
+    first = client.get("/classes/new").text
+    assert 'name="class_key" value="papamama"' in first and 'value="10:00"' in first
+    csrf = first.split('name="csrf" value="')[1].split('"')[0]
+    made = client.post("/classes/new", data={"csrf": csrf, "class_key": "baby", "day": "2026-12-20", "start": "13:30",
+                                              "end": "15:00", "place": "はぐくみ児童館 遊戯室", "capacity": "16"})
+    assert made.status_code == 303
+    page = client.get(made.headers["location"].removeprefix("http://testserver")).text
+    assert "0歳児の親子教室" in page and "13:30" in page and "config/booking.toml" not in page
+
+
+def test_a_past_session_without_attendance_says_so(app, sessions, clock):
+    from tests.test_admin_pages import book_class, first_class
+    session_id = first_class(sessions, "baby")
+    book_class(sessions, session_id, "U7")
+    add_staff(sessions, "sato", "staff")
+    with transaction(sessions) as session:
+        day = date.fromisoformat(session.get(ClassSession, session_id).day)
+    clock.moment = datetime.combine(day + timedelta(days=1), time(18, 0), JST)
+    html = signed_in_client(app, "sato").get("/classes?past=1").text
+    assert "出欠未記録" in html
+
+
+def test_the_print_view_has_the_calls_tries_and_interview_registrations(app, sessions):
+    from scheduling import mothers
+    with transaction(sessions) as session:                 # one registered by staff at the interview
+        mothers.register_pregnancy(session, config=CITY["pregnancy"]["config"], user_id=None, due_date=date(2027, 3, 1),
+                                   babies=1, first_baby=True, now=NOW, via="staff", staff_ref="R8-0001")
+    pregnant(sessions, user="U9")                          # one registered in the chat
+    add_staff(sessions, "sato", "staff")
+    client = signed_in_client(app, "sato")
+    html = client.get("/figures/print?year=2026").text
+    assert "32週の電話 延べ" in html and "うち面接で" in html
+    csv = client.get("/figures.csv?year=2026").content.decode("utf-8-sig")
+    assert ",妊娠の登録,登録,件," in csv and csv.split("うち面接での登録（妊娠届出時）,件,")[1].split("\r\n")[0].endswith(",1")
+    assert "ご連絡のないお休み" in csv and "無断" not in csv

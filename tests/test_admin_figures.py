@@ -130,7 +130,7 @@ def expected_big(big: statistics.Line) -> statistics.Figures:
     care = [statistics.CareFigures(t, "泊" if t == "short_stay" else "回", big, big, big, big, big)
             for t in ("short_stay", "day_care", "home_visit", "total")]
     classes = [statistics.ClassFigures(f"c{i}", f"教室{i} パパママ教室（土曜）", big, big, 0) for i in range(4)]
-    calls = statistics.CallFigures(big, {k: big for k in ("phone", "in_person", "not_reached", "declined")},
+    calls = statistics.CallFigures(big, big, {k: big for k in ("phone", "in_person", "not_reached", "declined")},
                                    {k: big for k in ("phone", "in_person", "not_reached", "declined")}, 88888, 0, 0)
     return statistics.Figures(2026, "令和8年度", date(2026, 4, 1), date(2027, 3, 31), date(2027, 4, 10), True,
                               care, classes, calls, [("令和8年度", date(2026, 4, 1), "night")],

@@ -8,7 +8,7 @@ router = APIRouter()
 ACTIONS = {"signed_in": "ログイン", "staff_created": "職員アカウント作成", "staff_disabled": "職員アカウント停止",
            "staff_active": "職員アカウント再開", "password_set": "パスワード変更",
            "care_confirmed": "予約の確定", "care_declined": "予約のお断り", "care_attended": "利用済み",
-           "care_no_show": "無断欠席", "care_cancelled": "予約のキャンセル（電話）",
+           "care_no_show": "ご連絡のないお休み", "care_cancelled": "予約のキャンセル（電話）",
            "class_session_created": "教室の回の追加", "class_session_changed": "教室の回の変更",
            "class_session_cancelled": "教室の回の中止", "class_attendance": "教室の出欠",
            "call_recorded": "32週の電話の記録", "mother_registered": "面談での登録", "link_code_issued": "LINE コード発行",

@@ -18,12 +18,12 @@ EVERYONE = ("admin", "staff", "provider")
 STATUSES = ("requested", "confirmed", "attended", "no_show", "declined", "cancelled")
 DONE = {"confirmed": "予約を確定しました。ご本人にお知らせが届きます。",
         "declined": "お断りしました。理由を添えてご本人にお知らせが届きます。",
-        "attended": "利用済みにしました。", "no_show": "無断欠席にしました。",
+        "attended": "利用済みにしました。", "no_show": "ご連絡のないお休みにしました。",
         "cancelled": "キャンセルにしました（ご本人へのお知らせはありません。お電話で伝えてください）。"}
 PROBLEMS = {"reason": "理由を入力してください。ご本人へのお知らせに添えられます。",
             "cancel_reason": "キャンセルの理由を入力してください（例：お電話でキャンセルのご連絡）。",
             "gone": "この予約はすでに状態が変わっています。画面を開き直してご確認ください。",
-            "not_yet": "利用日より前は、利用済み・無断欠席にできません。",
+            "not_yet": "利用日より前は、利用済み・ご連絡のないお休みにできません。",
             "long": "理由は200文字までで入力してください。"}
 MAX_REASON = 200
 

@@ -39,8 +39,8 @@ def sessions(request: Request, me: Me = Depends(signed_in(*STAFF)), past: str = 
 
 
 @router.get("/classes/new")
-def new_form(request: Request, me: Me = Depends(signed_in(*STAFF))):
-    return _form(request, me)
+def new_form(request: Request, me: Me = Depends(signed_in(*STAFF)), class_key: str = ""):
+    return _form(request, me, class_key=class_key)
 
 
 @router.post("/classes/new")
@@ -150,14 +150,17 @@ def _belongs(session, booking_id: int, session_id: int) -> bool:
     return any(p.booking.id == booking_id for p in class_admin.participants(session, session_id=session_id))
 
 
-def _form(request: Request, me: Me, typed: dict | None = None, problem: str | None = None, **params):
+def _form(request: Request, me: Me, typed: dict | None = None, problem: str | None = None, class_key: str = "",
+          **params):
+    """The form for one class, with that class's own time, place and capacity filled in."""
     classes = _config(request).classes
     typed = typed or {}
     if not typed and classes:
-        first = classes[0]
-        typed = dict(class_key=first.key, start=first.start, end=first.end, place=first.place,
-                     capacity=str(first.capacity), day="")
-    response = page(request, "class_new.html", me, classes=classes, typed=typed,
+        chosen = next((c for c in classes if c.key == class_key), classes[0])
+        typed = dict(class_key=chosen.key, start=chosen.start, end=chosen.end, place=chosen.place,
+                     capacity=str(chosen.capacity), day="")
+    title = next((c.title for c in classes if c.key == typed.get("class_key")), "")
+    response = page(request, "class_new.html", me, classes=classes, typed=typed, chosen_title=title,
                     problem=PROBLEMS.get(problem or "", "").format(**params) or None)
     response.status_code = 400 if problem else 200
     return response

@@ -39,12 +39,13 @@ def rows(figures: statistics.Figures) -> list[tuple[str, str, str, statistics.Li
         name = "産後ケア " + ("合計" if care.care_type == "total" else TYPE_NAMES.get(care.care_type, care.care_type))
         found += [(name, "実人数", "人", care.persons), (name, "延べ", care.unit, care.uses),
                   (name, "未確定", care.unit, care.pending), (name, "キャンセル", "件", care.cancelled),
-                  (name, "無断欠席", "件", care.no_show)]
+                  (name, "ご連絡のないお休み", "件", care.no_show)]
     for parent_class in figures.classes:
         found += [(parent_class.title, "開催回数", "回", parent_class.sessions),
                   (parent_class.title, "参加者", "人", parent_class.persons)]
     calls = figures.calls
     found.append(("妊娠の登録", "登録", "件", calls.registered))
+    found.append(("妊娠の登録", "うち面接での登録（妊娠届出時）", "件", calls.at_interview))
     found += [("32週の電話", OUTCOME_NAMES.get(k, k), "人", line) for k, line in calls.outcomes.items()]
     found += [("32週の電話（延べ）", OUTCOME_NAMES.get(k, k), "件", line) for k, line in calls.tries.items()]
     for c in figures.consults:
