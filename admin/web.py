@@ -82,31 +82,6 @@ def waited(since, until) -> str:
 templates.env.filters["waited"] = lambda since, until: waited(since, until)
 
 
-ANSWER_KEY_NAMES = {
-    "relationship": "ご本人", "residence": "お住まい", "birth_date": "お子さんの生年月日", "due_date": "出産予定日",
-    "loss_date": "お産の日", "preterm": "早産（37週未満）", "need:family_help": "家族の手助けが十分でない",
-    "need:unwell": "母の心身の不調", "need:anxiety": "育児の不安", "exclusions": "除外のきまり",
-    "exclusion:infection": "感染症", "exclusion:hospital": "入院治療が必要", "exclusion:medical_care": "医療的な処置が必要",
-    "exclusion:siblings": "上の子を連れていく", "exclusion:household_fever": "1週間以内に家族が発熱",
-    "doctor_clearance": "主治医の了承", "babies": "お子さんの人数", "household": "世帯の区分"}
-
-
-def answer_rows(answers: dict) -> list[tuple[str, str]]:
-    """A screening's answers as staff read them: (what was asked, what she answered)."""
-    from scheduling.rules.texts import TEXTS
-    texts = TEXTS["ja"]
-    rows = []
-    for key, value in answers.items():
-        group = key.split(":")[0]
-        label = (texts.get(f"screening.option.{group}.{value}") or texts.get(f"screening.option.{value}")
-                 or (japanese_dates.wareki(value) if key.endswith("_date") else str(value)))
-        rows.append((ANSWER_KEY_NAMES.get(key, key), label))
-    return rows
-
-
-templates.env.globals.update(answer_rows=answer_rows)
-
-
 def push_name(kind: str) -> str:
     return PUSH_NAMES.get(kind) or ("時期のお知らせ" if kind.startswith("timed:") else kind)
 

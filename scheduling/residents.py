@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduling import audit, calls, classes, erasure, mothers, screenings
@@ -58,11 +58,14 @@ def record_number(text: str) -> int | None:
 
 
 def find(session: Session, *, text: str, limit: int = 50) -> list[Mother]:
-    """Records whose registration code is `text`, or whose record number it is (not deleted ones)."""
+    """Records whose registration code is `text` in any case ('r8-0123'), or ends with its number
+    ('0123'), or whose record number it is (not deleted ones)."""
     text = unicodedata.normalize("NFKC", text).strip()
     if not text:
         return []
-    condition = Mother.staff_ref == text
+    condition = func.upper(Mother.staff_ref) == text.upper()
+    if text.isdigit():   # the number part of a code such as R8-0123
+        condition = condition | Mother.staff_ref.like(f"%{text}")
     number = record_number(text)
     if number is not None:
         condition = condition | (Mother.id == number)
@@ -98,10 +101,13 @@ def screening_view(row, city_name: str = "") -> ScreeningView:
     results = [(type_name, result.get("status", ""),
                 [_reason(r) for r in result.get("reasons", [])])
                for type_name, result in (decision.get("results") or {}).items()]
-    return ScreeningView(row.created_at, row.care_date, row.rules_version,
-                         [(_question(key).replace("{city}", city_name), _answer(key, value))
-                          for key, value in answers.items()], results,
-                         [_reason(r) for r in decision.get("reasons", [])])
+    return ScreeningView(row.created_at, row.care_date, row.rules_version, answers_in_words(answers, city_name),
+                         results, [_reason(r) for r in decision.get("reasons", [])])
+
+
+def answers_in_words(answers: dict, city_name: str = "") -> list[tuple[str, str]]:
+    """A screening's answers as staff read them: (the question, her answer), in Japanese."""
+    return [(_question(key).replace("{city}", city_name), _answer(key, value)) for key, value in answers.items()]
 
 
 def register(session: Session, *, config: PregnancyConfig, due_date: date, babies: int, first_baby: bool | None,
@@ -113,6 +119,19 @@ def register(session: Session, *, config: PregnancyConfig, due_date: date, babie
     audit.record(session, actor=actor, action="mother_registered", subject=f"mother:{mother.id}", now=now,
                  after={"due_date": mother.due_date, "babies": babies, "first_baby": first_baby,
                         "staff_ref": mother.staff_ref})
+    return mother
+
+
+def set_staff_ref(session: Session, *, mother_id: int, staff_ref: str, actor: str, now: datetime) -> Mother | None:
+    """Give a record (one she made in the chat, say) the centre's registration number, so one number
+    finds her; audited."""
+    mother = session.get(Mother, mother_id)
+    if mother is None or mother.deleted_at is not None:
+        return None
+    before = mother.staff_ref
+    mother.staff_ref, mother.updated_at = unicodedata.normalize("NFKC", staff_ref).strip() or None, now
+    audit.record(session, actor=actor, action="staff_ref_set", subject=f"mother:{mother.id}", now=now,
+                 before={"staff_ref": before}, after={"staff_ref": mother.staff_ref})
     return mother
 
 

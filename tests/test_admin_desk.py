@@ -46,7 +46,7 @@ def test_staff_decide_with_her_answers_the_babys_age_her_uses_and_the_places_fre
     html = signed_in_client(app, "sato").get(f"/bookings/{booking_id}").text
     assert "判断の材料" in html and "生後1か月22日" in html            # 15 Oct → 7 Dec
     assert "令和8年度の「利用のきまり」" in html
-    assert "出産したお母さん" in html and "家族の手助けが十分でない" in html
+    assert "出産したお母さん" in html and "十分に受けられない" in html   # the question and her answer, in words
     assert "この予約のあと 残り4" in html                    # stays have a cap of 6; this one takes 2 nights
     assert html.count("残り") >= 3 and "定員" in html                    # each night's free beds
 
@@ -117,3 +117,27 @@ def test_the_print_view_has_the_calls_tries_and_interview_registrations(app, ses
     csv = client.get("/figures.csv?year=2026").content.decode("utf-8-sig")
     assert ",妊娠の登録,登録,件," in csv and csv.split("うち面接での登録（妊娠届出時）,件,")[1].split("\r\n")[0].endswith(",1")
     assert "ご連絡のないお休み" in csv and "無断" not in csv
+
+
+def test_one_number_finds_her_whatever_staff_type(app, sessions):
+    from tests.test_admin_pages import book_care
+    chat_record = pregnant(sessions, user="U8")                      # registered in the chat: no number yet
+    add_staff(sessions, "sato", "staff")
+    client = signed_in_client(app, "sato")
+    html = client.get(f"/residents/{chat_record}").text
+    csrf = html.split('name="csrf" value="')[1].split('"')[0]
+    client.post(f"/residents/{chat_record}/ref", data={"csrf": csrf, "staff_ref": "R8-0123"})
+    for typed in ("R8-0123", "r8-0123", "0123", "ｒ８－０１２３", str(chat_record)):
+        assert f"/residents/{chat_record}" in client.get("/residents", params={"q": typed}).text, typed
+    booking_id = book_care(sessions)
+    found = client.get("/bookings", params={"number": f"受付番号{booking_id}"})
+    assert found.status_code == 303 and found.headers["location"].endswith(f"/bookings/{booking_id}")
+    assert "見つかりませんでした" in client.get("/bookings", params={"number": "99999"}).text
+
+
+def test_a_provider_cannot_open_another_providers_booking_by_its_number(app, sessions):
+    from tests.test_admin_pages import book_care
+    other = book_care(sessions, provider="hinata", start=date(2026, 12, 8))
+    add_staff(sessions, "sakura-clinic", "provider", provider_key="sakura")
+    html = signed_in_client(app, "sakura-clinic").get("/bookings", params={"number": str(other)})
+    assert html.status_code == 200 and "見つかりませんでした" in html.text

@@ -3,13 +3,14 @@ confirm, decline with a reason, attended / no-show, cancelled by phone with a re
 account sees only its own bookings and may only mark them attended or no-show; anything else is 404.
 
 Every action goes through scheduling/care_bookings.py and is written to the audit trail."""
+import unicodedata
 from datetime import date
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from admin.web import Me, as_date, db, missing, now, page, posted, signed_in, staff_names, url
-from scheduling import audit, booking_facts, booking_lists, care_bookings, history, mothers
+from scheduling import audit, booking_facts, booking_lists, care_bookings, history, mothers, residents
 from scheduling.calendar import jst_today
 from scheduling.models import CareBooking, Provider
 
@@ -30,8 +31,13 @@ MAX_REASON = 200
 
 @router.get("/bookings")
 def bookings(request: Request, me: Me = Depends(signed_in(*EVERYONE)), type: str = "", provider: str = "",
-             status: str = "", first: str = "", last: str = ""):
+             status: str = "", first: str = "", last: str = "", number: str = ""):
     own = me.provider_id if me.role == "provider" else None
+    wanted = unicodedata.normalize("NFKC", number).strip().lstrip("#").removeprefix("受付番号").strip()
+    if wanted.isdigit() and len(wanted) <= 9:   # the 受付番号 she quotes: straight to it, if this account may see it
+        with db(request) as session:
+            if _visible(session, me, int(wanted)) is not None:
+                return RedirectResponse(url(request, f"/bookings/{int(wanted)}"), status_code=303)
     filters = dict(type=type if type in ("short_stay", "day_care", "home_visit") else "",
                    provider=provider if provider.isdigit() else "", status=status if status in STATUSES else "",
                    first=as_date(first), last=as_date(last))
@@ -41,7 +47,8 @@ def bookings(request: Request, me: Me = Depends(signed_in(*EVERYONE)), type: str
                                     first=filters["first"], last=filters["last"])
         choices = [] if own else booking_lists.providers(session)
         return page(request, "bookings.html", me, rows=rows, filters=filters, providers=choices,
-                    statuses=STATUSES, limit_reached=len(rows) >= 500)
+                    statuses=STATUSES, limit_reached=len(rows) >= 500, number=number.strip()[:20],
+                    number_missing=bool(number.strip()))
 
 
 @router.get("/bookings/{booking_id}")
@@ -150,6 +157,8 @@ def _detail(request: Request, session, me: Me, booking_id: int, *, notice: str |
     response = page(request, "booking.html", me, booking=found, provider=provider,
                     changes=history.of_booking(session, kind="care", booking_id=found.id),
                     names=staff_names(session), mother=mother, facts=facts, notice=notice,
+                    answers=residents.answers_in_words(facts.answers, request.app.state.city["city"]["name"])
+                    if facts else [],
                     problem=PROBLEMS.get(problem or ""), typed=typed, typed_cancel=typed_cancel,
                     can_close=date.fromisoformat(found.start_date) <= today, max_reason=MAX_REASON)
     response.status_code = status_code

@@ -73,6 +73,17 @@ def new_code(request: Request, mother_id: int, me: Me = Depends(posted(*STAFF)))
         return _code_page(request, me, mother, code, pregnancy.code_valid_days, created=False)
 
 
+@router.post("/residents/{mother_id}/ref")
+def set_ref(request: Request, mother_id: int, me: Me = Depends(posted(*STAFF)), staff_ref: str = Form("")):
+    with db(request) as session:
+        if len(staff_ref.strip()) > 40:
+            return _record(request, session, me, mother_id, problem="staff_ref", status_code=400)
+        if residents.set_staff_ref(session, mother_id=mother_id, staff_ref=staff_ref, actor=me.actor,
+                                   now=now(request)) is None:
+            return missing(request, me)
+        return _record(request, session, me, mother_id)
+
+
 @router.get("/residents/{mother_id}/delete")
 def delete_form(request: Request, mother_id: int, me: Me = Depends(signed_in(*STAFF))):
     with db(request) as session:
