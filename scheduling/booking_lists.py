@@ -55,6 +55,13 @@ def to_close(session: Session, *, day: date, provider_id: int | None = None, lim
     return [Row(*r) for r in session.execute(query).all()]
 
 
+def requested_at(session: Session, *, provider_id: int, first: date, last: date) -> list[CareBooking]:
+    """A provider's requests not yet confirmed that start between two days."""
+    return list(session.scalars(select(CareBooking).where(
+        CareBooking.provider_id == provider_id, CareBooking.status == "requested",
+        CareBooking.start_date >= first.isoformat(), CareBooking.start_date <= last.isoformat())))
+
+
 def search(session: Session, *, provider_id: int | None = None, care_type: str | None = None,
            status: str | None = None, first: date | None = None, last: date | None = None,
            only_provider: int | None = None, limit: int = 500) -> list[Row]:

@@ -141,3 +141,17 @@ def test_a_provider_cannot_open_another_providers_booking_by_its_number(app, ses
     add_staff(sessions, "sakura-clinic", "provider", provider_key="sakura")
     html = signed_in_client(app, "sakura-clinic").get("/bookings", params={"number": str(other)})
     assert html.status_code == 200 and "見つかりませんでした" in html.text
+
+
+def test_the_capacity_calendar_tells_unconfirmed_requests_from_confirmed_ones(app, sessions):
+    from tests.test_admin_pages import book_care
+    requested = book_care(sessions, start=date(2026, 12, 7), nights=2)
+    confirmed = book_care(sessions, user="U2", start=date(2026, 12, 8), nights=1)
+    with transaction(sessions) as session:
+        care_bookings.confirm(session, config=BOOKING, booking_id=confirmed, actor="staff:0", now=NOW)
+    add_staff(sessions, "sato", "staff")
+    html = signed_in_client(app, "sato").get("/capacity", params={"month": "2026-12"}).text
+    cells = {d: html.split(f"first=2026-12-{d:02d}&amp;")[1].split("</td>")[0] for d in (7, 8)}
+    assert "宿泊 1／2 <span class=\"pending\">（確認待ち1）" in cells[7]
+    assert "宿泊 2／2 <span class=\"pending\">（確認待ち1）" in cells[8]     # one confirmed, one requested
+    assert requested

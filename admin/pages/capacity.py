@@ -17,6 +17,7 @@ class Place:
     label: str        # "宿泊", "通所", "10:00"
     used: int
     capacity: int
+    requested: int = 0  # of `used`, held by requests staff have not confirmed yet
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ def _weeks(session, provider_id: int, source, first: date) -> list[list[Day]]:
     taken = {care_type: capacity.used(session, resource=providers.resource(care_type, provider_id),
                                       first=start.isoformat(), last=end.isoformat())
              for care_type in source.types}
+    requested = _requested(session, provider_id, source, start, end)
     days, day = [], start
     while day <= end:
         places = []
@@ -57,10 +59,23 @@ def _weeks(session, provider_id: int, source, first: date) -> list[list[Day]]:
             default = {"short_stay": source.beds, "day_care": source.day_places, "home_visit": 1}[care_type]
             for slot in slots:
                 used, cap = taken[care_type].get((day.isoformat(), slot), (0, default))
-                places.append(Place(slot or {"short_stay": "宿泊", "day_care": "通所"}[care_type], used, cap))
+                places.append(Place(slot or {"short_stay": "宿泊", "day_care": "通所"}[care_type], used, cap,
+                                    requested.get((care_type, day.isoformat(), slot), 0)))
         days.append(Day(day, day.month == first.month, provider_open(source, day), holiday_name(day), places))
         day += timedelta(days=1)
     return [days[i:i + 7] for i in range(0, len(days), 7)]
+
+
+def _requested(session, provider_id: int, source, start: date, end: date) -> dict[tuple[str, str, str], int]:
+    """(type, day, slot) -> places held by unconfirmed requests (a stay holds each of its nights)."""
+    found: dict[tuple[str, str, str], int] = {}
+    for booking in booking_lists.requested_at(session, provider_id=provider_id, first=start - timedelta(days=31),
+                                              last=end):
+        for day, slot, _ in providers.places(source, booking.care_type, date.fromisoformat(booking.start_date),
+                                             booking.nights, booking.slot):
+            key = (booking.care_type, day, slot)
+            found[key] = found.get(key, 0) + 1
+    return found
 
 
 def _month(text: str) -> date | None:
