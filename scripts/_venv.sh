@@ -1,5 +1,6 @@
 # Sourced by the scripts: make .venv (if missing) and install the project into it, with the extra named
-# by the first argument (test: pytest, xdist, Playwright) or none (what the chat and the service need).
+# by the first argument (test: pytest, xdist, Playwright) or "" for none (what the chat and the service
+# need). Always pass it: a sourced script without arguments would see its caller's.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PYTHON=${PYTHON:-python3}
