@@ -5,12 +5,17 @@
     hagukumi staff list
 
 The password can come from HAGUKUMI_STAFF_PASSWORD instead (for scripts). The database is
-DATABASE_URL, or the embedded SQLite file (as the service). Exit codes: 0 fine, 1 refused, 2 usage.
+DATABASE_URL, or the embedded SQLite file (as the service: HAGUKUMI_DATA_DIR, default ./data), which must
+already exist: run from another folder, the command says so rather than make a new, empty one there.
+Exit codes: 0 fine, 1 refused, 2 usage.
 """
 import argparse
 import getpass
 import os
 import sys
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from scheduling import staff
 from scheduling.db import database_url_from_env, make_engine, make_sessionmaker, transaction, upgrade_schema
@@ -31,7 +36,16 @@ def main(argv: list[str]) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    engine = make_engine(database_url_from_env(os.environ))
+    url = database_url_from_env(os.environ)
+    where = make_url(url)
+    print(f"データベース（database）: {where.render_as_string(hide_password=True)}", file=sys.stderr)
+    if where.get_backend_name() == "sqlite" and not Path(where.database or "").is_file():
+        print(f"{Path(where.database or '').resolve()} がありません（no such database file）。サービスを動かすフォルダで"
+              "実行するか、DATABASE_URL か HAGUKUMI_DATA_DIR を指定してください（run this where the service "
+              "keeps its data, or set DATABASE_URL or HAGUKUMI_DATA_DIR; the service, or scripts/chat, "
+              "makes the file on its first start）。", file=sys.stderr)
+        return 1
+    engine = make_engine(url)
     upgrade_schema(engine)
     sessions = make_sessionmaker(engine)
     try:
@@ -40,7 +54,12 @@ def main(argv: list[str]) -> int:
                 for user in staff.all_staff(session):
                     print(f"{user.login}\t{user.display_name}\t{user.role}\t{'有効' if user.active else '無効'}")
             return 0
-        password = os.environ.get("HAGUKUMI_STAFF_PASSWORD") or _ask_password()
+        try:
+            password = os.environ.get("HAGUKUMI_STAFF_PASSWORD") or _ask_password()
+        except (EOFError, KeyboardInterrupt):
+            print("\nパスワードが入力されなかったので、追加していません（no password given: nothing added）。",
+                  file=sys.stderr)
+            return 1
         with transaction(sessions) as session:
             provider_id = None
             if args.provider:

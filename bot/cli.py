@@ -101,24 +101,35 @@ def _chat(args) -> int:
     with local.running(settings, bot_port=args.bot_port, standin_port=args.standin_port) as servers:
         print(f"はぐくみ is running: bot {servers.bot_url}, LINE stand-in {servers.standin_url}")
         print(f"database: {settings.database_url}")
-        print(f"staff admin panel: {servers.bot_url}/admin/  " + _demo_staff(servers.app.state.sessions))
+        print(f"staff admin panel: {servers.bot_url}/admin/  " + _demo_staff(servers.app.state.sessions, settings.database_url))
         lines = open(args.script, encoding="utf-8").read().splitlines() if args.script else None
         return run_chat(servers.standin_url, args.user, lines=lines)
 
 
-def _demo_staff(sessions) -> str:
-    """On a database without staff accounts, a demo administrator for the local admin panel."""
+def _demo_staff(sessions, database_url: str) -> str:
+    """A working way into the local admin panel, on every run. On a SQLite database with no staff but the
+    demo administrator, that account is made or given a new password each run (local demo only);
+    elsewhere, the command that adds an account to this very database."""
     import secrets
     from scheduling import staff
     from scheduling.db import transaction
     from scheduling.models import utcnow
     with transaction(sessions) as session:
-        if staff.all_staff(session):
-            return "(sign in with your staff account: hagukumi staff add)"
-        password = secrets.token_urlsafe(9)
-        staff.create(session, login="demo", display_name="デモ職員", password=password, role="admin",
-                     actor="hagukumi chat", now=utcnow())
-    return f"(login: demo, password: {password})"
+        accounts = staff.all_staff(session)
+        if database_url.startswith("sqlite") and all(user.login == "demo" for user in accounts):
+            password = secrets.token_urlsafe(9)
+            if accounts:
+                staff.set_password(session, staff_id=accounts[0].id, password=password, actor="hagukumi chat",
+                                   now=utcnow())
+                if not accounts[0].active:
+                    staff.set_active(session, staff_id=accounts[0].id, active=True, actor="hagukumi chat",
+                                     now=utcnow())
+            else:
+                staff.create(session, login="demo", display_name="デモ職員", password=password, role="admin",
+                             actor="hagukumi chat", now=utcnow())
+            return f"(local demo only: login demo, password {password}; a new password each run)"
+    return (f"(sign in with your staff account; add one with: DATABASE_URL='{database_url}' "
+            ".venv/bin/hagukumi staff add LOGIN --name 氏名 --role admin)")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ def _start(url: str) -> None:
     engine.dispose()
 
 
-def test_several_processes_migrating_at_once_end_with_one_schema(database_url):
+def test_several_processes_migrating_at_once_end_with_one_schema(empty_database_url):
+    database_url = empty_database_url
     context = multiprocessing.get_context("spawn")
     processes = [context.Process(target=_start, args=(database_url,)) for _ in range(4)]
     for process in processes:

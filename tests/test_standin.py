@@ -7,6 +7,9 @@ import threading
 import time
 import uuid
 import warnings
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -22,7 +25,7 @@ from linebot.v3.messaging import (
 from linebot.v3.messaging.exceptions import ApiException
 from linebot.v3.webhooks import FollowEvent, MessageEvent, PostbackEvent
 
-from bot.standin.chat import render, run_chat
+from bot.standin.chat import Chat, picker_value, render, run_chat
 from bot.standin.server import create_standin_app, sign
 
 with warnings.catch_warnings():  # starlette's notice about httpx; not ours to fix
@@ -289,6 +292,45 @@ def test_render_numbers_choices():
     assert render(buttons) == ["[buttons] alt", "選んでください", "  [1] はい"]
 
 
+def test_buttons_of_the_same_label_say_which_card_they_are_on():
+    def bubble(title, label):
+        return {"type": "bubble", "body": {"type": "box", "layout": "vertical", "contents": [
+            {"type": "text", "text": title}]}, "footer": {"type": "box", "layout": "vertical", "contents": [
+                {"type": "button", "action": {"type": "postback", "label": label, "data": title}}]}}
+    cards = {"type": "flex", "altText": "結果", "contents": {"type": "carousel", "contents": [
+        bubble("宿泊型", "予約する"), bubble("日帰り型", "予約する"), bubble("訪問型", "詳しく")]},
+        "quickReply": {"items": [{"type": "action", "action": {"type": "postback", "label": "予約する",
+                                                               "data": "q"}}]}}
+    assert render(cards)[-4:] == ["  [1] 予約する — 宿泊型", "  [2] 予約する — 日帰り型", "  [3] 詳しく",
+                                  "  [4] 予約する"]
+
+
+@pytest.mark.parametrize("typed", ["2026-11-10", "2026/11/10", "2026年11月10日", "2026/11/10 ", "２０２６年１１月１０日"])
+def test_a_date_is_read_as_typed_in_japan(typed):
+    assert picker_value("date", typed) == "2026-11-10"
+
+
+def test_other_picker_values():
+    assert picker_value("date", "2026/2/3") == "2026-02-03"
+    assert [picker_value("date", bad) for bad in ("11/10", "2026/2/30", "あした", "")] == [None] * 4
+    today = datetime.now(ZoneInfo("Asia/Tokyo")).date()
+    assert picker_value("date", "today-30") == (today - timedelta(days=30)).isoformat()
+    assert picker_value("date", "today") == today.isoformat()
+    assert (picker_value("time", "9:30"), picker_value("time", "25:00")) == ("09:30", None)
+    assert picker_value("datetime", "2026/11/10 9:30") == picker_value("datetime", "2026-11-10T09:30") \
+        == "2026-11-10T09:30"
+
+
+def test_the_date_prompt_asks_again_until_it_is_a_date(live_standin):
+    out, answers = [], iter(["11/10", "2026年1月5日"])
+    with httpx.Client(base_url=live_standin) as client:
+        chat = Chat(client, "U" + "d" * 32, out.append, wait=3, ask=lambda prompt: next(answers))
+        chat.handle("/follow")
+        chat.handle("2")
+    assert "(not a date: '11/10'; e.g. 2026-11-10, 2026/11/10, 2026年11月10日 or today-30)" in out
+    assert "bot: postback action=date {'date': '2026-01-05'}" in out
+
+
 def fake_bot(standin_url: str) -> FastAPI:
     """A tiny bot that answers every event through the stand-in with line-bot-sdk."""
     app = FastAPI()
@@ -402,3 +444,17 @@ def test_reply_tokens_hook_issues_usable_tokens(client):
         assert client.post("/v2/bot/message/reply", headers=AUTH, json=body).status_code == 400
     assert [m["via"] for m in delivered(client)] == ["reply"] * 3
     assert client.post("/_standin/reply_tokens", json={"user_id": USER, "count": 0}).status_code == 422
+
+
+def test_the_demo_script_screens_books_and_shows_the_booking(tmp_path):
+    """bot/standin/demo.chat against the real bot on a new database, every "?" line checked."""
+    from bot import local
+    from tests.conftest import make_settings
+
+    script = (Path(__file__).resolve().parents[1] / "bot/standin/demo.chat").read_text().splitlines()
+    out = []
+    with local.running(make_settings(f"sqlite:///{tmp_path / 'demo.sqlite3'}")) as servers:
+        assert run_chat(servers.standin_url, "U" + "e" * 32, lines=script, out=out.append) == 0, "\n".join(out)
+    checks = [line for line in script if line.startswith("?")]
+    assert len(checks) >= 20 and all(f"> {line}" in out for line in checks)
+    assert out[out.index("> ? [3] 予約の確認") + 1] == "> 3"  # the walk ends on the booking list

@@ -15,7 +15,12 @@ from scheduling.models import InboundEvent, LineUser
 from tests.conftest import SECRET, make_settings
 from tests.helpers import StandIn, post_signed, sign, user_event, wait_for
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared/line/line-bot-sdk-python/tests/v3/text/webhook.json"
+EVENTS = Path(__file__).parent / "fixtures/line_events.json"
+# Every event type and message content type of LINE's public webhook format (Messaging API reference).
+LINE_EVENT_TYPES = {"message", "unsend", "follow", "unfollow", "join", "leave", "memberJoined", "memberLeft",
+                    "postback", "videoPlayComplete", "beacon", "accountLink", "things", "membership", "module",
+                    "activated", "deactivated", "botSuspended", "botResumed", "delivery", "messageEdited"}
+MESSAGE_TYPES = {"text", "image", "video", "audio", "file", "location", "sticker"}
 USER = "U" + "a" * 32
 
 
@@ -74,8 +79,17 @@ def test_verify_button_and_malformed_bodies(live):
     assert count_events(live) == 0
 
 
-def test_every_sample_event_is_acknowledged_without_error(live, caplog):
-    samples = json.loads(SAMPLES.read_text())["events"]
+def test_the_fixture_events_cover_every_line_event_type():
+    samples = json.loads(EVENTS.read_text())["events"]
+    assert {e["type"] for e in samples} >= LINE_EVENT_TYPES
+    assert {e["message"]["type"] for e in samples if e["type"] == "message"} == MESSAGE_TYPES
+    postback_params = {key for e in samples if e["type"] == "postback" for key in e["postback"].get("params", {})}
+    assert postback_params >= {"date", "time", "datetime", "newRichMenuAliasId"}
+    assert {e.get("source", {}).get("type") for e in samples} == {"user", "group", "room", None}
+
+
+def test_every_line_event_type_is_acknowledged_without_error(live, caplog):
+    samples = json.loads(EVENTS.read_text())["events"]
     assert len(samples) >= 20
     caplog.set_level(logging.WARNING)
     for sample in samples:
@@ -87,7 +101,7 @@ def test_every_sample_event_is_acknowledged_without_error(live, caplog):
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == []
     stored = count_events(live)
-    user_samples = [e for e in samples if e["source"]["type"] == "user"
+    user_samples = [e for e in samples if e.get("source", {}).get("type") == "user"
                     and e["type"] in ("message", "postback", "follow", "unfollow")]
     assert stored == len(user_samples)
 

@@ -9,8 +9,9 @@ Each input line (typed, or read from a script) is one of:
                            send that kind of message
     /help /quit
     3                      tap choice [3] of the bot's last batch of messages
-    3 2026-01-05           tap a date picker choice with that value
-                           (without a value you are asked for one)
+    3 2026-01-05           tap a date picker choice with that value (also 2026/1/5,
+                           2026年1月5日, today, today+14, today-30; without a value
+                           you are asked for one)
     anything else          sent as a text message (so is a number with no such choice)
 
 Script files use the same lines, plus:
@@ -21,18 +22,26 @@ Script files use the same lines, plus:
                            somewhere in what was printed (texts, labels, altText)
 
 The script stops at the first failed assertion (or at a date picker tap without
-a value); run_chat then returns 1. See bot/standin/demo.chat.
+a value); run_chat then returns 1. See bot/standin/demo.chat and docs/chat-script.md.
 """
 
 import re
 import sys
 import time
+import unicodedata
+from datetime import date, datetime, timedelta
 from typing import Callable, Iterable
+from zoneinfo import ZoneInfo
 
 import httpx
 
 HELP = __doc__.split("is one of:\n", 1)[1].split("Script files", 1)[0]
 PICKER_FORMATS = {"date": "YYYY-MM-DD", "time": "HH:MM", "datetime": "YYYY-MM-DDTHH:MM"}
+DATE = re.compile(r"(\d{4})\s*[-/年]\s*(\d{1,2})\s*[-/月]\s*(\d{1,2})\s*日?")
+RELATIVE = re.compile(r"today\s*(?:([+-])\s*(\d+))?", re.IGNORECASE)
+PICKER_EXAMPLES = {"date": "2026-11-10, 2026/11/10, 2026年11月10日 or today-30", "time": "14:30",
+                   "datetime": "2026-11-10T14:30 or 2026/11/10 14:30"}
+TIME = re.compile(r"(\d{1,2})\s*[:時]\s*(\d{2})\s*分?")
 CANNED = {
     "/sticker": {"type": "sticker", "packageId": "446", "stickerId": "1988",
                  "stickerResourceType": "STATIC", "keywords": ["OK"]},
@@ -64,6 +73,18 @@ def _flex_buttons(node) -> list[dict]:
     if node.get("type") == "button" and "action" in node:
         return [node]
     return [b for value in node.values() for b in _flex_buttons(value)]
+
+
+def _card_titles(message: dict) -> list[str]:
+    """For each choice of the message, the title of the card (flex bubble) it sits on, or ""."""
+    titles = []
+    contents = message.get("contents") if message.get("type") == "flex" else None
+    bubbles = (contents or {}).get("contents", []) if (contents or {}).get("type") == "carousel" else [contents]
+    for bubble in bubbles:
+        lines = [line.strip("│┌ ") for line in _flex_lines(bubble)]
+        title = next((line for line in lines if line), "")
+        titles += [title] * len(_flex_buttons(bubble))
+    return titles + [""] * (len(message_choices(message)) - len(titles))
 
 
 def _flex_lines(node, depth: int = 0) -> list[str]:
@@ -100,14 +121,48 @@ def render(message: dict, first: int = 1) -> list[str]:
         lines = [f"[location] {message.get('title', '')} {message.get('address', '')}"]
     else:
         lines = [f"[{kind}] {message.get('originalContentUrl', '')}".rstrip()]
-    for n, action in enumerate(message_choices(message), first):
-        label = action.get("label") or action.get("text") or action.get("type")
+    choices = message_choices(message)
+    labels = [action.get("label") or action.get("text") or action.get("type") for action in choices]
+    for n, (action, label, card) in enumerate(zip(choices, labels, _card_titles(message)), first):
+        if card and labels.count(label) > 1:  # say which card each of the same buttons is on
+            label += f" — {card}"
         if action.get("type") == "datetimepicker":
             label += f" ({PICKER_FORMATS.get(action.get('mode'), 'value')})"
         elif action.get("type") == "uri":
             label += f" ({action.get('uri')})"
         lines.append(f"  [{n}] {label}")
     return lines
+
+
+def _typed_date(text: str) -> str | None:
+    if m := RELATIVE.fullmatch(text):
+        today = datetime.now(ZoneInfo("Asia/Tokyo")).date()
+        days = int(m[2] or 0) * (-1 if m[1] == "-" else 1)
+        return (today + timedelta(days=days)).isoformat()
+    if m := DATE.fullmatch(text):
+        try:
+            return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+        except ValueError:
+            return None
+    return None
+
+
+def _typed_time(text: str) -> str | None:
+    m = TIME.fullmatch(text)
+    return f"{int(m[1]):02d}:{m[2]}" if m and int(m[1]) < 24 and int(m[2]) < 60 else None
+
+
+def picker_value(mode: str, typed: str) -> str | None:
+    """What a date picker of this mode sends for what was typed (2026-11-10, 2026/11/10, 2026年11月10日,
+    today-30; 9:30; both for a date and time), or None when it is no such value."""
+    text = unicodedata.normalize("NFKC", typed).strip()
+    if mode == "time":
+        return _typed_time(text)
+    if mode == "datetime":
+        m = re.fullmatch(r"(.+?)(?:T|\s+)(\d{1,2}\s*[:時]\s*\d{2}\s*分?)", text)
+        day, time_ = (_typed_date(m[1].strip()), _typed_time(m[2])) if m else (None, None)
+        return f"{day}T{time_}" if day and time_ else None
+    return _typed_date(text)
 
 
 class Chat:
@@ -168,14 +223,21 @@ class Chat:
             self.send({"type": "postback", "postback": {"data": action.get("data", "")}})
         elif kind == "datetimepicker":
             mode = action.get("mode", "date")
-            if not value and self.ask:
+            picked = picker_value(mode, value) if value else None
+            while picked is None and self.ask:  # at the keyboard: ask until it is a value, or nothing
+                if value:
+                    self.out(f"(not a {mode}: {value!r}; e.g. {PICKER_EXAMPLES.get(mode, '')})")
                 value = self.ask(f"{PICKER_FORMATS.get(mode, 'value')}: ").strip()
-            if not value:
-                self.error = f"a value is needed: {PICKER_FORMATS.get(mode, 'value')}"
+                if not value:
+                    break
+                picked = picker_value(mode, value)
+            if picked is None:
+                self.error = (f"not a {mode}: {value!r}" if value else "a value is needed") + \
+                    f" (e.g. {PICKER_EXAMPLES.get(mode, '')})"
                 self.out(self.error)
                 return True
             self.send({"type": "postback",
-                       "postback": {"data": action.get("data", ""), "params": {mode: value}}})
+                       "postback": {"data": action.get("data", ""), "params": {mode: picked}}})
         elif kind == "message":
             self.send({"type": "message", "message": {"type": "text", "text": action.get("text", "")}})
         elif kind == "uri":
