@@ -1,10 +1,9 @@
 """Reading one of the city's TOML files with a checker, reporting every mistake as
 'FILE:LINE: field.path: message' (the rules file does the same in scheduling/rules/loader.py)."""
-import re
 import tomllib
 from pathlib import Path
 
-from scheduling.rules.loader import _LineIndex
+from scheduling.rules.loader import _LineIndex, toml_error
 
 
 def read(path, error_class) -> tuple[str, str]:
@@ -21,9 +20,7 @@ def parse(text: str, name: str, checker, error_class):
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        match = re.search(r"line (\d+)", str(error))
-        raise error_class([f"{name}:{match.group(1) if match else '?'}: TOML syntax error"
-                           f"（書き方の誤り）: {error}"]) from None
+        raise error_class([toml_error(text, name, error)]) from None
     config = checker.config(data)
     if checker.errors:
         lines = _LineIndex(text)

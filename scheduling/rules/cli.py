@@ -1,7 +1,8 @@
 """Staff commands for the rules file:
 
     hagukumi rules check FILE              validate and summarise the rules, in Japanese
-    hagukumi rules try FILE CASES.json     evaluate cases and print each decision as JSON
+    hagukumi rules try FILE CASES.json     evaluate cases and print each decision as JSON; a case with
+                                           `expect` is a check: a different decision exits with 1
 
 Also runnable as `python -m scheduling.rules.cli rules check FILE`. Case format: docs/rules.md.
 Exit codes: 0 fine, 1 the rules or cases have mistakes, 2 wrong usage.
@@ -13,6 +14,7 @@ import json
 import sys
 from datetime import date
 
+from .cases import CaseError, check_case, differences
 from .engine import Use, decide
 from .loader import RulesError, load_rules
 from .questions import next_question
@@ -140,12 +142,25 @@ def _try(rule_set: RuleSet, cases_path: str) -> int:
         cases = [cases]
     output, failed = [], 0
     for index, case in enumerate(cases):
+        where = f"{cases_path}: {_name(case, index)}"
         try:
-            output.append(evaluate_case(rule_set, case, index))
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            check_case(rule_set, case, where)
+            result = evaluate_case(rule_set, case, index)
+        except CaseError as error:
             failed += 1
-            output.append({"name": _name(case, index), "error": f"{type(error).__name__}: {error}"})
+            output.append({"name": _name(case, index), "error": str(error)})
+            print(error, file=sys.stderr)
+            continue
+        diff = differences(case.get("expect") or {}, result["results"])
+        if diff:
+            failed += 1
+            result["differences"] = diff
+            print(f"{where}: 期待と違う判定です（the decision differs）:\n  " + "\n  ".join(diff), file=sys.stderr)
+        output.append(result)
     print(json.dumps(output, ensure_ascii=False, indent=2))
+    if failed:
+        print(f"{failed} / {len(cases)} 件のケースに誤りか違いがあります（cases with mistakes or differences）",
+              file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -34,13 +34,37 @@ def load_rules(path) -> RuleSet:
     return parse_rules(text, name=path.name, source=str(path))
 
 
+FULL_WIDTH_HINTS = (("＝", "「＝」（全角のイコール）は「=」（半角）にしてください"),
+                    ("”", "「”」（全角の引用符）は「\"」（半角）にしてください"),
+                    ("“", "「“」（全角の引用符）は「\"」（半角）にしてください"),
+                    ("\u3000", "全角のスペースは半角のスペースにしてください"),
+                    ("［", "「［」「］」（全角のかっこ）は「[」「]」（半角）にしてください"),
+                    ("，", "「，」（全角のカンマ）は「,」（半角）にしてください"))
+
+
+def toml_error(text: str, name: str, error: Exception) -> str:
+    """A TOML syntax error as staff can fix it: where, in Japanese, with a hint for the usual causes."""
+    match = re.search(r"line (\d+)", str(error))
+    lines = text.splitlines()
+    line_no = int(match.group(1)) if match else None
+    if line_no is None:   # "at end of document": most often a quote left open on some line
+        line_no = next((n for n, line in enumerate(lines, 1) if line.split("#")[0].count('"') % 2), None)
+    line = lines[line_no - 1] if line_no and line_no <= len(lines) else ""
+    hints = [hint for mark, hint in FULL_WIDTH_HINTS if mark in line]
+    if not hints and line.count('"') % 2:
+        hints.append("引用符「\"」が閉じていないようです。文字は \"…\" で囲んでください")
+    if not hints and "=" in line and not re.search(r'=\s*("|\[|\{|\d|true|false|-)', line):
+        hints.append("文字の値は \"…\" で囲んでください（例: name = \"はぐくみ市\"）")
+    where = f"{name}:{line_no or '?'}"
+    hint = f" ヒント: {'。'.join(hints)}。" if hints else ""
+    return f"{where}: TOML syntax error（書き方の誤り）: {error}{hint}"
+
+
 def parse_rules(text: str, *, name: str = "rules.toml", source: str = "") -> RuleSet:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        match = re.search(r"line (\d+)", str(error))
-        line = match.group(1) if match else "?"
-        raise RulesError([f"{name}:{line}: TOML syntax error（書き方の誤り）: {error}"]) from None
+        raise RulesError([toml_error(text, name, error)]) from None
     checker = _Checker()
     rule_set = checker.rule_set(data, source=source or name)
     if checker.errors:
