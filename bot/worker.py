@@ -16,7 +16,7 @@ from dialogs import catalog, router
 from dialogs.core import Context, Say
 from dialogs.main_menu import MENU
 from dialogs.privacy import DeleteMyData
-from dialogs.router import RaiseAlert
+from dialogs.router import NoteForStaff, RaiseAlert
 from dialogs.screening import SaveScreening
 from scheduling import alerts, erasure, inbox, outbox, screenings, users
 from scheduling.consult_desk import ConsultDesk
@@ -176,6 +176,9 @@ class Worker:
             case RaiseAlert():
                 alerts.raise_alert(session, user_id=user_id, category=command.category, label=command.label,
                                    body=command.text, matched=command.matched, now=now, source_event_id=event_id)
+            case NoteForStaff():
+                alerts.raise_alert(session, user_id=user_id, category=alerts.UNREAD_WORDS, label="自動で分類できなかったことば",
+                                   body=command.text, matched="", now=now, source_event_id=event_id)
             case DeleteMyData():
                 erasure.delete_user_data(session, config=self.city["booking"]["config"], user_id=user_id, now=now)
                 self.state_store.forget(session, user_id)

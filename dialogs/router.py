@@ -16,7 +16,10 @@ just a menu), an urgent one becomes an item for staff, and the dialog she was in
         with a 相談 open                                    -> her message joins it (a short command still works)
         a link code                                         -> linking her record
         what she means (dialogs/intents)                    -> that menu item or answer
-        anything else                                       -> a gentle word, the menu and the offer of 相談
+        anything else                                       -> a gentle word, the menu and the offer of 相談;
+                                                               words of her own (OWN_WORDS or more) are also
+                                                               put before staff, who read them: the safety
+                                                               net cannot know every way of saying danger
 """
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,10 +31,12 @@ from dialogs.core import (
 )
 from dialogs.intents import intent_of, means_stop
 from scheduling.family_desk import looks_like_code
+from scheduling.textnorm import normalize
 
 MENU = main_menu.MENU
 GO = "go|"
 SHORT_COMMAND = 15  # with a 相談 open, a typed menu word this short is a command, not part of the 相談
+OWN_WORDS = 8       # characters (normalised): a message this long that nothing understood goes to staff
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,12 @@ class RaiseAlert:
     label: str
     text: str
     matched: str
+
+
+@dataclass(frozen=True)
+class NoteForStaff:
+    """Command: words of her own that neither the safety net nor the intents understood; a person reads them."""
+    text: str
 
 
 @dataclass(frozen=True)
@@ -142,8 +153,10 @@ def _typed(state: dict | None, text: str, ctx: Context) -> Outcome:
         return registration.redeem_typed_code(text, ctx, MENU)
     if intent in ACTIONS:
         return _do(intent, state, ctx)
-    return Outcome(None, (Say("reply.not_understood", choices=(
-        Choice("consult.start", "cons|start|text"), *main_menu.CHOICES)),))
+    choices = (Choice("consult.start", "cons|start|text"), *main_menu.CHOICES)
+    if len(normalize(text)) >= OWN_WORDS:
+        return Outcome(None, (Say("reply.not_understood_read", choices=choices),), (NoteForStaff(text),))
+    return Outcome(None, (Say("reply.not_understood", choices=choices),))
 
 
 def _do(intent: str, state: dict | None, ctx: Context) -> Outcome:

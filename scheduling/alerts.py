@@ -1,6 +1,8 @@
-"""Urgent items for staff: a message of hers that hit an urgent category of the city's safety net (her
-life in danger, violence, an emergency). Shown first on 今日 until a staff member marks it handled with
-a note (audited). Providers never see them; they are erased with her data."""
+"""Items for staff from the chat. Urgent: a message of hers that hit an urgent category of the city's
+safety net (her life in danger, violence, an emergency), shown first on 今日. Not urgent: words of her own
+that nothing understood (UNREAD_WORDS), for a person to read, since no word list knows every way of
+saying danger. Both stay until a staff member marks them handled with a note (audited). Providers never
+see them; they are erased with her data."""
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -10,6 +12,7 @@ from scheduling import audit
 from scheduling.models import SafetyAlert
 
 MAX_BODY = 5000
+UNREAD_WORDS = "unread_words"
 
 
 def raise_alert(session: Session, *, user_id: str, category: str, label: str, body: str, matched: str,
@@ -22,8 +25,16 @@ def raise_alert(session: Session, *, user_id: str, category: str, label: str, bo
 
 
 def open_alerts(session: Session, *, limit: int = 100) -> list[SafetyAlert]:
-    """Unhandled alerts, the oldest first: the one waiting longest is the most urgent."""
-    return list(session.scalars(select(SafetyAlert).where(SafetyAlert.status == "open")
+    """Unhandled urgent items, the oldest first: the one waiting longest is the most urgent."""
+    return list(session.scalars(select(SafetyAlert).where(SafetyAlert.status == "open",
+                                                          SafetyAlert.category != UNREAD_WORDS)
+                                .order_by(SafetyAlert.at, SafetyAlert.id).limit(limit)))
+
+
+def words_to_read(session: Session, *, limit: int = 100) -> list[SafetyAlert]:
+    """Words of hers nothing understood, not yet read by staff, the oldest first."""
+    return list(session.scalars(select(SafetyAlert).where(SafetyAlert.status == "open",
+                                                          SafetyAlert.category == UNREAD_WORDS)
                                 .order_by(SafetyAlert.at, SafetyAlert.id).limit(limit)))
 
 

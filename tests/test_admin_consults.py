@@ -128,3 +128,15 @@ def test_the_figures_page_csv_and_print_count_consults(staff, sessions):
     csv = staff.get("/figures.csv?year=2026").content.decode("utf-8-sig")
     assert "令和8年度,相談 合計,延べ件数,件,0,0,2," in csv
     assert "4 相談" in staff.get("/figures/print?year=2026").text
+
+
+def test_words_nothing_understood_are_listed_for_a_person_to_read_apart_from_urgent_items(staff, sessions):
+    with transaction(sessions) as session:
+        note = alerts.raise_alert(session, user_id=MOTHER, category=alerts.UNREAD_WORDS, label="自動で分類できなかったことば",
+                                  body="明日の朝が来なければいいのに", matched="", now=NOW)
+        assert alerts.open_alerts(session) == [] and [a.id for a in alerts.words_to_read(session)] == [note.id]
+    html = staff.get("/").text
+    assert "至急" not in html and "自動で分類できなかったもの 1件" in html and "明日の朝が来なければいいのに" in html
+    csrf = page_csrf(staff)
+    assert staff.post(f"/alerts/{note.id}/handled", data={"csrf": csrf, "note": "確認しました"}).status_code == 303
+    assert "明日の朝が来なければいいのに" not in staff.get("/").text

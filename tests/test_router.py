@@ -91,7 +91,8 @@ def test_the_answer_differs_in_and_out_of_the_centres_hours():
 def test_near_misses_are_not_read_as_a_crisis(text):
     chat = Chat()
     chat.send(Text(text))
-    assert not any(isinstance(s, CityText) for s in chat.says) and chat.commands == ()
+    assert not any(isinstance(s, CityText) for s in chat.says)
+    assert not any(isinstance(c, router.RaiseAlert) for c in chat.commands)   # no urgent item (a person may read it)
 
 
 @pytest.mark.parametrize("text, first", [
@@ -161,3 +162,13 @@ def test_every_dialog_is_registered_once_and_owns_distinct_postbacks():
     assert len(names) == len(set(names))
     prefixes = [p for d in router.DIALOGS for p in d.owns]
     assert len(prefixes) == len(set(prefixes))
+
+
+def test_words_of_her_own_that_nothing_understood_go_to_a_person():
+    chat = Chat()
+    chat.send(Text("このまま遠くに行ってしまいたい"))   # indirect: no word list knows every way of saying it
+    assert chat.keys() == ["reply.not_understood_read"]
+    [note] = chat.commands
+    assert isinstance(note, router.NoteForStaff) and note.text == "このまま遠くに行ってしまいたい"
+    chat.send(Text("ｘｙｚ"))                          # too short to be her own words: not sent to staff
+    assert chat.keys() == ["reply.not_understood"] and chat.commands == ()

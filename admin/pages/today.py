@@ -18,9 +18,11 @@ def today(request: Request, me: Me = Depends(signed_in()), alert_done: str = "",
     staff = me.role != "provider"
     with db(request) as session:
         urgent = alerts.open_alerts(session) if staff else []
+        to_read = alerts.words_to_read(session) if staff else []
         open_cases = consults.inbox(session) if staff else []
         context = dict(
-            urgent=urgent, records={a.id: mothers.current(session, user_id=a.user_id) for a in urgent},
+            urgent=urgent, to_read=to_read,
+            records={a.id: mothers.current(session, user_id=a.user_id) for a in urgent + to_read},
             open_cases=open_cases, case_waiting={c.id: consults.waiting_since(c) for c in open_cases}, now=now(request),
             alert_notice="対応済みにしました。" if alert_done else None,
             alert_problem={"note": "対応のメモを入力してください（500文字まで）。",
