@@ -141,7 +141,10 @@ def _typed_in(current: Dialog, state: dict, event: Text, ctx: Context) -> Outcom
     if intent in SWITCHES and intent != current.intent and not (intent == "cancel_booking" and current.name == "my"):
         return Outcome(state, (Say(f"switch.ask.{intent}", choices=(
             Choice("switch.yes", GO + intent), Choice("switch.no", GO + "resume"))),))
-    return current.handle(state, event, ctx, MENU)
+    outcome = current.handle(state, event, ctx, MENU)
+    if intent is None and len(normalize(event.text)) >= OWN_WORDS:   # her own words: a person reads them too
+        return Outcome(outcome.state, outcome.says, (*outcome.commands, NoteForStaff(event.text)))
+    return outcome
 
 
 def _typed(state: dict | None, text: str, ctx: Context) -> Outcome:

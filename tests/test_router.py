@@ -172,3 +172,11 @@ def test_words_of_her_own_that_nothing_understood_go_to_a_person():
     assert isinstance(note, router.NoteForStaff) and note.text == "このまま遠くに行ってしまいたい"
     chat.send(Text("ｘｙｚ"))                          # too short to be her own words: not sent to staff
     assert chat.keys() == ["reply.not_understood"] and chat.commands == ()
+
+
+def test_her_own_words_inside_a_dialog_are_read_by_a_person_and_the_dialog_asks_again():
+    chat = Chat()
+    before = chat.screening_started()
+    chat.send(Text("このまま遠くに行ってしまいたい"))
+    assert chat.state["asking"] == before["asking"] and chat.keys()[-1] == "screening.question.residence"
+    assert [type(c) for c in chat.commands] == [router.NoteForStaff]
