@@ -11,6 +11,7 @@ CSRF on every form, one transaction per request.
 `posted` also checks the form's CSRF token. Pages call scheduling's services only.
 """
 import hmac
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -82,6 +83,24 @@ def waited(since, until) -> str:
 templates.env.filters["waited"] = lambda since, until: waited(since, until)
 
 
+def push_problem(error: str | None) -> str:
+    """Why a push did not arrive, as staff can act on it (LINE's own words stay in the audit and the log)."""
+    text = error or ""
+    if "blocked" in text or re.search(r"property, \\?'to\\?'", text) or "HTTP 404" in text:
+        return "LINEの友だち登録が解除されているか、送り先が見つからないため届きませんでした。"
+    if "HTTP 400" in text:
+        return "LINEがお知らせの内容を受け付けませんでした。管理者にお知らせください。"
+    if "HTTP 429" in text:
+        return "LINEの送信の上限（回数や月の通数）に達したため、届きませんでした。"
+    if "HTTP 401" in text or "HTTP 403" in text:
+        return "LINEの設定（チャネルのアクセストークン）に問題があるため送れませんでした。管理者にお知らせください。"
+    if "cannot render" in text:
+        return "お知らせの文面を作れませんでした（設定の誤り）。管理者にお知らせください。"
+    if re.search(r"HTTP 5\d\d|Timeout|ClientError|Connect", text):
+        return "LINE側の障害でしばらく届きませんでした。"
+    return "届きませんでした（理由は操作の記録とログにあります）。"
+
+
 def push_name(kind: str) -> str:
     return PUSH_NAMES.get(kind) or ("時期のお知らせ" if kind.startswith("timed:") else kind)
 
@@ -91,7 +110,7 @@ def who(actor: str | None, names: dict[str, str]) -> str:
     return names.get(actor or "") or ACTOR_NAMES.get(actor or "") or (actor or "")
 
 
-templates.env.globals.update(push_name=push_name, who=who)
+templates.env.globals.update(push_name=push_name, who=who, push_problem=push_problem)
 
 
 class SignInRequired(Exception):

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from scheduling import audit
 from scheduling.models import CareBooking, ClassBooking, LineUser, Reminder
 
 LEASE = timedelta(seconds=60)
@@ -144,3 +145,26 @@ def failed(session: Session, *, limit: int = 100) -> list[Reminder]:
     """Reminders that could not be sent, newest first (for staff)."""
     return list(session.scalars(select(Reminder).where(Reminder.status == "failed")
                                 .order_by(Reminder.due_at.desc()).limit(limit)))
+
+
+def resend(session: Session, *, reminder_id: int, staff: str, now: datetime) -> Reminder | None:
+    """Staff send a failed push again (after she followed the account again, say): due now, under the
+    same retry key (LINE never accepted it, so it is not a duplicate); audited."""
+    row = session.get(Reminder, reminder_id, populate_existing=True)
+    if row is None or row.status != "failed":
+        return None
+    row.status, row.due_at, row.attempts, row.lease_until = "pending", now, 0, None
+    audit.record(session, actor=staff, action="push_resent", subject=f"reminder:{row.id}", now=now,
+                 before={"status": "failed", "error": (row.last_error or "")[:200]}, after={"status": "pending"})
+    return row
+
+
+def resolve(session: Session, *, reminder_id: int, staff: str, now: datetime) -> Reminder | None:
+    """Staff dealt with a failed push another way (a phone call): it leaves the list; audited."""
+    row = session.get(Reminder, reminder_id, populate_existing=True)
+    if row is None or row.status != "failed":
+        return None
+    row.status = "resolved"
+    audit.record(session, actor=staff, action="push_resolved", subject=f"reminder:{row.id}", now=now,
+                 before={"status": "failed"}, after={"status": "resolved"})
+    return row

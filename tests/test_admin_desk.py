@@ -155,3 +155,29 @@ def test_the_capacity_calendar_tells_unconfirmed_requests_from_confirmed_ones(ap
     assert "宿泊 1／2 <span class=\"pending\">（確認待ち1）" in cells[7]
     assert "宿泊 2／2 <span class=\"pending\">（確認待ち1）" in cells[8]     # one confirmed, one requested
     assert requested
+
+
+def test_a_failed_push_reads_in_japanese_with_whom_it_was_for_a_resend_and_resolved(app, sessions):
+    from scheduling import reminders
+    from scheduling.models import AuditEntry, Reminder
+    from sqlalchemy import select
+    mother_id = pregnant(sessions, user="U6")
+    with transaction(sessions) as session:
+        rows = [reminders.add(session, user_id="U6", kind="care_confirmed", says=[], due_at=NOW, now=NOW)
+                for _ in range(2)]
+        for row in rows:
+            reminders.mark(session, reminder_id=row.id, status="failed",
+                           error="""HTTP 400: '{"message":"The property, \\'to\\', in the request body is invalid"}'""")
+    add_staff(sessions, "sato", "staff")
+    client = signed_in_client(app, "sato")
+    html = client.get("/").text
+    assert "LINEの友だち登録が解除されているか" in html and "The property" not in html
+    assert f"/residents/{mother_id}" in html and "送り直す" in html
+    csrf = html.split('name="csrf" value="')[1].split('"')[0]
+    assert client.post(f"/pushes/{rows[0].id}/resend", data={"csrf": csrf}).status_code == 303
+    assert client.post(f"/pushes/{rows[1].id}/resolve", data={"csrf": csrf}).status_code == 303
+    assert client.post(f"/pushes/{rows[1].id}/resend", data={"csrf": csrf}).status_code == 404   # no longer failed
+    with transaction(sessions) as session:
+        assert [session.get(Reminder, r.id).status for r in rows] == ["pending", "resolved"]
+        actions = set(session.scalars(select(AuditEntry.action)))
+        assert {"push_resent", "push_resolved"} <= actions

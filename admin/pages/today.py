@@ -3,8 +3,9 @@ confirmation, today's and tomorrow's bookings, calls due, pushes that failed."""
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
 
-from admin.web import Me, db, now, page, signed_in
+from admin.web import Me, db, missing, now, page, posted, signed_in, url
 from scheduling import alerts, booking_lists, calls, consults, mothers, reminders
 from scheduling.calendar import jst_today
 
@@ -12,7 +13,8 @@ router = APIRouter()
 
 
 @router.get("/")
-def today(request: Request, me: Me = Depends(signed_in()), alert_done: str = "", alert_problem: str = ""):
+def today(request: Request, me: Me = Depends(signed_in()), alert_done: str = "", alert_problem: str = "",
+          push_done: str = ""):
     day = jst_today(now(request))
     own = me.provider_id if me.role == "provider" else None
     staff = me.role != "provider"
@@ -20,7 +22,9 @@ def today(request: Request, me: Me = Depends(signed_in()), alert_done: str = "",
         urgent = alerts.open_alerts(session) if staff else []
         to_read = alerts.words_to_read(session) if staff else []
         open_cases = consults.inbox(session) if staff else []
+        failed = [] if me.role == "provider" else reminders.failed(session, limit=50)
         context = dict(
+            failed_for={r.id: mothers.current(session, user_id=r.user_id) for r in failed},
             urgent=urgent, to_read=to_read,
             records={a.id: mothers.current(session, user_id=a.user_id) for a in urgent + to_read},
             open_cases=open_cases, case_waiting={c.id: consults.waiting_since(c) for c in open_cases}, now=now(request),
@@ -33,6 +37,20 @@ def today(request: Request, me: Me = Depends(signed_in()), alert_done: str = "",
             staying=booking_lists.staying(session, day=day, provider_id=own),
             to_close=booking_lists.to_close(session, day=day, provider_id=own),
             calls=[] if me.role == "provider" else calls.due(session, until=day),
-            failed=[] if me.role == "provider" else reminders.failed(session, limit=50),
+            failed=failed, push_done={"resent": "もう一度送ります。", "resolved": "対応済みにしました。"}.get(push_done),
         )
         return page(request, "today.html", me, **context)
+
+
+@router.post("/pushes/{reminder_id}/{action}")
+def push_action(request: Request, reminder_id: int, action: str, me: Me = Depends(posted("admin", "staff"))):
+    """送り直す (resend) or 対応済み (resolved) for a push that could not be sent; audited."""
+    if action not in ("resend", "resolve"):
+        return missing(request, me)
+    with db(request) as session:
+        done = (reminders.resend if action == "resend" else reminders.resolve)(
+            session, reminder_id=reminder_id, staff=me.actor, now=now(request))
+        if done is None:
+            return missing(request, me)
+    return RedirectResponse(url(request, f"/?push_done={'resent' if action == 'resend' else 'resolved'}#pushes"),
+                            status_code=303)
