@@ -20,7 +20,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import MetaData, create_engine, text
 
+from argon2 import PasswordHasher
+
 from bot.settings import Settings
+from scheduling import staff
 from scheduling.db import make_engine, make_sessionmaker, upgrade_schema
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -33,6 +36,16 @@ def service_missing(what: str, error: Exception):
     if os.environ.get("REQUIRE_SERVICES") == "1":
         pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
     pytest.skip(reason)
+
+
+SERVICE_HASHER = staff._hasher
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashes(monkeypatch):
+    """argon2id with its least cost: the service's (64 MiB, 3 passes, 4 lanes; ~0.2 s of CPU a hash, by
+    design) made the admin tests a fifth of the suite's CPU. test_admin_auth checks the service's own."""
+    monkeypatch.setattr(staff, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def migrate(url: str) -> None:
