@@ -6,8 +6,9 @@ the server is missing, and fail instead when REQUIRE_SERVICES=1 (as on CI).
 Fast by design (scripts/test runs the tests on several xdist workers): the schema is migrated once per
 worker, not per test. A SQLite test gets a copy of a migrated file; a PostgreSQL test gets its worker's
 migrated database, emptied (every row deleted, ids restarted) before it. A test of the migrations
-themselves asks for `empty_database_url`. The tests using `redis_url` take turns on TEST_REDIS_URL's
-database, the only one they flush.
+themselves asks for `empty_database_url`; a test needing a second database makes a SQLite file in
+tmp_path. The tests using `redis_url` take turns on TEST_REDIS_URL's database, the only one they flush.
+Staff passwords are hashed at argon2's least cost (quick_password_hashes).
 """
 import fcntl
 import hashlib
@@ -18,9 +19,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import MetaData, create_engine, text
 
 from bot.settings import Settings
+from scheduling import staff
 from scheduling.db import make_engine, make_sessionmaker, upgrade_schema
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -33,6 +36,16 @@ def service_missing(what: str, error: Exception):
     if os.environ.get("REQUIRE_SERVICES") == "1":
         pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
     pytest.skip(reason)
+
+
+SERVICE_HASHER = staff._hasher
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashes(monkeypatch):
+    """argon2id with its least cost: the service's (64 MiB, 3 passes, 4 lanes; ~0.2 s of CPU a hash, by
+    design) made the admin tests a fifth of the suite's CPU. test_admin_auth checks the service's own."""
+    monkeypatch.setattr(staff, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def migrate(url: str) -> None:
@@ -96,7 +109,11 @@ class WorkerPostgres:
             # connections a test left open would hold locks: end them, then empty every table
             self._conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
-            self._conn.exec_driver_sql(self._empty_all)
+            try:
+                self._conn.exec_driver_sql(self._empty_all)
+            except Exception:
+                self._conn.exec_driver_sql("ROLLBACK")  # leave the connection usable for the next test
+                raise
         self.used = True
         return self.url
 

@@ -26,7 +26,7 @@ from scheduling.calendar import JST
 from scheduling.db import make_engine, make_sessionmaker, transaction
 from scheduling.models import CareBooking, LineUser, Reminder
 from tests.conftest import make_settings
-from tests.helpers import wait_for
+from tests.helpers import get, post, wait_for
 
 TOKEN = "dispatcher-test-token"
 CONFIG = load_booking_config(Path(__file__).resolve().parent.parent / "config" / "booking.toml")
@@ -89,12 +89,12 @@ def dispatch(sessions, url, *, at=NOON, crash_before_recording=False, **options)
 
 
 def pushes(url) -> list[dict]:
-    return [r for r in httpx.get(f"{url}/_standin/requests").json() if r["endpoint"] == "push"]
+    return [r for r in get(f"{url}/_standin/requests").json() if r["endpoint"] == "push"]
 
 
 def delivered(url, user_id=None) -> list[dict]:
     params = {"user_id": user_id} if user_id else {}
-    return httpx.get(f"{url}/_standin/messages", params=params).json()["messages"]
+    return get(f"{url}/_standin/messages", params=params).json()["messages"]
 
 
 def rows(sessions) -> dict[int, Reminder]:
@@ -210,7 +210,7 @@ def test_a_day_before_reminder_goes_only_while_the_booking_is_on(sessions, stand
 def test_lines_refusal_fails_the_row_for_staff_and_a_lasting_outage_retries_later(sessions, standin):
     add_users(sessions, standin, [user(1), user(2)])
     refused = add_reminder(sessions, user(1))
-    httpx.post(f"{standin}/_standin/faults", json={"endpoint": "push", "status": 400, "count": 1,
+    post(f"{standin}/_standin/faults", json={"endpoint": "push", "status": 400, "count": 1,
                                                     "body": {"message": "The request body has 1 error(s)"}})
     assert dispatch(sessions, standin) == 1
     row = rows(sessions)[refused]
@@ -219,7 +219,7 @@ def test_lines_refusal_fails_the_row_for_staff_and_a_lasting_outage_retries_late
         assert [r.id for r in reminders.failed(session)] == [refused]
 
     later = add_reminder(sessions, user(2))
-    httpx.post(f"{standin}/_standin/faults", json={"endpoint": "push", "status": 500, "count": 4})  # 1 + 3 retries
+    post(f"{standin}/_standin/faults", json={"endpoint": "push", "status": 500, "count": 4})  # 1 + 3 retries
     assert dispatch(sessions, standin) == 1
     row = rows(sessions)[later]
     assert (row.status, row.attempts, row.lease_until) == ("pending", 1, None)

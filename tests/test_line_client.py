@@ -4,7 +4,6 @@ import threading
 import uuid
 from datetime import timedelta
 
-import httpx
 import pytest
 import uvicorn
 
@@ -13,6 +12,7 @@ from bot.line_client import LineClient
 from bot.local import free_port
 from bot.standin.server import create_standin_app
 from scheduling.models import utcnow
+from tests.helpers import get, post
 
 TOKEN = "token"
 USER = "U" + "b" * 32
@@ -30,7 +30,7 @@ def standin(monkeypatch):
     while not server.started:
         thread.join(0.02)
     url = f"http://127.0.0.1:{port}"
-    httpx.post(f"{url}/_standin/users", json={"user_id": USER, "display_name": "x", "language": "ja"})
+    post(f"{url}/_standin/users", json={"user_id": USER, "display_name": "x", "language": "ja"})
     yield url
     server.should_exit = True
     thread.join(5)
@@ -47,19 +47,19 @@ def push(url, retry_key, **kwargs):
 
 
 def pushes(url):
-    return [r for r in httpx.get(f"{url}/_standin/requests").json() if r["endpoint"] == "push"]
+    return [r for r in get(f"{url}/_standin/requests").json() if r["endpoint"] == "push"]
 
 
 @pytest.mark.parametrize("status", [500, 503, 429])
 def test_transient_errors_are_retried_with_the_same_key(standin, status):
-    httpx.post(f"{standin}/_standin/faults", json={"endpoint": "push", "status": status, "count": 2})
+    post(f"{standin}/_standin/faults", json={"endpoint": "push", "status": status, "count": 2})
     key = str(uuid.uuid4())
     result = push(standin, key)
     assert (result.status, result.via) == ("sent", "push")
     log = pushes(standin)
     assert [r["status"] for r in log] == [status, status, 200]
     assert {r["retry_key"] for r in log} == {key}
-    assert len(httpx.get(f"{standin}/_standin/messages", params={"user_id": USER}).json()["messages"]) == 1
+    assert len(get(f"{standin}/_standin/messages", params={"user_id": USER}).json()["messages"]) == 1
 
 
 def test_a_resend_after_lines_acceptance_counts_as_delivered(standin):
@@ -68,7 +68,7 @@ def test_a_resend_after_lines_acceptance_counts_as_delivered(standin):
     again = push(standin, key)  # e.g. after a crash before the row was marked sent
     assert (again.status, again.via) == ("sent", "push")
     assert [r["status"] for r in pushes(standin)] == [200, 409]
-    assert len(httpx.get(f"{standin}/_standin/messages", params={"user_id": USER}).json()["messages"]) == 1
+    assert len(get(f"{standin}/_standin/messages", params={"user_id": USER}).json()["messages"]) == 1
 
 
 def test_a_request_the_sdk_refuses_fails_without_a_call(standin):
@@ -93,7 +93,7 @@ def test_wrong_token_is_a_failure_not_a_retry(standin):
 
 
 def test_persistent_outage_is_left_for_a_later_try(standin):
-    httpx.post(f"{standin}/_standin/faults", json={"endpoint": "push", "status": 500, "count": 10})
+    post(f"{standin}/_standin/faults", json={"endpoint": "push", "status": 500, "count": 10})
     result = push(standin, str(uuid.uuid4()))
     assert result.status == "retry"
     assert len(pushes(standin)) == 1 + len(line_client.BACKOFF)

@@ -6,14 +6,13 @@ import logging
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
 from bot import local
 from scheduling.models import InboundEvent, LineUser
 from tests.conftest import SECRET, make_settings
-from tests.helpers import StandIn, post_signed, sign, user_event, wait_for
+from tests.helpers import StandIn, get, post, post_signed, sign, user_event, wait_for
 
 EVENTS = Path(__file__).parent / "fixtures/line_events.json"
 # Every event type and message content type of LINE's public webhook format (Messaging API reference).
@@ -46,9 +45,9 @@ def test_sdk_known_answer_vector_is_accepted(tmp_path):
     the body is then refused as malformed (not as badly signed)."""
     settings = make_settings(f"sqlite:///{tmp_path / 'db.sqlite3'}", LINE_CHANNEL_SECRET="channel_secret")
     with local.running(settings) as servers:
-        good = httpx.post(f"{servers.bot_url}/callback", content=b"bodybodybodybody",
+        good = post(f"{servers.bot_url}/callback", content=b"bodybodybodybody",
                           headers={"X-Line-Signature": "/gg9a+LvFevTH1sd7XCQycD7tsWclCsInj7MhBHxN7k="})
-        bad = httpx.post(f"{servers.bot_url}/callback", content=b"bodybodybodybody",
+        bad = post(f"{servers.bot_url}/callback", content=b"bodybodybodybody",
                          headers={"X-Line-Signature": "/gg9a+LvFevTH1sd7XCQycD7tsWclCsInj7MhBHxN7j="})
     assert (good.status_code, good.json()["message"]) == (400, "malformed body")
     assert (bad.status_code, bad.json()["message"]) == (400, "invalid signature")
@@ -63,7 +62,7 @@ def test_bad_signatures_get_400_and_leave_no_trace(live):
     ]
     for attempt in attempts:
         content = attempt.pop("body")
-        response = httpx.post(f"{live.bot_url}/callback", content=content, headers=attempt)
+        response = post(f"{live.bot_url}/callback", content=content, headers=attempt)
         assert response.status_code == 400
     wait_for(lambda: False, timeout=0.5)
     assert count_events(live) == 0
@@ -73,7 +72,7 @@ def test_bad_signatures_get_400_and_leave_no_trace(live):
 def test_verify_button_and_malformed_bodies(live):
     assert post_signed(f"{live.bot_url}/callback", SECRET, []).status_code == 200
     for body in (b"{not json", b'{"destination": "U1"}', b'[]', "\u3042".encode()):
-        response = httpx.post(f"{live.bot_url}/callback", content=body,
+        response = post(f"{live.bot_url}/callback", content=body,
                               headers={"X-Line-Signature": sign(SECRET, body)})
         assert response.status_code == 400, body
     assert count_events(live) == 0
@@ -148,7 +147,7 @@ def test_messages_outside_a_dialog_get_a_hint_and_the_menu(live, message):
 
 def test_language_comes_from_the_line_profile(live):
     standin = StandIn(live.standin_url)
-    httpx.post(f"{live.standin_url}/_standin/users",
+    post(f"{live.standin_url}/_standin/users",
                json={"user_id": USER, "display_name": "Emma", "language": "en"}).raise_for_status()
     standin.send(USER, {"type": "follow", "follow": {"isUnblocked": False}})
     greeting = standin.wait_messages(USER, 2)[0]["message"]
@@ -202,7 +201,7 @@ def test_an_acknowledged_event_left_unhandled_is_handled_after_a_restart(databas
 
 
 def test_healthz_reports_the_database(live):
-    response = httpx.get(f"{live.bot_url}/healthz")
+    response = get(f"{live.bot_url}/healthz")
     assert response.status_code == 200
     assert response.json() == {"ok": True, "database": True}
 
@@ -212,6 +211,6 @@ def test_conversation_state_in_redis(database_url, redis_url):
         standin = StandIn(servers.standin_url)
         standin.send(USER, {"type": "follow", "follow": {"isUnblocked": False}})
         assert len(standin.wait_messages(USER, 2)) == 2
-        assert httpx.get(f"{servers.bot_url}/healthz").json() == {"ok": True, "database": True, "redis": True}
+        assert get(f"{servers.bot_url}/healthz").json() == {"ok": True, "database": True, "redis": True}
         import redis
         assert redis.Redis.from_url(redis_url).get("hagukumi:state:" + USER) is not None
