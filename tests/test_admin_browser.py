@@ -191,3 +191,10 @@ def test_urgent_items_and_the_consult_inbox_in_a_real_browser(browser, admin, tm
         assert session.get(SafetyAlert, alert.id).status == "handled"
         assert [m.body for m in session.scalars(select(ConsultMessage).where(ConsultMessage.author != "mother"))] \
             == ["今日の午後、保健師からお電話しますね。"]
+
+
+def test_the_screenshot_script_photographs_every_page_at_both_widths(tmp_path):
+    from tests.panel_screenshots import PAGES, WIDTHS, take
+    saved = take(tmp_path / "shots")
+    assert sorted(p.name for p in saved) == sorted(f"{n}-{w}.png" for n in PAGES for w in WIDTHS)
+    assert all(p.stat().st_size > 10_000 for p in saved)

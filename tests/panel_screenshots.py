@@ -1,0 +1,95 @@
+"""Screenshots of the staff panel as staff see it, at a desk (1280 px) and on a phone (390 px): 今日 with an
+urgent item, a 相談 and a stay in progress, a booking with the facts to decide with, a 相談, the figures.
+
+    scripts/screenshots [FOLDER]        (default: screenshots/; needs Debian's Chromium, see README)
+
+It runs the bot on a SQLite file of its own, seeds a believable day through the services (as the chat and
+staff would make it), signs in as a staff member and saves one PNG per page and width. The browser test
+runs it too, so it keeps working."""
+import sys
+import tempfile
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from bot.local import running
+from scheduling import alerts, care_bookings, consults, mothers, screenings, staff
+from scheduling.calendar import jst_today, provider_open
+from scheduling.care_bookings import Request
+from scheduling.city import load_city
+from scheduling.db import make_engine, make_sessionmaker, transaction
+from scheduling.models import utcnow
+from tests.browser_helpers import chromium
+from tests.conftest import make_settings
+
+PASSWORD = "screenshots-only-password"
+WIDTHS = (1280, 390)
+PAGES = ("today", "booking", "consults", "consult", "figures")
+
+
+def seed(sessions, city) -> dict:
+    """A requested stay (screened in the chat), an urgent item, an open 相談 and a registration."""
+    now = utcnow()
+    today = jst_today(now)
+    config, rules = city["booking"]["config"], city["care"]["rule_set"]
+    born = (today - timedelta(days=40)).isoformat()
+    answers = {"relationship": "birth", "residence": "resident", "birth_date": born, "exclusions": "none",
+               "babies": 1, "preterm": "no", "need:family_help": "yes"}
+    with transaction(sessions) as session:
+        staff.create(session, login="sato", display_name="保健師 佐藤", password=PASSWORD, role="staff",
+                     actor="screenshots", now=now)
+        mother = mothers.register_pregnancy(session, config=city["pregnancy"]["config"], user_id="U" + "a" * 32,
+                                            due_date=today + timedelta(days=70), babies=1, first_baby=True, now=now)
+        mother.phone = "090-1234-5678"
+        screenings.record(session, user_id="U" + "b" * 32, answers=answers, decision={}, rules_version="令和8年度",
+                          care_date=today.isoformat(), now=now, source_event_id=None)
+        screening = screenings.of_user(session, user_id="U" + "b" * 32)[-1]
+        day = today + timedelta(days=3)
+        while not provider_open(config.provider("sakura"), day):
+            day += timedelta(days=1)
+        outcome = care_bookings.request(session, config=config, rules=rules, answers=answers, now=now,
+                                        request=Request("U" + "b" * 32, "short_stay", day, uuid.uuid4().hex, "sakura", 2),
+                                        screening_id=screening.id)
+        alerts.raise_alert(session, user_id="U" + "a" * 32, category="life", label="命の危険", body="もう消えてしまいたいです",
+                           matched="消えたい", now=now - timedelta(minutes=6))
+        case = consults.open_case(session, user_id="U" + "c" * 32, topic="feelings", answer_by="phone",
+                                  time_band="afternoon", phone="080-1111-2222", now=now - timedelta(hours=2)).case
+        consults.add_message(session, case=case, kind="text", body="夜になると涙が止まりません。\n夫は帰りが遅いです。",
+                             now=now - timedelta(hours=2))
+        return {"booking": outcome.booking.id, "case": case.id, "mother": mother.id}
+
+
+def take(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'screenshots.sqlite3'}"
+        city = load_city(Path(__file__).resolve().parents[1] / "config" / "city.toml")
+        with running(make_settings(url, HAGUKUMI_ADMIN_SECURE_COOKIES="0")) as local, chromium() as browser:
+            engine = make_engine(url)
+            ids = seed(make_sessionmaker(engine), city)
+            engine.dispose()
+            base = local.bot_url + "/admin"
+            paths = {"today": "/", "booking": f"/bookings/{ids['booking']}", "consults": "/consults",
+                     "consult": f"/consults/{ids['case']}", "figures": "/figures"}
+            saved = []
+            for width in WIDTHS:
+                context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo",
+                                              viewport={"width": width, "height": 900})
+                page = context.new_page()
+                page.goto(base + "/login")
+                page.get_by_label("ログインID").fill("sato")
+                page.get_by_label("パスワード").fill(PASSWORD)
+                page.get_by_role("button", name="ログイン").click()
+                page.wait_for_url(base + "/")
+                for name in PAGES:
+                    page.goto(base + paths[name])
+                    path = folder / f"{name}-{width}.png"
+                    page.screenshot(path=str(path), full_page=True)
+                    saved.append(path)
+                context.close()
+    return saved
+
+
+if __name__ == "__main__":
+    for path in take(Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots")):
+        print(path)
