@@ -109,7 +109,7 @@ def _demo_staff(sessions) -> str:
     with transaction(sessions) as session:
         if staff.all_staff(session):
             return "(sign in with your staff account: hagukumi staff add)"
-        password = secrets.token_urlsafe(9)
+        password = secrets.token_urlsafe(12)
         staff.create(session, login="demo", display_name="デモ職員", password=password, role="admin",
                      actor="hagukumi chat", now=utcnow())
     return f"(login: demo, password: {password})"
