@@ -4,13 +4,16 @@ import importlib
 import pkgutil
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException
 
 from admin import pages
+from admin.guard import Guard, ids_in_range
 from admin.web import Forbidden, SignInRequired, url
 from scheduling.models import utcnow
 
@@ -19,7 +22,10 @@ def create_admin_app(*, sessions: sessionmaker[Session], city: dict, secure_cook
                      clock=utcnow, forget_state=None) -> FastAPI:
     """`forget_state(session, user_id)`: drop a deleted mother's conversation state wherever the bot keeps
     it (Redis, when configured), given by the bot's app that mounts this one."""
-    app = FastAPI(title="はぐくみ 管理画面", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="はぐくみ 管理画面", docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(ids_in_range)])
+    app.router.redirect_slashes = False  # its redirects would take the Host header
+    app.add_middleware(Guard)
     app.state.sessions, app.state.city, app.state.clock = sessions, city, clock
     app.state.secure_cookies = secure_cookies
     app.state.forget_state = forget_state or (lambda session, user_id: None)
@@ -37,7 +43,24 @@ def create_admin_app(*, sessions: sessionmaker[Session], city: dict, secure_cook
                             "<p>この操作はできません。画面を開き直してから、もう一度お試しください。"
                             f"<p><a href='{url(request, '/')}'>今日の画面へ</a>", status_code=403)
 
+    @app.exception_handler(RequestValidationError)
+    async def bad_input(request: Request, _exc):
+        return _plain(request, 400, "入力の内容を読み取れませんでした。画面を開き直して、もう一度お試しください。")
+
+    @app.exception_handler(HTTPException)
+    async def not_found(request: Request, exc: HTTPException):
+        if exc.status_code == 404:
+            return _plain(request, 404, "お探しのページは見つかりませんでした。")
+        if exc.status_code == 405:
+            return _plain(request, 405, "この操作はできません。画面を開き直してから、もう一度お試しください。")
+        return _plain(request, 400, "入力の内容を読み取れませんでした。画面を開き直して、もう一度お試しください。")
+
     return app
+
+
+def _plain(request: Request, status: int, text: str) -> HTMLResponse:
+    return HTMLResponse(f"<!doctype html><html lang=ja><meta charset=utf-8><title>{status}</title><p>{text}"
+                        f"<p><a href='{url(request, '/')}'>今日の画面へ</a>", status_code=status)
 
 
 def page_routes(app: FastAPI) -> list[tuple[str, str]]:

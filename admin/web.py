@@ -14,7 +14,7 @@ import hmac
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from fastapi import Request
@@ -106,7 +106,9 @@ def push_name(kind: str) -> str:
 
 
 def who(actor: str | None, names: dict[str, str]) -> str:
-    """A history's or the audit's actor ("staff:3", "mother", "system") as staff read it."""
+    """A history's or the audit's actor ("staff:3", "mother", "system", "client:ADDRESS") as staff read it."""
+    if (actor or "").startswith("client:"):
+        return f"接続元 {actor.removeprefix('client:')}"
     return names.get(actor or "") or ACTOR_NAMES.get(actor or "") or (actor or "")
 
 
@@ -146,9 +148,31 @@ def db(request: Request):
         yield session
 
 
+def session_cookie(request: Request) -> tuple[str, str]:
+    """(name, path) of the session cookie. At the host's root, `__Host-` (Secure, Path=/, no Domain: no
+    other host can set it); mounted under a path (/admin), `__Secure-` with that path, as `__Host-` needs
+    Path=/ and the cookie should not go to other apps on the host; over plain HTTP (local chat only), no
+    prefix. It is a session cookie (no Max-Age): the server ends it on idle or after the lifetime."""
+    root = request.scope.get("root_path", "")
+    if not request.app.state.secure_cookies:
+        return COOKIE, root + "/"
+    return (f"__Host-{COOKIE}", "/") if not root else (f"__Secure-{COOKIE}", root + "/")
+
+
+def session_token(request: Request) -> str | None:
+    return request.cookies.get(session_cookie(request)[0])
+
+
+def admin_setting(request: Request, key: str) -> timedelta:
+    """The city's [admin] setting as a time span: idle_minutes, session_hours."""
+    value = request.app.state.city.get("admin", {}).get(key, {"idle_minutes": 30, "session_hours": 10}[key])
+    return timedelta(minutes=value) if key == "idle_minutes" else timedelta(hours=value)
+
+
 def _me(request: Request) -> Me:
     with db(request) as session:
-        found = staff_service.session_of(session, token=request.cookies.get(COOKIE), now=now(request))
+        found = staff_service.session_of(session, token=session_token(request), now=now(request),
+                                         idle=admin_setting(request, "idle_minutes"))
         if found is None:
             raise SignInRequired()
         user, staff_session = found
@@ -203,6 +227,12 @@ def as_date(text: str | None) -> date | None:
         return date.fromisoformat((text or "").strip()) if (text or "").strip() else None
     except ValueError:
         return None
+
+
+def as_int(text: str | None) -> int | None:
+    """A whole number from a form or a query that fits the database's INTEGER, or None."""
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) < 2**31 else None
 
 
 def missing(request: Request, me: Me):

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.webhook import WebhookParser
 
@@ -51,6 +51,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/admin", create_admin_app(sessions=sessions, city=runtime.city,
                                          secure_cookies=settings.admin_secure_cookies,
                                          forget_state=runtime.state_store.forget))
+    app.router.redirect_slashes = False  # its redirects are absolute, built from the Host header
+
+    @app.get("/admin", include_in_schema=False)
+    async def admin_root(request: Request):
+        return RedirectResponse(request.scope.get("root_path", "") + "/admin/", status_code=307)
     app.state.settings, app.state.sessions, app.state.engine = settings, sessions, engine
 
     @app.post("/callback")

@@ -117,7 +117,7 @@ def _demo_staff(sessions, database_url: str) -> str:
     with transaction(sessions) as session:
         accounts = staff.all_staff(session)
         if database_url.startswith("sqlite") and all(user.login == "demo" for user in accounts):
-            password = secrets.token_urlsafe(9)
+            password = secrets.token_urlsafe(12)
             if accounts:
                 staff.set_password(session, staff_id=accounts[0].id, password=password, actor="hagukumi chat",
                                    now=utcnow())

@@ -6,6 +6,11 @@ from scheduling.booking_config import load_booking_config
 from scheduling.pregnancy_config import load_pregnancy_config
 from scheduling.rules import RulesError, load_rules
 from scheduling.safety import load_safety
+from scheduling.rules.loader import _LineIndex
+
+# [admin]: the staff panel's sessions. An idle session ends after idle_minutes without a page; any
+# session ends session_hours after sign-in.
+ADMIN_SETTINGS = {"idle_minutes": (30, 5, 240), "session_hours": (10, 1, 24)}  # default, min, max
 
 
 class CityConfigError(ValueError):
@@ -26,6 +31,7 @@ def load_city(path: Path) -> dict:
     missing = [key for key in ("name", "phone", "hours", "privacy_url") if not isinstance(city.get(key), str)]
     if missing:
         raise CityConfigError(f"{path}: [city] needs text values for {', '.join(missing)}")
+    data["admin"] = _admin_settings(path, data.get("admin", {}))
     rules = (data.get("care") or {}).get("rules")
     if not isinstance(rules, str):
         raise CityConfigError(f"{path}: [care] rules = \"FILE\" (the 産後ケア rules file) is required")
@@ -45,3 +51,22 @@ def load_city(path: Path) -> dict:
         except RulesError as error:
             raise CityConfigError(f"{path}: the {section} file has mistakes:\n" + "\n".join(error.problems)) from None
     return data
+
+
+def _admin_settings(path: Path, table) -> dict:
+    """The [admin] table with its defaults, or an error naming the line and field of each mistake."""
+    if not isinstance(table, dict):
+        raise CityConfigError(f"{path}: [admin] must be a table")
+    problems = [f"admin.{key}: unknown setting（知らない設定です）; known: {', '.join(ADMIN_SETTINGS)}"
+                for key in table if key not in ADMIN_SETTINGS]
+    settings = {}
+    for key, (default, low, high) in ADMIN_SETTINGS.items():
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            problems.append(f"admin.{key}: must be a whole number from {low} to {high}"
+                            f"（{low}〜{high}の整数にしてください）, not {value!r}")
+        settings[key] = value
+    if problems:
+        lines = _LineIndex(Path(path).read_text(encoding="utf-8"))
+        raise CityConfigError("\n".join(f"{path}:{lines.find(p.split(':')[0])}: {p}" for p in problems))
+    return settings

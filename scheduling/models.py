@@ -2,8 +2,8 @@
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator,
-    UniqueConstraint, text,
+    BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator,
+    UniqueConstraint, false, text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -423,6 +423,11 @@ class StaffUser(Base):
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # TOTP (administrators, optional): the secret while enrolling, in use once enabled; the last time
+    # step accepted, so a code is never accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class StaffSession(Base):
@@ -434,13 +439,17 @@ class StaffSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # for the idle timeout
 
 
 class SignInAttempt(Base):
-    """A failed sign-in: after several in a while, that login waits before it may try again."""
+    """A failed (or still being checked) sign-in from a client address: after several in a while, that
+    login waits before it may try again from there (scheduling/staff.py has the limits)."""
     __tablename__ = "sign_in_attempts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     login: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64), default="", server_default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_sign_in_attempts_login_at", "login", "at"),)
+    __table_args__ = (Index("ix_sign_in_attempts_login_at", "login", "at"),
+                      Index("ix_sign_in_attempts_address_at", "address", "at"))

@@ -43,8 +43,11 @@ def test_sign_in_sets_a_secure_http_only_session_cookie_and_sign_out_ends_it(ses
     form = client.get("/login")
     response = client.post("/login", data={"login": "hanako", "password": PASSWORD, "csrf": csrf_of(form.text)})
     assert response.status_code == 303
-    cookie = [h for h in response.headers.get_list("set-cookie") if h.startswith("hagukumi_staff=")][0]
+    # served at the host's root: the __Host- prefix (Secure, Path=/, no Domain), and a session cookie
+    cookie = [h for h in response.headers.get_list("set-cookie") if h.startswith("__Host-hagukumi_staff=")][0]
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie
+    assert "Path=/;" in cookie + ";" and "Domain" not in cookie
+    assert "Max-Age" not in cookie and "expires" not in cookie.lower()
     assert client.get("/").status_code == 200
     client.post("/logout", data={"csrf": page_csrf(client)})
     assert client.get("/").status_code == 303

@@ -4,7 +4,6 @@ import getpass
 from admin.cli import main as staff_main
 from bot.cli import _demo_staff
 from scheduling import staff
-from scheduling.db import transaction
 from scheduling.models import utcnow
 from tests.admin_helpers import add_staff
 
@@ -14,8 +13,7 @@ def password_in(line: str) -> str:
 
 
 def signs_in(sessions, login: str, password: str) -> bool:
-    with transaction(sessions) as session:
-        return staff.sign_in(session, login=login, password=password, now=utcnow()).token is not None
+    return staff.sign_in(sessions, login=login, password=password, address="127.0.0.1", now=utcnow()).token is not None
 
 
 def test_every_chat_run_prints_a_working_demo_sign_in_on_sqlite(sessions, database_url):

@@ -13,7 +13,9 @@ ACTIONS = {"signed_in": "ログイン", "staff_created": "職員アカウント�
            "class_session_cancelled": "教室の回の中止", "class_attendance": "教室の出欠",
            "call_recorded": "32週の電話の記録", "mother_registered": "面談での登録", "link_code_issued": "LINE コード発行",
            "linked": "LINE とつながった", "record_viewed": "記録の閲覧", "data_deleted": "申し出による削除",
-           "pregnancy_ended": "妊娠の終了"}
+           "pregnancy_ended": "妊娠の終了", "sign_in_failed": "ログイン失敗", "sign_in_unlocked": "ログインのロック解除",
+           "password_changed": "パスワード変更（ご本人）", "totp_enabled": "2段階認証の設定",
+           "totp_disabled": "2段階認証の停止"}
 
 
 @router.get("/audit")

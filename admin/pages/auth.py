@@ -5,7 +5,7 @@ import secrets
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from admin.web import COOKIE, Me, db, now, page, posted, url
+from admin.web import Me, admin_setting, db, now, page, posted, session_cookie, session_token, url
 from scheduling import staff
 
 router = APIRouter()
@@ -22,17 +22,22 @@ def login_form(request: Request):
 
 
 @router.post("/login")
-def login(request: Request, login: str = Form(""), password: str = Form(""), csrf: str = Form("")):
+def login(request: Request, login: str = Form(""), password: str = Form(""), code: str = Form(""),
+          csrf: str = Form("")):
     expected = request.cookies.get(LOGIN_CSRF, "")
     if not expected or not hmac.compare_digest(csrf, expected):
         return _again(request, "expired")
-    with db(request) as session:
-        result = staff.sign_in(session, login=login.strip(), password=password, now=now(request))
+    # The client's address as uvicorn gives it: behind a reverse proxy, uvicorn takes it from
+    # X-Forwarded-For when the proxy is in FORWARDED_ALLOW_IPS (README, "The admin panel").
+    address = request.client.host if request.client else ""
+    result = staff.sign_in(request.app.state.sessions, login=login.strip(), password=password, code=code,
+                           address=address, now=now(request), lifetime=admin_setting(request, "session_hours"))
     if result.status != "ok":
         return _again(request, result.status, result.minutes)
     response = RedirectResponse(url(request, "/"), status_code=303)
-    response.set_cookie(COOKIE, result.token, httponly=True, samesite="lax", secure=request.app.state.secure_cookies,
-                        path=url(request, "/") or "/", max_age=int(staff.SESSION_LIFETIME.total_seconds()))
+    name, path = session_cookie(request)
+    response.set_cookie(name, result.token, httponly=True, samesite="lax", secure=request.app.state.secure_cookies,
+                        path=path)
     response.delete_cookie(LOGIN_CSRF, path=url(request, "/login"))
     return response
 
@@ -40,9 +45,10 @@ def login(request: Request, login: str = Form(""), password: str = Form(""), csr
 @router.post("/logout")
 def logout(request: Request, me: Me = Depends(posted())):
     with db(request) as session:
-        staff.sign_out(session, token=request.cookies.get(COOKIE))
+        staff.sign_out(session, token=session_token(request))
     response = RedirectResponse(url(request, "/login"), status_code=303)
-    response.delete_cookie(COOKIE, path=url(request, "/") or "/")
+    name, path = session_cookie(request)
+    response.delete_cookie(name, path=path, secure=request.app.state.secure_cookies, httponly=True)
     return response
 
 

@@ -9,7 +9,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from admin.web import Me, as_date, db, missing, now, page, posted, signed_in, staff_names, url
+from admin.web import Me, as_date, as_int, db, missing, now, page, posted, signed_in, staff_names, url
 from scheduling import audit, booking_facts, booking_lists, care_bookings, history, mothers, residents
 from scheduling.calendar import jst_today
 from scheduling.models import CareBooking, Provider
@@ -39,10 +39,10 @@ def bookings(request: Request, me: Me = Depends(signed_in(*EVERYONE)), type: str
             if _visible(session, me, int(wanted)) is not None:
                 return RedirectResponse(url(request, f"/bookings/{int(wanted)}"), status_code=303)
     filters = dict(type=type if type in ("short_stay", "day_care", "home_visit") else "",
-                   provider=provider if provider.isdigit() else "", status=status if status in STATUSES else "",
+                   provider=provider if as_int(provider) else "", status=status if status in STATUSES else "",
                    first=as_date(first), last=as_date(last))
     with db(request) as session:
-        rows = booking_lists.search(session, only_provider=own, provider_id=int(filters["provider"] or 0) or None,
+        rows = booking_lists.search(session, only_provider=own, provider_id=as_int(filters["provider"]),
                                     care_type=filters["type"] or None, status=filters["status"] or None,
                                     first=filters["first"], last=filters["last"])
         choices = [] if own else booking_lists.providers(session)

@@ -82,7 +82,7 @@ def _month(text: str) -> date | None:
     try:
         year, month = text.split("-")
         return date(int(year), int(month), 1)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 

@@ -4,7 +4,7 @@ Staff and administrators only. The work is scheduling/class_admin.py's."""
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from admin.web import Me, as_date, db, missing, now, page, posted, signed_in, url
+from admin.web import Me, as_date, as_int, db, missing, now, page, posted, signed_in, url
 from scheduling import class_admin
 from scheduling.calendar import jst_today
 from scheduling.class_admin import ClassAdminError
@@ -112,12 +112,14 @@ def attendance(request: Request, session_id: int, me: Me = Depends(posted(*STAFF
 @router.post("/classes/{session_id}/confirm")
 def confirm(request: Request, session_id: int, me: Me = Depends(posted(*STAFF)), booking_id: int = Form(0)):
     try:
-        with db(request) as session:
-            if not _belongs(session, booking_id, session_id):
-                return _detail(request, me, session_id, problem="gone", status_code=400)
-            class_admin.confirm_request(session, booking_id=booking_id, actor=me.actor, now=now(request))
+        with db(request) as session:  # the answer's page opens its own transaction: not inside this one
+            belongs = _belongs(session, booking_id, session_id)
+            if belongs:
+                class_admin.confirm_request(session, booking_id=booking_id, actor=me.actor, now=now(request))
     except ClassAdminError as error:
         return _detail(request, me, session_id, problem=error.problem, status_code=400)
+    if not belongs:
+        return _detail(request, me, session_id, problem="gone", status_code=400)
     return RedirectResponse(url(request, f"/classes/{session_id}?done=confirmed#participants"), status_code=303)
 
 
@@ -140,10 +142,7 @@ def _config(request: Request):
 
 
 def _number(text: str) -> int:
-    try:
-        return int(text.strip())
-    except ValueError:
-        return 0
+    return as_int(text) or 0
 
 
 def _belongs(session, booking_id: int, session_id: int) -> bool:
