@@ -181,3 +181,19 @@ def test_a_failed_push_reads_in_japanese_with_whom_it_was_for_a_resend_and_resol
         assert [session.get(Reminder, r.id).status for r in rows] == ["pending", "resolved"]
         actions = set(session.scalars(select(AuditEntry.action)))
         assert {"push_resent", "push_resolved"} <= actions
+
+
+def test_the_audit_trail_reads_as_sentences_not_json(app, sessions):
+    from tests.test_admin_pages import book_care
+    booking_id = book_care(sessions)
+    admin_id = add_staff(sessions, "boss", "admin")
+    with transaction(sessions) as session:
+        from scheduling.models import StaffUser
+        session.get(StaffUser, admin_id).display_name = "保健師 佐藤"
+    client = signed_in_client(app, "boss")
+    csrf = client.get(f"/bookings/{booking_id}").text.split('name="csrf" value="')[1].split('"')[0]
+    client.post(f"/bookings/{booking_id}/confirm", data={"csrf": csrf})
+    html = client.get("/audit").text
+    row = next(r for r in html.split("<tr>") if f"受付番号{booking_id}" in r and "予約の確定" in r)
+    assert "保健師 佐藤" in row and "状態: 確認待ち → 確定" in row
+    assert '{"status"' not in html and "care_booking:" not in html.split("<tbody>")[1]

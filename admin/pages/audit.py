@@ -1,6 +1,7 @@
 """操作の記録: the audit trail, newest first, by subject (administrators only)."""
 from fastapi import APIRouter, Depends, Request
 
+from admin import audit_words
 from admin.web import Me, db, page, signed_in, staff_names
 from scheduling import audit
 
@@ -15,7 +16,10 @@ ACTIONS = {"signed_in": "ログイン", "staff_created": "職員アカウント�
            "linked": "LINE とつながった", "record_viewed": "記録の閲覧", "data_deleted": "申し出による削除",
            "pregnancy_ended": "妊娠の終了", "sign_in_failed": "ログイン失敗", "sign_in_unlocked": "ログインのロック解除",
            "password_changed": "パスワード変更（ご本人）", "totp_enabled": "2段階認証の設定",
-           "totp_disabled": "2段階認証の停止"}
+           "totp_disabled": "2段階認証の停止", "consult_viewed": "相談の閲覧", "consult_replied": "相談へのお返事",
+           "consult_closed": "相談の終了", "alert_handled": "チャットのことばの対応", "staff_ref_set": "登録番号をつけた",
+           "push_resent": "お知らせの送り直し", "push_resolved": "お知らせを対応済みに",
+           "registration_replaced": "登録の統合"}
 
 
 @router.get("/audit")
@@ -24,4 +28,4 @@ def entries(request: Request, me: Me = Depends(signed_in("admin")), subject: str
     with db(request) as session:
         rows = audit.entries(session, limit=300, subject=subject or None)
         return page(request, "audit.html", me, rows=rows, subject=subject, names=staff_names(session),
-                    actions=ACTIONS)
+                    actions=ACTIONS, words=audit_words)
