@@ -59,12 +59,16 @@ def seed(sessions, city) -> dict:
         return {"booking": outcome.booking.id, "case": case.id, "mother": mother.id}
 
 
-def take(folder: Path) -> list[Path]:
+def take(folder: Path, browser=None) -> list[Path]:
+    """Every page at every width into `folder`; with a launched `browser`, or one launched here."""
+    if browser is None:
+        with chromium() as launched:
+            return take(folder, launched)
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'screenshots.sqlite3'}"
         city = load_city(Path(__file__).resolve().parents[1] / "config" / "city.toml")
-        with running(make_settings(url, HAGUKUMI_ADMIN_SECURE_COOKIES="0")) as local, chromium() as browser:
+        with running(make_settings(url, HAGUKUMI_ADMIN_SECURE_COOKIES="0")) as local:
             engine = make_engine(url)
             ids = seed(make_sessionmaker(engine), city)
             engine.dispose()

@@ -193,8 +193,50 @@ def test_urgent_items_and_the_consult_inbox_in_a_real_browser(browser, admin, tm
             == ["今日の午後、保健師からお電話しますね。"]
 
 
-def test_the_screenshot_script_photographs_every_page_at_both_widths(tmp_path):
+def test_the_screenshot_script_photographs_every_page_at_both_widths(browser, tmp_path):
     from tests.panel_screenshots import PAGES, WIDTHS, take
-    saved = take(tmp_path / "shots")
+    saved = take(tmp_path / "shots", browser)
     assert sorted(p.name for p in saved) == sorted(f"{n}-{w}.png" for n in PAGES for w in WIDTHS)
     assert all(p.stat().st_size > 10_000 for p in saved)
+
+
+def test_every_panel_page_passes_axe_and_none_scrolls_sideways_on_a_phone(browser, tmp_path):
+    """axe-core (axe-playwright-python) on every page an administrator can open, at 1280 and 390 px: no
+    serious or critical violation, and no page wider than the phone."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    from tests.panel_screenshots import PASSWORD as SHOT_PASSWORD, seed
+    url = f"sqlite:///{tmp_path / 'axe.sqlite3'}"
+    with running(make_settings(url, HAGUKUMI_ADMIN_SECURE_COOKIES="0")) as local:
+        engine = make_engine(url)
+        sessions = make_sessionmaker(engine)
+        ids = seed(sessions, CITY)
+        with transaction(sessions) as session:
+            from scheduling import staff as staff_service
+            staff_service.create(session, login="boss", display_name="管理者 山田", password=SHOT_PASSWORD,
+                                 role="admin", actor="test", now=utcnow())
+        engine.dispose()
+        base = local.bot_url + "/admin"
+        paths = ["/", "/bookings", f"/bookings/{ids['booking']}", "/capacity", "/classes", "/classes/new",
+                 "/consults", f"/consults/{ids['case']}", "/calls", "/residents", f"/residents/{ids['mother']}",
+                 "/figures", "/staff", "/audit", "/account"]
+        axe, found, wide = Axe(), {}, []
+        for width in (1280, 390):
+            context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo",
+                                          viewport={"width": width, "height": 900})
+            page = context.new_page()
+            page.goto(base + "/login")
+            page.get_by_label("ログインID").fill("boss")
+            page.get_by_label("パスワード").fill(SHOT_PASSWORD)
+            page.get_by_role("button", name="ログイン").click()
+            page.wait_for_url(base + "/")
+            for path in paths:
+                page.goto(base + path)
+                for violation in axe.run(page).response["violations"]:
+                    if violation["impact"] in ("serious", "critical"):
+                        found[(path, violation["id"])] = [n["target"] for n in violation["nodes"]][:3]
+                if page.evaluate("document.documentElement.scrollWidth") > width + 1:
+                    wide.append((path, width))
+            context.close()
+    assert found == {}, found
+    assert wide == [], wide
