@@ -38,11 +38,37 @@ def format_date(value: date | str, language: str = "ja") -> str:
     return f"{day.day} {day:%B} {day.year}"
 
 
+def format_age(count: int, unit: str, language: str = "ja") -> str:
+    """An infant's age as people say it: 生後4か月, but 1歳 (not 生後12か月) and 1歳6か月."""
+    if unit != "months":
+        return f"生後{count}日" if language == "ja" else f"{count} days"
+    years, months = divmod(int(count), 12)
+    if language == "ja":
+        if not years:
+            return f"生後{months}か月"
+        return f"{years}歳" + (f"{months}か月" if months else "")
+    parts = ([f"{years} year" + ("s" if years > 1 else "")] if years else []) + \
+        ([f"{months} month" + ("s" if months != 1 else "")] if months or not years else [])
+    return " ".join(parts)
+
+
+def with_words(params: dict, language: str) -> dict:
+    """Parameters as the texts show them: a date in the language's style, an age window's ends
+    (min, max with unit) also as words (min_age, max_age)."""
+    values = dict(params)
+    if "date" in values:
+        values["date"] = format_date(values["date"], language)
+    if values.get("unit") in ("months", "days"):
+        for end in ("min", "max"):
+            if isinstance(values.get(end), int):
+                values[f"{end}_age"] = format_age(values[end], values["unit"], language)
+    return values
+
+
 def render(key: str, params: dict | None = None, language: str = "ja") -> str:
     texts = TEXTS.get(language, QUESTION_TEXTS_JA)
     template = texts.get(key) or QUESTION_TEXTS_JA[key]
-    values = {k: (format_date(v, language) if k == "date" else v) for k, v in (params or {}).items()}
-    return template.format_map(_Keep(values))
+    return template.format_map(_Keep(with_words(params or {}, language)))
 
 
 def render_reason(reason: Reason, language: str = "ja") -> str:
