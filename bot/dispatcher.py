@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.line_client import LineClient, Result
 from bot.render import render
 from dialogs import catalog
-from dialogs.core import Choice, Say
+from dialogs.core import Choice, Line, Say
 from scheduling import classes, reminders
 from scheduling.booking_config import BookingConfig
 from scheduling.calendar import in_quiet_hours
@@ -194,12 +194,17 @@ class Dispatcher:
 
 
 def words(message: str, language: str) -> list[dict]:
-    """A row's message spec (JSON: [{"key", "params", "choices": [[label_key, data]]}]) as LINE messages."""
+    """A row's message spec (JSON: [{"key", "params", "choices": [[label_key, data]], "lines": [[key, params]]}])
+    as LINE messages; a line sees the message's params too."""
     says = []
     for spec in json.loads(message):
         params = dict(spec.get("params") or {})
         type_name = f"screening.type.{params.get('type')}"
         if type_name in catalog.load(catalog.DEFAULT_LANGUAGE):  # a care type: its name in her language
             params["type"] = catalog.text(language, type_name)
-        says.append(Say(spec["key"], params, tuple(Choice(label, data) for label, data in spec.get("choices", ()))))
+        lines = spec.get("lines")
+        if lines is None and f"{spec['key']}_end" in catalog.load(catalog.DEFAULT_LANGUAGE):
+            lines = [[f"{spec['key']}_end", spec.get("params") or {}]]   # a row written before the lines
+        says.append(Say(spec["key"], params, tuple(Choice(label, data) for label, data in spec.get("choices", ())),
+                        tuple(Line(key, {**params, **line_params}) for key, line_params in lines or ())))
     return render(tuple(says), language)

@@ -2,7 +2,8 @@
 dispatcher (bot/dispatcher.py), sent with X-Line-Retry-Key derived from the row, marked sent or failed.
 
 A row's `message` is what to say, not LINE JSON: a list of {"key", "params", "choices": [[label, data]]}
-rendered in her language when it is sent.
+(and optionally "lines": [[key, params]] below the first text, "about_class": a class's id for a timed push
+that advertises it) rendered in her language when it is sent.
 """
 import json
 import uuid
@@ -25,8 +26,13 @@ def retry_key(reminder_id: int) -> str:
     return str(uuid.uuid5(RETRY_NAMESPACE, f"reminder:{reminder_id}"))
 
 
-def say(key: str, params: dict | None = None, choices: list[tuple[str, str]] = ()) -> dict:
-    return {"key": key, "params": params or {}, "choices": [list(c) for c in choices]}
+def say(key: str, params: dict | None = None, choices: list[tuple[str, str]] = (),
+        lines: list[tuple[str, dict]] | None = None) -> dict:
+    """One message: a catalog key with its params, its buttons, and (optionally) more lines below it."""
+    spec = {"key": key, "params": params or {}, "choices": [list(c) for c in choices]}
+    if lines is not None:
+        spec["lines"] = [[line_key, line_params] for line_key, line_params in lines]
+    return spec
 
 
 def add(session: Session, *, user_id: str, kind: str, says: list[dict], due_at: datetime, now: datetime,
