@@ -44,4 +44,9 @@ def load_city(path: Path) -> dict:
             data[section][key] = loader(Path(path).parent / name)
         except RulesError as error:
             raise CityConfigError(f"{path}: the {section} file has mistakes:\n" + "\n".join(error.problems)) from None
+    classes = {c.key for c in data["booking"]["config"].classes}
+    unknown = [p.key for p in data["pregnancy"]["config"].timed_pushes if p.about_class and p.about_class not in classes]
+    if unknown:
+        raise CityConfigError(f"{path}: timed pushes {', '.join(unknown)}: about_class names no class of the booking "
+                              f"file (classes: {', '.join(sorted(classes))})")
     return data

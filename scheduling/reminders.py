@@ -12,13 +12,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from scheduling.models import CareBooking, ClassBooking, LineUser, Reminder
+from scheduling.calendar import jst_today
+from scheduling.models import CareBooking, ClassBooking, ClassSession, LineUser, Reminder
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
 RETRY_NAMESPACE = uuid.UUID("6f1c8a52-3e0b-4d7e-9a51-0c2f6b9d4e11")
 CARE_CHECKED = ("care_day_before",)  # sent only while the booking is on
 CLASS_CHECKED = ("class_day_before", "class_offer")
+CLASS_OPEN = ("booked", "requested", "waiting", "offered")   # scheduling.classes.OPEN (which imports this)
 
 
 def retry_key(reminder_id: int) -> str:
@@ -97,10 +99,13 @@ def reasons_to_hold_back(session: Session, rows: list[Reminder], *, following: d
     classes = {booking_id: (status, hold_until) for booking_id, status, hold_until in session.execute(
         select(ClassBooking.id, ClassBooking.status, ClassBooking.hold_until)
         .where(ClassBooking.id.in_(class_ids)))} if class_ids else {}
+    booked = _classes_booked(session, rows, now)
     reasons = {}
     for row in rows:
         if not following.get(row.user_id, True):
             reasons[row.id] = "the user has blocked the account"
+        elif (row.user_id, _about_class(row)) in booked:
+            reasons[row.id] = f"she has already booked the class it is about ({_about_class(row)})"
         elif row.kind == "care_day_before":
             status = care.get(row.care_booking_id)
             if status == "requested":
@@ -118,6 +123,28 @@ def reasons_to_hold_back(session: Session, rows: list[Reminder], *, following: d
             if status != "offered" or hold_until is None or hold_until <= now:
                 reasons[row.id] = "the offered place is no longer held for her"
     return reasons
+
+
+def _about_class(row: Reminder) -> str | None:
+    """The class a timed push advertises (its message spec's "about_class"), if any."""
+    if not row.kind.startswith("timed:"):
+        return None
+    try:
+        return next((spec.get("about_class") for spec in json.loads(row.message) if spec.get("about_class")), None)
+    except (ValueError, AttributeError):
+        return None
+
+
+def _classes_booked(session: Session, rows: list[Reminder], now: datetime) -> set[tuple[str, str]]:
+    """(user, class id) for the users of rows about a class who have an open booking of an upcoming session."""
+    users = {row.user_id for row in rows if _about_class(row)}
+    if not users:
+        return set()
+    found = session.execute(select(ClassBooking.user_id, ClassSession.class_key)
+                            .join(ClassSession, ClassSession.id == ClassBooking.session_id)
+                            .where(ClassBooking.user_id.in_(users), ClassBooking.status.in_(CLASS_OPEN),
+                                   ClassSession.day >= jst_today(now).isoformat()))
+    return {(user, key) for user, key in found}
 
 
 def mark_sent(session: Session, *, ids: list[int], now: datetime) -> None:
