@@ -7,12 +7,13 @@ that advertises it) rendered in her language when it is sent.
 """
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from scheduling.calendar import jst_today
+from scheduling.calendar import after_quiet_hours, jst_today
 from scheduling.models import CareBooking, ClassBooking, ClassSession, LineUser, Reminder
 
 LEASE = timedelta(seconds=60)
@@ -171,6 +172,27 @@ def retry_later(session: Session, *, reminder_id: int, error: str, now: datetime
         row.status = "failed"
     else:
         row.due_at = now + timedelta(seconds=min(2 ** row.attempts, 3600))
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A push about a booking not sent yet: what, when it goes, and whether quiet hours hold it until then."""
+    kind: str
+    sends_at: datetime
+    held_by_night: bool
+
+
+def waiting_for_care(session: Session, *, care_booking_id: int, policy, now: datetime) -> list[Waiting]:
+    """The booking's pending pushes with the moment each will really go (after the quiet hours, not before now;
+    `policy` None: no quiet hours, as in the local chat started with --no-quiet-hours)."""
+    rows = session.scalars(select(Reminder).where(Reminder.care_booking_id == care_booking_id,
+                                                  Reminder.status == "pending").order_by(Reminder.due_at))
+    waiting = []
+    for row in rows:
+        due = max(row.due_at, now)
+        sends = after_quiet_hours(due, policy) if policy is not None else due
+        waiting.append(Waiting(row.kind, sends, sends != due))
+    return waiting
 
 
 def failed(session: Session, *, limit: int = 100) -> list[Reminder]:

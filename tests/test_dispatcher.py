@@ -380,3 +380,34 @@ def test_a_timed_push_about_a_class_she_has_booked_is_not_sent(sessions, standin
     assert (state[held].status, state[held].last_error) == (
         "skipped", "she has already booked the class it is about (papamama)")
     assert state[sent].status == "sent" and len(delivered(standin, user(2))) == 1
+
+
+def test_the_local_chat_can_push_at_night_with_quiet_hours_off(sessions, standin):
+    add_users(sessions, standin, [user(1)])
+    night = datetime(2026, 12, 1, 23, 30, tzinfo=JST)
+    reminder = add_reminder(sessions, user(1), due=night - timedelta(minutes=1))
+    assert dispatch(sessions, standin, at=night, quiet_hours=False) == 1
+    assert rows(sessions)[reminder].status == "sent" and len(delivered(standin, user(1))) == 1
+
+
+def test_hagukumi_chat_no_quiet_hours_reaches_the_dispatcher_and_says_so(monkeypatch, capsys, tmp_path):
+    from bot import cli, local
+    from bot.runtime import build
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def running(settings, **_):
+        seen["settings"] = settings
+        raise Stop
+    monkeypatch.setattr(local, "running", running)
+    monkeypatch.setenv("HAGUKUMI_DATA_DIR", str(tmp_path))
+    for flag, quiet in (([], True), (["--no-quiet-hours"], False)):
+        with pytest.raises(Stop):
+            cli.main(["chat", *flag])
+        assert seen["settings"].quiet_hours is quiet
+        assert build(seen["settings"]).new_dispatcher(line=None).quiet_hours is quiet
+    assert "off (--no-quiet-hours)" in cli._quiet_hours_note(seen["settings"])
+    assert "arrives at 08:00; start with --no-quiet-hours" in cli._quiet_hours_note(
+        dataclasses.replace(seen["settings"], quiet_hours=True))
