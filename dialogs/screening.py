@@ -152,7 +152,7 @@ def _result(state: dict, ctx: Context) -> Outcome:
     version = decision.version
     offered = sorted(version.offered if version else (), key=lambda name: ORDER[decision.results[name].status])
     cards = tuple(_card(name, decision.results[name], state["fees"]) for name in offered)
-    usable = any(decision.results[name].status == "eligible" for name in offered)
+    usable = any(decision.results[name].status != "not_eligible" for name in offered)  # or the centre checks
     state = dict(state, asking=None, updated=ctx.now.isoformat(), usable=usable,
                  fee_shown=state["fees"] or not _fee_to_show(decision, offered))
     if not cards:

@@ -333,3 +333,14 @@ def test_twelve_months_reads_one_year():
     assert "1歳になる前まで" in text and "12か月" not in text
     english = render((Say("care.result_next", lines=visit.lines),), "en")[0]["text"]
     assert "1 year" in english and "12 months" not in english
+
+
+def test_when_the_centre_must_check_it_is_no_closing_of_none():
+    c = Conversation()
+    c.tap("menu:care")
+    c.answer("relationship", "birth")
+    c.answer("residence", "resident")
+    c.pick_date("birth_date", "2026-10-20")
+    says = _finish(c, exclusions="unsure")
+    assert {status(card) for card in cards(says).values()} == {"needs_check"}
+    assert says[-1].key == "care.result_next"
