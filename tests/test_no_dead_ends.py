@@ -9,7 +9,7 @@ import pytest
 
 from bot.render import render
 from dialogs import router
-from dialogs.core import JST, Cards, CityText, Context, DateChoice, Follow, Postback, Say
+from dialogs.core import JST, Cards, Context, DateChoice, Follow, Postback, Say
 from scheduling.city import load_city
 
 CITY = load_city(Path(__file__).resolve().parents[1] / "config" / "city.toml")
@@ -57,4 +57,3 @@ def test_every_answer_on_a_random_walk_has_a_way_on(seed):
                                            or NOW.date().isoformat()})
         else:
             event = Postback(button.data)
-    assert not isinstance(last, CityText)
