@@ -21,7 +21,8 @@ WORDS = {
     "ja": ["産後ケア", "ケア", "流産", "死産", "妊娠", "妊婦", "出産", "産", "熱", "うつ", "体調", "相談", "病", "医",
            "助産", "保健師", "宿泊型", "通所型", "訪問型", "日帰り型", "短期入所", "居宅訪問", "つらい", "心", "こころ"],
     "en": ["postpartum", "care", "pregnan", "birth", "miscarriage", "stillbirth", "fever", "depress", "health",
-           "consult", "midwife", "nurse", "short stay", "day care", "home visit", "ill", "sick", "mental"],
+           "consult", "midwife", "nurse", "short stay", "overnight", "day care", "home visit", "visit", "illness", "sick",
+           "mental"],
 }
 TYPES = ("short_stay", "day_care", "home_visit")
 
