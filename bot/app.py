@@ -48,9 +48,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine.dispose()
 
     app = FastAPI(title="Hagukumi", lifespan=lifespan, docs_url=None, redoc_url=None)
-    app.mount("/admin", create_admin_app(sessions=sessions, city=runtime.city,
-                                         secure_cookies=settings.admin_secure_cookies,
-                                         forget_state=runtime.state_store.forget))
+    admin = create_admin_app(sessions=sessions, city=runtime.city, secure_cookies=settings.admin_secure_cookies,
+                             forget_state=runtime.state_store.forget)
+    admin.state.quiet_hours = settings.quiet_hours   # its booking page tells when a held push goes
+    app.mount("/admin", admin)
     app.router.redirect_slashes = False  # its redirects are absolute, built from the Host header
 
     @app.get("/admin", include_in_schema=False)

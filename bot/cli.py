@@ -16,6 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     chat.add_argument("--user", default="U" + "0" * 31 + "1", help="the LINE user id to chat as")
     chat.add_argument("--bot-port", type=int, default=0)
     chat.add_argument("--standin-port", type=int, default=0)
+    chat.add_argument("--no-quiet-hours", action="store_true",
+                      help="push at any hour (the city's quiet hours hold pushes until the morning otherwise)")
 
     serve = commands.add_parser("serve", help="run the webhook service (uvicorn) and its worker process")
     serve.add_argument("--host", default="127.0.0.1")
@@ -88,6 +90,7 @@ def _serve(args) -> int:
 
 
 def _chat(args) -> int:
+    import dataclasses
     from bot import local
     from bot.settings import Settings
     from bot.standin.chat import run_chat
@@ -97,13 +100,24 @@ def _chat(args) -> int:
     import os
     env.update({k: v for k, v in os.environ.items() if k in ("DATABASE_URL", "REDIS_URL", "HAGUKUMI_CITY_CONFIG",
                                                              "HAGUKUMI_DATA_DIR")})
-    settings = Settings.from_env(env)
+    settings = dataclasses.replace(Settings.from_env(env), quiet_hours=not args.no_quiet_hours)
     with local.running(settings, bot_port=args.bot_port, standin_port=args.standin_port) as servers:
         print(f"はぐくみ is running: bot {servers.bot_url}, LINE stand-in {servers.standin_url}")
         print(f"database: {settings.database_url}")
+        print(_quiet_hours_note(settings))
         print(f"staff admin panel: {servers.bot_url}/admin/  " + _demo_staff(servers.app.state.sessions, settings.database_url))
         lines = open(args.script, encoding="utf-8").read().splitlines() if args.script else None
         return run_chat(servers.standin_url, args.user, lines=lines)
+
+
+def _quiet_hours_note(settings) -> str:
+    """Say where the chat starts whether a confirmation made at night arrives now or in the morning."""
+    from scheduling.city import load_city
+    policy = load_city(settings.city_config)["booking"]["config"].policy
+    if not settings.quiet_hours:
+        return "quiet hours: off (--no-quiet-hours): pushes such as a confirmation arrive at once, at any hour"
+    return (f"quiet hours: {policy.quiet_from}–{policy.quiet_until} (the city's file): a push made then, such as a "
+            f"confirmation, arrives at {policy.quiet_until}; start with --no-quiet-hours to see it at once")
 
 
 def _demo_staff(sessions, database_url: str) -> str:

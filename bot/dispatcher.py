@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.line_client import LineClient, Result
 from bot.render import render
 from dialogs import catalog
-from dialogs.core import Choice, Say
+from dialogs.core import Choice, Line, Say
 from scheduling import classes, reminders
 from scheduling.booking_config import BookingConfig
 from scheduling.calendar import in_quiet_hours
@@ -45,8 +45,11 @@ class Push:
 
 class Dispatcher:
     def __init__(self, *, sessions: sessionmaker[Session], line: LineClient, config: BookingConfig,
-                 clock=utcnow, batch: int = BATCH, concurrency: int = CONCURRENCY):
+                 clock=utcnow, batch: int = BATCH, concurrency: int = CONCURRENCY, quiet_hours: bool = True):
+        """`quiet_hours=False`: push at any hour (only for the local chat, so a newcomer sees a confirmation
+        arrive at night; the city's file is not touched)."""
         self.sessions, self.line, self.config, self.clock, self.batch = sessions, line, config, clock, batch
+        self.quiet_hours = quiet_hours
         self._concurrency = concurrency
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hagukumi-dispatch")
         self._pushing: set[asyncio.Task] = set()
@@ -101,7 +104,7 @@ class Dispatcher:
         rows claimed (pushed, skipped or failed)."""
         slots, stopping = self._signals()
         claimed_total = 0
-        while not stopping.is_set() and not in_quiet_hours(self.clock(), self.config.policy):
+        while not stopping.is_set() and not (self.quiet_hours and in_quiet_hours(self.clock(), self.config.policy)):
             claimed, pushes = await self._in_db(self._record_and_claim, self._take_outcomes(), True)
             claimed_total += claimed
             for push in pushes:
@@ -194,12 +197,17 @@ class Dispatcher:
 
 
 def words(message: str, language: str) -> list[dict]:
-    """A row's message spec (JSON: [{"key", "params", "choices": [[label_key, data]]}]) as LINE messages."""
+    """A row's message spec (JSON: [{"key", "params", "choices": [[label_key, data]], "lines": [[key, params]]}])
+    as LINE messages; a line sees the message's params too."""
     says = []
     for spec in json.loads(message):
         params = dict(spec.get("params") or {})
         type_name = f"screening.type.{params.get('type')}"
         if type_name in catalog.load(catalog.DEFAULT_LANGUAGE):  # a care type: its name in her language
             params["type"] = catalog.text(language, type_name)
-        says.append(Say(spec["key"], params, tuple(Choice(label, data) for label, data in spec.get("choices", ()))))
+        lines = spec.get("lines")
+        if lines is None and f"{spec['key']}_end" in catalog.load(catalog.DEFAULT_LANGUAGE):
+            lines = [[f"{spec['key']}_end", spec.get("params") or {}]]   # a row written before the lines
+        says.append(Say(spec["key"], params, tuple(Choice(label, data) for label, data in spec.get("choices", ())),
+                        tuple(Line(key, {**params, **line_params}) for key, line_params in lines or ())))
     return render(tuple(says), language)

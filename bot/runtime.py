@@ -31,7 +31,8 @@ class Runtime:
                       give_way=give_way)
 
     def new_dispatcher(self, line: LineClient) -> Dispatcher:
-        return Dispatcher(sessions=self.sessions, line=line, config=self.city["booking"]["config"])
+        return Dispatcher(sessions=self.sessions, line=line, config=self.city["booking"]["config"],
+                          quiet_hours=self.settings.quiet_hours)
 
     def prepare_database(self) -> None:
         """Bring the schema up to date and the providers and class sessions in step with the city's file."""

@@ -28,6 +28,7 @@ class Settings:
     state_ttl_seconds: int = 24 * 3600
     run_worker: bool = True
     admin_secure_cookies: bool = True  # staff cookies only over HTTPS (the local chat runs on plain HTTP)
+    quiet_hours: bool = True  # False only in the local chat (hagukumi chat --no-quiet-hours): pushes at any hour
 
     @classmethod
     def from_env(cls, env=None, dotenv: bool = True) -> "Settings":

@@ -179,8 +179,7 @@ def _ask_date(state: dict, days: tuple[date, ...], ctx: Context) -> Say:
                    choices=_back_and_cancel(state))
     pages, page = (len(days) + PAGE - 1) // PAGE, state["page"]
     shown = days[page * PAGE:(page + 1) * PAGE]
-    choices = [Choice(f"booking.day.{d.weekday()}", f"{PREFIX}d|{d.isoformat()}", {"month": d.month, "day": d.day})
-               for d in shown]
+    choices = [Choice("booking.day_label", f"{PREFIX}d|{d.isoformat()}", {"date": d}) for d in shown]
     if page + 1 < pages:
         choices.append(Choice("booking.more_days", f"{PREFIX}more|{page + 1}"))
     return Say("booking.ask_date", choices=(*choices, *_back_and_cancel(state)))
@@ -216,6 +215,9 @@ def when_lines(care_type: str, day: date, nights: int, slot: str, provider) -> l
         lines.append(Line("booking.summary.nights", {"nights": nights, "days": nights + 1}))
         if provider and provider.check_in:
             lines.append(Line("booking.summary.check_in", {"time": provider.check_in}))
+        if provider and provider.check_out:
+            lines.append(Line("booking.summary.check_out", {"date": day + timedelta(days=max(nights, 1)),
+                                                            "time": provider.check_out}))
     elif care_type == "home_visit":
         lines.append(Line("booking.summary.time", {"time": slot}))
     elif provider and provider.day_hours:
@@ -223,20 +225,44 @@ def when_lines(care_type: str, day: date, nights: int, slot: str, provider) -> l
     return lines
 
 
-def _fee(quote) -> list[Line]:
+def _fee(quote, *, units: bool = True) -> list[Line]:
+    """The fee: per use, and for several units (nights) the total; when the units fall in different
+    tiers (the 6th use dearer than the 5th), each part and the real sum."""
     lines = []
-    fee = quote.fee
+    fee, total = quote.fee, quote.total
     if fee is not None:
-        if fee.high == 0:
+        if fee.high == 0 and (total is None or total.high == 0):
             lines.append(Line("booking.summary.fee_free"))
-        elif fee.low == fee.high:
-            lines.append(Line("booking.summary.fee_exact", {"amount": f"{fee.low:,}"}))
+        elif len(set(quote.fees)) > 1:
+            lines.append(Line("booking.summary.fee_total", {"amount": _yen(total), "units": quote.units}))
+            lines += [Line("booking.summary.fee_part" if first < last else "booking.summary.fee_part_one",
+                           {"first": first, "last": last, "amount": _yen(part)}) for first, last, part in _tiers(quote)]
         else:
-            lines.append(Line("booking.summary.fee_range", {"low": f"{fee.low:,}", "high": f"{fee.high:,}"}))
-    if quote.remaining is not None:
+            if fee.low == fee.high:
+                lines.append(Line("booking.summary.fee_exact", {"amount": f"{fee.low:,}"}))
+            else:
+                lines.append(Line("booking.summary.fee_range", {"low": f"{fee.low:,}", "high": f"{fee.high:,}"}))
+            if total is not None and quote.units > 1:
+                lines.append(Line("booking.summary.fee_total", {"amount": _yen(total), "units": quote.units}))
+    if units and quote.remaining is not None:
         lines.append(Line("booking.summary.units", {"units": quote.units,
                                                     "left": max(quote.remaining - quote.units, 0)}))
     return lines
+
+
+def _yen(fee) -> str:
+    return f"{fee.low:,}" if fee.low == fee.high else f"{fee.low:,}〜{fee.high:,}"
+
+
+def _tiers(quote) -> list[tuple[int, int, object]]:
+    """Runs of units with the same fee: (first use number, last use number, the fee of one)."""
+    runs = []
+    for n, fee in enumerate(quote.fees, start=quote.first_use):
+        if runs and runs[-1][2] == fee:
+            runs[-1] = (runs[-1][0], n, fee)
+        else:
+            runs.append((n, n, fee))
+    return runs
 
 
 def policy_lines(provider, deadline: datetime, now: datetime) -> list[Line]:
@@ -251,6 +277,7 @@ def policy_lines(provider, deadline: datetime, now: datetime) -> list[Line]:
 # --- booking ----------------------------------------------------------------------------------------
 
 def _book(state: dict, ctx: Context, menu: Say) -> Outcome:
+    quote = ctx.desk.quote(state["type"], _provider(state), _date(state), state["nights"], replacing=state["change"])
     result = ctx.desk.request_care(care_type=state["type"], provider_key=_provider(state), day=_date(state),
                                    nights=state["nights"], slot=state["slot"], token=state["token"],
                                    replacing=state["change"])
@@ -260,7 +287,8 @@ def _book(state: dict, ctx: Context, menu: Say) -> Outcome:
         care = result.care
         lines = [Line(f"booking.type.{care.care_type}"), Line("booking.summary.provider", {"name": care.provider.name}),
                  *when_lines(care.care_type, care.start, care.nights, care.slot, care.provider),
-                 *policy_lines(care.provider, care.deadline, ctx.now), Line("booking.done_next")]
+                 *_fee(quote, units=False), *policy_lines(care.provider, care.deadline, ctx.now),
+                 Line("booking.done_next")]
         return Outcome(None, (Say("booking.changed" if state["change"] else "booking.done", lines=tuple(lines)),
                               menu))
     problem = result.problem

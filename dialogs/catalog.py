@@ -3,7 +3,7 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-from scheduling.rules.texts import TEXTS as RULES_TEXTS, flatten, format_date
+from scheduling.rules.texts import TEXTS as RULES_TEXTS, flatten, format_date, with_words
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 DEFAULT_LANGUAGE = "ja"
@@ -41,6 +41,4 @@ def language_of(profile_language: str | None) -> str:
 
 def text(language: str, key: str, **params) -> str:
     template = load(language).get(key) or load(DEFAULT_LANGUAGE)[key]
-    if "date" in params:
-        params["date"] = format_date(params["date"], language)
-    return template.format(**params)
+    return template.format(**with_words(params, language))

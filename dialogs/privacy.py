@@ -36,7 +36,8 @@ def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome
         return Outcome({"dialog": "privacy", "step": "sure"}, (Say("del.sure", choices=(
             Choice("del.delete", PREFIX + "delete"), Choice("del.cancel", PREFIX + "cancel"))),))
     if step == "sure" and data == PREFIX + "delete":
-        return Outcome(None, (Say("del.done"),), (DeleteMyData(),))
+        # a way on even after the goodbye: she is still a friend of the account and may start again
+        return Outcome(None, (Say("del.done", choices=(Choice("del.start_again", "menu:show"),)),), (DeleteMyData(),))
     if step is None:
         return Outcome(None, (Say("reply.expired"), menu))
     hint = () if isinstance(event, Resume) else (Say("del.hint"),)

@@ -23,6 +23,8 @@ CALL_PREFIX = "call|pref|"
 SESSION = timedelta(hours=24)
 CALL_CHOICES = ("morning", "afternoon", "evening", "in_person", "not_needed")
 PHONE_BANDS = ("morning", "afternoon", "evening")
+BACKABLE = ("kind", "due_date", "birth_date", "babies", "first_baby", "early", "early_due_date", "confirm", "code",
+            "stop", "new_due_date")  # the steps with 1つ戻る (when there is a step before)
 
 
 def is_for_me(event: Input) -> bool:
@@ -84,7 +86,9 @@ def _postback(state: dict, command: str, params: dict, ctx: Context, menu: Say) 
         ("pregnant_menu", "call"): "call",
     }
     if (step, command) in moves:
-        return _ask(dict(state, step=moves[(step, command)]), ctx)
+        return _ask(_forward(state, moves[(step, command)]), ctx)
+    if command == "back":
+        return _back(state, ctx)
     if (step, command) == ("call_phone_confirm", "phone_yes") and state.get("phone"):
         ctx.consult.save_call_phone(state["mother"], state["phone"])
         return Outcome(None, (Say("call.phone_saved", {"phone": state["phone"]}), menu))
@@ -125,7 +129,21 @@ def _take(state: dict, step: str, value: str | None, ctx: Context, menu: Say) ->
         following_step = "early_due_date" if answers["early"] else "confirm"
     else:
         following_step = following[step]
-    return _ask(dict(state, step=following_step), ctx)
+    return _ask(_forward(state, following_step), ctx)
+
+
+def _forward(state: dict, step: str) -> dict:
+    """The next step, remembering the one she was at for 1つ戻る."""
+    return dict(state, step=step, trail=[*state.get("trail", []), state["step"]])
+
+
+def _back(state: dict, ctx: Context) -> Outcome:
+    """1つ戻る: the step before, its answer forgotten (as in the screening)."""
+    if not state.get("trail") or state["step"] not in BACKABLE:
+        return _ask(state, ctx, hint="reg.hint_stale")
+    *trail, previous = state["trail"]
+    answers = {k: v for k, v in state.get("answers", {}).items() if k != previous}
+    return _ask(dict(state, step=previous, trail=trail, answers=answers), ctx)
 
 
 def _register(state: dict, ctx: Context, menu: Say) -> Outcome:
@@ -166,30 +184,30 @@ def _answer_call(data: str, ctx: Context, menu: Say) -> Outcome:
 def _ask(state: dict, ctx: Context, *, hint: str | None = None, current=None) -> Outcome:
     state = dict(state, updated=ctx.now.isoformat())
     step = state["step"]
-    cancel = Choice("reg.cancel", PREFIX + "cancel")
+    end = _back_and_cancel(state)
     says = [Say(hint)] if hint else []
     if step == "gentle":  # after a pregnancy ended: no word of pregnancy until she chooses to go on
-        says.append(Say("reg.gentle", _city(ctx), (Choice("reg.go_on", PREFIX + "go_on"), cancel)))
+        says.append(Say("reg.gentle", _city(ctx), (Choice("reg.go_on", PREFIX + "go_on"), *end)))
     elif step == "consent":
         says.append(Say("reg.consent", {"privacy_url": ctx.city["privacy_url"]},
-                        (Choice("reg.agree", PREFIX + "agree"), cancel)))
+                        (Choice("reg.agree", PREFIX + "agree"), *end)))
     elif step == "kind":
         says.append(Say("reg.kind", choices=(Choice("reg.kind_pregnant", PREFIX + "pregnant"),
                                              Choice("reg.kind_born", PREFIX + "born"),
-                                             Choice("reg.kind_code", PREFIX + "code"), cancel)))
+                                             Choice("reg.kind_code", PREFIX + "code"), *end)))
     elif step == "pregnant_menu":
         current = current or ctx.family.registration()
         call = (Choice("reg.call", PREFIX + "call"),) if ctx.consult is not None and ctx.consult.open_call() else ()
         says.append(Say("reg.current_pregnant", {"date": current.due_date.isoformat(), "babies": current.babies},
                         (Choice("reg.born", PREFIX + "born"), Choice("reg.due", PREFIX + "due"), *call,
-                         Choice("reg.stop", PREFIX + "stop"), cancel)))
+                         Choice("reg.stop", PREFIX + "stop"), *end)))
     elif step == "call":  # the 32-week notice's question, asked again from her registration
         mother_id = ctx.consult.open_call() if ctx.consult is not None else None
         if mother_id is None:
-            says.append(Say("call.closed", _city(ctx), (cancel,)))
+            says.append(Say("call.closed", _city(ctx), end))
         else:
             says.append(Say("call.ask_again", choices=tuple(
-                Choice(f"call.pref.{c}", f"{CALL_PREFIX}{c}|{mother_id}") for c in CALL_CHOICES) + (cancel,)))
+                Choice(f"call.pref.{c}", f"{CALL_PREFIX}{c}|{mother_id}") for c in CALL_CHOICES) + end))
     elif step == "call_phone":
         says.append(Say("phone.ask_call", choices=(Choice("call.phone_skip", PREFIX + "cancel_phone"),)))
     elif step == "call_phone_confirm":
@@ -199,32 +217,38 @@ def _ask(state: dict, ctx: Context, *, hint: str | None = None, current=None) ->
     elif step == "mother_menu":
         current = current or ctx.family.registration()
         says.append(Say("reg.current_mother", {"date": current.birth_date.isoformat(), "babies": current.babies},
-                        (Choice("reg.new_pregnancy", PREFIX + "pregnant"), cancel)))
+                        (Choice("reg.new_pregnancy", PREFIX + "pregnant"), *end)))
     elif step == "stop":
         says.append(Say("reg.stop_question", choices=(Choice("reg.stop_born", PREFIX + "born"),
-                                                      Choice("reg.stop_ended", PREFIX + "ended"), cancel)))
+                                                      Choice("reg.stop_ended", PREFIX + "ended"), *end)))
     elif step == "code":
-        says.append(Say("reg.code_ask", choices=(cancel,)))
+        says.append(Say("reg.code_ask", choices=end))
     elif step in ("due_date", "birth_date", "early_due_date", "new_due_date"):
         low, high = _date_range(step, ctx)
         initial = min(max(ctx.today, low), high)
         says.append(Say(f"reg.ask_{step}", choices=(
             DateChoice("reg.pick_date", f"{PREFIX}a|{step}", initial=initial.isoformat(), min=low.isoformat(),
-                       max=high.isoformat()), cancel)))
+                       max=high.isoformat()), *end)))
     elif step == "babies":
         says.append(Say("reg.ask_babies", choices=tuple(Choice(f"reg.babies_{n}", f"{PREFIX}a|babies|{n}")
-                                                        for n in (1, 2, 3)) + (cancel,)))
+                                                        for n in (1, 2, 3)) + end))
     elif step in ("first_baby", "early"):
         says.append(Say(f"reg.ask_{step}", choices=(Choice("reg.yes", f"{PREFIX}a|{step}|yes"),
-                                                    Choice("reg.no", f"{PREFIX}a|{step}|no"), cancel)))
+                                                    Choice("reg.no", f"{PREFIX}a|{step}|no"), *end)))
     elif step == "confirm":
-        says.append(_summary(state))
+        says.append(_summary(state, end))
     return Outcome(state, tuple(says))
 
 
-def _summary(state: dict) -> Say:
+def _back_and_cancel(state: dict) -> tuple[Choice, ...]:
+    """やめる, and before it 1つ戻る where there is a step to go back to (as in the screening)."""
+    back = (Choice("reg.back", PREFIX + "back"),) if state.get("trail") and state["step"] in BACKABLE else ()
+    return (*back, Choice("reg.cancel", PREFIX + "cancel"))
+
+
+def _summary(state: dict, end: tuple[Choice, ...]) -> Say:
     answers = state.get("answers", {})
-    choices = (Choice("reg.register", f"{PREFIX}a|confirm|yes"), Choice("reg.cancel", PREFIX + "cancel"))
+    choices = (Choice("reg.register", f"{PREFIX}a|confirm|yes"), *end)
     if "birth_date" in answers:
         return Say("reg.summary_birth", {"date": answers["birth_date"], "babies": answers["babies"]}, choices)
     return Say("reg.summary_pregnant", {"date": answers["due_date"], "babies": answers["babies"]}, choices)

@@ -2,8 +2,10 @@
 
     start ─▶ (an unfinished one?) 続きから / 最初から
           ─▶ question, question, … only what the rules in force need (taps, or LINE's date picker)
-          ─▶ result: a card per care type (can she use it, why, uses left) with 予約する or センターに相談
-    料金の目安 ─▶ household class (わからない allowed) ─▶ the cards again, with the fee per use
+          ─▶ result: a card per care type, those she can use first (why, uses left) with 予約する or
+             センターに相談; when she can use none, a kind word and 相談する, the centre's phone, the 0歳児 class
+    料金の目安 (only when a type she may use has a fee) ─▶ household class (わからない allowed)
+          ─▶ the cards again, with the fee per use
     at any question: 1つ戻る, やめる. A tap on an old button, or typed text, re-asks with a hint.
 
 Answers travel as postback data ("scr|a|KEY|VALUE", dates in the picker's params) and are never echoed
@@ -19,6 +21,8 @@ from scheduling.rules import decide, next_question
 
 PREFIX = "scr|"
 SESSION = timedelta(hours=24)
+WITH_BABY = ("birth", "adoptive", "foster")
+ORDER = {"eligible": 0, "needs_check": 1, "not_eligible": 2}  # the types she can use first
 
 
 @dataclass(frozen=True)
@@ -139,18 +143,22 @@ def _question(question, state: dict, ctx: Context) -> Say:
 
 def _reask(state: dict, ctx: Context, hint: str | None, menu: Say) -> Outcome:
     if state.get("asking") is None:  # the result is showing: there is no question to repeat
-        return Outcome(state, (*((Say(hint),) if hint else ()), _after_result(state)))
+        return Outcome(state, (*((Say(hint),) if hint else ()), _after_result(state, ctx)))
     return _ask(state, ctx, hint=hint)
 
 
 def _result(state: dict, ctx: Context) -> Outcome:
     decision = decide(ctx.rules, state["answers"], on_date=ctx.today, existing_uses=ctx.uses)
     version = decision.version
-    cards = tuple(_card(type_name, decision.results[type_name], state["fees"])
-                  for type_name in (version.offered if version else ()))
-    state = dict(state, asking=None, updated=ctx.now.isoformat())
-    says = (Cards(Line("care.result_alt"), cards), _after_result(state)) if cards else (
-        Say("screening.reason.no_rules", {"date": ctx.today.isoformat()}), _after_result(state))
+    offered = sorted(version.offered if version else (), key=lambda name: ORDER[decision.results[name].status])
+    cards = tuple(_card(name, decision.results[name], state["fees"]) for name in offered)
+    usable = any(decision.results[name].status != "not_eligible" for name in offered)  # or the centre checks
+    state = dict(state, asking=None, updated=ctx.now.isoformat(), usable=usable,
+                 fee_shown=state["fees"] or not _fee_to_show(decision, offered))
+    if not cards:
+        says = (Say("screening.reason.no_rules", {"date": ctx.today.isoformat()}), _after_result(state, ctx))
+    else:
+        says = (Cards(Line("care.result_alt"), cards), _after_result(state, ctx))
     command = SaveScreening(answers=state["answers"], decision=decision.as_json(),
                             rules_version=version.label if version else "", care_date=ctx.today.isoformat())
     return Outcome(state, says, (command,))
@@ -174,8 +182,24 @@ def _card(type_name: str, result, fees: bool) -> Card:
     return Card(Line(f"screening.type.{type_name}"), tuple(lines), (button,))
 
 
-def _after_result(state: dict) -> Say:
-    choices = [] if state["fees"] else [Choice("care.fee_button", PREFIX + "fee")]
+def _fee_to_show(decision, offered) -> bool:
+    """Is there a fee the 料金の目安 button would show (a type she may use, with fee rules)?"""
+    return any(decision.results[name].status != "not_eligible" and decision.results[name].fee_per_use
+               for name in offered)
+
+
+def _after_result(state: dict, ctx: Context) -> Say:
+    """What she can do next. When no type is open to her: a kind word and what she can do instead
+    (相談, the centre's phone, the 0歳児 class), never a button that leads nowhere."""
+    if not state.get("usable", True):
+        # the baby class only for a mother with her baby: never to a woman who has lost hers
+        with_baby = state["answers"].get("relationship") in WITH_BABY
+        return Say("care.none_usable" if with_baby else "care.none_usable_plain",
+                   {"phone": ctx.city["phone"], "hours": ctx.city["hours"]}, choices=(
+            Choice("consult.start", "cons|start|care"),
+            *((Choice("care.baby_class", "menu:class"),) if with_baby else ()),
+            Choice("care.restart", PREFIX + "restart"), Choice("care.menu", "menu:show")))
+    choices = [] if state.get("fee_shown", state["fees"]) else [Choice("care.fee_button", PREFIX + "fee")]
     choices += [Choice("care.restart", PREFIX + "restart"), Choice("care.menu", "menu:show")]
     return Say("care.result_next", choices=tuple(choices))
 
@@ -183,7 +207,7 @@ def _after_result(state: dict) -> Say:
 def _staff(state: dict | None, ctx: Context, menu: Say) -> Outcome:
     staff = Say("care.staff", {"phone": ctx.city["phone"], "hours": ctx.city["hours"]})
     if state and state.get("asking") is None:
-        return Outcome(state, (staff, _after_result(state)))
+        return Outcome(state, (staff, _after_result(state, ctx)))
     return Outcome(state, (staff, menu))
 
 

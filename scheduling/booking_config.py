@@ -15,6 +15,8 @@ from scheduling.rules.schema import TYPES
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LATE_FEES = ("none", "half", "full")
+MAX_ADDRESS = 100   # one line of a push
+MAX_BRING = 300
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -40,7 +42,10 @@ class Provider:
     day_places: int = 0             # day care: mothers per day
     visit_times: tuple[str, ...] = ()   # home visits: one visit per time
     check_in: str = "10:00"
+    check_out: str = "10:00"        # short stays: on the last day
     day_hours: str = ""
+    address: str = ""               # where she goes (a map link in the pushes); empty for home visits
+    what_to_bring: str = ""         # told in the confirmation and the day before
     open_days: tuple[str, ...] = WEEKDAYS[:5]
     open_on_holidays: bool = False
     closed: tuple[date, ...] = ()
@@ -131,6 +136,17 @@ class _BookingChecker(_Checker):
             return default or ""
         return value
 
+    def optional_text(self, table: dict, key: str, path: str, most: int) -> str:
+        if key not in table:
+            return ""
+        value = table[key]
+        if not isinstance(value, str) or not value.strip():
+            self.error(_join(path, key), "must be text, or left out（文字で書くか、項目ごと省きます）")
+            return ""
+        if len(value) > most:
+            self.error(_join(path, key), f"must be at most {most} characters（{most}文字以内）")
+        return value.strip()
+
     def dates(self, table: dict, key: str, path: str) -> tuple[date, ...]:
         value = table.get(key, [])
         if not isinstance(value, list) or any(not isinstance(d, date) or hasattr(d, "hour") for d in value):
@@ -180,7 +196,7 @@ class _BookingChecker(_Checker):
 
     def provider(self, raw, path: str) -> Provider:
         keys = ("id", "name", "phone", "types", "beds", "day_places", "visit_times", "check_in", "day_hours",
-                "open_days", "holidays", "closed", "open", "cancel")
+                "open_days", "holidays", "closed", "open", "cancel", "check_out", "address", "what_to_bring")
         raw = self.table(raw, path, keys, ("id", "name", "phone", "types"))
         types = self.choices(raw, "types", path, TYPES, ())
         if "types" in raw and not types:
@@ -204,6 +220,9 @@ class _BookingChecker(_Checker):
             key=self.text(raw, "id", path), name=self.text(raw, "name", path), phone=self.text(raw, "phone", path),
             types=types, beds=beds or 0, day_places=places or 0, visit_times=tuple(sorted(times)),
             check_in=self.clock(raw, "check_in", path, "10:00"), day_hours=raw.get("day_hours", ""),
+            check_out=self.clock(raw, "check_out", path, "10:00"),
+            address=self.optional_text(raw, "address", path, MAX_ADDRESS),
+            what_to_bring=self.optional_text(raw, "what_to_bring", path, MAX_BRING),
             open_days=self.choices(raw, "open_days", path, WEEKDAYS, WEEKDAYS[:5]),
             open_on_holidays=holidays == "open", closed=self.dates(raw, "closed", path),
             extra_open=self.dates(raw, "open", path), cancel=cancel)

@@ -6,6 +6,7 @@ every push to her is a reminder row written in the same transaction.
 """
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -210,7 +211,8 @@ def confirm(session: Session, *, config: BookingConfig, booking_id: int, actor: 
     reminders.add(session, user_id=booking.user_id, kind="care_confirmed", due_at=now, now=now,
                   care_booking_id=booking.id,
                   says=[reminders.say("push.care_confirmed", _push_params(session, booking),
-                                      [("menu.bookings", "menu:bookings")])])
+                                      [("menu.bookings", "menu:bookings")],
+                                      _details(session, config, booking) + [("push.care_confirmed_end", {})])])
     return Outcome(True, booking)
 
 
@@ -262,7 +264,33 @@ def _plan_day_before(session: Session, *, config: BookingConfig, booking: CareBo
         reminders.add(session, user_id=booking.user_id, kind="care_day_before", due_at=due, now=now,
                       care_booking_id=booking.id,
                       says=[reminders.say("push.care_day_before", _push_params(session, booking),
-                                          [("menu.bookings", "menu:bookings")])])
+                                          [("menu.bookings", "menu:bookings")],
+                                          _details(session, config, booking) + [("push.care_day_before_end", {})])])
+
+
+def _details(session: Session, config: BookingConfig, booking: CareBooking) -> list[tuple[str, dict]]:
+    """Below a push's first lines: when to come (check-in, the visit's time, the day's hours), what to
+    bring, and where (the address with a map link; a home visit comes to her)."""
+    provider = config.provider(session.get(ProviderRow, booking.provider_id).key)
+    if provider is None:
+        return []
+    lines = []
+    if booking.care_type == "short_stay":
+        lines.append(("booking.summary.check_in", {"time": provider.check_in}))
+    elif booking.care_type == "home_visit":
+        lines.append(("booking.summary.time", {"time": booking.slot}))
+    elif provider.day_hours:
+        lines.append(("booking.summary.hours", {"hours": provider.day_hours}))
+    if provider.what_to_bring:
+        lines.append(("push.bring", {"items": provider.what_to_bring}))
+    if provider.address and booking.care_type != "home_visit":
+        lines.append(("push.address", {"address": provider.address, "map": map_link(provider.address)}))
+    return lines
+
+
+def map_link(address: str) -> str:
+    """A map search for the address that opens in any phone's browser or map app (Google Maps URLs)."""
+    return "https://www.google.com/maps/search/?api=1&query=" + quote(address)
 
 
 def _push_params(session: Session, booking: CareBooking) -> dict:

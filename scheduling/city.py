@@ -1,4 +1,5 @@
 """The city's configuration file (TOML)."""
+import logging
 import tomllib
 from pathlib import Path
 
@@ -11,6 +12,9 @@ from scheduling.rules.loader import _LineIndex
 # [admin]: the staff panel's sessions. An idle session ends after idle_minutes without a page; any
 # session ends session_hours after sign-in.
 ADMIN_SETTINGS = {"idle_minutes": (30, 5, 240), "session_hours": (10, 1, 24)}  # default, min, max
+
+
+log = logging.getLogger("hagukumi.config")
 
 
 class CityConfigError(ValueError):
@@ -50,6 +54,12 @@ def load_city(path: Path) -> dict:
             data[section][key] = loader(Path(path).parent / name)
         except RulesError as error:
             raise CityConfigError(f"{path}: the {section} file has mistakes:\n" + "\n".join(error.problems)) from None
+    classes = {c.key for c in data["booking"]["config"].classes}
+    unknown = [p.key for p in data["pregnancy"]["config"].timed_pushes if p.about_class and p.about_class not in classes]
+    if unknown:   # a warning, not a stop: such a push is simply never held back (test cities have few classes)
+        log.warning("%s: timed pushes %s: about_class names no class of the booking file (classes: %s); "
+                    "they are sent even to a mother who booked the class", path, ", ".join(unknown),
+                    ", ".join(sorted(classes)))
     return data
 
 

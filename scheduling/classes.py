@@ -350,5 +350,5 @@ def _params(row: ClassSession) -> dict:
 
 
 def _clock(moment: datetime) -> str:
-    local = moment.astimezone(JST)
-    return f"{local.month}/{local.day} {local:%H:%M}"
+    """Her local time, "2026-12-01T15:00": the catalog writes it in the chat's one date style."""
+    return f"{moment.astimezone(JST):%Y-%m-%dT%H:%M}"

@@ -22,7 +22,7 @@ from scheduling.booking_config import Provider as ProviderConfig
 from scheduling.calendar import jst_today, provider_open
 from scheduling.classes import Mother
 from scheduling.models import CareBooking, ClassBooking, ClassSession, Provider as ProviderRow
-from scheduling.rules import Fee, Reason, RuleSet, Use, decide
+from scheduling.rules import Fee, Reason, RuleSet, Use, decide, fee_for, total_fee
 from scheduling.rules.engine import ELIGIBLE, units
 
 KEY_NAMESPACE = uuid.UUID("0b7f3c1e-9a44-4c52-8e0f-5d1f6a2b7c90")
@@ -41,6 +41,9 @@ class ProviderInfo:
     late_fee: str           # none | half | full
     check_in: str
     day_hours: str
+    check_out: str = ""
+    address: str = ""
+    what_to_bring: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,12 +57,16 @@ class Days:
 @dataclass(frozen=True)
 class Quote:
     """What a draft would cost her: the fee per use (None: no fee rules), the units it counts and
-    those left before it (None: no cap), and the provider's cancel deadline (None: any provider)."""
+    those left before it (None: no cap), and the provider's cancel deadline (None: any provider);
+    `fees`: each unit's own fee, from use number `first_use` on (the tiers), and `total` their sum."""
     fee: Fee | None
     units: int
     remaining: int | None
     provider: ProviderInfo | None
     deadline: datetime | None
+    fees: tuple[Fee, ...] = ()
+    total: Fee | None = None
+    first_use: int = 1
 
 
 @dataclass(frozen=True)
@@ -221,8 +228,14 @@ class Desk:
         version = self.rules.in_force(day)
         provider = self.provider(provider_key) if provider_key else None
         deadline = care_bookings.free_until(self.config.provider(provider_key), day) if provider else None
-        return Quote(result.fee_per_use, units(version, care_type, nights) if version else 1, result.remaining,
-                     provider, deadline)
+        count = units(version, care_type, nights) if version else 1
+        fees, total, first = (), None, getattr(result, "use_number", 1)
+        if version is not None and care_type in version.types and result.fee_per_use is not None:
+            answers = self.answers() or {}
+            rules, household, babies = version.types[care_type], answers.get("household"), _babies(answers)
+            fees = tuple(fee_for(rules, first + n, household, babies) for n in range(count))
+            total = total_fee(rules, first, count, household, babies)
+        return Quote(result.fee_per_use, count, result.remaining, provider, deadline, fees, total, first)
 
     def care_booking(self, booking_id: int) -> CareView | None:
         """Her own open care booking."""
@@ -389,7 +402,7 @@ class _NotOffered:
 
 def _info(p: ProviderConfig) -> ProviderInfo:
     return ProviderInfo(p.key, p.name, p.phone, p.cancel.days_before, p.cancel.time, p.cancel.late_fee, p.check_in,
-                        p.day_hours)
+                        p.day_hours, p.check_out, p.address, p.what_to_bring)
 
 
 def _day(value) -> date | None:

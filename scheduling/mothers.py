@@ -193,8 +193,11 @@ def call_notice(mother_id: int) -> dict:
 def _timed(push: TimedPush, mother: Mother, day: date, config: PregnancyConfig) -> Planned:
     choices = {"care": [("menu.care", "menu:care")], "class": [("menu.class", "menu:class")],
                "menu": [("care.menu", "menu:show")]}.get(push.button, [])
+    spec = reminders.say(push.message, {}, choices)
+    if push.about_class:   # held back when she has booked that class by then (reminders.reasons_to_hold_back)
+        spec["about_class"] = push.about_class
     return Planned(f"timed:{mother.id}:{push.key}", f"timed:{push.key}", at(day, config.push_time), push.stage,
-                   [reminders.say(push.message, {}, choices)])
+                   [spec])
 
 
 def _for_her(push: TimedPush, mother: Mother) -> bool:

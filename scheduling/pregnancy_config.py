@@ -27,6 +27,7 @@ class TimedPush:
     pregnancy_week: int | None = None   # at week w+0 (from the due date)
     days_after_birth: int | None = None
     button: str = "none"
+    about_class: str | None = None   # the class (booking file's id) it advertises: not sent once she booked it
 
     @property
     def stage(self) -> str:
@@ -91,8 +92,12 @@ class _PregnancyChecker(_Checker):
             call_push_week=push_week, call_week=call_week, push_time=push_time, timed_pushes=tuple(pushes))
 
     def push(self, raw, path: str) -> TimedPush:
-        raw = self.table(raw, path, ("id", "message", "to", "pregnancy_week", "days_after_birth", "button"),
-                         ("id", "message"))
+        raw = self.table(raw, path, ("id", "message", "to", "pregnancy_week", "days_after_birth", "button",
+                                     "about_class"), ("id", "message"))
+        about = raw.get("about_class")
+        if about is not None and (not isinstance(about, str) or not about.strip()):
+            self.error(_join(path, "about_class"), "must be a class id of the booking file（教室の id）")
+            about = None
         key = raw.get("id", "")
         if "id" in raw and (not isinstance(key, str) or not _ID.match(key)):
             self.error(_join(path, "id"), "must be lower-case letters, digits and _（英小文字・数字・_）")
@@ -109,4 +114,4 @@ class _PregnancyChecker(_Checker):
             self.error(_join(path, "pregnancy_week"), "must be 41 or less（41以下）")
         return TimedPush(key=str(key), message=str(message), to=self.choice(raw, "to", path, AUDIENCES, "everyone"),
                          pregnancy_week=week, days_after_birth=days,
-                         button=self.choice(raw, "button", path, BUTTONS, "none"))
+                         button=self.choice(raw, "button", path, BUTTONS, "none"), about_class=about)

@@ -2,23 +2,27 @@
 dispatcher (bot/dispatcher.py), sent with X-Line-Retry-Key derived from the row, marked sent or failed.
 
 A row's `message` is what to say, not LINE JSON: a list of {"key", "params", "choices": [[label, data]]}
-rendered in her language when it is sent.
+(and optionally "lines": [[key, params]] below the first text, "about_class": a class's id for a timed push
+that advertises it) rendered in her language when it is sent.
 """
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from scheduling import audit
-from scheduling.models import CareBooking, ClassBooking, LineUser, Reminder
+from scheduling.calendar import after_quiet_hours, jst_today
+from scheduling.models import CareBooking, ClassBooking, ClassSession, LineUser, Reminder
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
 RETRY_NAMESPACE = uuid.UUID("6f1c8a52-3e0b-4d7e-9a51-0c2f6b9d4e11")
 CARE_CHECKED = ("care_day_before",)  # sent only while the booking is on
 CLASS_CHECKED = ("class_day_before", "class_offer")
+CLASS_OPEN = ("booked", "requested", "waiting", "offered")   # scheduling.classes.OPEN (which imports this)
 
 
 def retry_key(reminder_id: int) -> str:
@@ -26,8 +30,13 @@ def retry_key(reminder_id: int) -> str:
     return str(uuid.uuid5(RETRY_NAMESPACE, f"reminder:{reminder_id}"))
 
 
-def say(key: str, params: dict | None = None, choices: list[tuple[str, str]] = ()) -> dict:
-    return {"key": key, "params": params or {}, "choices": [list(c) for c in choices]}
+def say(key: str, params: dict | None = None, choices: list[tuple[str, str]] = (),
+        lines: list[tuple[str, dict]] | None = None) -> dict:
+    """One message: a catalog key with its params, its buttons, and (optionally) more lines below it."""
+    spec = {"key": key, "params": params or {}, "choices": [list(c) for c in choices]}
+    if lines is not None:
+        spec["lines"] = [[line_key, line_params] for line_key, line_params in lines]
+    return spec
 
 
 def add(session: Session, *, user_id: str, kind: str, says: list[dict], due_at: datetime, now: datetime,
@@ -92,10 +101,13 @@ def reasons_to_hold_back(session: Session, rows: list[Reminder], *, following: d
     classes = {booking_id: (status, hold_until) for booking_id, status, hold_until in session.execute(
         select(ClassBooking.id, ClassBooking.status, ClassBooking.hold_until)
         .where(ClassBooking.id.in_(class_ids)))} if class_ids else {}
+    booked = _classes_booked(session, rows, now)
     reasons = {}
     for row in rows:
         if not following.get(row.user_id, True):
             reasons[row.id] = "the user has blocked the account"
+        elif (row.user_id, _about_class(row)) in booked:
+            reasons[row.id] = f"she has already booked the class it is about ({_about_class(row)})"
         elif row.kind == "care_day_before":
             status = care.get(row.care_booking_id)
             if status == "requested":
@@ -113,6 +125,28 @@ def reasons_to_hold_back(session: Session, rows: list[Reminder], *, following: d
             if status != "offered" or hold_until is None or hold_until <= now:
                 reasons[row.id] = "the offered place is no longer held for her"
     return reasons
+
+
+def _about_class(row: Reminder) -> str | None:
+    """The class a timed push advertises (its message spec's "about_class"), if any."""
+    if not row.kind.startswith("timed:"):
+        return None
+    try:
+        return next((spec.get("about_class") for spec in json.loads(row.message) if spec.get("about_class")), None)
+    except (ValueError, AttributeError):
+        return None
+
+
+def _classes_booked(session: Session, rows: list[Reminder], now: datetime) -> set[tuple[str, str]]:
+    """(user, class id) for the users of rows about a class who have an open booking of an upcoming session."""
+    users = {row.user_id for row in rows if _about_class(row)}
+    if not users:
+        return set()
+    found = session.execute(select(ClassBooking.user_id, ClassSession.class_key)
+                            .join(ClassSession, ClassSession.id == ClassBooking.session_id)
+                            .where(ClassBooking.user_id.in_(users), ClassBooking.status.in_(CLASS_OPEN),
+                                   ClassSession.day >= jst_today(now).isoformat()))
+    return {(user, key) for user, key in found}
 
 
 def mark_sent(session: Session, *, ids: list[int], now: datetime) -> None:
@@ -139,6 +173,27 @@ def retry_later(session: Session, *, reminder_id: int, error: str, now: datetime
         row.status = "failed"
     else:
         row.due_at = now + timedelta(seconds=min(2 ** row.attempts, 3600))
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A push about a booking not sent yet: what, when it goes, and whether quiet hours hold it until then."""
+    kind: str
+    sends_at: datetime
+    held_by_night: bool
+
+
+def waiting_for_care(session: Session, *, care_booking_id: int, policy, now: datetime) -> list[Waiting]:
+    """The booking's pending pushes with the moment each will really go (after the quiet hours, not before now;
+    `policy` None: no quiet hours, as in the local chat started with --no-quiet-hours)."""
+    rows = session.scalars(select(Reminder).where(Reminder.care_booking_id == care_booking_id,
+                                                  Reminder.status == "pending").order_by(Reminder.due_at))
+    waiting = []
+    for row in rows:
+        due = max(row.due_at, now)
+        sends = after_quiet_hours(due, policy) if policy is not None else due
+        waiting.append(Waiting(row.kind, sends, sends != due))
+    return waiting
 
 
 def failed(session: Session, *, limit: int = 100) -> list[Reminder]:

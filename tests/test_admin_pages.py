@@ -489,3 +489,17 @@ def test_every_post_form_on_every_page_carries_the_csrf_token(sessions, app, clo
     token = page_csrf(client)
     page = client.get(f"/bookings/{confirmed}").text
     assert 'value="attended"' in page and f'name="csrf" value="{token}"' in page
+
+
+def test_a_confirmation_held_by_the_night_says_so_on_the_booking_page(sessions, app, clock):
+    booking = book_care(sessions, user="U1")
+    add_staff(sessions, "hanako", "staff")
+    clock.moment = datetime(2026, 12, 1, 22, 30, tzinfo=JST)   # quiet hours: 21:00 to 8:00
+    client = signed_in_client(app, "hanako")
+    response = post(client, f"/bookings/{booking}/confirm", page=f"/bookings/{booking}")
+    html = client.get(response.headers["location"]).text
+    assert "確定のお知らせ" in html and "夜間のため8:00に送ります" in html
+    clock.moment = datetime(2026, 12, 2, 7, 0, tzinfo=JST)     # still night: still held
+    assert "夜間のため8:00に送ります" in client.get(f"/bookings/{booking}").text
+    clock.moment = datetime(2026, 12, 2, 9, 0, tzinfo=JST)     # the morning: it goes now, nothing held
+    assert "夜間のため" not in client.get(f"/bookings/{booking}").text

@@ -82,7 +82,8 @@ def test_unknown_setting():
     assert problems(GOOD.replace("day_places = 3", "day_place = 3")) == [
         "booking.toml:8: providers[0].day_places: is required for day_care（day_care には必要です）",
         "booking.toml:14: providers[0].day_place: unknown setting（不明な項目）; allowed: id, name, phone, types, "
-        "beds, day_places, visit_times, check_in, day_hours, open_days, holidays, closed, open, cancel"]
+        "beds, day_places, visit_times, check_in, day_hours, open_days, holidays, closed, open, cancel, "
+            "check_out, address, what_to_bring"]
     [problem] = problems(GOOD.replace('reminder_time = "17:00"', 'remind_time = "17:00"'))
     assert problem.startswith("booking.toml:2: policy.remind_time: unknown setting")
 
@@ -196,3 +197,17 @@ def test_quiet_hours_across_midnight():
     assert [in_quiet_hours(jst(1, h, m), lunch) for h, m in ((11, 59), (12, 0), (12, 59), (13, 0))] == [
         False, True, True, False]
     assert after_quiet_hours(jst(1, 12, 30), lunch) == jst(1, 13)
+
+
+def test_address_what_to_bring_and_check_out_are_read_and_checked():
+    good = GOOD.replace('closed = [2026-12-29]', 'closed = [2026-12-29]\ncheck_out = "11:00"\n'
+                        'address = "はぐくみ市中央1-2-3"\nwhat_to_bring = "母子健康手帳、着替え"')
+    sakura = parse_booking_config(good).provider("sakura")
+    assert (sakura.check_out, sakura.address, sakura.what_to_bring) == ("11:00", "はぐくみ市中央1-2-3", "母子健康手帳、着替え")
+    assert parse_booking_config(GOOD).provider("mori").address == ""   # optional: a home visit has none
+    bad = GOOD.replace('closed = [2026-12-29]', 'closed = [2026-12-29]\ncheck_out = "11時"\naddress = ""\n'
+                       f'what_to_bring = "{"あ" * 301}"')
+    assert problems(bad) == [
+        'booking.toml:16: providers[0].check_out: must be a time like "10:00"（時刻 "10:00"）',
+        "booking.toml:17: providers[0].address: must be text, or left out（文字で書くか、項目ごと省きます）",
+        "booking.toml:18: providers[0].what_to_bring: must be at most 300 characters（300文字以内）"]

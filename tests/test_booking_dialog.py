@@ -1,5 +1,6 @@
 """The booking conversations (care, classes, her bookings) fed inputs one by one, with the real desk on
 SQLite: each step, stale taps, typed text, やめる, double taps, a day that filled meanwhile, the rules."""
+import re
 import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -8,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.render import render
+from dialogs import catalog
 from dialogs import router
 from dialogs.core import JST, Cards, Context, DateChoice, Postback, Say, Text
 from dialogs.screening import SaveScreening
@@ -178,6 +180,9 @@ class Chat:
         return (self.state or {}).get("step")
 
 
+SHORT_DATE = re.compile(r"\b\d{1,2}/\d{1,2}\b")
+
+
 def check_line_limits(says):
     for language in ("ja", "en"):
         messages = render(says, language)
@@ -188,6 +193,8 @@ def check_line_limits(says):
             actions = [i["action"] for i in items] + [
                 b["action"] for bubble in (message.get("contents") or {}).get("contents", [])
                 for b in (bubble.get("footer") or {}).get("contents", [])]
+            shown = [message.get("text", "")] + [action["label"] for action in actions]
+            assert not any(SHORT_DATE.search(text) for text in shown), shown   # one style: 2026年12月2日(水)
             for action in actions:
                 assert 0 < len(action["label"]) <= 20, action
                 assert len(action.get("data", "")) <= 300
@@ -208,7 +215,9 @@ def test_a_home_visit_step_by_step(world):
     assert days[0] >= NOW.date() + timedelta(days=3)
     assert {d.strftime("%a") for d in days} <= {"Mon", "Wed", "Fri"}
     label = c.choices()[0]
-    assert label.label == f"booking.day.{days[0].weekday()}" and label.params == {"month": 12, "day": days[0].day}
+    assert label.label == "booking.day_label" and label.params == {"date": days[0]}
+    weekday = "月火水木金土日"[days[0].weekday()]
+    assert catalog.text("ja", label.label, **label.params) == f"2026年12月{days[0].day}日({weekday})"
     c.tap(f"bk|d|{days[0]}")
     assert c.step == "time" and c.data("bk|t|") == ["bk|t|10:00", "bk|t|14:00"]
     c.tap("bk|t|14:00")
@@ -606,3 +615,40 @@ def test_the_menu_no_longer_says_preparing(world):
     assert c.keys() == ["my.none"]
     c.send(Text("教室に行きたい"))
     assert c.keys() == ["classes.intro", "classes.ask_stage"]
+
+
+# --- fees across nights and tiers, check-out (issue 10 §4) -----------------------------------------
+
+def _stay(c, nights, page_day=0):
+    c.tap("book|short_stay")
+    c.tap("bk|p|sakura")
+    day = days_offered(c)[page_day]
+    c.tap(f"bk|d|{day}")
+    c.tap(f"bk|n|{nights}")
+    return day
+
+
+def test_a_stay_of_several_nights_shows_the_total_and_the_check_out(world):
+    c = world.chat().screened(household="taxed")
+    day = _stay(c, 3)
+    lines = {line.key: line.params for line in c.last[-1].lines}
+    assert lines["booking.summary.fee_exact"] == {"amount": "2,500"}
+    assert lines["booking.summary.fee_total"] == {"amount": "7,500", "units": 3}
+    assert lines["booking.summary.check_out"] == {"date": day + timedelta(days=3), "time": "10:00"}
+    text = render((c.last[-1],), "ja")[0]["text"]
+    assert "合計 7,500円" in text and "退所：" in text
+    c.tap(c.data("bk|go|")[0])
+    done = {line.key: line.params for line in c.last[0].lines}   # the chat's answer after booking
+    assert done["booking.summary.fee_total"] == {"amount": "7,500", "units": 3}
+
+
+def test_a_stay_across_a_fee_tier_is_the_sum_of_the_nights_real_fees(world):
+    c = world.chat().screened(household="taxed")
+    _stay(c, 3)                                  # uses 1 to 3
+    c.tap(c.data("bk|go|")[0])
+    _stay(c, 3, page_day=5)                      # uses 4 to 6: the 6th is in the dearer tier (from_use = 6)
+    lines = [(line.key, line.params) for line in c.last[-1].lines]
+    assert ("booking.summary.fee_total", {"amount": "10,000", "units": 3}) in lines   # 2,500 + 2,500 + 5,000
+    assert ("booking.summary.fee_part", {"first": 4, "last": 5, "amount": "2,500"}) in lines
+    assert ("booking.summary.fee_part_one", {"first": 6, "last": 6, "amount": "5,000"}) in lines
+    assert not any(key == "booking.summary.fee_exact" for key, _ in lines)   # no single price that is wrong

@@ -431,3 +431,24 @@ def test_close_as_attended_or_no_show_only_after_confirmed(db):
     assert changes(db, first.id)[-1] == ("confirmed", "attended", "provider:sakura", after, None)
     assert [c[:2] for c in changes(db, second.id)] == [(None, "requested"), ("requested", "confirmed"),
                                                        ("confirmed", "no_show")]
+
+
+def test_the_confirmation_and_the_day_before_say_when_what_to_bring_and_where(db):
+    from urllib.parse import quote
+
+    from bot.dispatcher import words
+    booking = ask(db, date(2026, 6, 10), nights=2).booking
+    staff(db, care_bookings.confirm, booking.id)
+    sakura = CONFIG.provider("sakura")
+    for row in reminders_of(db, booking.id):   # the day before, and the confirmation
+        [message] = words(row.message, "ja")
+        text = message["text"]
+        assert f"入所：{sakura.check_in}" in text
+        assert f"持ち物：{sakura.what_to_bring}" in text
+        assert f"場所：{sakura.address}" in text and "https://www.google.com/maps/search/?api=1&query=" + quote(
+            sakura.address) in text
+        assert sakura.name not in "\n".join(text.split("\n")[:4])   # not on the lock screen
+    [visit_row] = reminders_of(db, ask(db, date(2026, 6, 10), care_type="home_visit", provider="midwife-mori",
+                                       slot="10:00").booking.id)
+    visit = words(visit_row.message, "ja")[0]["text"]
+    assert "訪問の時刻：10:00" in visit and "地図" not in visit   # a home visit comes to her

@@ -293,7 +293,7 @@ def test_a_freed_place_goes_to_the_first_in_line_whose_party_fits_at_once(db):
     [push] = reminders_of(db, w2.id)
     assert (push.kind, push.status, push.due_at) == ("class_offer", "pending", later)
     [say] = json.loads(push.message)
-    assert say["key"] == "push.class_offer" and say["params"]["until"] == "6/20 13:00"
+    assert say["key"] == "push.class_offer" and say["params"]["until"] == "2026-06-20T13:00"  # written in the chat's date style
     assert say["choices"] == [["classes.accept", f"cls|accept|{w2.id}"],
                               ["classes.decline_offer", f"cls|decline|{w2.id}"]]
     assert book(db, "X1", 1).problem == "full"                # nobody jumps the line

@@ -356,3 +356,58 @@ def test_the_webhook_process_with_its_inline_worker_also_sends_due_reminders(dat
             assert [r["retry_key"] for r in pushes(local.standin_url)] == [reminders.retry_key(reminder)]
         finally:
             engine.dispose()
+
+
+def test_a_timed_push_about_a_class_she_has_booked_is_not_sent(sessions, standin):
+    from types import SimpleNamespace
+
+    from scheduling.city import load_city
+    from scheduling.mothers import wanted_pushes
+    pregnancy = load_city(Path(__file__).resolve().parent.parent / "config" / "city.toml")["pregnancy"]["config"]
+    her = SimpleNamespace(id=1, user_id=user(1), status="pregnant", due_date="2027-03-20", birth_date=None,
+                          first_baby=True, babies=1)
+    [advert] = [p for p in wanted_pushes(pregnancy, her) if p.kind == "timed:week20_class"]
+    assert advert.says[0]["about_class"] == "papamama"
+    add_users(sessions, standin, [user(1), user(2)])
+    with transaction(sessions) as session:
+        classes.sync(session, config=CONFIG, today=NOON.date())
+        row = next(r for r, _ in classes.bookable(session, config=CONFIG, now=NOON) if r.class_key == "papamama")
+        classes.book(session, config=CONFIG, session_id=row.id, user_id=user(1), party=1, request_key="a", now=NOON)
+    held = add_reminder(sessions, user(1), kind="timed:week20_class", says=advert.says)
+    sent = add_reminder(sessions, user(2), kind="timed:week20_class", says=advert.says)   # she has not booked
+    assert dispatch(sessions, standin) >= 2
+    state = rows(sessions)
+    assert (state[held].status, state[held].last_error) == (
+        "skipped", "she has already booked the class it is about (papamama)")
+    assert state[sent].status == "sent" and len(delivered(standin, user(2))) == 1
+
+
+def test_the_local_chat_can_push_at_night_with_quiet_hours_off(sessions, standin):
+    add_users(sessions, standin, [user(1)])
+    night = datetime(2026, 12, 1, 23, 30, tzinfo=JST)
+    reminder = add_reminder(sessions, user(1), due=night - timedelta(minutes=1))
+    assert dispatch(sessions, standin, at=night, quiet_hours=False) == 1
+    assert rows(sessions)[reminder].status == "sent" and len(delivered(standin, user(1))) == 1
+
+
+def test_hagukumi_chat_no_quiet_hours_reaches_the_dispatcher_and_says_so(monkeypatch, capsys, tmp_path):
+    from bot import cli, local
+    from bot.runtime import build
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def running(settings, **_):
+        seen["settings"] = settings
+        raise Stop
+    monkeypatch.setattr(local, "running", running)
+    monkeypatch.setenv("HAGUKUMI_DATA_DIR", str(tmp_path))
+    for flag, quiet in (([], True), (["--no-quiet-hours"], False)):
+        with pytest.raises(Stop):
+            cli.main(["chat", *flag])
+        assert seen["settings"].quiet_hours is quiet
+        assert build(seen["settings"]).new_dispatcher(line=None).quiet_hours is quiet
+    assert "off (--no-quiet-hours)" in cli._quiet_hours_note(seen["settings"])
+    assert "arrives at 08:00; start with --no-quiet-hours" in cli._quiet_hours_note(
+        dataclasses.replace(seen["settings"], quiet_hours=True))

@@ -156,3 +156,21 @@ def test_weeks_cross_month_and_year_ends():
     assert pregnancy_week(due, date(2026, 12, 31)) == (39, 4)
     assert pregnancy_week_start(due, 28) == date(2026, 10, 11)
     assert pregnancy_week(date(2028, 3, 1), date(2028, 2, 29)) == (39, 6)   # a leap day counts
+
+
+def test_about_class_is_checked_here_and_against_the_booking_file(tmp_path, caplog):
+    text = '[consent]\nversion = "1"\n[call]\n[[timed_pushes]]\nid = "a"\nmessage = "m"\npregnancy_week = 20\n'
+    assert parse_pregnancy_config(text + 'about_class = "papamama"\n').timed_pushes[0].about_class == "papamama"
+    assert problems(text + "about_class = 3\n") == [
+        "pregnancy.toml:8: timed_pushes[0].about_class: must be a class id of the booking file（教室の id）"]
+    for name in ("city.toml", "booking.toml", "safety.toml"):
+        (tmp_path / name).write_text((CONFIG / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "hagukumi.toml").write_text((CONFIG / "rules" / "hagukumi.toml").read_text(encoding="utf-8"),
+                                                      encoding="utf-8")
+    wrong = (CONFIG / "pregnancy.toml").read_text(encoding="utf-8").replace('about_class = "baby"',
+                                                                           'about_class = "babies"')
+    (tmp_path / "pregnancy.toml").write_text(wrong, encoding="utf-8")
+    with caplog.at_level("WARNING", logger="hagukumi.config"):
+        load_city(tmp_path / "city.toml")
+    assert "birth_2months_class: about_class names no class of the booking file" in caplog.text

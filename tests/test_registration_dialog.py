@@ -190,3 +190,29 @@ def test_the_classes_use_her_registration_instead_of_asking_again(sessions):
         outcome = class_dialog.handle(None, Postback("menu:class"), ctx, MENU)
     keys = [say.alt.key if hasattr(say, "alt") else say.key for say in outcome.says]
     assert "classes.ask_session" in keys and not {"classes.ask_stage", "classes.ask_due", "classes.ask_first"} & set(keys)
+
+
+def test_registration_has_back_like_the_screening(sessions):
+    chat = Chat(sessions)
+    chat.start()
+    labels = lambda: [c.label for say in chat.says for c in getattr(say, "choices", ())]  # noqa: E731
+    assert "reg.back" not in labels()                      # nothing before the consent
+    chat.tap("reg.agree")
+    chat.tap("reg.kind_born")
+    born = (NOW.date() - timedelta(days=20)).isoformat()
+    chat.tap("reg.pick_date", date=born)
+    assert chat.keys() == ["reg.ask_babies"] and "reg.back" in labels()
+    assert labels()[-2:] == ["reg.back", "reg.cancel"]
+    chat.tap("reg.back")                                   # back to the birth date, its answer forgotten
+    assert chat.keys() == ["reg.ask_birth_date"] and "birth_date" not in chat.state["answers"]
+    chat.tap("reg.back")
+    assert chat.keys() == ["reg.kind"]
+    chat.tap("reg.kind_pregnant")                          # another way from there
+    due = (NOW.date() + timedelta(days=90)).isoformat()
+    chat.tap("reg.pick_date", date=due)
+    chat.tap("reg.babies_1")
+    chat.tap("reg.yes")
+    assert chat.keys() == ["reg.summary_pregnant"] and "reg.back" in labels()
+    chat.tap("reg.register")
+    [mother] = registered(sessions)
+    assert (mother.status, mother.due_date, mother.birth_date) == ("pregnant", due, None)

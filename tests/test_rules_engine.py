@@ -528,5 +528,15 @@ def test_sensitive_questions_are_choices_or_dates():
 def test_reason_texts_render_with_dates():
     decision = decide(HAGUKUMI, PREGNANT, on_date=date(2025, 6, 8))
     text = render_reason(decision.results["short_stay"].reasons[0])
-    assert text == "妊娠28週（2025年6月9日）からお申し込みいただけます。"
+    assert text == "妊娠28週（2025年6月9日(月)）からお申し込みいただけます。"  # the chat's one date style
     assert "9 June 2025" in render_reason(decision.results["short_stay"].reasons[0], "en")
+
+
+def test_a_total_across_a_tier_is_the_sum_of_each_units_fee():
+    from scheduling.rules import total_fee
+    stay = HAGUKUMI.in_force(date(2026, 12, 1)).types["short_stay"]   # taxed: 2,500, from the 6th use 5,000
+    assert total_fee(stay, 4, 3, "taxed").low == 2500 + 2500 + 5000
+    assert total_fee(stay, 1, 2, "taxed").low == 5000
+    assert total_fee(stay, 6, 1, "taxed").low == 5000
+    unknown = total_fee(stay, 5, 2, None)
+    assert (unknown.low, unknown.high) == (0, 7500)

@@ -269,3 +269,78 @@ def test_book_on_a_result_card_hands_over_to_the_booking_dialog(monkeypatch):
                         Outcome({"dialog": "booking"}, (Say("booking.start.day_care"),)))
     assert keys(c.tap(book.data)) == ["booking.start.day_care"]
     assert handed == ["day_care"] and c.state == {"dialog": "booking"}
+
+
+# --- the result, from a walk-through as a mother (issue 10 §4) ------------------------------------
+
+def _finish(c, **answers):
+    while c.asking:
+        c.answer(c.asking, answers.get(c.asking, {"exclusions": "none", "babies": "1"}.get(c.asking, "no")))
+    return c.sent[-1]
+
+
+def test_the_types_she_can_use_come_first():
+    c = Conversation()
+    c.tap("menu:care")
+    c.answer("relationship", "birth")
+    c.answer("residence", "resident")
+    c.pick_date("birth_date", "2026-05-01")  # 6 months: only the home visit (under 1 year) is open
+    says = _finish(c)
+    order = [card.title.key.rsplit(".", 1)[1] for card in next(s for s in says if isinstance(s, Cards)).cards]
+    assert order[0] == "home_visit"
+    assert says[-1].key == "care.result_next"
+
+
+def test_when_she_can_use_none_a_kind_closing_offers_what_she_can_do_instead():
+    c = Conversation()
+    c.tap("menu:care")
+    c.answer("relationship", "birth")
+    says = c.answer("residence", "other")
+    closing = says[-1]
+    assert closing.key == "care.none_usable"
+    data = [choice.data for choice in closing.choices]
+    assert "cons|start|care" in data and "menu:class" in data
+    assert "scr|fee" not in data  # no 料金の目安 that would lead nowhere
+    text = render((closing,), "ja")[0]["text"]
+    assert text.startswith("申し訳ありません") and CITY["city"]["phone"] in text
+    assert "相談" in render((closing,), "ja")[0]["quickReply"]["items"][0]["action"]["label"]
+    assert router.BY_NAME["consult"].owns[-1] == "cons|"  # the 相談 dialog answers cons|start|care
+
+
+def test_after_a_loss_the_closing_does_not_offer_the_baby_class():
+    c = Conversation()
+    c.tap("menu:care")
+    c.answer("relationship", "after_loss")
+    says = _finish(c, loss_date="2025-01-10", residence="resident")
+    assert says[-1].key == "care.none_usable_plain"
+    assert "menu:class" not in [choice.data for choice in says[-1].choices]
+
+
+def test_the_fee_button_only_where_there_is_a_fee_to_show():
+    says = typical_mother(Conversation())
+    assert "scr|fee" in [choice.data for choice in says[-1].choices]  # eligible, with fees: offered
+
+
+def test_twelve_months_reads_one_year():
+    c = Conversation()
+    c.tap("menu:care")
+    c.answer("relationship", "birth")
+    c.answer("residence", "resident")
+    c.pick_date("birth_date", "2025-10-01")  # 13 months: every type is over its age
+    says = _finish(c)
+    visit = cards(says)["home_visit"]
+    text = render((Say("care.result_next", lines=visit.lines),), "ja")[0]["text"]
+    assert "1歳になる前まで" in text and "12か月" not in text
+    english = render((Say("care.result_next", lines=visit.lines),), "en")[0]["text"]
+    assert "1 year" in english and "12 months" not in english
+
+
+def test_when_the_centre_must_check_it_is_no_closing_of_none():
+    c = Conversation()
+    c.tap("menu:care")
+    c.answer("relationship", "birth")
+    c.answer("residence", "resident")
+    c.pick_date("birth_date", "2026-10-20")
+    says = _finish(c, exclusions="unsure")
+    assert {status(card) for card in cards(says).values()} == {"needs_check"}
+    assert says[-1].key == "care.result_next"

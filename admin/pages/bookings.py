@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from admin.web import Me, as_date, as_int, db, missing, now, page, posted, signed_in, staff_names, url
-from scheduling import audit, booking_facts, booking_lists, care_bookings, history, mothers, residents
+from scheduling import audit, booking_facts, booking_lists, care_bookings, history, mothers, reminders, residents
 from scheduling.calendar import jst_today
 from scheduling.models import CareBooking, Provider
 
@@ -27,6 +27,7 @@ PROBLEMS = {"reason": "理由を入力してください。ご本人へのお知
             "not_yet": "利用日より前は、利用済み・ご連絡のないお休みにできません。",
             "long": "理由は200文字までで入力してください。"}
 MAX_REASON = 200
+PUSH_NAMES = {"care_confirmed": "確定のお知らせ", "care_declined": "お断りのお知らせ", "care_day_before": "前日のお知らせ"}
 
 
 @router.get("/bookings")
@@ -154,7 +155,12 @@ def _detail(request: Request, session, me: Me, booking_id: int, *, notice: str |
                                         config=_config(request))
         if not found.user_id.startswith("deleted:"):
             mother = mothers.latest(session, user_id=found.user_id)
-    response = page(request, "booking.html", me, booking=found, provider=provider,
+    policy = _config(request).policy
+    waiting = [] if me.role == "provider" else reminders.waiting_for_care(
+        session, care_booking_id=found.id, now=now(request),
+        policy=policy if getattr(request.app.state, "quiet_hours", True) else None)
+    response = page(request, "booking.html", me, booking=found, provider=provider, waiting=waiting,
+                    push_names=PUSH_NAMES, quiet_until=_clock(policy.quiet_until),
                     changes=history.of_booking(session, kind="care", booking_id=found.id),
                     names=staff_names(session), mother=mother, facts=facts, notice=notice,
                     answers=residents.answers_in_words(facts.answers, request.app.state.city["city"]["name"])
@@ -163,6 +169,12 @@ def _detail(request: Request, session, me: Me, booking_id: int, *, notice: str |
                     can_close=date.fromisoformat(found.start_date) <= today, max_reason=MAX_REASON)
     response.status_code = status_code
     return response
+
+
+def _clock(text: str) -> str:
+    """"08:00" as staff say it: 8:00."""
+    hours, minutes = text.split(":")
+    return f"{int(hours)}:{minutes}"
 
 
 def _audit(session, me: Me, request: Request, booking: CareBooking, action: str, before: str, **more) -> None:

@@ -7,12 +7,12 @@
 
 Pure: no database, no HTTP, no LINE. Format and definitions: docs/rules.md.
 """
-from .engine import Decision, Fee, Reason, TypeResult, Use, decide, fee_for
+from .engine import Decision, Fee, Reason, TypeResult, Use, decide, fee_for, total_fee
 from .loader import RulesError, load_rules, parse_rules
 from .questions import Question, next_question, question_for
 from .schema import RuleSet, Version
 from .texts import QUESTION_TEXTS_EN, QUESTION_TEXTS_JA, render, render_reason
 
-__all__ = ["Decision", "Fee", "Reason", "TypeResult", "Use", "decide", "fee_for", "RulesError", "load_rules",
+__all__ = ["Decision", "Fee", "Reason", "TypeResult", "Use", "decide", "fee_for", "total_fee", "RulesError", "load_rules",
            "parse_rules", "Question", "next_question", "question_for", "RuleSet", "Version",
            "QUESTION_TEXTS_EN", "QUESTION_TEXTS_JA", "render", "render_reason"]

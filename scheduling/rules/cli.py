@@ -19,7 +19,7 @@ from .engine import Use, decide
 from .loader import RulesError, load_rules
 from .questions import next_question
 from .schema import RuleSet, Version
-from .texts import format_date, render, render_reason
+from .texts import format_age, format_date as _format_date, render, render_reason
 
 TYPE_JA = {"short_stay": "宿泊型", "day_care": "通所型（日帰り）", "home_visit": "訪問型"}
 CLASS_JA = {"welfare": "生活保護", "tax_exempt": "住民税非課税", "taxed": "課税"}
@@ -29,6 +29,11 @@ MOTHER_JA = {"birth": "出産した母親", "adoptive": "養親", "foster": "里
 EXCLUSION_JA = {"infection": "感染症", "hospital": "入院治療が必要", "medical_care": "医療的な処置が必要",
                 "siblings": "上の子の同伴", "household_fever": "1週間以内の家族の発熱"}
 COUNT_JA = {"night": "1泊を1回（1泊2日 = 1回）", "day": "1日を1回（1泊2日 = 2日）", "stay": "1回の宿泊を1回"}
+
+
+def format_date(value, language="ja"):
+    """Staff's summary: dates without the weekday."""
+    return _format_date(value, language, weekday=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,8 +108,7 @@ def _version_lines(v: Version, following: Version | None) -> list[str]:
     for name in v.offered:
         t = v.types[name]
         age = t.age
-        unit = "か月" if age.unit == "months" else "日"
-        window = (f"生後{age.min}{unit}から" if age.min else "") + f"生後{age.max}{unit}未満"
+        window = (f"{format_age(age.min, age.unit)}から" if age.min else "") + f"{format_age(age.max, age.unit)}未満"
         window += "（利用最終日で判定）" if age.at == "last_day" else "（利用開始日で判定）"
         if age.corrected:
             window += "、早産児は修正月齢"

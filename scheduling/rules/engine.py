@@ -70,6 +70,7 @@ class TypeResult:
     remaining: int | None          # units left for this type (None: no cap)
     fee_per_use: Fee | None
     missing: tuple[str, ...] = ()  # question keys that would still change this result
+    use_number: int = 1            # the number (for the fee tiers) of her next use of this type
 
     def as_json(self) -> dict:
         return {"status": self.status, "reasons": [r.as_json() for r in self.reasons],
@@ -131,15 +132,15 @@ def decide(rule_set: RuleSet, answers: Mapping[str, Any], *, on_date: date,
         remaining = _min(None if type_cap is None else max(type_cap - used_type, 0), remaining_total)
         use_number = (used_total if version.caps.use_number == "total" else used_type) + 1
         fee = fee_for(rules, use_number, answers.get("household"), babies or 1)
-        results[name] = _combine(name, checks, remaining, fee)
+        results[name] = _combine(name, checks, remaining, fee, use_number)
     return Decision(on_date, version, results, remaining_total)
 
 
-def _combine(name: str, checks: list[_Check], remaining, fee) -> TypeResult:
+def _combine(name: str, checks: list[_Check], remaining, fee, use_number: int = 1) -> TypeResult:
     failed = [c for c in checks if c.outcome == FAIL]
     if failed:
         reasons = [r for c in failed for r in c.reasons]
-        return TypeResult(name, NOT_ELIGIBLE, tuple(reasons), remaining, fee)
+        return TypeResult(name, NOT_ELIGIBLE, tuple(reasons), remaining, fee, use_number=use_number)
     missing = tuple(dict.fromkeys(k for c in checks for k in c.missing))
     reasons = [r for c in checks for r in c.reasons]
     if any(c.outcome == MISSING for c in checks):
@@ -147,7 +148,7 @@ def _combine(name: str, checks: list[_Check], remaining, fee) -> TypeResult:
         reasons.append(_reason("missing"))
     else:
         status = NEEDS_CHECK if any(c.outcome == CHECK for c in checks) else ELIGIBLE
-    return TypeResult(name, status, tuple(reasons), remaining, fee, missing)
+    return TypeResult(name, status, tuple(reasons), remaining, fee, missing, use_number)
 
 
 # --- the checks --------------------------------------------------------------------------------------
@@ -387,10 +388,19 @@ def _remaining(version: Version, rules: TypeRules, uses: list[Use], multiples: b
 
 def fee_for(rules: TypeRules, use_number: int, household: str | None, babies: int = 1) -> Fee | None:
     """The fee of use number `use_number` (1-based) of this type; a range when the class is unknown."""
+    return total_fee(rules, use_number, 1, household, babies)
+
+
+def total_fee(rules: TypeRules, first_use: int, count: int, household: str | None, babies: int = 1) -> Fee | None:
+    """What `count` units from use number `first_use` cost together: each unit in its own tier (the 5th
+    use may cost more or less than the 4th); a range over the classes when hers is unknown."""
     if not rules.fees:
         return None
-    tier = [t for t in rules.fees if t.from_use <= use_number][-1]
-    amounts = {c: tier.fees[c] + tier.extra_per_baby.get(c, 0) * max(babies - 1, 0) for c in CLASSES}
+    amounts = dict.fromkeys(CLASSES, 0)
+    for use_number in range(first_use, first_use + max(count, 1)):
+        tier = [t for t in rules.fees if t.from_use <= use_number][-1]
+        for c in CLASSES:
+            amounts[c] += tier.fees[c] + tier.extra_per_baby.get(c, 0) * max(babies - 1, 0)
     if household in CLASSES:
         return Fee(amounts[household], amounts[household], household)
     return Fee(min(amounts.values()), max(amounts.values()), None)

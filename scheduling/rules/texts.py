@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from .engine import Reason
@@ -31,18 +31,61 @@ QUESTION_TEXTS_EN: dict[str, str] = _load("en")
 TEXTS = {"ja": QUESTION_TEXTS_JA, "en": QUESTION_TEXTS_EN}
 
 
-def format_date(value: date | str, language: str = "ja") -> str:
+WEEKDAYS_JA = "月火水木金土日"
+
+
+def format_date(value: date | str, language: str = "ja", *, weekday: bool = True) -> str:
+    """The one style of dates in the chat, buttons too: 2026年12月2日(水), Wed 2 December 2026
+    (a month's short name where the whole would pass LINE's 20 characters of a button)."""
     day = date.fromisoformat(value) if isinstance(value, str) else value
     if language == "ja":
-        return f"{day.year}年{day.month}月{day.day}日"
-    return f"{day.day} {day:%B} {day.year}"
+        return f"{day.year}年{day.month}月{day.day}日" + (f"({WEEKDAYS_JA[day.weekday()]})" if weekday else "")
+    text = (f"{day:%a} " if weekday else "") + f"{day.day} {day:%B} {day.year}"
+    return text if len(text) <= 20 else text.replace(f"{day:%B}", f"{day:%b}")
+
+
+def format_moment(value: str, language: str = "ja") -> str:
+    """A local date and time given as "2026-12-01T15:00": the date's style, then the time."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return f"{format_date(moment.date(), language)} {moment:%H:%M}"
+
+
+def format_age(count: int, unit: str, language: str = "ja") -> str:
+    """An infant's age as people say it: 生後4か月, but 1歳 (not 生後12か月) and 1歳6か月."""
+    if unit != "months":
+        return f"生後{count}日" if language == "ja" else f"{count} days"
+    years, months = divmod(int(count), 12)
+    if language == "ja":
+        if not years:
+            return f"生後{months}か月"
+        return f"{years}歳" + (f"{months}か月" if months else "")
+    parts = ([f"{years} year" + ("s" if years > 1 else "")] if years else []) + \
+        ([f"{months} month" + ("s" if months != 1 else "")] if months or not years else [])
+    return " ".join(parts)
+
+
+def with_words(params: dict, language: str) -> dict:
+    """Parameters as the texts show them: a date in the language's style, an age window's ends
+    (min, max with unit) also as words (min_age, max_age)."""
+    values = dict(params)
+    for name in [k for k in values if k == "date" or k.endswith("_date")]:
+        values[name] = format_date(values[name], language)
+    if isinstance(values.get("until"), str):
+        values["until"] = format_moment(values["until"], language)
+    if values.get("unit") in ("months", "days"):
+        for end in ("min", "max"):
+            if isinstance(values.get(end), int):
+                values[f"{end}_age"] = format_age(values[end], values["unit"], language)
+    return values
 
 
 def render(key: str, params: dict | None = None, language: str = "ja") -> str:
     texts = TEXTS.get(language, QUESTION_TEXTS_JA)
     template = texts.get(key) or QUESTION_TEXTS_JA[key]
-    values = {k: (format_date(v, language) if k == "date" else v) for k, v in (params or {}).items()}
-    return template.format_map(_Keep(values))
+    return template.format_map(_Keep(with_words(params or {}, language)))
 
 
 def render_reason(reason: Reason, language: str = "ja") -> str:
