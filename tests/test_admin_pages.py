@@ -500,6 +500,8 @@ def test_a_confirmation_held_by_the_night_says_so_on_the_booking_page(sessions, 
     html = client.get(response.headers["location"]).text
     assert "確定のお知らせ" in html and "夜間のため8:00に送ります" in html
     clock.moment = datetime(2026, 12, 2, 7, 0, tzinfo=JST)     # still night: still held
+    client = signed_in_client(app, "hanako")                    # (the evening's session has ended idle)
     assert "夜間のため8:00に送ります" in client.get(f"/bookings/{booking}").text
     clock.moment = datetime(2026, 12, 2, 9, 0, tzinfo=JST)     # the morning: it goes now, nothing held
+    client = signed_in_client(app, "hanako")
     assert "夜間のため" not in client.get(f"/bookings/{booking}").text
