@@ -60,3 +60,10 @@ def test_a_toml_mistake_is_explained_in_japanese_with_a_hint(text, hint):
     with pytest.raises(RulesError) as booking_error:   # the city's other files say it the same way
         parse_booking_config(text, name="booking.toml")
     assert hint in booking_error.value.problems[0]
+
+
+def test_rules_check_says_the_age_window_and_how_tiers_count_in_words_that_cannot_be_misread(capsys):
+    assert main(["rules", "check", RULES]) == 0
+    out = capsys.readouterr().out
+    assert "生後4か月未満（4か月になる前日まで）" in out and "1歳未満（1歳になる前日まで）" in out
+    assert "料金の「何回目」: 3つの型を合わせて数えます" in out

@@ -105,10 +105,14 @@ def _version_lines(v: Version, following: Version | None) -> list[str]:
         lines.append(f"  上限: 全体で {caps.total} 回（日）{multiples}")
     else:
         lines.append("  上限: 全体の上限なし")
+    lines.append("  料金の「何回目」: " + ("3つの型を合わせて数えます（宿泊の4回目のあとの通所は5回目）"
+                                        if caps.use_number == "total" else "型ごとに数えます（型ごとに1回目から）"))
     for name in v.offered:
         t = v.types[name]
         age = t.age
-        window = (f"{format_age(age.min, age.unit)}から" if age.min else "") + f"{format_age(age.max, age.unit)}未満"
+        last = format_age(age.max, age.unit).removeprefix("生後")
+        window = (f"{format_age(age.min, age.unit)}から" if age.min else "") + \
+            f"{format_age(age.max, age.unit)}未満（{last}になる前日まで）"
         window += "（利用最終日で判定）" if age.at == "last_day" else "（利用開始日で判定）"
         if age.corrected:
             window += "、早産児は修正月齢"
