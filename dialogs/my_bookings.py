@@ -71,7 +71,8 @@ def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome
 # --- the cards ------------------------------------------------------------------------------------
 
 def _care_card(view) -> Card:
-    lines = (Line(f"my.status.care.{view.status}"), Line("booking.summary.provider", {"name": view.provider.name}),
+    lines = (Line(f"my.status.care.{view.status}"), Line("my.number", {"number": view.id}),
+             Line("booking.summary.provider", {"name": view.provider.name}),
              *booking.when_lines(view.care_type, view.start, view.nights, view.slot, view.provider))
     return Card(Line(f"screening.type.{view.care_type}"), lines,
                 (Choice("my.change", f"{PREFIX}d|{view.id}"), Choice("my.cancel", f"{PREFIX}c|care|{view.id}")))

@@ -212,7 +212,8 @@ def confirm(session: Session, *, config: BookingConfig, booking_id: int, actor: 
                   care_booking_id=booking.id,
                   says=[reminders.say("push.care_confirmed", _push_params(session, booking),
                                       [("menu.bookings", "menu:bookings")],
-                                      _details(session, config, booking) + [("push.care_confirmed_end", {})])])
+                                      [("push.booking_number", {"number": booking.id})]
+                                      + _details(session, config, booking) + [("push.care_confirmed_end", {})])])
     return Outcome(True, booking)
 
 

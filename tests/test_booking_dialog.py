@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.render import render
 from dialogs import catalog
 from dialogs import router
-from dialogs.core import JST, Cards, Context, DateChoice, Postback, Say, Text
+from dialogs.core import JST, Cards, Context, DateChoice, Line, Postback, Say, Text
 from dialogs.screening import SaveScreening
 from scheduling import classes, providers, screenings
 from scheduling.booking_config import parse_booking_config
@@ -423,6 +423,7 @@ def test_her_bookings_in_words_and_a_cancel_before_the_deadline(world):
     assert c.keys() == ["my.intro", "cards"]
     card = c.last[1].cards[0]
     assert card.lines[0].key == "my.status.care.requested"
+    assert card.lines[1] == Line("my.number", {"number": world.care()[0].id})   # the 受付番号 she can quote
     [booking] = world.care()
     assert c.data("my|") == [f"my|d|{booking.id}", f"my|c|care|{booking.id}"]
     c.tap(f"my|c|care|{booking.id}")

@@ -452,3 +452,12 @@ def test_the_confirmation_and_the_day_before_say_when_what_to_bring_and_where(db
                                        slot="10:00").booking.id)
     visit = words(visit_row.message, "ja")[0]["text"]
     assert "訪問の時刻：10:00" in visit and "地図" not in visit   # a home visit comes to her
+
+
+def test_the_confirmation_gives_her_the_booking_number_she_can_quote(db):
+    from bot.dispatcher import words
+    booking = ask(db, date(2026, 6, 10), nights=1).booking
+    staff(db, care_bookings.confirm, booking.id)
+    confirmation = next(r for r in reminders_of(db, booking.id) if r.kind == "care_confirmed")
+    text = words(confirmation.message, "ja")[0]["text"]
+    assert f"受付番号：{booking.id}" in text
