@@ -2,31 +2,39 @@
 
 The webhook checks the signature, stores the events and answers 200; the worker does the rest.
 """
+import asyncio
+import hashlib
 import json
 import logging
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from linebot.v3.exceptions import InvalidSignatureError
-from linebot.v3.webhook import WebhookParser
+from linebot.v3.webhook import SignatureValidator
 
 from admin.app import create_admin_app
 from bot import events
 from bot.inbox_writer import InboxWriter
 from bot.runtime import build
 from bot.settings import Settings
+from scheduling import inbox
 from scheduling.db import ping
+from scheduling.models import utcnow
 
 log = logging.getLogger("hagukumi.webhook")
+MAX_BODY = 2 * 1024 * 1024  # LINE's bodies are a few kilobytes; a redelivered backlog stays well below this
+STORE_TIMEOUT = 10.0  # seconds a request waits for its events' commit before 500 (LINE sends it again)
+FUTURE_SLACK = timedelta(hours=1)  # clocks differ; an event further ahead than this is not LINE's
+ID_LENGTH = 64  # inbound_events.webhook_event_id and user_id
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     runtime = build(settings)
     engine, sessions, redis_client = runtime.engine, runtime.sessions, runtime.redis
-    parser = WebhookParser(settings.channel_secret)
+    signatures = SignatureValidator(settings.channel_secret)
     writer = InboxWriter(sessions)
 
     @asynccontextmanager
@@ -55,19 +63,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/callback")
     async def callback(request: Request):
-        body = (await request.body()).decode("utf-8", errors="replace")
-        try:
-            parser.parse(body, request.headers.get("X-Line-Signature", ""))
-            raw_events = json.loads(body)["events"]
-        except InvalidSignatureError:
+        raw_body = await _read_capped(request)
+        if raw_body is None:
+            return _refuse(f"body larger than {MAX_BODY} bytes", status=413)
+        body = raw_body.decode("utf-8", errors="replace")
+        if not signatures.validate(body, request.headers.get("X-Line-Signature", "")):
             return _refuse("invalid signature")
-        except (ValueError, KeyError, TypeError):
+        try:
+            raw_events = json.loads(body)["events"]
+            if not isinstance(raw_events, list):
+                raise TypeError("events is not a list")
+        except (ValueError, KeyError, TypeError, RecursionError):
             return _refuse("malformed body")
-        rows = [_row(raw) for raw in raw_events if isinstance(raw, dict) and events.user_of(raw)]
+        now = utcnow()
+        rows = [_row(raw, now) for raw in raw_events if isinstance(raw, dict) and events.user_of(raw)]
+        for row in rows:
+            if row["status"] == "rejected":
+                log.warning("event %s acknowledged, recorded and not acted on: %s", row["webhook_event_id"],
+                            row["last_error"])
         if rows:
-            await writer.store(rows)
+            try:
+                await asyncio.wait_for(writer.store(rows), STORE_TIMEOUT)
+            except Exception as error:  # noqa: BLE001 (LINE redelivers; the log names the cause)
+                log.error("events not stored, answering 500: %s", type(error).__name__ + f": {error}"[:300])
+                return JSONResponse({"message": "not stored, please send again"}, status_code=500)
             if settings.run_worker:
-                for user_id in {row["user_id"] for row in rows}:
+                for user_id in {row["user_id"] for row in rows if row["status"] == "pending"}:
                     app.state.worker.kick(user_id)
         return {"status": "ok"}
 
@@ -82,21 +103,78 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _refuse(reason: str) -> JSONResponse:
+async def _read_capped(request: Request) -> bytes | None:
+    """The body, or None when it is larger than MAX_BODY (found before reading it all)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _refuse(reason: str, status: int = 400) -> JSONResponse:
     log.warning("webhook refused: %s", reason)
-    return JSONResponse({"message": reason}, status_code=400)
+    return JSONResponse({"message": reason}, status_code=status)
 
 
-def _row(raw: dict) -> dict:
+def _fits(value) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= ID_LENGTH and "\x00" not in value
+
+
+def _occurred_at(raw: dict) -> datetime | None:
+    stamp = raw.get("timestamp")
+    if not isinstance(stamp, int) or isinstance(stamp, bool):
+        return None
+    try:
+        return events.occurred_at(raw)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def rejection(raw: dict, now: datetime) -> str | None:
+    """Why a validly signed event must not be acted on, or None. Checked one event at a time, so a bad
+    event is recorded as rejected and never fails the others stored with it."""
+    event_id = raw.get("webhookEventId")
+    if event_id is not None and not _fits(event_id):
+        return "webhookEventId is not a string of 1 to 64 characters without NUL"
+    if not _fits(events.user_of(raw)):
+        return "source.userId is not a string of 1 to 64 characters without NUL"
+    occurred = _occurred_at(raw)
+    if occurred is None:
+        return f"timestamp {str(raw.get('timestamp'))[:40]!r} is not a time in milliseconds"
+    if occurred < now - inbox.KEEP_HANDLED:
+        return (f"older than {inbox.KEEP_HANDLED.days} days (handled events are forgotten then, so this could "
+                "be a replay): not acted on")
+    if occurred > now + FUTURE_SLACK:
+        return "timestamp is in the future"
+    return None
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(repr(value).encode("utf-8", "replace")).hexdigest()[:40]
+
+
+def _row(raw: dict, now: datetime) -> dict:
+    reason = rejection(raw, now)
+    event_id = raw.get("webhookEventId")
+    if not event_id or not _fits(event_id):
+        event_id = f"{'rejected' if event_id else 'no-id'}:{_digest((event_id, raw.get('timestamp'), raw.get('replyToken')))}"
+    user_id = events.user_of(raw)
     return dict(
-        webhook_event_id=raw.get("webhookEventId") or f"no-id:{raw.get('timestamp')}:{raw.get('replyToken')}",
-        user_id=events.user_of(raw),
+        webhook_event_id=event_id,
+        user_id=user_id if _fits(user_id) else f"rejected:{_digest(user_id)}",
         event_type=str(raw.get("type"))[:32],
-        occurred_at=events.occurred_at(raw),
+        occurred_at=now if reason else events.occurred_at(raw),
         is_redelivery=bool((raw.get("deliveryContext") or {}).get("isRedelivery")),
         body=json.dumps(raw, ensure_ascii=False),
+        status="rejected" if reason else "pending",
+        last_error=reason,
     )
-
 
 
 def _redis_answers(client) -> bool:

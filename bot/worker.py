@@ -26,7 +26,7 @@ from scheduling.models import utcnow
 log = logging.getLogger("hagukumi.worker")
 REPLY_TOKEN_LIFETIME = timedelta(seconds=50)  # LINE allows about a minute; keep a margin
 SWEEP_EVERY = 2.0  # inside the webhook's process, which kicks users itself; a worker process polls faster
-KEEP_DONE_EVENTS = timedelta(days=7)
+KEEP_DONE_EVENTS = inbox.KEEP_HANDLED
 PURGE_EVERY = timedelta(minutes=10)
 
 

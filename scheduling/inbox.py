@@ -9,12 +9,14 @@ from scheduling.sql import insert_ignoring_duplicates
 
 LEASE = timedelta(seconds=30)
 MAX_ATTEMPTS = 5
+KEEP_HANDLED = timedelta(days=7)  # handled events are forgotten then; older events are refused, not acted on
 
 
 def add(session: Session, *, events: list[dict], now: datetime) -> int:
     """Store events (dicts with webhook_event_id, user_id, event_type, occurred_at, is_redelivery,
-    body); an id seen before is skipped, which is the de-duplication. Returns how many were new."""
-    rows = [dict(event, received_at=now, status="pending", attempts=0) for event in events]
+    body, and optionally status "rejected" with the reason as last_error); an id seen before is
+    skipped, which is the de-duplication. Returns how many were new."""
+    rows = [dict(dict(status="pending", last_error=None), **event, received_at=now, attempts=0) for event in events]
     return insert_ignoring_duplicates(session, InboundEvent.__table__, rows, "webhook_event_id")
 
 
@@ -63,7 +65,7 @@ def users_waiting(session: Session, *, now: datetime, limit: int = 500) -> list[
 
 
 def purge_done(session: Session, *, before: datetime) -> int:
-    """Forget handled events once LINE can no longer redeliver them."""
+    """Forget handled (and rejected) events once LINE can no longer redeliver them."""
     return session.execute(
-        delete(InboundEvent).where(InboundEvent.status == "done", InboundEvent.received_at < before)
+        delete(InboundEvent).where(InboundEvent.status.in_(("done", "rejected")), InboundEvent.received_at < before)
     ).rowcount
