@@ -6,12 +6,15 @@ import asyncio
 import hashlib
 import json
 import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 from linebot.v3.webhook import SignatureValidator
 
 from admin.app import create_admin_app
@@ -19,15 +22,16 @@ from bot import events
 from bot.inbox_writer import InboxWriter
 from bot.runtime import build
 from bot.settings import Settings
-from scheduling import inbox
-from scheduling.db import ping
+from scheduling import heartbeats, inbox
 from scheduling.models import utcnow
 
 log = logging.getLogger("hagukumi.webhook")
 MAX_BODY = 2 * 1024 * 1024  # LINE's bodies are a few kilobytes; a redelivered backlog stays well below this
-STORE_TIMEOUT = 10.0  # seconds a request waits for its events' commit before 500 (LINE sends it again)
+STORE_TIMEOUT = 5.0  # seconds a request waits for its events' commit before 500 (LINE sends it again)
 FUTURE_SLACK = timedelta(hours=1)  # clocks differ; an event further ahead than this is not LINE's
 ID_LENGTH = 64  # inbound_events.webhook_event_id and user_id
+PROBE_WAIT = 0.5  # seconds /healthz waits for the database or Redis
+PENDING_TOO_LONG = 120  # seconds an acknowledged event may wait before /healthz says something is wrong
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -92,12 +96,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     app.state.worker.kick(user_id)
         return {"status": "ok"}
 
+    started = time.monotonic()
+    database_probe = Probe(lambda: _database_health(engine))
+    redis_probe = Probe(lambda: _redis_answers(redis_client))
+
     @app.get("/healthz")
     async def healthz():
-        checks = {"database": await run_in_threadpool(ping, engine)}
+        """200 when the database (and Redis) answer, the worker and the dispatcher beat in time and no
+        event waits too long; 503 otherwise, within a second even when the database hangs."""
+        found = await database_probe()
+        checks = {"database": bool(found)}
         if redis_client is not None:
-            checks["redis"] = await run_in_threadpool(_redis_answers, redis_client)
+            checks["redis"] = bool(await redis_probe())
         healthy = all(checks.values())
+        if found:
+            starting = time.monotonic() - started < heartbeats.STALE_AFTER.total_seconds()
+            for role, age in found["heartbeats"].items():
+                fresh = starting if age is None else age <= heartbeats.STALE_AFTER.total_seconds()
+                checks[role] = {"ok": fresh, "heartbeat_age_seconds": None if age is None else round(age, 1)}
+                healthy = healthy and fresh
+            checks["oldest_pending_seconds"] = round(found["oldest_pending"], 1)
+            healthy = healthy and found["oldest_pending"] <= PENDING_TOO_LONG
         return JSONResponse({"ok": healthy, **checks}, status_code=200 if healthy else 503)
 
     return app
@@ -175,6 +194,29 @@ def _row(raw: dict, now: datetime) -> dict:
         status="rejected" if reason else "pending",
         last_error=reason,
     )
+
+
+class Probe:
+    """Runs a check in a thread of its own, one at a time, and waits for it at most PROBE_WAIT: a
+    database that hangs makes /healthz answer 503 at once (the hung check is not started again)."""
+
+    def __init__(self, check):
+        self._check, self._thread, self._running = check, ThreadPoolExecutor(1, "hagukumi-health"), None
+
+    async def __call__(self):
+        if self._running is None or self._running.done():
+            self._running = asyncio.wrap_future(self._thread.submit(self._check))
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._running), PROBE_WAIT)
+        except Exception:  # noqa: BLE001 (timed out or failed: not healthy)
+            return None
+
+
+def _database_health(engine) -> dict | None:
+    with engine.connect() as conn, Session(bind=conn) as session:
+        now = utcnow()
+        return {"heartbeats": heartbeats.ages(session, now=now),
+                "oldest_pending": inbox.oldest_pending_age(session, now=now)}
 
 
 def _redis_answers(client) -> bool:

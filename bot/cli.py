@@ -56,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         return _chat(args)
     from bot.settings import Settings
     settings = Settings.from_env()  # stop at once, naming any missing setting
+    from scheduling.db import unreachable
+    problem = unreachable(settings.database_url)
+    if problem:
+        print(f"Hagukumi cannot start: the database does not answer ({problem}); check DATABASE_URL and that "
+              "the database server is running.", file=sys.stderr)
+        return 1
     if args.command in ("worker", "dispatch"):
         import asyncio
         from bot import worker_process

@@ -17,7 +17,7 @@ from dialogs.core import Context, Say
 from dialogs.main_menu import MENU
 from dialogs.privacy import DeleteMyData
 from dialogs.screening import SaveScreening
-from scheduling import erasure, inbox, outbox, screenings, users
+from scheduling import erasure, heartbeats, inbox, outbox, screenings, users
 from scheduling.family_desk import FamilyDesk
 from scheduling.db import transaction
 from scheduling.desk import Desk
@@ -45,6 +45,7 @@ class Worker:
         self._sends: set[asyncio.Task] = set()
         self._sweeper: asyncio.Task | None = None
         self._purged_at = datetime.min.replace(tzinfo=utcnow().tzinfo)
+        self._pacemaker = heartbeats.Pacemaker("worker")
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self, sweep_every: float = SWEEP_EVERY) -> None:
@@ -223,6 +224,8 @@ class Worker:
 
     def _find_leftovers(self, now: datetime):
         with transaction(self.sessions) as session:
+            if self._pacemaker.due(utcnow()):
+                self._pacemaker.beat(session, utcnow())
             if now - self._purged_at > PURGE_EVERY:
                 inbox.purge_done(session, before=now - KEEP_DONE_EVENTS)
                 outbox.purge_sent(session, before=now - KEEP_DONE_EVENTS)

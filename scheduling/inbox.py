@@ -1,7 +1,7 @@
 """Inbound webhook events: stored on receipt, claimed one user at a time, marked done."""
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.models import InboundEvent
@@ -69,3 +69,9 @@ def purge_done(session: Session, *, before: datetime) -> int:
     return session.execute(
         delete(InboundEvent).where(InboundEvent.status.in_(("done", "rejected")), InboundEvent.received_at < before)
     ).rowcount
+
+
+def oldest_pending_age(session: Session, *, now: datetime) -> float:
+    """Seconds the oldest acknowledged, unanswered event has waited (0 when none waits)."""
+    oldest = session.scalar(select(func.min(InboundEvent.received_at)).where(InboundEvent.status == "pending"))
+    return max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
