@@ -189,7 +189,8 @@ class Worker:
             return
         result = await self.line.send(user_id=row.user_id, messages=json.loads(row.messages),
                                       retry_key=row.retry_key, reply_token=row.reply_token,
-                                      reply_deadline=row.reply_deadline, now=self.clock())
+                                      reply_deadline=row.reply_deadline, now=self.clock(),
+                                      replied_before=row.attempts > 1)
         await self._in_db(self._record, row.id, result)
 
     def _claim_message(self, message_id: int):

@@ -316,6 +316,7 @@ class FaultIn(BaseModel):
     count: int = 1
     body: dict | None = None
     delay: float = 0.0
+    deliver: bool = False  # handle the call (deliver the messages) and still answer `status`
 
 
 def create_standin_app(*, channel_secret: str, access_token: str, webhook_url: str,
@@ -345,6 +346,8 @@ def create_standin_app(*, channel_secret: str, access_token: str, webhook_url: s
         if fault and fault["delay"]:
             await asyncio.sleep(fault["delay"])
         if fault and fault["status"]:
+            if fault["deliver"] and request.headers.get("authorization") == f"Bearer {access_token}":
+                handle(raw, retry_key)  # LINE did the work, then its answer was lost
             status = fault["status"]
             body = fault["body"] or FAULT_BODIES.get(status, {"message": f"Injected fault {status}"})
         elif request.headers.get("authorization") != f"Bearer {access_token}":
