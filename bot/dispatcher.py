@@ -179,7 +179,8 @@ class Dispatcher:
             if outcome.status == "failed":  # LINE refused it (4xx): staff see it among reminders.failed
                 reminders.mark(session, reminder_id=reminder_id, status="failed", error=outcome.error or "")
             elif outcome.status == "retry":
-                reminders.retry_later(session, reminder_id=reminder_id, error=outcome.error or "", now=now)
+                reminders.retry_later(session, reminder_id=reminder_id, error=outcome.error or "", now=now,
+                                      retry_after=outcome.retry_after)
 
     def _prepare(self, session: Session, rows: list[Reminder], now: datetime) -> list[Push]:
         """The pushes to make of claimed rows; rows not to send are marked skipped (or failed) here."""

@@ -27,6 +27,15 @@ class Result:
     status: str  # sent | failed | retry
     via: str | None = None
     error: str | None = None
+    retry_after: float | None = None  # seconds LINE asked us to wait (Retry-After), for a retry
+
+
+def _retry_after(error: Exception | None) -> float | None:
+    value = (getattr(error, "headers", None) or {}).get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _retryable(status: int | None) -> bool:
@@ -111,10 +120,12 @@ class LineClient:
                 if not _retryable(exc.status):
                     log.error("LINE refused a push to %s: %s", user_id, _error_text(exc))
                     return Result("failed", error=_error_text(exc))
+                if (_retry_after(exc) or 0) > BACKOFF[-1]:
+                    break  # LINE asks for a longer wait than ours: the row is tried again then
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 error = exc
         log.warning("push to %s not delivered yet: %s", user_id, _error_text(error))
-        return Result("retry", error=_error_text(error))
+        return Result("retry", error=_error_text(error), retry_after=_retry_after(error))
 
     async def profile_language(self, user_id: str) -> str | None:
         try:

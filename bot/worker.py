@@ -21,7 +21,7 @@ from scheduling import erasure, heartbeats, inbox, outbox, screenings, users
 from scheduling.family_desk import FamilyDesk
 from scheduling.db import transaction
 from scheduling.desk import Desk
-from scheduling.models import utcnow
+from scheduling.models import InboundEvent, utcnow
 
 log = logging.getLogger("hagukumi.worker")
 REPLY_TOKEN_LIFETIME = timedelta(seconds=50)  # LINE allows about a minute; keep a margin
@@ -184,22 +184,32 @@ class Worker:
         except Exception:  # the row's lease runs out and the sweep tries again
             log.exception("sending message %s failed", message_id)
 
-    async def _send_row(self, row) -> None:
-        if row is None:
+    async def _send_row(self, claimed) -> None:
+        if claimed is None:
             return
-        result = await self.line.send(user_id=row.user_id, messages=json.loads(row.messages),
+        row, messages = claimed if isinstance(claimed, tuple) else (claimed, json.loads(claimed.messages))
+        result = await self.line.send(user_id=row.user_id, messages=messages,
                                       retry_key=row.retry_key, reply_token=row.reply_token,
                                       reply_deadline=row.reply_deadline, now=self.clock(),
                                       replied_before=row.attempts > 1)
         await self._in_db(self._record, row.id, result)
 
     def _claim_message(self, message_id: int):
+        """(row, its messages) to send, or None; an answer that leaves late says sorry first."""
+        now = self.clock()
         with transaction(self.sessions) as session:
-            row = outbox.claim(session, message_id=message_id, now=self.clock())
-            if row is not None and outbox.recipient_blocked(session, user_id=row.user_id):
+            row = outbox.claim(session, message_id=message_id, now=now)
+            if row is None:
+                return None
+            if outbox.recipient_blocked(session, user_id=row.user_id):
                 outbox.mark_skipped(session, message_id=message_id, reason="the user has blocked the account")
                 return None
-            return row
+            messages = json.loads(row.messages)
+            asked = session.get(InboundEvent, row.source_event_id) if row.source_event_id else None
+            if outbox.is_late_answer(row, asked_at=asked.occurred_at if asked else None, now=now):
+                user = users.get(session, user_id=row.user_id)
+                messages = with_apology(messages, catalog.language_of(user.language if user else None))
+            return row, messages
 
     def _record(self, message_id: int, result) -> None:
         now = self.clock()
@@ -209,7 +219,8 @@ class Worker:
             elif result.status == "failed":
                 outbox.mark_failed(session, message_id=message_id, error=result.error)
             else:
-                outbox.retry_later(session, message_id=message_id, error=result.error, now=now)
+                outbox.retry_later(session, message_id=message_id, error=result.error, now=now,
+                                   retry_after=result.retry_after)
 
     # --- the sweep ------------------------------------------------------------------------------
     async def sweep(self) -> None:
@@ -241,3 +252,15 @@ class Worker:
             except Exception:
                 log.exception("sweep failed; trying again")
             await asyncio.sleep(every)
+
+
+def with_apology(messages: list[dict], language: str) -> list[dict]:
+    """A late answer, kindly: 「お返事が遅くなり申し訳ありません。」 before it (in its first text, or as a
+    message of its own when there is room: LINE takes at most five)."""
+    late = catalog.text(language, "reply.late")
+    first = messages[0] if messages else {}
+    if first.get("type") == "text" and len(first.get("text", "")) + len(late) + 2 <= 5000:
+        return [dict(first, text=f"{late}\n\n{first['text']}"), *messages[1:]]
+    if len(messages) < 5:
+        return [{"type": "text", "text": late}, *messages]
+    return messages

@@ -8,13 +8,13 @@ import json
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
+from scheduling import outbox
 from scheduling.models import CareBooking, ClassBooking, LineUser, Reminder
 
-LEASE = timedelta(seconds=60)
-MAX_ATTEMPTS = 8
+LEASE = timedelta(seconds=20)  # a second dispatcher pushing a row is harmless (the retry key): keep it short
 RETRY_NAMESPACE = uuid.UUID("6f1c8a52-3e0b-4d7e-9a51-0c2f6b9d4e11")
 CARE_CHECKED = ("care_day_before",)  # sent only while the booking is on
 CLASS_CHECKED = ("class_day_before", "class_offer")
@@ -62,7 +62,9 @@ def claim_due(session: Session, *, now: datetime, limit: int = 200) -> list[Remi
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     rows = session.scalars(update(Reminder).where(Reminder.id.in_(due.scalar_subquery()))
-                           .values(lease_until=now + LEASE, attempts=Reminder.attempts + 1)
+                           .values(lease_until=now + LEASE, attempts=Reminder.attempts + 1,
+                                   first_tried_at=func.coalesce(Reminder.first_tried_at,
+                                                                 literal(now, Reminder.first_tried_at.type)))
                            .returning(Reminder)
                            .execution_options(synchronize_session=False, populate_existing=True)).all()
     return sorted(rows, key=lambda row: (row.due_at, row.id))
@@ -128,16 +130,18 @@ def mark(session: Session, *, reminder_id: int, status: str, error: str) -> None
                     .execution_options(synchronize_session=False))
 
 
-def retry_later(session: Session, *, reminder_id: int, error: str, now: datetime) -> None:
-    """Back off exponentially (capped at an hour); give up as failed after MAX_ATTEMPTS."""
+def retry_later(session: Session, *, reminder_id: int, error: str, now: datetime,
+                retry_after: float | None = None) -> None:
+    """Try again later, as outgoing messages are (outbox.next_try); give up as failed once the retry key,
+    which LINE keeps 24 hours from the first try, no longer holds."""
     row = session.get(Reminder, reminder_id, populate_existing=True)
     if row is None or row.status != "pending":
         return
     row.last_error, row.lease_until = error[-2000:], None
-    if row.attempts >= MAX_ATTEMPTS:
+    if now - (row.first_tried_at or now) >= outbox.GIVE_UP_AFTER:
         row.status = "failed"
     else:
-        row.due_at = now + timedelta(seconds=min(2 ** row.attempts, 3600))
+        row.due_at = outbox.next_try(row.attempts, now, retry_after)
 
 
 def failed(session: Session, *, limit: int = 100) -> list[Reminder]:
