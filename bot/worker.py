@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import events
 from bot.line_client import LineClient
 from bot.render import render
+from bot.state import StateStoreUnavailable
 from dialogs import catalog, router
 from dialogs.core import Context, Say
 from dialogs.main_menu import MENU
@@ -127,6 +128,10 @@ class Worker:
                     messages = self._converse(session, event, event_id, raw, user_id, language or None, now) \
                         if event is not None else []
                     inbox.finish(session, event_id=event_id)
+            except StateStoreUnavailable as error:  # not the event's fault: it waits, and loses no try
+                log.warning("event %s of %s waits for the state store: %s", event_id, user_id, error)
+                inbox.postpone(session, event_id=event_id, error=str(error), now=now)
+                return []
             except Exception:
                 log.exception("event %s of %s failed", event_id, user_id)
                 if not inbox.fail(session, event_id=event_id, error=traceback.format_exc(), now=now):

@@ -9,6 +9,7 @@ from scheduling.sql import insert_ignoring_duplicates
 
 LEASE = timedelta(seconds=30)
 MAX_ATTEMPTS = 5
+WAIT_FOR_STORE = timedelta(seconds=2)
 KEEP_HANDLED = timedelta(days=7)  # handled events are forgotten then; older events are refused, not acted on
 
 
@@ -51,6 +52,14 @@ def fail(session: Session, *, event_id: int, error: str, now: datetime) -> bool:
     if event.attempts >= MAX_ATTEMPTS:
         event.status = "failed"
     return event.status == "failed"
+
+
+def postpone(session: Session, *, event_id: int, error: str, now: datetime) -> None:
+    """Try the event again shortly without counting this try: a part it needs (the state store) did not
+    answer. It stays pending however long that lasts, and shows on /healthz as the oldest pending event."""
+    session.execute(update(InboundEvent).where(InboundEvent.id == event_id)
+                    .values(attempts=InboundEvent.attempts - 1, lease_until=now + WAIT_FOR_STORE,
+                            last_error=error[-2000:]))
 
 
 def users_waiting(session: Session, *, now: datetime, limit: int = 500) -> list[str]:

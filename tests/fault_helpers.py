@@ -10,7 +10,8 @@ from bot.local import free_port
 
 class FreezableProxy:
     """Forwards TCP connections to (host, port). freeze() makes the server look hung: connections stay
-    open and new ones are accepted, but nothing passes either way until thaw()."""
+    open and new ones are accepted, but nothing passes either way until thaw(). cut() makes it look
+    down (connections reset) until restore()."""
 
     def __init__(self, host: str, port: int):
         self.target, self.port = (host, port), free_port()
@@ -22,6 +23,7 @@ class FreezableProxy:
 
     def _run(self):
         asyncio.set_event_loop(self._loop)
+        self._cut, self._writers = False, set()
         self._open = asyncio.Event()
         self._open.set()
         self._server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", self.port))
@@ -29,6 +31,10 @@ class FreezableProxy:
         self._loop.run_forever()
 
     async def _serve(self, client_reader, client_writer):
+        if self._cut:
+            client_writer.close()
+            return
+        self._writers.add(client_writer)
         await self._open.wait()
         try:
             server_reader, server_writer = await asyncio.open_connection(*self.target)
@@ -52,6 +58,18 @@ class FreezableProxy:
 
     def thaw(self):
         self._loop.call_soon_threadsafe(self._open.set)
+
+    def cut(self):
+        """The server is down: every connection is closed and new ones are closed at once."""
+        def go():
+            self._cut = True
+            for writer in self._writers:
+                writer.transport.abort()
+            self._writers.clear()
+        self._loop.call_soon_threadsafe(go)
+
+    def restore(self):
+        self._loop.call_soon_threadsafe(setattr, self, "_cut", False)
 
     def close(self):
         self.thaw()
