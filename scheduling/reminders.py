@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from scheduling import outbox
 from scheduling.models import CareBooking, ClassBooking, LineUser, Reminder
 
-LEASE = timedelta(seconds=20)  # a second dispatcher pushing a row is harmless (the retry key): keep it short
+LEASE = timedelta(seconds=10)  # a second dispatcher pushing a row is harmless (the retry key): keep it short
 RETRY_NAMESPACE = uuid.UUID("6f1c8a52-3e0b-4d7e-9a51-0c2f6b9d4e11")
 CARE_CHECKED = ("care_day_before",)  # sent only while the booking is on
 CLASS_CHECKED = ("class_day_before", "class_offer")
