@@ -80,6 +80,13 @@ def purge_done(session: Session, *, before: datetime) -> int:
     ).rowcount
 
 
+def backlog(session: Session, *, now: datetime) -> tuple[int, float]:
+    """(how many acknowledged events wait for an answer, seconds the oldest has waited), for staff."""
+    count, oldest = session.execute(select(func.count(), func.min(InboundEvent.received_at))
+                                    .where(InboundEvent.status == "pending")).one()
+    return count, max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
+
+
 def oldest_pending_age(session: Session, *, now: datetime) -> float:
     """Seconds the oldest acknowledged, unanswered event has waited (0 when none waits)."""
     oldest = session.scalar(select(func.min(InboundEvent.received_at)).where(InboundEvent.status == "pending"))

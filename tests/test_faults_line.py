@@ -14,7 +14,7 @@ from bot.dispatcher import Dispatcher
 from bot.line_client import LineClient
 from bot.state import SqlStateStore
 from bot.worker import Worker
-from scheduling import audit, outbox, reminders
+from scheduling import audit, inbox, outbox, reminders
 from scheduling.db import transaction
 from scheduling.models import OutgoingMessage, Reminder, utcnow
 from tests.fault_helpers import standin_running
@@ -179,3 +179,24 @@ def test_staff_see_failed_and_long_delayed_messages_and_can_resend_one(sessions)
         row = session.get(OutgoingMessage, failed.id)
         assert (row.status, row.not_before) == ("pending", now) and row.retry_key != old_key
         assert [(e.actor, e.action) for e in audit.entries(session)] == [("staff:tanaka", "message.resend")]
+
+
+def test_today_shows_undelivered_answers_and_staff_resend_one(sessions):
+    from tests.admin_helpers import add_staff, admin_app, csrf_of, signed_in_client
+    now = utcnow()
+    with transaction(sessions) as session:
+        failed = outbox.add(session, user_id=USER, messages=TEXT, now=now - timedelta(days=1), source_event_id=1)
+        outbox.mark_failed(session, message_id=failed.id, error="HTTP 500: gave up")
+        inbox.add(session, events=[dict(webhook_event_id="waiting", user_id=USER, event_type="message",
+                                        occurred_at=now, is_redelivery=False, body="{}")], now=now - timedelta(minutes=7))
+    add_staff(sessions, "desk", "staff")
+    client = signed_in_client(admin_app(sessions), "desk")
+    today = client.get("/")
+    assert "届いていない返信（1件）" in today.text and "送れませんでした" in today.text
+    assert "お答えしていないメッセージが1件あります（いちばん古いものは7分前に届きました）" in today.text
+    response = client.post(f"/messages/{failed.id}/resend", data={"csrf": csrf_of(today.text)})
+    assert response.status_code == 303
+    assert client.post(f"/messages/{failed.id}/resend", data={"csrf": csrf_of(today.text)}).status_code == 404
+    with sessions() as session:
+        assert session.get(OutgoingMessage, failed.id).status == "pending"
+        assert [e.action for e in audit.entries(session)][0] == "message.resend"
