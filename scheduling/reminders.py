@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
-from scheduling import outbox
+from scheduling import audit, outbox
 from scheduling.models import CareBooking, ClassBooking, LineUser, Reminder
 
 LEASE = timedelta(seconds=10)  # a second dispatcher pushing a row is harmless (the retry key): keep it short
@@ -148,3 +148,21 @@ def failed(session: Session, *, limit: int = 100) -> list[Reminder]:
     """Reminders that could not be sent, newest first (for staff)."""
     return list(session.scalars(select(Reminder).where(Reminder.status == "failed")
                                 .order_by(Reminder.due_at.desc()).limit(limit)))
+
+
+def delayed(session: Session, *, now: datetime, limit: int = 100) -> list[Reminder]:
+    """Pushes still being retried DELAYED_AFTER after their first try (LINE down), oldest first (for staff)."""
+    return list(session.scalars(select(Reminder).where(Reminder.status == "pending",
+                                                       Reminder.first_tried_at < now - outbox.DELAYED_AFTER)
+                                .order_by(Reminder.first_tried_at).limit(limit)))
+
+
+def resend(session: Session, *, reminder_id: int, actor: str, now: datetime) -> bool:
+    """A failed push goes out again at once, with the checks of any push (quiet hours, blocked, booking
+    still on); a staff action, audited."""
+    row = session.get(Reminder, reminder_id, populate_existing=True)
+    if row is None or row.status != "failed":
+        return False
+    row.status, row.due_at, row.lease_until, row.first_tried_at = "pending", now, None, None
+    audit.record(session, actor=actor, action="reminder.resend", subject=f"reminder:{reminder_id}", now=now)
+    return True

@@ -187,6 +187,12 @@ def test_today_shows_undelivered_answers_and_staff_resend_one(sessions):
     with transaction(sessions) as session:
         failed = outbox.add(session, user_id=USER, messages=TEXT, now=now - timedelta(days=1), source_event_id=1)
         outbox.mark_failed(session, message_id=failed.id, error="HTTP 500: gave up")
+        push = reminders.add(session, user_id=USER, kind="notice", says=[reminders.say("menu.prompt")],
+                             due_at=now - timedelta(days=1), now=now - timedelta(days=2))
+        reminders.mark(session, reminder_id=push.id, status="failed", error="HTTP 500: gave up")
+        late = reminders.add(session, user_id=USER, kind="notice", says=[reminders.say("menu.prompt")],
+                             due_at=now + timedelta(minutes=5), now=now - timedelta(hours=1))
+        late.first_tried_at = now - timedelta(minutes=40)
         inbox.add(session, events=[dict(webhook_event_id="waiting", user_id=USER, event_type="message",
                                         occurred_at=now, is_redelivery=False, body="{}")], now=now - timedelta(minutes=7))
     add_staff(sessions, "desk", "staff")
@@ -197,6 +203,10 @@ def test_today_shows_undelivered_answers_and_staff_resend_one(sessions):
     response = client.post(f"/messages/{failed.id}/resend", data={"csrf": csrf_of(today.text)})
     assert response.status_code == 303
     assert client.post(f"/messages/{failed.id}/resend", data={"csrf": csrf_of(today.text)}).status_code == 404
+    assert "送れていないお知らせ（2件）" in today.text and "配信が遅れています（再試行中）：" in today.text
+    assert client.post(f"/reminders/{push.id}/resend", data={"csrf": csrf_of(today.text)}).status_code == 303
+    assert client.post(f"/reminders/{late.id}/resend", data={"csrf": csrf_of(today.text)}).status_code == 404
     with sessions() as session:
         assert session.get(OutgoingMessage, failed.id).status == "pending"
-        assert [e.action for e in audit.entries(session)][0] == "message.resend"
+        assert session.get(Reminder, push.id).status == "pending"
+        assert {"message.resend", "reminder.resend"} <= {e.action for e in audit.entries(session)}
