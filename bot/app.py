@@ -2,31 +2,43 @@
 
 The webhook checks the signature, stores the events and answers 200; the worker does the rest.
 """
+import asyncio
+import hashlib
 import json
 import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
-from linebot.v3.exceptions import InvalidSignatureError
-from linebot.v3.webhook import WebhookParser
+from sqlalchemy.orm import Session
+from linebot.v3.webhook import SignatureValidator
 
 from admin.app import create_admin_app
 from bot import events
 from bot.inbox_writer import InboxWriter
 from bot.runtime import build
 from bot.settings import Settings
-from scheduling.db import ping
+from scheduling import heartbeats, inbox
+from scheduling.models import utcnow
 
 log = logging.getLogger("hagukumi.webhook")
+MAX_BODY = 2 * 1024 * 1024  # LINE's bodies are a few kilobytes; a redelivered backlog stays well below this
+STORE_TIMEOUT = 5.0  # seconds a request waits for its events' commit before 500 (LINE sends it again)
+FUTURE_SLACK = timedelta(hours=1)  # clocks differ; an event further ahead than this is not LINE's
+ID_LENGTH = 64  # inbound_events.webhook_event_id and user_id
+PROBE_WAIT = 0.5  # seconds /healthz waits for the database or Redis
+PENDING_TOO_LONG = 120  # seconds an acknowledged event may wait before /healthz says something is wrong
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     runtime = build(settings)
     engine, sessions, redis_client = runtime.engine, runtime.sessions, runtime.redis
-    parser = WebhookParser(settings.channel_secret)
+    signatures = SignatureValidator(settings.channel_secret)
     writer = InboxWriter(sessions)
 
     @asynccontextmanager
@@ -61,48 +73,160 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/callback")
     async def callback(request: Request):
-        body = (await request.body()).decode("utf-8", errors="replace")
-        try:
-            parser.parse(body, request.headers.get("X-Line-Signature", ""))
-            raw_events = json.loads(body)["events"]
-        except InvalidSignatureError:
+        raw_body = await _read_capped(request)
+        if raw_body is None:
+            return _refuse(f"body larger than {MAX_BODY} bytes", status=413)
+        body = raw_body.decode("utf-8", errors="replace")
+        if not signatures.validate(body, request.headers.get("X-Line-Signature", "")):
             return _refuse("invalid signature")
-        except (ValueError, KeyError, TypeError):
+        try:
+            raw_events = json.loads(body)["events"]
+            if not isinstance(raw_events, list):
+                raise TypeError("events is not a list")
+        except (ValueError, KeyError, TypeError, RecursionError):
             return _refuse("malformed body")
-        rows = [_row(raw) for raw in raw_events if isinstance(raw, dict) and events.user_of(raw)]
+        now = utcnow()
+        rows = [_row(raw, now) for raw in raw_events if isinstance(raw, dict) and events.user_of(raw)]
+        for row in rows:
+            if row["status"] == "rejected":
+                log.warning("event %s acknowledged, recorded and not acted on: %s", row["webhook_event_id"],
+                            row["last_error"])
         if rows:
-            await writer.store(rows)
+            try:
+                await asyncio.wait_for(writer.store(rows), STORE_TIMEOUT)
+            except Exception as error:  # noqa: BLE001 (LINE redelivers; the log names the cause)
+                log.error("events not stored, answering 500: %s", type(error).__name__ + f": {error}"[:300])
+                return JSONResponse({"message": "not stored, please send again"}, status_code=500)
             if settings.run_worker:
-                for user_id in {row["user_id"] for row in rows}:
+                for user_id in {row["user_id"] for row in rows if row["status"] == "pending"}:
                     app.state.worker.kick(user_id)
         return {"status": "ok"}
 
+    started = time.monotonic()
+    database_probe = Probe(lambda: _database_health(engine))
+    redis_probe = Probe(lambda: _redis_answers(redis_client))
+
     @app.get("/healthz")
     async def healthz():
-        checks = {"database": await run_in_threadpool(ping, engine)}
+        """200 when the database (and Redis) answer, the worker and the dispatcher beat in time and no
+        event waits too long; 503 otherwise, within a second even when the database hangs."""
+        found, redis_up = await asyncio.gather(database_probe(), redis_probe() if redis_client else _nothing())
+        checks = {"database": bool(found)}
         if redis_client is not None:
-            checks["redis"] = await run_in_threadpool(_redis_answers, redis_client)
+            checks["redis"] = bool(redis_up)
         healthy = all(checks.values())
+        if found:
+            starting = time.monotonic() - started < heartbeats.STALE_AFTER.total_seconds()
+            for role, age in found["heartbeats"].items():
+                fresh = starting if age is None else age <= heartbeats.STALE_AFTER.total_seconds()
+                checks[role] = {"ok": fresh, "heartbeat_age_seconds": None if age is None else round(age, 1)}
+                healthy = healthy and fresh
+            checks["oldest_pending_seconds"] = round(found["oldest_pending"], 1)
+            healthy = healthy and found["oldest_pending"] <= PENDING_TOO_LONG
         return JSONResponse({"ok": healthy, **checks}, status_code=200 if healthy else 503)
 
     return app
 
 
-def _refuse(reason: str) -> JSONResponse:
+async def _read_capped(request: Request) -> bytes | None:
+    """The body, or None when it is larger than MAX_BODY (found before reading it all)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _refuse(reason: str, status: int = 400) -> JSONResponse:
     log.warning("webhook refused: %s", reason)
-    return JSONResponse({"message": reason}, status_code=400)
+    return JSONResponse({"message": reason}, status_code=status)
 
 
-def _row(raw: dict) -> dict:
+def _fits(value) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= ID_LENGTH and "\x00" not in value
+
+
+def _occurred_at(raw: dict) -> datetime | None:
+    stamp = raw.get("timestamp")
+    if not isinstance(stamp, int) or isinstance(stamp, bool):
+        return None
+    try:
+        return events.occurred_at(raw)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def rejection(raw: dict, now: datetime) -> str | None:
+    """Why a validly signed event must not be acted on, or None. Checked one event at a time, so a bad
+    event is recorded as rejected and never fails the others stored with it."""
+    event_id = raw.get("webhookEventId")
+    if event_id is not None and not _fits(event_id):
+        return "webhookEventId is not a string of 1 to 64 characters without NUL"
+    if not _fits(events.user_of(raw)):
+        return "source.userId is not a string of 1 to 64 characters without NUL"
+    occurred = _occurred_at(raw)
+    if occurred is None:
+        return f"timestamp {str(raw.get('timestamp'))[:40]!r} is not a time in milliseconds"
+    if occurred < now - inbox.KEEP_HANDLED:
+        return (f"older than {inbox.KEEP_HANDLED.days} days (handled events are forgotten then, so this could "
+                "be a replay): not acted on")
+    if occurred > now + FUTURE_SLACK:
+        return "timestamp is in the future"
+    return None
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(repr(value).encode("utf-8", "replace")).hexdigest()[:40]
+
+
+def _row(raw: dict, now: datetime) -> dict:
+    reason = rejection(raw, now)
+    event_id = raw.get("webhookEventId")
+    if not event_id or not _fits(event_id):
+        event_id = f"{'rejected' if event_id else 'no-id'}:{_digest((event_id, raw.get('timestamp'), raw.get('replyToken')))}"
+    user_id = events.user_of(raw)
     return dict(
-        webhook_event_id=raw.get("webhookEventId") or f"no-id:{raw.get('timestamp')}:{raw.get('replyToken')}",
-        user_id=events.user_of(raw),
+        webhook_event_id=event_id,
+        user_id=user_id if _fits(user_id) else f"rejected:{_digest(user_id)}",
         event_type=str(raw.get("type"))[:32],
-        occurred_at=events.occurred_at(raw),
+        occurred_at=now if reason else events.occurred_at(raw),
         is_redelivery=bool((raw.get("deliveryContext") or {}).get("isRedelivery")),
         body=json.dumps(raw, ensure_ascii=False),
+        status="rejected" if reason else "pending",
+        last_error=reason,
     )
 
+
+class Probe:
+    """Runs a check in a thread of its own, one at a time, and waits for it at most PROBE_WAIT: a
+    database that hangs makes /healthz answer 503 at once (the hung check is not started again)."""
+
+    def __init__(self, check):
+        self._check, self._thread, self._running = check, ThreadPoolExecutor(1, "hagukumi-health"), None
+
+    async def __call__(self):
+        if self._running is None or self._running.done():
+            self._running = asyncio.wrap_future(self._thread.submit(self._check))
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._running), PROBE_WAIT)
+        except Exception:  # noqa: BLE001 (timed out or failed: not healthy)
+            return None
+
+
+async def _nothing():
+    return None
+
+
+def _database_health(engine) -> dict | None:
+    with engine.connect() as conn, Session(bind=conn) as session:
+        now = utcnow()
+        return {"heartbeats": heartbeats.ages(session, now=now),
+                "oldest_pending": inbox.oldest_pending_age(session, now=now)}
 
 
 def _redis_answers(client) -> bool:

@@ -64,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
         return _chat(args)
     from bot.settings import Settings
     settings = Settings.from_env()  # stop at once, naming any missing setting
+    from scheduling.db import unreachable
+    problem = unreachable(settings.database_url)
+    if problem:
+        print(f"Hagukumi cannot start: the database does not answer ({problem}); check DATABASE_URL and that "
+              "the database server is running.", file=sys.stderr)
+        return 1
     if args.command in ("worker", "dispatch"):
         import asyncio
         from bot import worker_process
@@ -74,19 +80,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve(args) -> int:
     """Webhook processes that only store and acknowledge, and one worker process, less favoured for
-    the CPU, that answers: LINE's requests are acknowledged at once even when answering lags."""
+    the CPU, that answers: LINE's requests are acknowledged at once even when answering lags. The
+    worker process (which runs the dispatcher too) is supervised: started again, with backoff, if it
+    dies; uvicorn does the same for the webhook processes."""
     import os
-    import subprocess
     from bot import serve
+    from bot.supervisor import Supervised
 
     os.environ["HAGUKUMI_INLINE_WORKER"] = "0"
-    worker = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker", "--nice", str(WORKER_NICENESS)])
+    worker = Supervised([sys.executable, "-m", "bot.cli", "worker", "--nice", str(WORKER_NICENESS)], "worker")
+    worker.start()
     try:
         return serve.main(["bot.app:app", "--host", args.host, "--port", str(args.port),
                            "--workers", str(args.workers), "--no-access-log"])
     finally:
-        worker.terminate()
-        worker.wait(30)
+        worker.stop()
 
 
 def _chat(args) -> int:

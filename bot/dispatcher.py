@@ -20,7 +20,7 @@ from bot.line_client import LineClient, Result
 from bot.render import render
 from dialogs import catalog
 from dialogs.core import Choice, Line, Say
-from scheduling import classes, reminders
+from scheduling import classes, heartbeats, reminders
 from scheduling.booking_config import BookingConfig
 from scheduling.calendar import in_quiet_hours
 from scheduling.db import transaction
@@ -58,6 +58,7 @@ class Dispatcher:
         self._stopping: asyncio.Event | None = None
         self._loop: asyncio.Task | None = None
         self._expired_at: datetime | None = None
+        self._pacemaker = heartbeats.Pacemaker("dispatcher")
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self, every: float = POLL_EVERY) -> None:
@@ -88,7 +89,7 @@ class Dispatcher:
     async def _run_forever(self, every: float) -> None:
         stopping = self._signals()[1]
         while not stopping.is_set():
-            for step in (self.expire_offers, self.dispatch_due):  # one failing does not stop the other
+            for step in (self._beat, self.expire_offers, self.dispatch_due):  # one failing does not stop another
                 try:
                     await step()
                 except Exception:
@@ -97,6 +98,14 @@ class Dispatcher:
                 await asyncio.wait_for(stopping.wait(), every)
             except asyncio.TimeoutError:
                 pass
+
+    async def _beat(self) -> None:
+        if self._pacemaker.due(utcnow()):
+            await self._in_db(self._beat_now)
+
+    def _beat_now(self) -> None:
+        with transaction(self.sessions) as session:
+            self._pacemaker.beat(session, utcnow())
 
     # --- the work -------------------------------------------------------------------------------
     async def dispatch_due(self) -> int:
@@ -159,6 +168,8 @@ class Dispatcher:
             return 0, []
         now = self.clock()
         with transaction(self.sessions) as session:
+            if self._pacemaker.due(utcnow()):  # a long backlog is work too, not a sign of death
+                self._pacemaker.beat(session, utcnow())
             self._record(session, outcomes, now)
             if not claim:
                 return 0, []
@@ -171,7 +182,8 @@ class Dispatcher:
             if outcome.status == "failed":  # LINE refused it (4xx): staff see it among reminders.failed
                 reminders.mark(session, reminder_id=reminder_id, status="failed", error=outcome.error or "")
             elif outcome.status == "retry":
-                reminders.retry_later(session, reminder_id=reminder_id, error=outcome.error or "", now=now)
+                reminders.retry_later(session, reminder_id=reminder_id, error=outcome.error or "", now=now,
+                                      retry_after=outcome.retry_after)
 
     def _prepare(self, session: Session, rows: list[Reminder], now: datetime) -> list[Push]:
         """The pushes to make of claimed rows; rows not to send are marked skipped (or failed) here."""

@@ -1,6 +1,8 @@
 """Stores webhook events in batches. Requests that arrive while one batch is being written go
 together in the next, so under load the webhook takes the database's write lock once per batch,
-not once per request. Every request still waits for the commit of its own events before its 200."""
+not once per request. Every request still waits for the commit of its own events before its 200.
+If a batch fails anyway, each request's events are written again on their own, so one request
+that cannot be stored never costs the others their 200."""
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
@@ -32,12 +34,17 @@ class InboxWriter:
             unique = {row["webhook_event_id"]: row for rows, _ in batch for row in rows}
             try:
                 await loop.run_in_executor(self._thread, self._write, list(unique.values()))
-            except Exception as error:  # every request of the batch answers 500; LINE sends again
-                for _, done in batch:
-                    done.set_exception(error)
+            except Exception:  # noqa: BLE001 (retried request by request below)
+                for rows, done in batch:
+                    try:
+                        await loop.run_in_executor(self._thread, self._write, rows)
+                    except Exception as error:  # noqa: BLE001 (this request answers 500; LINE sends it again)
+                        _settle(done, error)
+                    else:
+                        _settle(done, None)
             else:
                 for _, done in batch:
-                    done.set_result(None)
+                    _settle(done, None)
 
     async def idle(self) -> None:
         """Wait until no batch is waiting or being written (the worker lets acknowledgements go first)."""
@@ -50,3 +57,12 @@ class InboxWriter:
 
     def close(self) -> None:
         self._thread.shutdown(wait=True)
+
+
+def _settle(done: asyncio.Future, error: Exception | None) -> None:
+    if done.done():  # the request stopped waiting (timed out)
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)

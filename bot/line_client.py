@@ -1,4 +1,5 @@
-"""The one way out to LINE: reply first, push when no reply token is usable.
+"""The one way out to LINE: reply first, push when no reply token is usable (see `send` for when a
+failed reply may be pushed).
 
 Every push carries X-Line-Retry-Key (the row's own key, so a resend after a crash is recognised);
 429, 5xx and timeouts are retried with backoff under the same key; 409 means LINE already has it;
@@ -6,6 +7,7 @@ any other 4xx is logged with LINE's error body and recorded as failed, never ret
 """
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +27,15 @@ class Result:
     status: str  # sent | failed | retry
     via: str | None = None
     error: str | None = None
+    retry_after: float | None = None  # seconds LINE asked us to wait (Retry-After), for a retry
+
+
+def _retry_after(error: Exception | None) -> float | None:
+    value = (getattr(error, "headers", None) or {}).get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _retryable(status: int | None) -> bool:
@@ -46,22 +57,47 @@ class LineClient:
         await self._api_client.close()
 
     async def send(self, *, user_id: str, messages: list[dict], retry_key: str,
-                   reply_token: str | None, reply_deadline: datetime | None, now: datetime) -> Result:
+                   reply_token: str | None, reply_deadline: datetime | None, now: datetime,
+                   replied_before: bool = False) -> Result:
+        """A reply while the token is fresh, else a push. A reply has no retry key, so a reply that
+        failed in a way that does not prove it was not delivered (5xx, a timeout) is tried again with
+        the same token: if LINE had delivered it, the token is used up and LINE says "Invalid reply
+        token", which here means delivered. Only a reply proven undelivered (the token refused on our
+        first use, or 429) falls back to a push. `replied_before`: an earlier sender of this row may
+        have replied (it died before recording the outcome)."""
         if reply_token and reply_deadline and now < reply_deadline:
             try:
                 request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": messages})
             except ValueError as error:
                 log.error("a reply to %s is not a valid LINE request: %s", user_id, error)
                 return Result("failed", error=str(error))
-            try:
-                await self.api.reply_message_with_http_info(request, _request_timeout=TIMEOUT)
-                return Result("sent", "reply")
-            except (ApiException, aiohttp.ClientError, asyncio.TimeoutError) as error:
-                status = getattr(error, "status", None)
-                if not (_retryable(status) or (status == 400 and "reply token" in str(getattr(error, "body", "")))):
-                    log.error("LINE refused a reply to %s: %s", user_id, _error_text(error))
-                    return Result("failed", error=_error_text(error))
-                log.info("reply to %s not possible (%s); pushing instead", user_id, _error_text(error))
+            time_left, started = (reply_deadline - now).total_seconds(), time.monotonic()
+            maybe_delivered = replied_before
+            for pause in (0.0, *BACKOFF):
+                if time.monotonic() - started + pause >= time_left:
+                    break
+                await asyncio.sleep(pause)
+                try:
+                    await self.api.reply_message_with_http_info(request, _request_timeout=TIMEOUT)
+                    return Result("sent", "reply")
+                except (ApiException, aiohttp.ClientError, asyncio.TimeoutError) as error:
+                    status = getattr(error, "status", None)
+                    if status == 400 and "reply token" in str(getattr(error, "body", "")):
+                        if maybe_delivered:  # used up by our own earlier try: she has it
+                            log.info("reply to %s was delivered before (its token is used up)", user_id)
+                            return Result("sent", "reply")
+                        break  # expired or never valid: nothing was delivered
+                    if status == 429:
+                        break  # refused, so not delivered
+                    if not _retryable(status):
+                        log.error("LINE refused a reply to %s: %s", user_id, _error_text(error))
+                        return Result("failed", error=_error_text(error))
+                    maybe_delivered = True
+                    log.info("reply to %s not confirmed (%s); trying the token again", user_id, _error_text(error))
+            if maybe_delivered:  # LINE kept failing until the token's deadline: a rare duplicate beats silence
+                log.warning("reply to %s unconfirmed until its token expired; pushing (may arrive twice)", user_id)
+            else:
+                log.info("reply to %s not possible; pushing instead", user_id)
         return await self.push(user_id=user_id, messages=messages, retry_key=retry_key)
 
     async def push(self, *, user_id: str, messages: list[dict], retry_key: str) -> Result:
@@ -84,10 +120,12 @@ class LineClient:
                 if not _retryable(exc.status):
                     log.error("LINE refused a push to %s: %s", user_id, _error_text(exc))
                     return Result("failed", error=_error_text(exc))
+                if (_retry_after(exc) or 0) > BACKOFF[-1]:
+                    break  # LINE asks for a longer wait than ours: the row is tried again then
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 error = exc
         log.warning("push to %s not delivered yet: %s", user_id, _error_text(error))
-        return Result("retry", error=_error_text(error))
+        return Result("retry", error=_error_text(error), retry_after=_retry_after(error))
 
     async def profile_language(self, user_id: str) -> str | None:
         try:

@@ -56,7 +56,7 @@ def build(settings: Settings) -> Runtime:
     redis_client = None
     if settings.redis_url:
         import redis
-        redis_client = redis.Redis.from_url(settings.redis_url)
+        redis_client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         state_store = RedisStateStore(redis_client, ttl)
     else:
         state_store = SqlStateStore(ttl)

@@ -5,6 +5,7 @@ re-run after a crash (state saved, event not yet marked done) starts again from 
 On SQL the state is saved in the event's own transaction; on Redis it is shared by all processes.
 """
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +18,10 @@ from scheduling.sql import insert_ignoring_duplicates
 
 class StateConflict(Exception):
     """Someone else saved this user's state since it was loaded."""
+
+
+class StateStoreUnavailable(Exception):
+    """The state store (Redis) does not answer: the event waits until it does; it has not failed."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,8 @@ class RedisStateStore:
         self._cas = client.register_script(_CAS)
 
     def load(self, session: Session, user_id: str, now: datetime) -> Stored:
-        value = self.client.get(self.prefix + user_id)
+        with _unavailable_as_such():
+            value = self.client.get(self.prefix + user_id)
         if value is None:
             return Stored(0)
         version, _, text = value.decode().partition(":")
@@ -99,10 +105,21 @@ class RedisStateStore:
 
     def save(self, session: Session, user_id: str, *, expected: int, data: dict | None,
              event_id: int, before: dict | None, now: datetime) -> None:
-        ok = self._cas(keys=[self.prefix + user_id],
-                       args=[expected, _encode(data, event_id, before), int(self.ttl.total_seconds())])
+        with _unavailable_as_such():
+            ok = self._cas(keys=[self.prefix + user_id],
+                           args=[expected, _encode(data, event_id, before), int(self.ttl.total_seconds())])
         if not ok:
             raise StateConflict(user_id)
 
     def forget(self, session: Session, user_id: str) -> None:
-        self.client.delete(self.prefix + user_id)
+        with _unavailable_as_such():
+            self.client.delete(self.prefix + user_id)
+
+
+@contextmanager
+def _unavailable_as_such():
+    import redis
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as error:
+        raise StateStoreUnavailable(f"Redis: {type(error).__name__}: {error}") from error

@@ -12,23 +12,24 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import events
 from bot.line_client import LineClient
 from bot.render import render
+from bot.state import StateStoreUnavailable
 from dialogs import catalog, router
 from dialogs.core import Context, Say
 from dialogs.main_menu import MENU
 from dialogs.privacy import DeleteMyData
 from dialogs.router import NoteForStaff, RaiseAlert
 from dialogs.screening import SaveScreening
-from scheduling import alerts, erasure, inbox, outbox, screenings, users
+from scheduling import alerts, erasure, heartbeats, inbox, outbox, screenings, users
 from scheduling.consult_desk import ConsultDesk
 from scheduling.family_desk import FamilyDesk
 from scheduling.db import transaction
 from scheduling.desk import Desk
-from scheduling.models import utcnow
+from scheduling.models import InboundEvent, utcnow
 
 log = logging.getLogger("hagukumi.worker")
 REPLY_TOKEN_LIFETIME = timedelta(seconds=50)  # LINE allows about a minute; keep a margin
 SWEEP_EVERY = 2.0  # inside the webhook's process, which kicks users itself; a worker process polls faster
-KEEP_DONE_EVENTS = timedelta(days=7)
+KEEP_DONE_EVENTS = inbox.KEEP_HANDLED
 PURGE_EVERY = timedelta(minutes=10)
 
 
@@ -47,6 +48,7 @@ class Worker:
         self._sends: set[asyncio.Task] = set()
         self._sweeper: asyncio.Task | None = None
         self._purged_at = datetime.min.replace(tzinfo=utcnow().tzinfo)
+        self._pacemaker = heartbeats.Pacemaker("worker")
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self, sweep_every: float = SWEEP_EVERY) -> None:
@@ -128,6 +130,10 @@ class Worker:
                     messages = self._converse(session, event, event_id, raw, user_id, language or None, now) \
                         if event is not None else []
                     inbox.finish(session, event_id=event_id)
+            except StateStoreUnavailable as error:  # not the event's fault: it waits, and loses no try
+                log.warning("event %s of %s waits for the state store: %s", event_id, user_id, error)
+                inbox.postpone(session, event_id=event_id, error=str(error), now=now)
+                return []
             except Exception:
                 log.exception("event %s of %s failed", event_id, user_id)
                 if not inbox.fail(session, event_id=event_id, error=traceback.format_exc(), now=now):
@@ -192,21 +198,32 @@ class Worker:
         except Exception:  # the row's lease runs out and the sweep tries again
             log.exception("sending message %s failed", message_id)
 
-    async def _send_row(self, row) -> None:
-        if row is None:
+    async def _send_row(self, claimed) -> None:
+        if claimed is None:
             return
-        result = await self.line.send(user_id=row.user_id, messages=json.loads(row.messages),
+        row, messages = claimed if isinstance(claimed, tuple) else (claimed, json.loads(claimed.messages))
+        result = await self.line.send(user_id=row.user_id, messages=messages,
                                       retry_key=row.retry_key, reply_token=row.reply_token,
-                                      reply_deadline=row.reply_deadline, now=self.clock())
+                                      reply_deadline=row.reply_deadline, now=self.clock(),
+                                      replied_before=row.attempts > 1)
         await self._in_db(self._record, row.id, result)
 
     def _claim_message(self, message_id: int):
+        """(row, its messages) to send, or None; an answer that leaves late says sorry first."""
+        now = self.clock()
         with transaction(self.sessions) as session:
-            row = outbox.claim(session, message_id=message_id, now=self.clock())
-            if row is not None and outbox.recipient_blocked(session, user_id=row.user_id):
+            row = outbox.claim(session, message_id=message_id, now=now)
+            if row is None:
+                return None
+            if outbox.recipient_blocked(session, user_id=row.user_id):
                 outbox.mark_skipped(session, message_id=message_id, reason="the user has blocked the account")
                 return None
-            return row
+            messages = json.loads(row.messages)
+            asked = session.get(InboundEvent, row.source_event_id) if row.source_event_id else None
+            if outbox.is_late_answer(row, asked_at=asked.occurred_at if asked else None, now=now):
+                user = users.get(session, user_id=row.user_id)
+                messages = with_apology(messages, catalog.language_of(user.language if user else None))
+            return row, messages
 
     def _record(self, message_id: int, result) -> None:
         now = self.clock()
@@ -216,7 +233,8 @@ class Worker:
             elif result.status == "failed":
                 outbox.mark_failed(session, message_id=message_id, error=result.error)
             else:
-                outbox.retry_later(session, message_id=message_id, error=result.error, now=now)
+                outbox.retry_later(session, message_id=message_id, error=result.error, now=now,
+                                   retry_after=result.retry_after)
 
     # --- the sweep ------------------------------------------------------------------------------
     async def sweep(self) -> None:
@@ -232,6 +250,8 @@ class Worker:
 
     def _find_leftovers(self, now: datetime):
         with transaction(self.sessions) as session:
+            if self._pacemaker.due(utcnow()):
+                self._pacemaker.beat(session, utcnow())
             if now - self._purged_at > PURGE_EVERY:
                 inbox.purge_done(session, before=now - KEEP_DONE_EVENTS)
                 outbox.purge_sent(session, before=now - KEEP_DONE_EVENTS)
@@ -246,3 +266,15 @@ class Worker:
             except Exception:
                 log.exception("sweep failed; trying again")
             await asyncio.sleep(every)
+
+
+def with_apology(messages: list[dict], language: str) -> list[dict]:
+    """A late answer, kindly: 「お返事が遅くなり申し訳ありません。」 before it (in its first text, or as a
+    message of its own when there is room: LINE takes at most five)."""
+    late = catalog.text(language, "reply.late")
+    first = messages[0] if messages else {}
+    if first.get("type") == "text" and len(first.get("text", "")) + len(late) + 2 <= 5000:
+        return [dict(first, text=f"{late}\n\n{first['text']}"), *messages[1:]]
+    if len(messages) < 5:
+        return [{"type": "text", "text": late}, *messages]
+    return messages

@@ -12,6 +12,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 PG_MIGRATION_LOCK = 72_617_001  # any constant, shared by every process of this app
+# A database that stops answering must not hold the webhook and the workers with it: connecting gives
+# up after CONNECT_TIMEOUT, a statement after STATEMENT_TIMEOUT, a connection from the pool after
+# POOL_TIMEOUT, and the kernel drops a connection whose peer vanished (keepalives, TCP_USER_TIMEOUT).
+CONNECT_TIMEOUT = 5  # seconds
+STATEMENT_TIMEOUT_MS = 30_000
+LOCK_TIMEOUT_MS = 10_000
+POOL_TIMEOUT = 10  # seconds
+PG_CONNECT_ARGS = {
+    "connect_timeout": CONNECT_TIMEOUT,
+    "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={LOCK_TIMEOUT_MS}"
+               " -c idle_in_transaction_session_timeout=60000",
+    "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
+    "tcp_user_timeout": 20_000,
+}
 
 
 def database_url_from_env(env) -> str:
@@ -32,8 +46,8 @@ def make_engine(url: str) -> Engine:
         url = parsed.set(drivername="postgresql+psycopg")
     # No server-side prepared statements: psycopg prepares a statement after its fifth run, and
     # PostgreSQL may then keep a generic plan made while a table was small (a full scan) for good.
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True,
-                         connect_args={"prepare_threshold": None})
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=POOL_TIMEOUT,
+                         connect_args={"prepare_threshold": None, **PG_CONNECT_ARGS})
 
 
 class SqliteWriteLock:
@@ -94,9 +108,25 @@ def upgrade_schema(engine: Engine) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:  # on SQLite this is BEGIN IMMEDIATE: one migrator at a time
         if conn.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL statement_timeout = 0"))  # a migration may take long; waiting is fine
+            conn.execute(text("SET LOCAL lock_timeout = 0"))
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+
+
+def unreachable(url: str) -> str | None:
+    """Why the database at `url` cannot be used, in one line, or None when it answers."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return None
+    except Exception as error:  # noqa: BLE001 (any failure is the answer)
+        first = str(getattr(error, "orig", None) or error).strip().splitlines() or [type(error).__name__]
+        return first[0][:300]
+    finally:
+        engine.dispose()
 
 
 def ping(engine: Engine) -> bool:

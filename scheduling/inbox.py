@@ -1,7 +1,7 @@
 """Inbound webhook events: stored on receipt, claimed one user at a time, marked done."""
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.models import InboundEvent
@@ -9,12 +9,15 @@ from scheduling.sql import insert_ignoring_duplicates
 
 LEASE = timedelta(seconds=30)
 MAX_ATTEMPTS = 5
+WAIT_FOR_STORE = timedelta(seconds=2)
+KEEP_HANDLED = timedelta(days=7)  # handled events are forgotten then; older events are refused, not acted on
 
 
 def add(session: Session, *, events: list[dict], now: datetime) -> int:
     """Store events (dicts with webhook_event_id, user_id, event_type, occurred_at, is_redelivery,
-    body); an id seen before is skipped, which is the de-duplication. Returns how many were new."""
-    rows = [dict(event, received_at=now, status="pending", attempts=0) for event in events]
+    body, and optionally status "rejected" with the reason as last_error); an id seen before is
+    skipped, which is the de-duplication. Returns how many were new."""
+    rows = [dict(dict(status="pending", last_error=None), **event, received_at=now, attempts=0) for event in events]
     return insert_ignoring_duplicates(session, InboundEvent.__table__, rows, "webhook_event_id")
 
 
@@ -51,6 +54,14 @@ def fail(session: Session, *, event_id: int, error: str, now: datetime) -> bool:
     return event.status == "failed"
 
 
+def postpone(session: Session, *, event_id: int, error: str, now: datetime) -> None:
+    """Try the event again shortly without counting this try: a part it needs (the state store) did not
+    answer. It stays pending however long that lasts, and shows on /healthz as the oldest pending event."""
+    session.execute(update(InboundEvent).where(InboundEvent.id == event_id)
+                    .values(attempts=InboundEvent.attempts - 1, lease_until=now + WAIT_FOR_STORE,
+                            last_error=error[-2000:]))
+
+
 def users_waiting(session: Session, *, now: datetime, limit: int = 500) -> list[str]:
     """Users with a pending event nobody holds: events left by a stopped or crashed worker."""
     return list(session.scalars(
@@ -63,7 +74,20 @@ def users_waiting(session: Session, *, now: datetime, limit: int = 500) -> list[
 
 
 def purge_done(session: Session, *, before: datetime) -> int:
-    """Forget handled events once LINE can no longer redeliver them."""
+    """Forget handled (and rejected) events once LINE can no longer redeliver them."""
     return session.execute(
-        delete(InboundEvent).where(InboundEvent.status == "done", InboundEvent.received_at < before)
+        delete(InboundEvent).where(InboundEvent.status.in_(("done", "rejected")), InboundEvent.received_at < before)
     ).rowcount
+
+
+def backlog(session: Session, *, now: datetime) -> tuple[int, float]:
+    """(how many acknowledged events wait for an answer, seconds the oldest has waited), for staff."""
+    count, oldest = session.execute(select(func.count(), func.min(InboundEvent.received_at))
+                                    .where(InboundEvent.status == "pending")).one()
+    return count, max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
+
+
+def oldest_pending_age(session: Session, *, now: datetime) -> float:
+    """Seconds the oldest acknowledged, unanswered event has waited (0 when none waits)."""
+    oldest = session.scalar(select(func.min(InboundEvent.received_at)).where(InboundEvent.status == "pending"))
+    return max(0.0, (now - oldest).total_seconds()) if oldest else 0.0

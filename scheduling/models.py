@@ -56,7 +56,7 @@ class InboundEvent(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     is_redelivery: Mapped[bool] = mapped_column(Boolean, default=False)
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | failed | rejected
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -244,6 +244,7 @@ class Reminder(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_tried_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its retry key holds 24 h from then
 
     __table_args__ = (Index("ix_reminders_status_due", "status", "due_at"),)
 
@@ -453,3 +454,11 @@ class SignInAttempt(Base):
 
     __table_args__ = (Index("ix_sign_in_attempts_login_at", "login", "at"),
                       Index("ix_sign_in_attempts_address_at", "address", "at"))
+
+
+class Heartbeat(Base):
+    """The last sign of life of a worker or dispatcher loop (`holder` is host:pid), for /healthz."""
+    __tablename__ = "heartbeats"
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)  # worker | dispatcher
+    holder: Mapped[str] = mapped_column(String(128), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)

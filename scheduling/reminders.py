@@ -10,15 +10,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
-from scheduling import audit
+from scheduling import audit, outbox
 from scheduling.calendar import after_quiet_hours, jst_today
 from scheduling.models import CareBooking, ClassBooking, ClassSession, LineUser, Reminder
 
-LEASE = timedelta(seconds=60)
-MAX_ATTEMPTS = 8
+LEASE = timedelta(seconds=10)  # a second dispatcher pushing a row is harmless (the retry key): keep it short
 RETRY_NAMESPACE = uuid.UUID("6f1c8a52-3e0b-4d7e-9a51-0c2f6b9d4e11")
 CARE_CHECKED = ("care_day_before",)  # sent only while the booking is on
 CLASS_CHECKED = ("class_day_before", "class_offer")
@@ -72,7 +71,9 @@ def claim_due(session: Session, *, now: datetime, limit: int = 200) -> list[Remi
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     rows = session.scalars(update(Reminder).where(Reminder.id.in_(due.scalar_subquery()))
-                           .values(lease_until=now + LEASE, attempts=Reminder.attempts + 1)
+                           .values(lease_until=now + LEASE, attempts=Reminder.attempts + 1,
+                                   first_tried_at=func.coalesce(Reminder.first_tried_at,
+                                                                 literal(now, Reminder.first_tried_at.type)))
                            .returning(Reminder)
                            .execution_options(synchronize_session=False, populate_existing=True)).all()
     return sorted(rows, key=lambda row: (row.due_at, row.id))
@@ -163,16 +164,18 @@ def mark(session: Session, *, reminder_id: int, status: str, error: str) -> None
                     .execution_options(synchronize_session=False))
 
 
-def retry_later(session: Session, *, reminder_id: int, error: str, now: datetime) -> None:
-    """Back off exponentially (capped at an hour); give up as failed after MAX_ATTEMPTS."""
+def retry_later(session: Session, *, reminder_id: int, error: str, now: datetime,
+                retry_after: float | None = None) -> None:
+    """Try again later, as outgoing messages are (outbox.next_try); give up as failed once the retry key,
+    which LINE keeps 24 hours from the first try, no longer holds."""
     row = session.get(Reminder, reminder_id, populate_existing=True)
     if row is None or row.status != "pending":
         return
     row.last_error, row.lease_until = error[-2000:], None
-    if row.attempts >= MAX_ATTEMPTS:
+    if now - (row.first_tried_at or now) >= outbox.GIVE_UP_AFTER:
         row.status = "failed"
     else:
-        row.due_at = now + timedelta(seconds=min(2 ** row.attempts, 3600))
+        row.due_at = outbox.next_try(row.attempts, now, retry_after)
 
 
 @dataclass(frozen=True)
@@ -202,24 +205,32 @@ def failed(session: Session, *, limit: int = 100) -> list[Reminder]:
                                 .order_by(Reminder.due_at.desc()).limit(limit)))
 
 
-def resend(session: Session, *, reminder_id: int, staff: str, now: datetime) -> Reminder | None:
-    """Staff send a failed push again (after she followed the account again, say): due now, under the
-    same retry key (LINE never accepted it, so it is not a duplicate); audited."""
+def delayed(session: Session, *, now: datetime, limit: int = 100) -> list[Reminder]:
+    """Pushes still being retried DELAYED_AFTER after their first try (LINE down), oldest first (for staff)."""
+    return list(session.scalars(select(Reminder).where(Reminder.status == "pending",
+                                                       Reminder.first_tried_at < now - outbox.DELAYED_AFTER)
+                                .order_by(Reminder.first_tried_at).limit(limit)))
+
+
+def resend(session: Session, *, reminder_id: int, actor: str, now: datetime) -> bool:
+    """A failed push goes out again at once (after she followed the account again, say), with the checks of
+    any push (quiet hours, blocked, booking still on), under the same retry key: LINE never took it, so it
+    is no duplicate. A staff action, audited."""
     row = session.get(Reminder, reminder_id, populate_existing=True)
     if row is None or row.status != "failed":
-        return None
-    row.status, row.due_at, row.attempts, row.lease_until = "pending", now, 0, None
-    audit.record(session, actor=staff, action="push_resent", subject=f"reminder:{row.id}", now=now,
+        return False
+    row.status, row.due_at, row.attempts, row.lease_until, row.first_tried_at = "pending", now, 0, None, None
+    audit.record(session, actor=actor, action="reminder.resend", subject=f"reminder:{reminder_id}", now=now,
                  before={"status": "failed", "error": (row.last_error or "")[:200]}, after={"status": "pending"})
-    return row
+    return True
 
 
-def resolve(session: Session, *, reminder_id: int, staff: str, now: datetime) -> Reminder | None:
+def resolve(session: Session, *, reminder_id: int, actor: str, now: datetime) -> bool:
     """Staff dealt with a failed push another way (a phone call): it leaves the list; audited."""
     row = session.get(Reminder, reminder_id, populate_existing=True)
     if row is None or row.status != "failed":
-        return None
+        return False
     row.status = "resolved"
-    audit.record(session, actor=staff, action="push_resolved", subject=f"reminder:{row.id}", now=now,
+    audit.record(session, actor=actor, action="reminder.resolve", subject=f"reminder:{reminder_id}", now=now,
                  before={"status": "failed"}, after={"status": "resolved"})
-    return row
+    return True

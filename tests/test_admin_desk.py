@@ -172,15 +172,15 @@ def test_a_failed_push_reads_in_japanese_with_whom_it_was_for_a_resend_and_resol
     client = signed_in_client(app, "sato")
     html = client.get("/").text
     assert "LINEの友だち登録が解除されているか" in html and "The property" not in html
-    assert f"/residents/{mother_id}" in html and "送り直す" in html
+    assert f"/residents/{mother_id}" in html and "再送する" in html
     csrf = html.split('name="csrf" value="')[1].split('"')[0]
-    assert client.post(f"/pushes/{rows[0].id}/resend", data={"csrf": csrf}).status_code == 303
-    assert client.post(f"/pushes/{rows[1].id}/resolve", data={"csrf": csrf}).status_code == 303
-    assert client.post(f"/pushes/{rows[1].id}/resend", data={"csrf": csrf}).status_code == 404   # no longer failed
+    assert client.post(f"/reminders/{rows[0].id}/resend", data={"csrf": csrf}).status_code == 303
+    assert client.post(f"/reminders/{rows[1].id}/resolve", data={"csrf": csrf}).status_code == 303
+    assert client.post(f"/reminders/{rows[1].id}/resend", data={"csrf": csrf}).status_code == 404   # no longer failed
     with transaction(sessions) as session:
         assert [session.get(Reminder, r.id).status for r in rows] == ["pending", "resolved"]
         actions = set(session.scalars(select(AuditEntry.action)))
-        assert {"push_resent", "push_resolved"} <= actions
+        assert {"reminder.resend", "reminder.resolve"} <= actions
 
 
 def test_the_audit_trail_reads_as_sentences_not_json(app, sessions):

@@ -137,7 +137,7 @@ def test_a_dispatcher_killed_after_pushing_is_followed_by_one_that_delivers_noth
 
     assert dispatch(sessions, standin, crash_before_recording=True, batch=3) == 7
     assert {row.status for row in rows(sessions).values()} == {"pending"}  # pushed, never recorded
-    assert dispatch(sessions, standin, at=NOON + timedelta(seconds=30)) == 0  # their lease still holds
+    assert dispatch(sessions, standin, at=NOON + reminders.LEASE - timedelta(seconds=1)) == 0  # their lease holds
     assert dispatch(sessions, standin, at=NOON + reminders.LEASE + timedelta(seconds=1)) == 7
 
     by_key = {}

@@ -18,7 +18,8 @@ ACTIONS = {"signed_in": "ログイン", "staff_created": "職員アカウント�
            "password_changed": "パスワード変更（ご本人）", "totp_enabled": "2段階認証の設定",
            "totp_disabled": "2段階認証の停止", "consult_viewed": "相談の閲覧", "consult_replied": "相談へのお返事",
            "consult_closed": "相談の終了", "alert_handled": "チャットのことばの対応", "staff_ref_set": "登録番号をつけた",
-           "push_resent": "お知らせの送り直し", "push_resolved": "お知らせを対応済みに",
+           "reminder.resend": "お知らせの再送", "reminder.resolve": "お知らせを対応済みに",
+           "message.resend": "返信の再送",
            "registration_replaced": "登録の統合"}
 
 

@@ -1,12 +1,13 @@
 """今日: what needs doing — urgent items from the chat's safety net first, open 相談, requests waiting for
-confirmation, today's and tomorrow's bookings, calls due, pushes that failed."""
+confirmation, today's and tomorrow's bookings, calls due, pushes that failed or are delayed (resend, or
+対応済み), answers LINE has not taken (resend), events waiting too long."""
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from admin.web import Me, db, missing, now, page, posted, signed_in, url
-from scheduling import alerts, booking_lists, calls, consults, mothers, reminders
+from scheduling import alerts, booking_lists, calls, consults, inbox, mothers, outbox, reminders
 from scheduling.calendar import jst_today
 
 router = APIRouter()
@@ -22,7 +23,8 @@ def today(request: Request, me: Me = Depends(signed_in()), alert_done: str = "",
         urgent = alerts.open_alerts(session) if staff else []
         to_read = alerts.words_to_read(session) if staff else []
         open_cases = consults.inbox(session) if staff else []
-        failed = [] if me.role == "provider" else reminders.failed(session, limit=50)
+        failed = [] if me.role == "provider" else (reminders.failed(session, limit=50)
+                                                   + reminders.delayed(session, now=now(request), limit=50))
         context = dict(
             failed_for={r.id: mothers.current(session, user_id=r.user_id) for r in failed},
             urgent=urgent, to_read=to_read,
@@ -38,19 +40,30 @@ def today(request: Request, me: Me = Depends(signed_in()), alert_done: str = "",
             to_close=booking_lists.to_close(session, day=day, provider_id=own),
             calls=[] if me.role == "provider" else calls.due(session, until=day),
             failed=failed, push_done={"resent": "もう一度送ります。", "resolved": "対応済みにしました。"}.get(push_done),
+            troubled=[] if me.role == "provider" else outbox.troubled(session, now=now(request), limit=50),
+            backlog=(0, 0.0) if me.role == "provider" else inbox.backlog(session, now=now(request)),
         )
         return page(request, "today.html", me, **context)
 
 
-@router.post("/pushes/{reminder_id}/{action}")
+@router.post("/reminders/{reminder_id}/{action}")
 def push_action(request: Request, reminder_id: int, action: str, me: Me = Depends(posted("admin", "staff"))):
-    """送り直す (resend) or 対応済み (resolved) for a push that could not be sent; audited."""
+    """再送する (resend) or 対応済み (resolve) for a push that could not be sent; audited."""
     if action not in ("resend", "resolve"):
         return missing(request, me)
     with db(request) as session:
         done = (reminders.resend if action == "resend" else reminders.resolve)(
-            session, reminder_id=reminder_id, staff=me.actor, now=now(request))
-        if done is None:
+            session, reminder_id=reminder_id, actor=me.actor, now=now(request))
+        if not done:
             return missing(request, me)
     return RedirectResponse(url(request, f"/?push_done={'resent' if action == 'resend' else 'resolved'}#pushes"),
                             status_code=303)
+
+
+@router.post("/messages/{message_id}/resend")
+def resend(request: Request, message_id: int, me: Me = Depends(posted("admin", "staff"))):
+    """Send an answer LINE never took once more (audited)."""
+    with db(request) as session:
+        if not outbox.resend(session, message_id=message_id, actor=me.actor, now=now(request)):
+            return missing(request, me)
+    return RedirectResponse(url(request, "/"), status_code=303)

@@ -316,6 +316,8 @@ class FaultIn(BaseModel):
     count: int = 1
     body: dict | None = None
     delay: float = 0.0
+    deliver: bool = False  # handle the call (deliver the messages) and still answer `status`
+    retry_after: int | None = None  # a Retry-After header on the faulty answer
 
 
 def create_standin_app(*, channel_secret: str, access_token: str, webhook_url: str,
@@ -345,6 +347,8 @@ def create_standin_app(*, channel_secret: str, access_token: str, webhook_url: s
         if fault and fault["delay"]:
             await asyncio.sleep(fault["delay"])
         if fault and fault["status"]:
+            if fault["deliver"] and request.headers.get("authorization") == f"Bearer {access_token}":
+                handle(raw, retry_key)  # LINE did the work, then its answer was lost
             status = fault["status"]
             body = fault["body"] or FAULT_BODIES.get(status, {"message": f"Injected fault {status}"})
         elif request.headers.get("authorization") != f"Bearer {access_token}":
@@ -352,7 +356,10 @@ def create_standin_app(*, channel_secret: str, access_token: str, webhook_url: s
         else:
             status, body = handle(raw, retry_key)
         state.log(endpoint, status, retry_key, logged)
-        return JSONResponse(body, status, headers={"X-Line-Request-Id": str(uuid.uuid4())})
+        headers = {"X-Line-Request-Id": str(uuid.uuid4())}
+        if fault and fault["status"] and fault["retry_after"] is not None:
+            headers["Retry-After"] = str(fault["retry_after"])
+        return JSONResponse(body, status, headers=headers)
 
     def validate(model, raw: str) -> tuple[dict | None, tuple[int, dict] | None]:
         try:
