@@ -15,12 +15,12 @@ import os
 import sys
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from scheduling import staff
 from scheduling.db import database_url_from_env, make_engine, make_sessionmaker, transaction, upgrade_schema
 from scheduling.models import Provider, utcnow
-from sqlalchemy import select
 
 
 def main(argv: list[str]) -> int:

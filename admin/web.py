@@ -21,9 +21,9 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from scheduling import japanese_dates
+from scheduling import staff as staff_service
 from scheduling.db import transaction
 from scheduling.models import StaffUser
-from scheduling import staff as staff_service
 
 COOKIE = "hagukumi_staff"
 ROLE_NAMES = {"admin": "管理者", "staff": "職員", "provider": "委託先"}
@@ -40,7 +40,8 @@ MOTHER_STATUS_NAMES = {"pregnant": "妊娠中", "mother": "出産後", "ended": 
                        "replaced": "重複（センターの登録に統合）"}
 PUSH_NAMES = {"care_confirmed": "予約確定", "care_declined": "予約のお断り", "care_day_before": "前日のお知らせ",
               "care_offer": "産後ケアのご案内", "class_day_before": "教室の前日のお知らせ",
-              "class_offer": "教室の空きのご案内", "class_cancelled": "教室の中止", "class_confirmed": "教室の確定", "call_notice": "32週の電話のご案内",
+              "class_offer": "教室の空きのご案内", "class_cancelled": "教室の中止", "class_confirmed": "教室の確定",
+              "call_notice": "32週の電話のご案内",
               "consult_reply": "相談へのお返事"}
 PUSH_STATUS_NAMES = {"pending": "送信予定", "sent": "送信済み", "failed": "送れなかった", "skipped": "送らなかった",
                      "cancelled": "取り消し"}
@@ -48,7 +49,8 @@ ACTOR_NAMES = {"mother": "ご本人（チャット）", "system": "自動"}
 TOPIC_NAMES = {"body": "からだのこと", "baby": "赤ちゃんのこと", "feelings": "気持ちのこと", "other": "手続き・その他"}
 ANSWER_NAMES = {"line": "LINEで", "phone": "電話で"}
 BAND_NAMES = {"morning": "平日の午前", "afternoon": "平日の午後", "evening": "平日の夕方"}
-SOURCE_NAMES = {"menu": "メニューから", "text": "入力したことばから", "safety": "安全のご案内のあとに", "care": "産後ケアの確認から"}
+SOURCE_NAMES = {"menu": "メニューから", "text": "入力したことばから", "safety": "安全のご案内のあとに",
+                "care": "産後ケアの確認から"}
 CLOSE_CATEGORY_NAMES = {"childcare": "育児のこと", "mother_health": "母の体調", "feelings": "気持ち・こころ",
                         "procedures": "手続き・制度", "to_care": "産後ケアにつないだ", "to_medical": "医療機関につないだ",
                         "other": "その他"}

@@ -149,7 +149,7 @@ def pick_plan(engine, sessions, now: datetime) -> str:
 class Process:
     def __init__(self, name: str, argv: list[str], env: dict, logs: Path):
         self.name, self.log_path = name, logs / f"{name}.log"
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 (kept open for the child process)
         self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
 

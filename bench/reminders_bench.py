@@ -269,7 +269,8 @@ def main() -> int:
               f" more than one message")
         print(f"CPU over the run ({wall:.1f} s; 100% = one core of {os.cpu_count()}): "
               + "  ".join(f"{name} {100 * seconds / wall:.0f}%" for name, seconds in cpu.items()))
-        print(f"CPU per push              {1000 * sum(v for k, v in cpu.items() if k.startswith('dispatch')) / max(sent, 1):.2f}"
+        dispatch_cpu = sum(v for k, v in cpu.items() if k.startswith('dispatch'))
+        print(f"CPU per push              {1000 * dispatch_cpu / max(sent, 1):.2f}"
               f" ms in the dispatchers, {1000 * cpu['stand-in'] / max(sent, 1):.2f} ms in the stand-in")
         if killed:
             print(f"after the kill             {by_status[409]} rows the killed dispatcher had pushed but not recorded"

@@ -41,7 +41,7 @@ def main() -> int:
             assert client.post("/_standin/send", json={"user_id": user, "event": event}).json()["status"] == 200
             while True:
                 got = client.get("/_standin/messages", params={"user_id": user, "after": seq}).json()["messages"]
-                if got and not got[-1]["message"].get("quickReply") is None:
+                if got and got[-1]["message"].get("quickReply") is not None:
                     break
                 time.sleep(0.001)
             turns.append(time.perf_counter() - started)

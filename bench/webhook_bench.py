@@ -16,10 +16,10 @@ it is a report, not a test.
 """
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
-import random
 import shutil
 import signal
 import socket
@@ -63,7 +63,7 @@ class Server:
     def __init__(self, name: str, argv: list[str], env: dict, log_dir: Path, health_url: str):
         self.name, self.health_url = name, health_url
         self.log_path = log_dir / f"{name}.log"
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 (kept open for the child process)
         self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
 
@@ -101,10 +101,8 @@ class Server:
                 pass
             except ProcessLookupError:
                 pass
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)  # stragglers of the group, if any
-        except (ProcessLookupError, PermissionError):
-            pass
         self.proc.wait()
         self._log.close()
 
@@ -311,7 +309,7 @@ async def open_loop(url: str, events: Events, seconds: float, rate: float, grace
 async def warm_up(url: str, events: Events, count: int = 200) -> None:
     tally = Tally()
     async with session_for(16) as session:
-        for i in range(0, count, 16):
+        for _i in range(0, count, 16):
             await asyncio.gather(*(post(session, url, events, tally, None) for _ in range(16)))
 
 

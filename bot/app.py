@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
-from sqlalchemy.orm import Session
 from linebot.v3.webhook import SignatureValidator
+from sqlalchemy.orm import Session
 
 from admin.app import create_admin_app
 from bot import events
@@ -188,7 +188,8 @@ def _row(raw: dict, now: datetime) -> dict:
     reason = rejection(raw, now)
     event_id = raw.get("webhookEventId")
     if not event_id or not _fits(event_id):
-        event_id = f"{'rejected' if event_id else 'no-id'}:{_digest((event_id, raw.get('timestamp'), raw.get('replyToken')))}"
+        digest = _digest((event_id, raw.get("timestamp"), raw.get("replyToken")))
+        event_id = f"{'rejected' if event_id else 'no-id'}:{digest}"
     user_id = events.user_of(raw)
     return dict(
         webhook_event_id=event_id,

@@ -2,7 +2,7 @@
 import argparse
 import logging
 import sys
-
+from pathlib import Path
 
 WORKER_NICENESS = 5
 
@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.command in ("worker", "dispatch"):
         import asyncio
+
         from bot import worker_process
         asyncio.run(worker_process.run(settings, nice=args.nice, answer_events=args.command == "worker"))
         return 0
@@ -84,6 +85,7 @@ def _serve(args) -> int:
     worker process (which runs the dispatcher too) is supervised: started again, with backoff, if it
     dies; uvicorn does the same for the webhook processes."""
     import os
+
     from bot import serve
     from bot.supervisor import Supervised
 
@@ -99,6 +101,7 @@ def _serve(args) -> int:
 
 def _chat(args) -> int:
     import dataclasses
+
     from bot import local
     from bot.settings import Settings
     from bot.standin.chat import run_chat
@@ -113,8 +116,9 @@ def _chat(args) -> int:
         print(f"はぐくみ is running: bot {servers.bot_url}, LINE stand-in {servers.standin_url}")
         print(f"database: {settings.database_url}")
         print(_quiet_hours_note(settings))
-        print(f"staff admin panel: {servers.bot_url}/admin/  " + _demo_staff(servers.app.state.sessions, settings.database_url))
-        lines = open(args.script, encoding="utf-8").read().splitlines() if args.script else None
+        sign_in = _demo_staff(servers.app.state.sessions, settings.database_url)
+        print(f"staff admin panel: {servers.bot_url}/admin/  {sign_in}")
+        lines = Path(args.script).read_text(encoding="utf-8").splitlines() if args.script else None
         return run_chat(servers.standin_url, args.user, lines=lines)
 
 
@@ -133,6 +137,7 @@ def _demo_staff(sessions, database_url: str) -> str:
     demo administrator, that account is made or given a new password each run (local demo only);
     elsewhere, the command that adds an account to this very database."""
     import secrets
+
     from scheduling import staff
     from scheduling.db import transaction
     from scheduling.models import utcnow

@@ -8,6 +8,7 @@ pushed again under the same key: LINE answers 409 and it counts as sent, so noth
 No push during quiet hours; none to a user who blocked the account; none about a booking no longer on.
 """
 import asyncio
+import contextlib
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -69,10 +70,8 @@ class Dispatcher:
         STOP_WAIT: those rows are sent again after their lease, under the same key)."""
         self._signals()[1].set()
         if self._loop is not None:
-            try:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(self._loop, STOP_WAIT)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
-                pass
         for task in list(self._pushing):
             task.cancel()
         await asyncio.gather(*self._pushing, return_exceptions=True)
@@ -94,10 +93,8 @@ class Dispatcher:
                     await step()
                 except Exception:
                     log.exception("%s failed; trying again", step.__name__)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), every)
-            except asyncio.TimeoutError:
-                pass
 
     async def _beat(self) -> None:
         if self._pacemaker.due(utcnow()):

@@ -1,10 +1,16 @@
 """Turn LINE webhook events into dialog inputs. Only one-to-one chats with a user are handled;
 group and room events and unknown types are acknowledged and left alone."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from linebot.v3.webhooks import (
-    Event, FollowEvent, MessageEvent, PostbackEvent, StickerMessageContent, TextMessageContent,
-    UnfollowEvent, UserSource,
+    Event,
+    FollowEvent,
+    MessageEvent,
+    PostbackEvent,
+    StickerMessageContent,
+    TextMessageContent,
+    UnfollowEvent,
+    UserSource,
 )
 
 from dialogs.core import Follow, Input, Media, Postback, Text
@@ -21,7 +27,7 @@ def user_of(raw: dict) -> str | None:
 
 
 def occurred_at(raw: dict) -> datetime:
-    return datetime.fromtimestamp(raw.get("timestamp", 0) / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(raw.get("timestamp", 0) / 1000, tz=UTC)
 
 
 def parse(raw: dict) -> Event | None:

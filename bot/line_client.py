@@ -13,7 +13,11 @@ from datetime import datetime
 
 import aiohttp
 from linebot.v3.messaging import (
-    AsyncApiClient, AsyncMessagingApi, Configuration, PushMessageRequest, ReplyMessageRequest,
+    AsyncApiClient,
+    AsyncMessagingApi,
+    Configuration,
+    PushMessageRequest,
+    ReplyMessageRequest,
 )
 from linebot.v3.messaging.exceptions import ApiException
 
@@ -80,7 +84,7 @@ class LineClient:
                 try:
                     await self.api.reply_message_with_http_info(request, _request_timeout=TIMEOUT)
                     return Result("sent", "reply")
-                except (ApiException, aiohttp.ClientError, asyncio.TimeoutError) as error:
+                except (TimeoutError, ApiException, aiohttp.ClientError) as error:
                     status = getattr(error, "status", None)
                     if status == 400 and "reply token" in str(getattr(error, "body", "")):
                         if maybe_delivered:  # used up by our own earlier try: she has it
@@ -122,7 +126,7 @@ class LineClient:
                     return Result("failed", error=_error_text(exc))
                 if (_retry_after(exc) or 0) > BACKOFF[-1]:
                     break  # LINE asks for a longer wait than ours: the row is tried again then
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 error = exc
         log.warning("push to %s not delivered yet: %s", user_id, _error_text(error))
         return Result("retry", error=_error_text(error), retry_after=_retry_after(error))
@@ -131,6 +135,6 @@ class LineClient:
         try:
             profile = await self.api.get_profile(user_id, _request_timeout=TIMEOUT)
             return profile.language
-        except (ApiException, aiohttp.ClientError, asyncio.TimeoutError) as error:
+        except (TimeoutError, ApiException, aiohttp.ClientError) as error:
             log.info("no profile for %s: %s", user_id, _error_text(error))
             return None

@@ -21,9 +21,9 @@ from dialogs.router import NoteForStaff, RaiseAlert
 from dialogs.screening import SaveScreening
 from scheduling import alerts, erasure, heartbeats, inbox, outbox, screenings, users
 from scheduling.consult_desk import ConsultDesk
-from scheduling.family_desk import FamilyDesk
 from scheduling.db import transaction
 from scheduling.desk import Desk
+from scheduling.family_desk import FamilyDesk
 from scheduling.models import InboundEvent, utcnow
 
 log = logging.getLogger("hagukumi.worker")
@@ -183,8 +183,9 @@ class Worker:
                 alerts.raise_alert(session, user_id=user_id, category=command.category, label=command.label,
                                    body=command.text, matched=command.matched, now=now, source_event_id=event_id)
             case NoteForStaff():
-                alerts.raise_alert(session, user_id=user_id, category=alerts.UNREAD_WORDS, label="自動で分類できなかったことば",
-                                   body=command.text, matched="", now=now, source_event_id=event_id)
+                alerts.raise_alert(session, user_id=user_id, category=alerts.UNREAD_WORDS,
+                                   label="自動で分類できなかったことば", body=command.text, matched="", now=now,
+                                   source_event_id=event_id)
             case DeleteMyData():
                 erasure.delete_user_data(session, config=self.city["booking"]["config"], user_id=user_id, now=now)
                 self.state_store.forget(session, user_id)

@@ -91,9 +91,9 @@ def _postback(state: dict, parts: list[str], ctx: Context, menu: Say) -> Outcome
         return Outcome(None, (Say("booking.cancelled"), menu))
     if command == "back" and _can_go_back(state):
         return _back(state, ctx)
-    if command == "p" and step == "provider":
-        if value == ANYWHERE or value in {p.key for p in desk.providers(state["type"])}:
-            return _ask(dict(state, provider=value, step="date", page=0), ctx)
+    if command == "p" and step == "provider" and (
+            value == ANYWHERE or value in {p.key for p in desk.providers(state["type"])}):
+        return _ask(dict(state, provider=value, step="date", page=0), ctx)
     if command == "more" and step == "date" and value.isdigit():
         return _ask(dict(state, page=int(value)), ctx)
     if command == "d" and step == "date":

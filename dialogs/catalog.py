@@ -3,7 +3,8 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-from scheduling.rules.texts import TEXTS as RULES_TEXTS, flatten, format_date, with_words
+from scheduling.rules.texts import TEXTS as RULES_TEXTS
+from scheduling.rules.texts import flatten, with_words
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 DEFAULT_LANGUAGE = "ja"

@@ -78,9 +78,7 @@ def _postback(state: dict, parts: list[str], params: dict, ctx: Context, menu: S
             return _next(state, ctx, menu, hint="classes.hint_date")
     elif command == "first" and step == "first" and value in ("yes", "no"):
         answer = value == "yes"
-    elif command == "s" and step == "list" and value.isdigit():
-        answer = int(value)
-    elif command == "p" and step == "party" and value in ("1", "2"):
+    elif command == "s" and step == "list" and value.isdigit() or command == "p" and step == "party" and value in ("1", "2"):
         answer = int(value)
     elif command in ("go", "wait") and step == {"go": "confirm", "wait": "wait"}[command] and value == state["token"]:
         return _book(state, command == "wait", ctx, menu)

@@ -15,7 +15,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from dialogs.core import (
-    Card, Cards, Choice, Context, DateChoice, Follow, Input, Line, Media, Outcome, Postback, Resume, Say, Text,
+    Card,
+    Cards,
+    Choice,
+    Context,
+    DateChoice,
+    Follow,
+    Input,
+    Line,
+    Media,
+    Outcome,
+    Postback,
+    Resume,
+    Say,
+    Text,
 )
 from scheduling.rules import decide, next_question
 

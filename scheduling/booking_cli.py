@@ -10,9 +10,9 @@ import sys
 from datetime import date, timedelta
 
 from scheduling.booking_config import BookingConfig, load_booking_config
+from scheduling.calendar import class_dates
 from scheduling.pregnancy_config import PregnancyConfig, load_pregnancy_config
 from scheduling.rules import RulesError
-from scheduling.calendar import class_dates
 from scheduling.rules.cli import TYPE_JA
 
 WEEKDAY_JA = {"mon": "月", "tue": "火", "wed": "水", "thu": "木", "fri": "金", "sat": "土", "sun": "日"}

@@ -13,9 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduling import capacity, history, providers, reminders, users
-from scheduling.booking_config import BookingConfig, Provider as ProviderConfig
+from scheduling.booking_config import BookingConfig
+from scheduling.booking_config import Provider as ProviderConfig
 from scheduling.calendar import at, jst_today, provider_open
-from scheduling.models import CareBooking, Provider as ProviderRow
+from scheduling.models import CareBooking
+from scheduling.models import Provider as ProviderRow
 from scheduling.rules import RuleSet, Use, decide
 from scheduling.rules.engine import ELIGIBLE, units
 

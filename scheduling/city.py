@@ -6,8 +6,8 @@ from pathlib import Path
 from scheduling.booking_config import load_booking_config
 from scheduling.pregnancy_config import load_pregnancy_config
 from scheduling.rules import RulesError, load_rules
-from scheduling.safety import load_safety
 from scheduling.rules.loader import _LineIndex
+from scheduling.safety import load_safety
 
 # [admin]: the staff panel's sessions. An idle session ends after idle_minutes without a page; any
 # session ends session_hours after sign-in.

@@ -105,9 +105,8 @@ def edit(session: Session, *, config: BookingConfig, session_id: int, start: str
     _check(day=date.fromisoformat(row.day), start=start, end=end, capacity_persons=capacity_persons, place=place,
            now=now)
     before = _facts(row)
-    if capacity_persons != row.capacity:
-        if not capacity.set_capacity(session, resource=classes.resource(row.id), day=row.day, slot="",
-                                     capacity=capacity_persons):
+    if capacity_persons != row.capacity and not capacity.set_capacity(
+            session, resource=classes.resource(row.id), day=row.day, slot="", capacity=capacity_persons):
             taken = capacity.used(session, resource=classes.resource(row.id), first=row.day, last=row.day)
             raise ClassAdminError("below_taken", taken=taken.get((row.day, ""), (0, 0))[0])
     row.start, row.end, row.place, row.capacity = start, end, place.strip(), capacity_persons

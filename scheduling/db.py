@@ -97,9 +97,8 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 @contextmanager
 def transaction(sessions: sessionmaker[Session]):
     """The one place where work is committed: services below never commit."""
-    with getattr(sessions.kw["bind"], "write_lock", nullcontext()):
-        with sessions.begin() as session:
-            yield session
+    with getattr(sessions.kw["bind"], "write_lock", nullcontext()), sessions.begin() as session:
+        yield session
 
 
 def upgrade_schema(engine: Engine) -> None:

@@ -21,7 +21,8 @@ from scheduling.booking_config import BookingConfig
 from scheduling.booking_config import Provider as ProviderConfig
 from scheduling.calendar import jst_today, provider_open
 from scheduling.classes import Mother
-from scheduling.models import CareBooking, ClassBooking, ClassSession, Provider as ProviderRow
+from scheduling.models import CareBooking, ClassBooking, ClassSession
+from scheduling.models import Provider as ProviderRow
 from scheduling.rules import Fee, Reason, RuleSet, Use, decide, fee_for, total_fee
 from scheduling.rules.engine import ELIGIBLE, units
 

@@ -14,8 +14,19 @@ from sqlalchemy.orm import Session
 from scheduling import alerts, audit, calls, care_bookings, classes, consults
 from scheduling.booking_config import BookingConfig
 from scheduling.models import (
-    CallOutcome, Call, CareBooking, ClassBooking, CodeAttempt, ConversationState, InboundEvent, LineUser, LinkCode,
-    Mother, OutgoingMessage, Reminder, Screening,
+    Call,
+    CallOutcome,
+    CareBooking,
+    ClassBooking,
+    CodeAttempt,
+    ConversationState,
+    InboundEvent,
+    LineUser,
+    LinkCode,
+    Mother,
+    OutgoingMessage,
+    Reminder,
+    Screening,
 )
 
 

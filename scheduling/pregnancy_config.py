@@ -5,8 +5,8 @@ Format: docs/pregnancy.md.
 import re
 from dataclasses import dataclass
 
-from scheduling.booking_config import _TIME
 from scheduling import config_files
+from scheduling.booking_config import _TIME
 from scheduling.rules.loader import RulesError, _Checker, _join
 
 AUDIENCES = ("everyone", "first_baby", "multiples")

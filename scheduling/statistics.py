@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from scheduling import consults
 from scheduling.booking_config import BookingConfig
-from scheduling.calls import OUTCOMES
 from scheduling.calendar import JST
+from scheduling.calls import OUTCOMES
 from scheduling.japanese_dates import fiscal_bounds, fiscal_label, fiscal_year
 from scheduling.models import Call, CallOutcome, CareBooking, ClassBooking, ClassSession, Mother
 from scheduling.rules import RuleSet
@@ -276,7 +276,8 @@ def _calls(session: Session, first: date, last: date) -> CallFigures:
     def line(counts):
         return Line(tuple(counts[m] for m in MONTHS), counts[0])
 
-    return CallFigures(registered=line(registered), at_interview=line(at_interview), outcomes={k: line(v) for k, v in outcomes.items()},
+    return CallFigures(registered=line(registered), at_interview=line(at_interview),
+                       outcomes={k: line(v) for k, v in outcomes.items()},
                        tries={k: line(v) for k, v in tries.items()}, due=due,
                        without_record=untried, cancelled=cancelled)
 

@@ -3,6 +3,7 @@ import re
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from admin.app import create_admin_app
 from scheduling import classes, providers, staff
@@ -10,7 +11,6 @@ from scheduling.calendar import jst_today
 from scheduling.city import load_city
 from scheduling.db import transaction
 from scheduling.models import Provider, utcnow
-from sqlalchemy import select
 
 CITY = load_city(Path(__file__).resolve().parents[1] / "config" / "city.toml")
 PASSWORD = "correct-horse-battery"

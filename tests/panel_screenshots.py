@@ -50,7 +50,8 @@ def seed(sessions, city) -> dict:
         outcome = care_bookings.request(session, config=config, rules=rules, answers=answers, now=now,
                                         request=Request("U" + "b" * 32, "short_stay", day, uuid.uuid4().hex, "sakura", 2),
                                         screening_id=screening.id)
-        alerts.raise_alert(session, user_id="U" + "a" * 32, category="life", label="命の危険", body="もう消えてしまいたいです",
+        alerts.raise_alert(session, user_id="U" + "a" * 32, category="life", label="命の危険",
+                           body="もう消えてしまいたいです",
                            matched="消えたい", now=now - timedelta(minutes=6))
         case = consults.open_case(session, user_id="U" + "c" * 32, topic="feelings", answer_by="phone",
                                   time_band="afternoon", phone="080-1111-2222", now=now - timedelta(hours=2)).case

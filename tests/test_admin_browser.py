@@ -7,6 +7,7 @@ import csv
 import io
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -60,7 +61,8 @@ def pending_booking(sessions) -> int:
 def call_due_today(sessions) -> int:
     today = jst_today(utcnow())
     with transaction(sessions) as session:
-        mother = Mother(status="pregnant", due_date=(today + timedelta(weeks=8)).isoformat(), registered_on=today.isoformat(),
+        mother = Mother(status="pregnant", due_date=(today + timedelta(weeks=8)).isoformat(),
+                        registered_on=today.isoformat(),
                         registered_via="staff", staff_ref="B-0001")
         session.add(mother)
         session.flush()
@@ -115,7 +117,7 @@ def test_staff_work_through_the_panel_in_a_real_browser(browser, admin, tmp_path
         with page.expect_download() as download:
             page.get_by_role("link", name="CSV（Excel）をダウンロード").click()
         assert download.value.suggested_filename == f"{fiscal_label(year)}_産後ケア等実績.csv"
-        data = open(download.value.path(), "rb").read()
+        data = Path(download.value.path()).read_bytes()
         assert data.startswith(b"\xef\xbb\xbf") and b"\r\n" in data
         table = {(r[1], r[2]): r[-1] for r in csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))}
         assert table[("32週の電話", "電話")] == "1" and table[("妊娠の登録", "登録")] == "1"
@@ -205,7 +207,8 @@ def test_every_panel_page_passes_axe_and_none_scrolls_sideways_on_a_phone(browse
     serious or critical violation, and no page wider than the phone."""
     from axe_playwright_python.sync_playwright import Axe
 
-    from tests.panel_screenshots import PASSWORD as SHOT_PASSWORD, seed
+    from tests.panel_screenshots import PASSWORD as SHOT_PASSWORD
+    from tests.panel_screenshots import seed
     url = f"sqlite:///{tmp_path / 'axe.sqlite3'}"
     with running(make_settings(url, HAGUKUMI_ADMIN_SECURE_COOKIES="0")) as local:
         engine = make_engine(url)

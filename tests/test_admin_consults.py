@@ -132,7 +132,8 @@ def test_the_figures_page_csv_and_print_count_consults(staff, sessions):
 
 def test_words_nothing_understood_are_listed_for_a_person_to_read_apart_from_urgent_items(staff, sessions):
     with transaction(sessions) as session:
-        note = alerts.raise_alert(session, user_id=MOTHER, category=alerts.UNREAD_WORDS, label="自動で分類できなかったことば",
+        note = alerts.raise_alert(session, user_id=MOTHER, category=alerts.UNREAD_WORDS,
+                                  label="自動で分類できなかったことば",
                                   body="明日の朝が来なければいいのに", matched="", now=NOW)
         assert alerts.open_alerts(session) == [] and [a.id for a in alerts.words_to_read(session)] == [note.id]
     html = staff.get("/").text

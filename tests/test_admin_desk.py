@@ -115,7 +115,8 @@ def test_the_print_view_has_the_calls_tries_and_interview_registrations(app, ses
     html = client.get("/figures/print?year=2026").text
     assert "32週の電話 延べ" in html and "うち面接で" in html
     csv = client.get("/figures.csv?year=2026").content.decode("utf-8-sig")
-    assert ",妊娠の登録,登録,件," in csv and csv.split("うち面接での登録（妊娠届出時）,件,")[1].split("\r\n")[0].endswith(",1")
+    at_interview = csv.split("うち面接での登録（妊娠届出時）,件,")[1].split("\r\n")[0]
+    assert ",妊娠の登録,登録,件," in csv and at_interview.endswith(",1")
     assert "ご連絡のないお休み" in csv and "無断" not in csv
 
 
@@ -158,9 +159,10 @@ def test_the_capacity_calendar_tells_unconfirmed_requests_from_confirmed_ones(ap
 
 
 def test_a_failed_push_reads_in_japanese_with_whom_it_was_for_a_resend_and_resolved(app, sessions):
+    from sqlalchemy import select
+
     from scheduling import reminders
     from scheduling.models import AuditEntry, Reminder
-    from sqlalchemy import select
     mother_id = pregnant(sessions, user="U6")
     with transaction(sessions) as session:
         rows = [reminders.add(session, user_id="U6", kind="care_confirmed", says=[], due_at=NOW, now=NOW)

@@ -17,7 +17,16 @@ from scheduling.calendar import JST
 from scheduling.care_bookings import Request
 from scheduling.db import transaction
 from scheduling.models import (
-    AuditEntry, Call, CallOutcome, CareBooking, ClassBooking, ClassSession, LineUser, Mother, Reminder, StaffUser,
+    AuditEntry,
+    Call,
+    CallOutcome,
+    CareBooking,
+    ClassBooking,
+    ClassSession,
+    LineUser,
+    Mother,
+    Reminder,
+    StaffUser,
 )
 from tests.admin_helpers import CITY, PASSWORD, add_staff, admin_app, page_csrf, signed_in_client
 

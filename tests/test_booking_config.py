@@ -1,7 +1,7 @@
 """The booking file (providers, classes, policy): every mistake named as FILE:LINE: path: message;
 and the calendar read from it: opening days with Japanese public holidays, class dates, quiet hours."""
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -191,7 +191,7 @@ def test_quiet_hours_across_midnight():
     assert after_quiet_hours(jst(1, 22, 30), policy) == jst(2, 8)
     assert after_quiet_hours(jst(2, 3), policy) == jst(2, 8)
     assert after_quiet_hours(jst(1, 12), policy) == jst(1, 12)
-    utc = datetime(2026, 6, 1, 13, 30, tzinfo=timezone.utc)   # 22:30 in Japan
+    utc = datetime(2026, 6, 1, 13, 30, tzinfo=UTC)   # 22:30 in Japan
     assert in_quiet_hours(utc, policy) and after_quiet_hours(utc, policy) == jst(2, 8)
     lunch = Policy(quiet_from="12:00", quiet_until="13:00")
     assert [in_quiet_hours(jst(1, h, m), lunch) for h, m in ((11, 59), (12, 0), (12, 59), (13, 0))] == [
@@ -203,7 +203,8 @@ def test_address_what_to_bring_and_check_out_are_read_and_checked():
     good = GOOD.replace('closed = [2026-12-29]', 'closed = [2026-12-29]\ncheck_out = "11:00"\n'
                         'address = "はぐくみ市中央1-2-3"\nwhat_to_bring = "母子健康手帳、着替え"')
     sakura = parse_booking_config(good).provider("sakura")
-    assert (sakura.check_out, sakura.address, sakura.what_to_bring) == ("11:00", "はぐくみ市中央1-2-3", "母子健康手帳、着替え")
+    assert (sakura.check_out, sakura.address, sakura.what_to_bring) == (
+        "11:00", "はぐくみ市中央1-2-3", "母子健康手帳、着替え")
     assert parse_booking_config(GOOD).provider("mori").address == ""   # optional: a home visit has none
     bad = GOOD.replace('closed = [2026-12-29]', 'closed = [2026-12-29]\ncheck_out = "11時"\naddress = ""\n'
                        f'what_to_bring = "{"あ" * 301}"')

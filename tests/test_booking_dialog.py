@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.render import render
-from dialogs import catalog
-from dialogs import router
+from dialogs import catalog, router
 from dialogs.core import JST, Cards, Context, DateChoice, Line, Postback, Say, Text
 from dialogs.screening import SaveScreening
 from scheduling import classes, providers, screenings
@@ -611,7 +610,7 @@ def test_the_menu_no_longer_says_preparing(world):
     c = world.chat()
     for data in ("menu:class", "menu:bookings"):
         c.tap(data)
-        assert "reply.preparing" not in c.keys()
+        assert "reply.preparing" not in c
     c.send(Text("予約を確認したい"))
     assert c.keys() == ["my.none"]
     c.send(Text("教室に行きたい"))

@@ -5,7 +5,7 @@ Each call runs in its own transaction, as the worker does. Today is Monday 1 Jun
 import json
 import uuid
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -113,11 +113,10 @@ def test_the_same_request_twice_is_one_booking(db):
 
 def test_the_booking_and_its_reminder_are_written_in_the_callers_transaction(db):
     request = Request("U1", "short_stay", date(2026, 6, 10), "rolled-back", "sakura", 1)
-    with pytest.raises(RuntimeError):
-        with transaction(db) as session:
-            assert care_bookings.request(session, config=CONFIG, rules=RULES, request=request, answers=answers(),
-                                         now=NOW).ok
-            raise RuntimeError("the worker failed after booking")
+    with pytest.raises(RuntimeError), transaction(db) as session:
+        assert care_bookings.request(session, config=CONFIG, rules=RULES, request=request, answers=answers(),
+                                     now=NOW).ok
+        raise RuntimeError("the worker failed after booking")
     with transaction(db) as session:
         assert session.scalar(select(func.count()).select_from(CareBooking)) == 0
         assert session.scalar(select(func.count()).select_from(Reminder)) == 0
@@ -128,7 +127,7 @@ def test_the_day_before_reminder_is_at_the_citys_hour_and_none_when_that_has_pas
     evening = replace(CONFIG, policy=replace(CONFIG.policy, reminder_time="19:30", lead_days={}))
     booking = ask(db, date(2026, 6, 10), config=evening).booking
     [reminder] = reminders_of(db, booking.id)
-    assert reminder.due_at == datetime(2026, 6, 9, 10, 30, tzinfo=timezone.utc)   # 19:30 in Japan
+    assert reminder.due_at == datetime(2026, 6, 9, 10, 30, tzinfo=UTC)   # 19:30 in Japan
     late = ask(db, date(2026, 6, 2), config=evening, user="U2", now=datetime(2026, 6, 1, 19, 30, tzinfo=JST))
     assert late.ok and reminders_of(db, late.booking.id) == []
 
@@ -206,7 +205,7 @@ def test_lead_time_counts_from_today_in_japan(db):
     too_soon = ask(db, date(2026, 6, 3))                       # short stays: 3 days ahead
     assert (too_soon.ok, too_soon.problem, too_soon.params) == (False, "too_soon", {"days": 3})
     assert ask(db, date(2026, 6, 4)).ok
-    utc_evening = datetime(2026, 5, 31, 23, 30, tzinfo=timezone.utc)   # already 1 June in Japan
+    utc_evening = datetime(2026, 5, 31, 23, 30, tzinfo=UTC)   # already 1 June in Japan
     assert ask(db, date(2026, 6, 3), now=utc_evening, user="U2").problem == "too_soon"
     visit = ask(db, date(2026, 6, 5), care_type="home_visit", provider="midwife-mori", slot="10:00")
     assert (visit.problem, visit.params) == ("too_soon", {"days": 7})

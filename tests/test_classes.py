@@ -293,7 +293,8 @@ def test_a_freed_place_goes_to_the_first_in_line_whose_party_fits_at_once(db):
     [push] = reminders_of(db, w2.id)
     assert (push.kind, push.status, push.due_at) == ("class_offer", "pending", later)
     [say] = json.loads(push.message)
-    assert say["key"] == "push.class_offer" and say["params"]["until"] == "2026-06-20T13:00"  # written in the chat's date style
+    # written in the chat's date style when it is sent
+    assert say["key"] == "push.class_offer" and say["params"]["until"] == "2026-06-20T13:00"
     assert say["choices"] == [["classes.accept", f"cls|accept|{w2.id}"],
                               ["classes.decline_offer", f"cls|decline|{w2.id}"]]
     assert book(db, "X1", 1).problem == "full"                # nobody jumps the line
@@ -349,7 +350,7 @@ def test_expire_offers_moves_the_offer_to_the_next_in_line(db):
 
 def test_decline_offer_moves_it_to_the_next_in_line(db):
     u1, *_ = fill(db)
-    w1, w2 = wait(db, "W1").booking, wait(db, "W2").booking
+    w1, _w2 = wait(db, "W1").booking, wait(db, "W2").booking
     cancel(db, u1.id)
     assert decline(db, w1.id, NOW).ok
     assert statuses(db)["W1"] == ("cancelled", 1) and statuses(db)["W2"] == ("offered", 1)

@@ -44,7 +44,8 @@ class Hours:
 
 
 class Chat:
-    def __init__(self, desk=None, now=NOW, safety=Hours()):
+    def __init__(self, desk=None, now=NOW, safety=None):
+        safety = safety or Hours()
         self.desk, self.now, self.safety, self.state, self.says = desk or FakeDesk(), now, safety, None, ()
 
     def ctx(self):

@@ -7,15 +7,20 @@ from datetime import datetime, time, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot import local
 from scheduling import staff
 from scheduling.calendar import JST
 from scheduling.db import transaction
-from sqlalchemy import update
 from scheduling.models import (
-    CareBooking, ConsultCase, ConsultMessage, Mother, Reminder, SafetyAlert, utcnow,
+    CareBooking,
+    ConsultCase,
+    ConsultMessage,
+    Mother,
+    Reminder,
+    SafetyAlert,
+    utcnow,
 )
 from tests.city_files import test_city
 from tests.conftest import make_settings

@@ -9,14 +9,39 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from scheduling import calls, care_bookings, classes, erasure, link_codes, mothers, outbox, providers, reminders
-from scheduling import screenings, users
+from scheduling import (
+    calls,
+    care_bookings,
+    classes,
+    erasure,
+    link_codes,
+    mothers,
+    outbox,
+    providers,
+    reminders,
+    screenings,
+    users,
+)
 from scheduling.booking_config import load_booking_config
 from scheduling.calendar import JST
 from scheduling.db import transaction
 from scheduling.models import (
-    AuditEntry, Base, Call, CallOutcome, CapacityCounter, CareBooking, ClassBooking, ClassSession, CodeAttempt,
-    ConversationState, InboundEvent, LinkCode, Mother, OutgoingMessage, Reminder, Screening,
+    AuditEntry,
+    Base,
+    Call,
+    CallOutcome,
+    CapacityCounter,
+    CareBooking,
+    ClassBooking,
+    ClassSession,
+    CodeAttempt,
+    ConversationState,
+    InboundEvent,
+    LinkCode,
+    Mother,
+    OutgoingMessage,
+    Reminder,
+    Screening,
 )
 from scheduling.pregnancy_config import load_pregnancy_config
 from scheduling.rules import load_rules

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import httpx
 import pytest
-
 from sqlalchemy import select
 
 from bot import line_client

@@ -4,7 +4,6 @@ import asyncio
 import json
 import socket
 import time
-from datetime import timedelta
 
 import httpx
 import pytest

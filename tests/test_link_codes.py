@@ -153,10 +153,11 @@ def test_linking_a_record_whose_dates_have_passed_plans_only_what_is_still_ahead
 def test_linking_a_staff_record_replaces_her_own_chat_registration_of_the_same_pregnancy(sessions):
     """She registered herself in the chat, then sends the code from her interview: one record, one call,
     no push twice, counted once."""
+    from pathlib import Path
+
     from scheduling import statistics
     from scheduling.models import Call
     from scheduling.rules import load_rules
-    from pathlib import Path
     RULES = load_rules(Path(__file__).resolve().parents[1] / "config" / "rules" / "hagukumi.toml")
     due = NOW.date() + timedelta(days=120)
     with transaction(sessions) as session:

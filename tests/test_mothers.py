@@ -5,7 +5,7 @@ Every test gives `now`; none depends on the real date."""
 import json
 import re
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, func, select, text
@@ -92,7 +92,7 @@ def test_registration_plans_her_pushes_at_the_right_moments_in_japan(sessions):
     rows = planned(sessions, mother_id)
     assert pending(rows) == {"week20_class": jst("2026-05-14"), "week28_care": jst("2026-07-09"),
                              "call_notice": jst("2026-07-30")}
-    assert rows["call_notice"].due_at == datetime(2026, 7, 30, 1, 0, tzinfo=timezone.utc)   # stored as UTC
+    assert rows["call_notice"].due_at == datetime(2026, 7, 30, 1, 0, tzinfo=UTC)   # stored as UTC
     for key, row in rows.items():
         assert (row.user_id, row.stage, row.plan_key) == (USER, "pregnancy", f"timed:{mother_id}:{key}")
     assert rows["call_notice"].kind == "call_notice"

@@ -5,8 +5,16 @@ from pathlib import Path
 
 import pytest
 
-from scheduling.rules import (QUESTION_TEXTS_EN, QUESTION_TEXTS_JA, decide, load_rules, next_question, parse_rules,
-                              question_for, render_reason)
+from scheduling.rules import (
+    QUESTION_TEXTS_EN,
+    QUESTION_TEXTS_JA,
+    decide,
+    load_rules,
+    next_question,
+    parse_rules,
+    question_for,
+    render_reason,
+)
 from scheduling.rules.periods import add_months, pregnancy_week
 from scheduling.rules.questions import ALL_KEYS
 

@@ -28,7 +28,8 @@ def test_cases_with_expected_results_pass_and_a_difference_fails_with_a_diff(tmp
     assert code == 0 and "differences" not in out[0] and err == ""
     wrong = dict(good, expect={"day_care": {"status": "not_eligible"}})
     code, out, err = run(tmp_path, [good, wrong], capsys)
-    assert code == 1 and out[1]["differences"] == ["day_care.status: 期待 'not_eligible' → 判定 'eligible'（expected → got）"]
+    assert code == 1
+    assert out[1]["differences"] == ["day_care.status: 期待 'not_eligible' → 判定 'eligible'（expected → got）"]
     assert "期待と違う判定です" in err
 
 
@@ -36,7 +37,8 @@ def test_cases_with_expected_results_pass_and_a_difference_fails_with_a_diff(tmp
     ({"on_date": "2026-12-01", "night": 7}, "知らない項目 night"),
     ({"answers": TYPICAL}, "on_date（利用を始める日"),
     ({"on_date": "2026-12-01", "answers": {"relationshp": "birth"}}, "answers.relationshp は知らない質問"),
-    ({"on_date": "2026-12-01", "answers": {"relationship": "mother"}}, "answers.relationship = 'mother' は選べる答えではありません"),
+    ({"on_date": "2026-12-01", "answers": {"relationship": "mother"}},
+     "answers.relationship = 'mother' は選べる答えではありません"),
     ({"on_date": "2026-12-01", "answers": {"birth_date": "10/20"}}, "answers.birth_date = '10/20' は日付ではありません"),
     ({"on_date": "2026-12-01", "existing_uses": [{"type": "short_stay", "day": "2026-11-01"}]}, "existing_uses[0]"),
     ({"on_date": "2026-12-01", "nights": 0}, "nights は1以上"),
@@ -56,7 +58,8 @@ def test_a_mistake_in_a_case_is_named_not_ignored(tmp_path, capsys, case, named)
 def test_a_toml_mistake_is_explained_in_japanese_with_a_hint(text, hint):
     with pytest.raises(RulesError) as rules_error:
         parse_rules(text)
-    assert rules_error.value.problems[0].startswith("rules.toml:1: TOML syntax error（書き方の誤り）") and hint in rules_error.value.problems[0]
+    problem = rules_error.value.problems[0]
+    assert problem.startswith("rules.toml:1: TOML syntax error（書き方の誤り）") and hint in problem
     with pytest.raises(RulesError) as booking_error:   # the city's other files say it the same way
         parse_booking_config(text, name="booking.toml")
     assert hint in booking_error.value.problems[0]

@@ -137,7 +137,8 @@ def test_several_mistakes_are_reported_together_in_line_order():
 
 @pytest.mark.parametrize("old, new, expected", [
     ("total = 7", "total = 7\ntotal_multiples = 14\nuse_number = \"all\"", "versions[0].caps.use_number: must be"),
-    ("[versions.caps]", '[versions.eligibility]\nmode = "needs"\n\n[versions.caps]', "versions[0].eligibility.needs: must list"),
+    ("[versions.caps]", '[versions.eligibility]\nmode = "needs"\n\n[versions.caps]',
+     "versions[0].eligibility.needs: must list"),
     ("[versions.caps]", '[versions.exclusions]\nitems = ["infection"]\ndoctor_clearance = ["hospital"]\n\n[versions.caps]',
      "versions[0].exclusions.doctor_clearance[0]: hospital is not in items"),
     ("from_use = 1", "from_use = 2", "versions[0].types.day_care.fees[0].from_use: the first tier must start at use 1"),

@@ -1,7 +1,7 @@
 """The safety file: every mistake named as FILE:LINE: path: message; matching with except phrases that
 only cover the word they hold; priority; the centre's hours (JST, public holidays, closed days); answers
 with the contacts filled in; the city carries the net; `hagukumi safety check|try`."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -123,7 +123,7 @@ def test_the_first_category_in_the_file_wins():
     (at(2027, 1, 3, 10, 0), False),
     (at(2027, 1, 4, 10, 0), True),           # back after the new year
     (at(2027, 5, 6, 10, 0), False),          # a closed date of that year only (a Thursday)
-    (datetime(2026, 12, 2, 1, 0, tzinfo=timezone.utc), True),   # 10:00 in Japan
+    (datetime(2026, 12, 2, 1, 0, tzinfo=UTC), True),   # 10:00 in Japan
 ])
 def test_in_hours_reads_the_time_in_japan(moment, open_):
     assert parse_safety(GOOD).in_hours(moment) is open_
@@ -167,8 +167,8 @@ def test_the_example_answers_name_the_right_numbers_and_never_thank():
     assert all(n in net.answer(violence, "ja", night) for n in ("189", "0120-279-889", "110"))
     assert net.answer(net.check("息をしていない"), "ja", night).startswith("いますぐ119番")
     for category in net.categories:
-        assert {(w, l) for w, l, _ in category.answers} == {(w, l) for w in ("in_hours", "out_of_hours")
-                                                            for l in ("ja", "en")}
+        assert {(w, lang) for w, lang, _ in category.answers} == {(w, lang) for w in ("in_hours", "out_of_hours")
+                                                                  for lang in ("ja", "en")}
         for when in ("in_hours", "out_of_hours"):
             text, _ = category.answer_text(when, "ja")
             assert "ありがとう" not in text and "{" not in net.answer(Match(category.key, "", False, False, ""), "ja",

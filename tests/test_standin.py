@@ -18,8 +18,16 @@ from fastapi import FastAPI, Request, Response
 from linebot.v3 import WebhookParser
 from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.messaging import (
-    AsyncApiClient, AsyncMessagingApi, Configuration, DatetimePickerAction, MessageAction,
-    PostbackAction, PushMessageRequest, QuickReply, QuickReplyItem, ReplyMessageRequest,
+    AsyncApiClient,
+    AsyncMessagingApi,
+    Configuration,
+    DatetimePickerAction,
+    MessageAction,
+    PostbackAction,
+    PushMessageRequest,
+    QuickReply,
+    QuickReplyItem,
+    ReplyMessageRequest,
     TextMessage,
 )
 from linebot.v3.messaging.exceptions import ApiException
@@ -366,7 +374,7 @@ def live_standin():
     """The stand-in on uvicorn (a free 127.0.0.1 port), its webhook going to fake_bot in-process."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    url = "http://127.0.0.1:%d" % sock.getsockname()[1]
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     app = create_standin_app(channel_secret=SECRET, access_token=TOKEN, webhook_url="http://bot/callback",
                              webhook_transport=httpx.ASGITransport(app=fake_bot(url)))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))

@@ -1,8 +1,8 @@
 """The worker: per-user order, one slow user never delays another, crash re-runs, retries."""
 import asyncio
-from pathlib import Path
 import json
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -22,8 +22,8 @@ SLOW, FAST = "U" + "1" * 32, "U" + "2" * 32
 class RecordingLine:
     """Stands in for LineClient's interface; records what was sent and when."""
 
-    def __init__(self, slow_users=(), result=Result("sent", "reply")):
-        self.sent, self.slow_users, self.result = [], set(slow_users), result
+    def __init__(self, slow_users=(), result=None):
+        self.sent, self.slow_users, self.result = [], set(slow_users), result or Result("sent", "reply")
 
     async def send(self, *, user_id, messages, **_):
         if user_id in self.slow_users:
@@ -65,7 +65,8 @@ def test_a_users_events_run_in_the_order_they_happened(sessions):
         await worker.idle()
     run(go())
     firsts = [text for _, text in line.sent]
-    assert firsts == ["産後ケアを利用できるか、いくつかの質問で確かめます。ボタンをタップして答えてください。（回答はチャットに表示されません）",
+    assert firsts == ["産後ケアを利用できるか、いくつかの質問で確かめます。ボタンをタップして答えてください。"
+                      "（回答はチャットに表示されません）",
                       "ご用件をお選びください。",
                       "こんにちは、はぐくみ市の子育て支援センターです。ご用件は、下のボタンからいつでもお選びいただけます。"]
 

@@ -3,7 +3,7 @@ read in the chat), closing with a category. Staff and administrators only; every
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from admin.web import CLOSE_CATEGORY_NAMES, Me, db, missing, now, page, posted, signed_in, staff_names, url
+from admin.web import Me, db, missing, now, page, posted, signed_in, staff_names, url
 from scheduling import alerts, audit, consults, mothers
 from scheduling.consults import MAX_REPLY
 

@@ -29,8 +29,8 @@ import re
 import sys
 import time
 import unicodedata
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
-from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -123,7 +123,7 @@ def render(message: dict, first: int = 1) -> list[str]:
         lines = [f"[{kind}] {message.get('originalContentUrl', '')}".rstrip()]
     choices = message_choices(message)
     labels = [action.get("label") or action.get("text") or action.get("type") for action in choices]
-    for n, (action, label, card) in enumerate(zip(choices, labels, _card_titles(message)), first):
+    for n, (action, label, card) in enumerate(zip(choices, labels, _card_titles(message), strict=False), first):
         if card and labels.count(label) > 1:  # say which card each of the same buttons is on
             label += f" — {card}"
         if action.get("type") == "datetimepicker":

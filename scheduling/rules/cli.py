@@ -19,7 +19,8 @@ from .engine import Use, decide
 from .loader import RulesError, load_rules
 from .questions import next_question
 from .schema import RuleSet, Version
-from .texts import format_age, format_date as _format_date, render, render_reason
+from .texts import format_age, render, render_reason
+from .texts import format_date as _format_date
 
 TYPE_JA = {"short_stay": "宿泊型", "day_care": "通所型（日帰り）", "home_visit": "訪問型"}
 CLASS_JA = {"welfare": "生活保護", "tax_exempt": "住民税非課税", "taxed": "課税"}
@@ -66,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
 # --- check -----------------------------------------------------------------------------------------
 
 def summarise(rule_set: RuleSet) -> str:
-    lines = [f"{rule_set.city}の産後ケアのきまり（{rule_set.source}）: 誤りはありません。版は {len(rule_set.versions)} つです。"]
+    lines = [f"{rule_set.city}の産後ケアのきまり（{rule_set.source}）: 誤りはありません。"
+             f"版は {len(rule_set.versions)} つです。"]
     for index, version in enumerate(rule_set.versions):
         following = rule_set.versions[index + 1] if index + 1 < len(rule_set.versions) else None
         lines += [""] + _version_lines(version, following)
@@ -91,7 +93,8 @@ def _version_lines(v: Version, following: Version | None) -> list[str]:
     if e.after_loss:
         who.append(f"死産・流産のあと（{e.after_loss_months}か月以内）")
     lines.append("  対象となる方: " + "、".join(who))
-    area = "どこにお住まいの方でも" if e.non_residents else ("市内在住の方と里帰り中の方" if e.satogaeri else "市内在住の方のみ")
+    area = ("どこにお住まいの方でも" if e.non_residents
+            else "市内在住の方と里帰り中の方" if e.satogaeri else "市内在住の方のみ")
     lines.append(f"  住所: {area}")
     week = v.application.from_pregnancy_week
     lines.append(f"  申請: 妊娠{week}週から" if week is not None else "  申請: 出産後")

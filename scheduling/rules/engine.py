@@ -7,9 +7,10 @@ keys it needs). Per type: any failure -> "not_eligible"; else a missing answer o
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .periods import add_period, pregnancy_week_start
 from .schema import CLASSES, RuleSet, TypeRules, Version
@@ -54,7 +55,7 @@ class Use:
     nights: int = 0          # short stays: nights (1泊2日 = 1)
 
     @classmethod
-    def of(cls, value) -> "Use":
+    def of(cls, value) -> Use:
         if isinstance(value, Use):
             return value
         start = value["start"]

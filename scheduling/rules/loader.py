@@ -11,8 +11,23 @@ import tomllib
 from datetime import date, datetime
 from pathlib import Path
 
-from .schema import (CLASSES, EXCLUSIONS, MOTHERS, NEEDS, STAY_COUNTS, TYPES, AgeWindow, Application, Caps,
-                     Eligibility, Exclusions, FeeTier, RuleSet, TypeRules, Version)
+from .schema import (
+    CLASSES,
+    EXCLUSIONS,
+    MOTHERS,
+    NEEDS,
+    STAY_COUNTS,
+    TYPES,
+    AgeWindow,
+    Application,
+    Caps,
+    Eligibility,
+    Exclusions,
+    FeeTier,
+    RuleSet,
+    TypeRules,
+    Version,
+)
 
 
 class RulesError(ValueError):
@@ -172,7 +187,7 @@ class _Checker:
             if _is_date(start):
                 dated.append((start, i, until if _is_date(until) else None))
         dated.sort(key=lambda t: (t[0], t[1]))
-        for (start, i, until), (next_start, j, _) in zip(dated, dated[1:]):
+        for (start, i, until), (next_start, j, _) in zip(dated, dated[1:], strict=False):
             if start == next_start:
                 self.error(f"versions[{j}].effective_from",
                            f"overlaps versions[{i}]: both start on {start}（開始日が重複しています）")

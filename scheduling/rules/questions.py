@@ -9,9 +9,10 @@ fees=True) is certain.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .engine import NOT_ELIGIBLE, decide, exclusion_order, fee_varies
 from .schema import EXCLUSIONS, NEEDS, RuleSet, Version

@@ -18,7 +18,7 @@ from .loader import load_safety
 from .matcher import WEEKDAYS
 from .schema import SafetyNet
 
-WEEKDAY_JA = dict(zip(WEEKDAYS, "月火水木金土日"))
+WEEKDAY_JA = dict(zip(WEEKDAYS, "月火水木金土日", strict=False))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +80,8 @@ def explain(net: SafetyNet, text: str, language: str) -> str:
         lines.append("どの区分にも当たりません（見守りの答えは送りません）。")
         return "\n".join(lines)
     lines.append(f"答える区分: {match.label}（{match.category}）、言葉「{match.matched}」"
-                 + ("、職員に至急の知らせ" if match.urgent else "") + ("、答えのあとに相談をすすめます" if match.offer_consult else ""))
+                 + ("、職員に至急の知らせ" if match.urgent else "")
+                 + ("、答えのあとに相談をすすめます" if match.offer_consult else ""))
     for title, moment in (("開所時間内", _open_moment(net)), ("時間外", _closed_moment(net))):
         lines += ["", f"--- {title}の答え（{moment:%Y-%m-%d %H:%M} の例） ---", net.answer(match, language, moment)]
     return "\n".join(lines)

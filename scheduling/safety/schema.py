@@ -52,7 +52,7 @@ class Category:
 
     def answer_text(self, when: str, language: str) -> tuple[str, str]:
         """(text, its language): Japanese when the file has no text in `language`."""
-        texts = {(w, l): t for w, l, t in self.answers}
+        texts = {(w, lang): t for w, lang, t in self.answers}
         if (when, language) in texts:
             return texts[(when, language)], language
         return texts[(when, "ja")], "ja"
