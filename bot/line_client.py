@@ -12,13 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import aiohttp
-from linebot.v3.messaging import (
-    AsyncApiClient,
-    AsyncMessagingApi,
-    Configuration,
-    PushMessageRequest,
-    ReplyMessageRequest,
-)
+from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration, PushMessageRequest, ReplyMessageRequest
 from linebot.v3.messaging.exceptions import ApiException
 
 log = logging.getLogger("hagukumi.line")

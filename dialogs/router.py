@@ -26,19 +26,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from dialogs import booking, classes, consult, main_menu, my_bookings, privacy, registration, screening
-from dialogs.core import (
-    Choice,
-    CityText,
-    Context,
-    Follow,
-    Input,
-    Media,
-    Outcome,
-    Postback,
-    Resume,
-    Say,
-    Text,
-)
+from dialogs.core import Choice, CityText, Context, Follow, Input, Media, Outcome, Postback, Resume, Say, Text
 from dialogs.intents import intent_of, means_stop
 from scheduling.family_desk import looks_like_code
 from scheduling.textnorm import normalize

@@ -17,16 +17,7 @@ from sqlalchemy.orm import Session
 from scheduling import audit, calls, classes, erasure, mothers, screenings
 from scheduling.booking_config import BookingConfig
 from scheduling.japanese_dates import wareki
-from scheduling.models import (
-    Call,
-    CallOutcome,
-    CareBooking,
-    ClassBooking,
-    ClassSession,
-    Mother,
-    Provider,
-    Reminder,
-)
+from scheduling.models import Call, CallOutcome, CareBooking, ClassBooking, ClassSession, Mother, Provider, Reminder
 from scheduling.pregnancy_config import PregnancyConfig
 from scheduling.rules import Reason, render_reason
 from scheduling.rules.texts import QUESTION_TEXTS_JA

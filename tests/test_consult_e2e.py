@@ -13,15 +13,7 @@ from bot import local
 from scheduling import staff
 from scheduling.calendar import JST
 from scheduling.db import transaction
-from scheduling.models import (
-    CareBooking,
-    ConsultCase,
-    ConsultMessage,
-    Mother,
-    Reminder,
-    SafetyAlert,
-    utcnow,
-)
+from scheduling.models import CareBooking, ConsultCase, ConsultMessage, Mother, Reminder, SafetyAlert, utcnow
 from tests.city_files import test_city
 from tests.conftest import make_settings
 from tests.helpers import Phone, StandIn, actions, wait_for
