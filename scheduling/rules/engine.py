@@ -37,13 +37,16 @@ def _reason(name: str, **params) -> Reason:
 
 @dataclass(frozen=True)
 class Fee:
-    """Yen per use; low == high when the household class is known, else the range over classes."""
-    low: int
-    high: int
+    """Yen per use; low == high when the household class is known, else the range over classes.
+    `text`: the city gives no amount (「施設により異なります」): low and high are then None, never 0."""
+    low: int | None
+    high: int | None
     household: str | None = None
+    text: str = ""
 
     def as_json(self) -> dict:
-        return {"min": self.low, "max": self.high, "household": self.household}
+        return {"min": self.low, "max": self.high, "household": self.household} | \
+            ({"text": self.text} if self.text else {})
 
 
 @dataclass(frozen=True)
@@ -120,12 +123,11 @@ def decide(rule_set: RuleSet, answers: Mapping[str, Any], *, on_date: date,
     total_cap = _cap(version.caps.total, version.caps.total_multiples, multiples)
     used_total = sum(_units(version, u.type, u.nights) for u in uses)
     remaining_total = None if total_cap is None else max(total_cap - used_total, 0)
-    common = [_relationship(version, answers), _residence(version, answers), _needs(version, answers),
-              _exclusions(version, answers)]
+    common = [_relationship(version, answers), _residence(version, answers), _needs(version, answers)]
     results = {}
     for name in version.offered:
         rules = version.types[name]
-        checks = common + [_timing(version, rules, answers, on_date, nights),
+        checks = common + [_exclusions(version, answers, name), _timing(version, rules, answers, on_date, nights),
                            _caps(version, rules, answers, uses, nights)]
         used_type = sum(_units(version, u.type, u.nights) for u in uses if u.type == name)
         type_cap = _cap(rules.cap, rules.cap_multiples, multiples)
@@ -189,6 +191,8 @@ def _needs(version: Version, answers) -> _Check:
     rules = version.eligibility
     if rules.mode == "anyone":
         return _Check(PASS)
+    if not rules.needs:   # only needs staff judge: nothing to ask her
+        return _staff_needs(rules)
     values = {need: answers.get(f"need:{need}") for need in rules.needs}
     unanswered = [f"need:{n}" for n, v in values.items() if v is None]
     if rules.needs_match == "any":
@@ -198,9 +202,9 @@ def _needs(version: Version, answers) -> _Check:
             return _Check(MISSING, missing=unanswered)
         if "unsure" in values.values():
             return _Check(CHECK, [_reason("needs_unsure")])
-        return _Check(FAIL, [_reason("needs_none")])
+        return _staff_needs(rules) or _Check(FAIL, [_reason("needs_none")])
     if "no" in values.values():
-        return _Check(FAIL, [_reason("needs_not_all")])
+        return _staff_needs(rules) or _Check(FAIL, [_reason("needs_not_all")])
     if unanswered:
         return _Check(MISSING, missing=unanswered)
     if "unsure" in values.values():
@@ -208,15 +212,23 @@ def _needs(version: Version, answers) -> _Check:
     return _Check(PASS)
 
 
-def exclusion_order(version: Version) -> list[str]:
-    """The exclusions in the order they are asked: those a doctor cannot clear first (they stop at once)."""
-    items = version.exclusions.items
+def _staff_needs(rules) -> _Check | None:
+    """Needs only staff can judge (a doctor's recommendation…): she is not refused for her own "no"s."""
+    if not rules.staff_needs:
+        return None
+    return _Check(CHECK, [_reason(f"staff_need.{need}") for need in rules.staff_needs])
+
+
+def exclusion_order(version: Version, type_name: str | None = None) -> list[str]:
+    """The exclusions in the order they are asked: those a doctor cannot clear first (they stop at once).
+    With `type_name`: only those that apply to that type."""
+    items = version.exclusions.for_type(type_name) if type_name else version.exclusions.items
     return [i for i in items if i not in version.exclusions.doctor_clearance] + \
            [i for i in items if i in version.exclusions.doctor_clearance]
 
 
-def _exclusions(version: Version, answers) -> _Check:
-    items = exclusion_order(version)
+def _exclusions(version: Version, answers, type_name: str) -> _Check:
+    items = exclusion_order(version, type_name)
     if not items:
         return _Check(PASS)
     if answers.get("relationship") == "pregnant":
@@ -254,7 +266,8 @@ def _exclusions(version: Version, answers) -> _Check:
         return _Check(MISSING, cleared + checks, list(dict.fromkeys(missing)))
     if checks:
         return _Check(CHECK, cleared + checks)
-    if not cleared:   # "some" apply, but every item was answered no
+    # "some" apply, but every item was answered no (one that applies only to other types counts as an answer)
+    if not cleared and not any(answers.get(f"exclusion:{i}") in ("yes", "unsure") for i in version.exclusions.items):
         return _Check(CHECK, [_reason("exclusions_unclear")])
     return _Check(PASS, cleared)
 
@@ -320,6 +333,8 @@ def _timing(version: Version, rules: TypeRules, answers, on_date: date, nights: 
         return _Check(MISSING, missing=["preterm"])
     if preterm != "yes":
         return _Check(FAIL, [over])
+    if age.corrected == "ask":   # the city decides case by case: her answer is a check, in the city's words
+        return _Check(CHECK, [_reason("city_text", text=age.ask_text)])
     due = _date(answers, "due_date")
     if due is None:
         return _Check(MISSING, missing=["due_date"])
@@ -370,6 +385,10 @@ def _caps(version: Version, rules: TypeRules, answers, uses: list[Use], nights: 
         return _Check(PASS, missing=missing)
     if missing and _remaining(version, rules, uses, True) >= needed:
         return _Check(MISSING, missing=missing)       # twins would still have uses left
+    if rules.full_price is not None:   # 上限を超えた利用は全額自己負担: still possible, at the full price
+        unit = {"night": "night", "day": "day"}.get(rules.count, "use") if rules.name == "short_stay" else "use"
+        return _Check(CHECK, [_reason(f"beyond_cap.{unit}", remaining=max(remaining, 0), needed=needed,
+                                      price=f"{rules.full_price:,}")])
     if remaining <= 0:
         return _Check(FAIL, [_reason("cap_reached")])
     return _Check(FAIL, [_reason("cap_short", remaining=remaining, needed=needed)])
@@ -394,11 +413,15 @@ def fee_for(rules: TypeRules, use_number: int, household: str | None, babies: in
 def total_fee(rules: TypeRules, first_use: int, count: int, household: str | None, babies: int = 1) -> Fee | None:
     """What `count` units from use number `first_use` cost together: each unit in its own tier (the 5th
     use may cost more or less than the 4th); a range over the classes when hers is unknown."""
+    if rules.fee_text:
+        return Fee(None, None, household, rules.fee_text)
     if not rules.fees:
         return None
     amounts = dict.fromkeys(CLASSES, 0)
     for use_number in range(first_use, first_use + max(count, 1)):
         tier = [t for t in rules.fees if t.from_use <= use_number][-1]
+        if tier.text:   # no amount for this use: the whole sum is unknown, never a partial one
+            return Fee(None, None, household, tier.text)
         for c in CLASSES:
             amounts[c] += tier.fees[c] + tier.extra_per_baby.get(c, 0) * max(babies - 1, 0)
     if household in CLASSES:

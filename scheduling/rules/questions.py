@@ -40,8 +40,9 @@ def _name(key: str) -> str:
     return key.replace(":", ".")
 
 
-def question_for(key: str, version: Version, on_date: date) -> Question:
-    """The Question for `key` under `version` (every key next_question may return)."""
+def question_for(key: str, version: Version, on_date: date, types: Iterable[str] | None = None) -> Question:
+    """The Question for `key` under `version` (every key next_question may return); `types`: the types
+    still open, whose exclusions are listed under the exclusions question (default: all)."""
     if key == "relationship":
         return _choice(key, [(v, f"screening.option.relationship.{v}") for v in
                              ("birth", "pregnant", "adoptive", "foster", "after_loss", "other")], sensitive=True)
@@ -62,7 +63,8 @@ def question_for(key: str, version: Version, on_date: date) -> Question:
         return _choice(key, [("none", "screening.option.exclusions.none"),
                              ("some", "screening.option.exclusions.some"),
                              ("unsure", "screening.option.unsure")], sensitive=True,
-                       details=[f"screening.detail.exclusion.{i}" for i in exclusion_order(version)])
+                       details=[f"screening.detail.exclusion.{i}" for i in exclusion_order(version)
+                                if types is None or any(i in version.exclusions.for_type(t) for t in types)])
     if key.startswith("exclusion:"):
         return _choice(key, [YES, NO, UNSURE], sensitive=True)
     if key == "doctor_clearance":
@@ -105,5 +107,6 @@ def next_question(rules_set: RuleSet, answers: Mapping[str, Any], on_date: date,
             missing.add("babies")
     for key in question_order(version):
         if key in missing:
-            return question_for(key, version, on_date)
+            open_types = [t for t, r in decision.results.items() if key in r.missing]
+            return question_for(key, version, on_date, open_types)
     return None
