@@ -1,5 +1,6 @@
 """The rule kinds of the format's second edition (issue 15): for each, the engine's decision, what she is
 asked and told in the chat, and the validator's words for its mistakes."""
+import shutil
 from datetime import date, datetime
 
 import pytest
@@ -8,6 +9,10 @@ from bot.render import render
 from dialogs import router
 from dialogs.core import JST, Cards, Context, Postback, Say
 from scheduling.rules import RulesError, Use, decide, next_question, parse_rules
+from scheduling import providers
+from scheduling.db import make_engine, make_sessionmaker, transaction
+from scheduling.desk import Desk
+from tests.test_booking_dialog import Chat as BookingChat, World, booking_config, days_offered, template  # noqa: F401
 from tests.test_screening_dialog import CITY
 
 ON = date(2025, 11, 23)
@@ -392,3 +397,93 @@ def test_household_illness_excludes_and_is_asked_in_its_own_words():
 def test_household_illness_mistake_is_named():
     found = problems(types("day_care", version='\n[versions.exclusions]\nitems = ["household_ilness"]\n'))
     assert any("exclusions.items[0]: must be one of" in p and "household_illness" in p for p in found), found
+
+
+# --- 1. Days of the week and holidays ----------------------------------------------------------------------
+
+DAYS = rules(types("short_stay", "day_care", short_stay='first_not_on = ["sat", "sun", "holiday"]\n',
+                   day_care='not_on = ["wed"]\n'))
+STAY_USED = [{"type": "short_stay", "start": "2025-11-04", "nights": 1}]
+
+
+@pytest.mark.parametrize("day, stay, day_care", [
+    (date(2025, 11, 22), "not_eligible", "eligible"),     # a Saturday: no first stay
+    (date(2025, 11, 24), "not_eligible", "eligible"),     # 振替休日 (Monday)
+    (date(2025, 11, 25), "eligible", "eligible"),         # a Tuesday
+    (date(2025, 11, 26), "eligible", "not_eligible"),     # a Wednesday: no day care at all
+])
+def test_days_the_engine_holds_the_day_against_the_rules(day, stay, day_care):
+    decision = decide(DAYS, MOTHER, on_date=day)
+    assert decision.results["short_stay"].status == stay
+    assert decision.results["day_care"].status == day_care
+
+
+def test_days_a_later_stay_may_start_on_a_saturday():
+    assert decide(DAYS, MOTHER, on_date=date(2025, 11, 22), existing_uses=STAY_USED).results[
+        "short_stay"].status == "eligible"
+    refused = decide(DAYS, MOTHER, on_date=date(2025, 11, 22)).results["short_stay"]
+    assert [(r.key, r.params) for r in refused.reasons] == [
+        ("screening.reason.days.first_closed", {"date": "2025-11-22", "days": ["sat", "sun", "holiday"]})]
+
+
+def test_days_the_screening_tells_her_and_does_not_refuse_on_todays_weekday():
+    chat = Chat(DAYS)            # NOW is a Sunday: the screening has no day of care yet
+    chat.walk({**MOTHER, "babies": "1"})
+    assert chat.lines("short_stay")[0][0] == "screening.status.eligible"
+    text = chat.text()
+    assert "土曜・日曜・祝日の初回利用はできません。" in text
+    assert "水曜はご利用いただけません。" in text
+    assert "Your first use cannot be on Saturdays, Sundays, public holidays." in chat.text("en")
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ('not_on = ["sunday"]\n', "day_care.not_on[0]: must be one of（次のどれか）: mon, tue, wed, thu, fri, sat, sun, holiday"),
+    ('first_not_on = "sat"\n', "day_care.first_not_on: must be a list"),
+    ('first_not_on = ["sat", "sat"]\n', "day_care.first_not_on[1]: is listed twice"),
+])
+def test_days_mistakes_are_named(extra, expected):
+    found = problems(types("day_care", day_care=extra))
+    assert any(expected in p for p in found), found
+
+
+BOOK_NOW = datetime(2026, 12, 1, 10, 0, tzinfo=JST)    # a Tuesday
+BOOK_DAYS = parse_rules('[city]\nname = "テスト市"\n\n[[versions]]\neffective_from = 2026-04-01\n'
+                        + types("short_stay", "day_care", "home_visit",
+                                short_stay='first_not_on = ["sat", "sun", "holiday"]\n', day_care='not_on = ["wed"]\n'),
+                        name="city.toml")
+
+
+class _BookingChat(BookingChat):
+    """The booking tests' mother (a desk per event), under BOOK_DAYS."""
+
+    def send(self, event, state=...):
+        with transaction(self.world.sessions) as session:
+            desk = Desk(session, self.user, config=self.world.config, rules=BOOK_DAYS, now=self.now)
+            ctx = Context(now=self.now, city=CITY["city"], rules=BOOK_DAYS, desk=desk)
+            outcome = router.handle(self.state if state is ... else state, event, ctx)
+        self.state, self.last = outcome.state, outcome.says
+        return outcome.says
+
+
+def test_days_the_booking_offers_only_days_the_rules_allow(template, tmp_path):
+    path = tmp_path / "hagukumi.sqlite3"
+    shutil.copy(template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    world = World(make_sessionmaker(engine), booking_config())
+    with transaction(world.sessions) as session:
+        providers.sync(session, config=world.config)
+    try:
+        chat = _BookingChat(world, "U" + "7" * 32, BOOK_NOW).screened()
+        chat.tap("book|day_care")
+        offered = days_offered(chat)
+        assert offered and all(d.weekday() != 2 for d in offered)           # never a Wednesday
+        assert any(d.weekday() == 3 for d in offered)
+        chat.tap("bk|d|2026-12-09")                                         # a Wednesday, from an old button
+        assert chat.keys()[0] == "booking.day_unavailable"
+        stay = _BookingChat(world, "U" + "8" * 32, BOOK_NOW).screened()
+        stay.tap("book|short_stay")
+        stay.tap("bk|p|hinata")                                             # open on Saturdays
+        offered = days_offered(stay)
+        assert offered and all(d.weekday() < 5 for d in offered)            # but not for her first stay
+    finally:
+        engine.dispose()

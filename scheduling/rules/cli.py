@@ -19,7 +19,7 @@ from .engine import Use, decide
 from .loader import RulesError, load_rules
 from .questions import next_question
 from .schema import RuleSet, Version
-from .texts import format_age, format_date as _format_date, render, render_reason
+from .texts import days_words, format_age, format_date as _format_date, render, render_reason
 
 TYPE_JA = {"short_stay": "宿泊型", "day_care": "通所型（日帰り）", "home_visit": "訪問型"}
 CLASS_JA = {"welfare": "生活保護", "tax_exempt": "住民税非課税", "taxed": "課税"}
@@ -134,6 +134,10 @@ def _version_lines(v: Version, following: Version | None) -> list[str]:
             extra.append(f"この型の上限 {t.cap} 回" + (f"（多胎 {t.cap_multiples} 回）" if t.cap_multiples else ""))
         if not t.apply_before_birth and week is not None:
             extra.append("申請は出産後")
+        if t.not_on:
+            extra.append(f"{days_words(list(t.not_on))}は利用不可")
+        if t.first_not_on:
+            extra.append(f"{days_words(list(t.first_not_on))}の初回利用は不可")
         if t.full_price is not None:
             extra.append(f"上限を超えた分は全額自己負担 {t.full_price:,}円")
         if extra:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Iterable, Mapping
 
-from .periods import add_period, pregnancy_week_start
+from .periods import add_period, day_tags, pregnancy_week_start
 from .schema import CLASSES, RuleSet, TypeRules, Version
 
 PASS, FAIL, CHECK, MISSING = "pass", "fail", "check", "missing"
@@ -111,9 +111,11 @@ class _Check:
 
 
 def decide(rule_set: RuleSet, answers: Mapping[str, Any], *, on_date: date,
-           existing_uses: Iterable = (), nights: int = 1) -> Decision:
+           existing_uses: Iterable = (), nights: int = 1, day_known: bool = True) -> Decision:
     """Decide each offered type for the care starting on `on_date` (a short stay of `nights` nights),
-    under the rules in force on that date. `existing_uses`: her uses and bookings for this birth."""
+    under the rules in force on that date. `existing_uses`: her uses and bookings for this birth.
+    day_known=False (the screening: she has not chosen a day yet): the days a type cannot start on are
+    told, not held against `on_date`."""
     version = rule_set.in_force(on_date)
     if version is None:
         return Decision(on_date, None, {}, None, (_reason("no_rules", date=on_date.isoformat()),))
@@ -128,7 +130,7 @@ def decide(rule_set: RuleSet, answers: Mapping[str, Any], *, on_date: date,
     for name in version.offered:
         rules = version.types[name]
         checks = common + [_exclusions(version, answers, name), _timing(version, rules, answers, on_date, nights),
-                           _caps(version, rules, answers, uses, nights)]
+                           _caps(version, rules, answers, uses, nights), _days(rules, uses, on_date, day_known)]
         used_type = sum(_units(version, u.type, u.nights) for u in uses if u.type == name)
         type_cap = _cap(rules.cap, rules.cap_multiples, multiples)
         remaining = _min(None if type_cap is None else max(type_cap - used_type, 0), remaining_total)
@@ -341,6 +343,21 @@ def _timing(version: Version, rules: TypeRules, answers, on_date: date, nights: 
     if due > born and day < add_period(due, age.max, age.unit):
         return _Check(PASS, [_reason("corrected_age", **params)])
     return _Check(FAIL, [_reason(f"age_over_corrected_{age.unit}", **params)])
+
+
+def _days(rules: TypeRules, uses: list[Use], on_date: date, day_known: bool) -> _Check:
+    """The days this type cannot start on, and those her first use of it cannot start on."""
+    first = not any(u.type == rules.name for u in uses)
+    if not day_known:
+        told = ([_reason("days.not_on", days=list(rules.not_on))] if rules.not_on else []) + \
+            ([_reason("days.first_not_on", days=list(rules.first_not_on))] if first and rules.first_not_on else [])
+        return _Check(PASS, told)
+    tags = day_tags(on_date)
+    if tags & set(rules.not_on):
+        return _Check(FAIL, [_reason("days.closed", date=on_date.isoformat(), days=list(rules.not_on))])
+    if first and tags & set(rules.first_not_on):
+        return _Check(FAIL, [_reason("days.first_closed", date=on_date.isoformat(), days=list(rules.first_not_on))])
+    return _Check(PASS)
 
 
 def _babies(answers) -> int | None:

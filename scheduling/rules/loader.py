@@ -11,7 +11,7 @@ import tomllib
 from datetime import date, datetime
 from pathlib import Path
 
-from .schema import (CLASSES, EXCLUSIONS, MOTHERS, NEEDS, STAFF_NEEDS, STAY_COUNTS, TYPES, AgeWindow, Application, Caps,
+from .schema import (CLASSES, DAYS, EXCLUSIONS, MOTHERS, NEEDS, STAFF_NEEDS, STAY_COUNTS, TYPES, AgeWindow, Application, Caps,
                      Eligibility, Exclusions, FeeTier, RuleSet, TypeRules, Version)
 
 
@@ -289,7 +289,8 @@ class _Checker:
         return Application(from_pregnancy_week=week)
 
     def type_rules(self, raw, path: str, name: str) -> TypeRules:
-        keys = ("age", "fees", "cap", "cap_multiples", "apply_before_birth", "fee_text", "full_price", "note") + \
+        keys = ("age", "fees", "cap", "cap_multiples", "apply_before_birth", "fee_text", "full_price", "note",
+                "not_on", "first_not_on") + \
             (("count",) if name == "short_stay" else ())
         raw = self.table(raw, path, keys, ("age",))
         age = self.age(raw.get("age", {}), f"{path}.age")
@@ -308,7 +309,9 @@ class _Checker:
         return TypeRules(name=name, age=age, fees=fees, cap=cap, cap_multiples=cap_multiples,
                          count=self.choice(raw, "count", path, STAY_COUNTS, "night"),
                          apply_before_birth=self.boolean(raw, "apply_before_birth", path, True),
-                         fee_text=fee_text, full_price=full_price, note=self.text(raw, "note", path))
+                         fee_text=fee_text, full_price=full_price, note=self.text(raw, "note", path),
+                         not_on=self.choices(raw, "not_on", path, DAYS, ()),
+                         first_not_on=self.choices(raw, "first_not_on", path, DAYS, ()))
 
     def age(self, raw, path: str) -> AgeWindow:
         raw = self.table(raw, path, ("min", "max", "unit", "at", "corrected", "ask_text"), ("max",))

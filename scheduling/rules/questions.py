@@ -90,11 +90,12 @@ ALL_KEYS = (["relationship", "residence", "birth_date", "due_date", "loss_date",
 
 
 def next_question(rules_set: RuleSet, answers: Mapping[str, Any], on_date: date, *, fees: bool = False,
-                  existing_uses: Iterable = (), nights: int = 1) -> Question | None:
+                  existing_uses: Iterable = (), nights: int = 1, day_known: bool = True) -> Question | None:
     """The next question to ask, or None when every offered type's result is certain.
     fees=True: she wants a fee estimate, so the household class (and the number of babies, when the fee
     depends on it) are asked too; "unknown" is a valid answer (the fee is then a min–max range)."""
-    decision = decide(rules_set, answers, on_date=on_date, existing_uses=existing_uses, nights=nights)
+    decision = decide(rules_set, answers, on_date=on_date, existing_uses=existing_uses, nights=nights,
+                      day_known=day_known)
     version = decision.version
     if version is None:
         return None

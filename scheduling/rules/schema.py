@@ -19,6 +19,8 @@ NEEDS = ("family_help", "unwell", "anxiety")
 EXCLUSIONS = ("infection", "hospital", "medical_care", "siblings", "household_fever", "household_illness")
 # Needs only staff can judge (a doctor's recommendation, a public health nurse's view): never asked of her.
 STAFF_NEEDS = ("doctor_recommended", "staff_recognised")
+# Days a type may be closed on, or not used for the first time: weekdays and Japanese public holidays.
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun", "holiday")
 # How a short stay counts against the caps: per night, per calendar day (1泊2日 = 2), per stay.
 STAY_COUNTS = ("night", "day", "stay")
 
@@ -56,6 +58,8 @@ class TypeRules:
     fee_text: str = ""                  # instead of fee tiers: 「施設により異なります」 etc.
     full_price: int | None = None       # yen per unit beyond the cap (全額自己負担); None: no use beyond it
     note: str = ""                      # shown to her with this type's result (how to apply, what to bring)
+    not_on: tuple[str, ...] = ()        # DAYS on which this type cannot start at all
+    first_not_on: tuple[str, ...] = ()  # DAYS on which her first use of this type cannot start (土日祝の初回)
 
 
 @dataclass(frozen=True)
