@@ -139,8 +139,9 @@ def _question(question, state: dict, ctx: Context) -> Say:
     if state["history"]:
         choices.append(Choice("care.back", PREFIX + "back"))
     choices.append(Choice("care.cancel", PREFIX + "cancel"))
-    return Say(question.text_key, {"city": ctx.city["name"]}, tuple(choices),
-               lines=tuple(Line(key) for key in question.details))
+    lines = tuple(Line("screening.detail.city", {"text": question.wording[key]}) if key in question.wording
+                  else Line(key) for key in question.details)
+    return Say(question.text_key, {"city": ctx.city["name"], **question.params}, tuple(choices), lines=lines)
 
 
 def _reask(state: dict, ctx: Context, hint: str | None, menu: Say) -> Outcome:

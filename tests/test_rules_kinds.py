@@ -394,9 +394,36 @@ def test_household_illness_excludes_and_is_asked_in_its_own_words():
     assert [line.key for line in question.lines] == ["screening.detail.exclusion.household_illness"]
 
 
+CITY_WORDS = "同居家族に感冒・感染症の方がいる、または解熱・回復から1週間未満"
+WORDED = rules(types("day_care", version=('\n[versions.exclusions]\nitems = ["infection", "household_illness"]\n'
+                                          f'wording = {{ household_illness = "{CITY_WORDS}" }}\n')))
+
+
+def test_household_illness_in_the_citys_own_words():
+    answers = {**MOTHER, "exclusions": "some", "exclusion:infection": "no", "exclusion:household_illness": "yes"}
+    refused = result(WORDED, answers)
+    assert [(r.key, r.params) for r in refused.reasons] == [("screening.reason.exclusion_city", {"text": CITY_WORDS})]
+    chat = Chat(WORDED)
+    chat.walk({**answers, "babies": "1"})
+    says = [s for said in chat.sent for s in said if isinstance(s, Say)]
+    listing = next(s for s in says if s.key == "screening.question.exclusions")
+    assert [(line.key, line.params) for line in listing.lines] == [
+        ("screening.detail.exclusion.infection", {}), ("screening.detail.city", {"text": CITY_WORDS})]
+    single = next(s for s in says if s.key == "screening.question.exclusion_city")
+    assert single.params["text"] == CITY_WORDS
+    assert f"次にあてはまる間は、ご利用いただけません: {CITY_WORDS}" in chat.text()
+
+
 def test_household_illness_mistake_is_named():
     found = problems(types("day_care", version='\n[versions.exclusions]\nitems = ["household_ilness"]\n'))
     assert any("exclusions.items[0]: must be one of" in p and "household_illness" in p for p in found), found
+    found = problems(types("day_care", version='\n[versions.exclusions]\nitems = ["infection"]\n'
+                                               'wording = { household_illness = "家族が感染症" }\n'))
+    assert found == ["city.toml:10: versions[0].exclusions.wording.household_illness: household_illness is not in "
+                     "items（items にありません）"]
+    found = problems(types("day_care", version='\n[versions.exclusions]\nitems = ["infection"]\n'
+                                               'wording = { infection = "" }\n'))
+    assert found == ["city.toml:10: versions[0].exclusions.wording.infection: is empty（空です。書かないか、文を入れてください）"]
 
 
 # --- 1. Days of the week and holidays ----------------------------------------------------------------------

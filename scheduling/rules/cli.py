@@ -105,6 +105,7 @@ def _version_lines(v: Version, following: Version | None) -> list[str]:
         items = [EXCLUSION_JA[i] + ("（医師が認めれば可）" if i in v.exclusions.doctor_clearance else "")
                  + (f"（{'・'.join(TYPE_JA[t] for t in v.exclusions.applies_to[i])}のみ）"
                     if i in v.exclusions.applies_to else "")
+                 + (f"（案内: 「{v.exclusions.wording[i]}」）" if i in v.exclusions.wording else "")
                  for i in v.exclusions.items]
         lines.append("  利用できない場合: " + "、".join(items))
     caps = v.caps

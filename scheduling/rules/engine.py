@@ -251,7 +251,7 @@ def _exclusions(version: Version, answers, type_name: str) -> _Check:
             checks.append(_reason(f"exclusion_unsure.{item}"))
         elif value == "yes":
             if item not in version.exclusions.doctor_clearance:
-                failed.append(_reason(f"exclusion.{item}"))
+                failed.append(_excluded(version, item))
                 continue
             clearance = answers.get("doctor_clearance")
             if clearance is None:
@@ -261,7 +261,7 @@ def _exclusions(version: Version, answers, type_name: str) -> _Check:
             elif clearance == "not_yet":
                 checks.append(_reason("doctor_not_yet"))
             else:
-                failed.append(_reason(f"exclusion.{item}"))
+                failed.append(_excluded(version, item))
     if failed:
         return _Check(FAIL, failed)
     if missing:
@@ -272,6 +272,11 @@ def _exclusions(version: Version, answers, type_name: str) -> _Check:
     if not cleared and not any(answers.get(f"exclusion:{i}") in ("yes", "unsure") for i in version.exclusions.items):
         return _Check(CHECK, [_reason("exclusions_unclear")])
     return _Check(PASS, cleared)
+
+
+def _excluded(version: Version, item: str) -> Reason:
+    wording = version.exclusions.wording.get(item)
+    return _reason("exclusion_city", text=wording) if wording else _reason(f"exclusion.{item}")
 
 
 def _date(answers, key: str) -> date | None:

@@ -250,7 +250,7 @@ class _Checker:
             non_residents=self.boolean(raw, "non_residents", path, False))
 
     def exclusions(self, raw, path: str, offered: tuple[str, ...] = TYPES) -> Exclusions:
-        raw = self.table(raw, path, ("items", "doctor_clearance", "applies_to"))
+        raw = self.table(raw, path, ("items", "doctor_clearance", "applies_to", "wording"))
         items = self.choices(raw, "items", path, EXCLUSIONS, ())
         cleared = self.choices(raw, "doctor_clearance", path, EXCLUSIONS, ())
         for index, item in enumerate(cleared):
@@ -270,7 +270,15 @@ class _Checker:
             if isinstance(applies_raw[item], list) and not applies_raw[item]:
                 self.error(f"{path}.applies_to.{item}", "must name at least one type（少なくとも1つの型）")
             applies_to[item] = types
-        return Exclusions(items=items, doctor_clearance=cleared, applies_to=applies_to)
+        wording_raw = self.table(raw.get("wording", {}), f"{path}.wording", EXCLUSIONS)
+        wording = {}
+        for item in wording_raw:
+            if item not in EXCLUSIONS:
+                continue
+            if item not in items:
+                self.error(f"{path}.wording.{item}", f"{item} is not in items（items にありません）")
+            wording[item] = self.text(wording_raw, item, f"{path}.wording")
+        return Exclusions(items=items, doctor_clearance=cleared, applies_to=applies_to, wording=wording)
 
     def caps(self, raw, path: str) -> Caps:
         raw = self.table(raw, path, ("total", "total_multiples", "use_number"))

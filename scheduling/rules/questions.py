@@ -9,7 +9,7 @@ fees=True) is certain.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, Iterable, Mapping
 
@@ -30,6 +30,8 @@ class Question:
     sensitive: bool = False                   # answer by postback only, never echoed into the chat
     min_date: date | None = None              # for the date picker
     max_date: date | None = None
+    params: dict = field(default_factory=dict)   # for the question text (the city's own words)
+    wording: dict = field(default_factory=dict)  # detail key -> the city's words that replace it
 
 
 def _choice(key: str, options, *, sensitive=False, details=()) -> Question:
@@ -60,13 +62,18 @@ def question_for(key: str, version: Version, on_date: date, types: Iterable[str]
     if key.startswith("need:"):
         return _choice(key, [YES, NO, UNSURE], sensitive=True)
     if key == "exclusions":
-        return _choice(key, [("none", "screening.option.exclusions.none"),
+        wording = {f"screening.detail.exclusion.{i}": text for i, text in version.exclusions.wording.items()}
+        return replace(_choice(key, [("none", "screening.option.exclusions.none"),
                              ("some", "screening.option.exclusions.some"),
                              ("unsure", "screening.option.unsure")], sensitive=True,
                        details=[f"screening.detail.exclusion.{i}" for i in exclusion_order(version)
-                                if types is None or any(i in version.exclusions.for_type(t) for t in types)])
+                                if types is None or any(i in version.exclusions.for_type(t) for t in types)]),
+                       wording=wording)
     if key.startswith("exclusion:"):
-        return _choice(key, [YES, NO, UNSURE], sensitive=True)
+        question = _choice(key, [YES, NO, UNSURE], sensitive=True)
+        wording = version.exclusions.wording.get(key.removeprefix("exclusion:"))
+        return replace(question, text_key="screening.question.exclusion_city", params={"text": wording}) \
+            if wording else question
     if key == "doctor_clearance":
         return _choice(key, [YES, ("no", "screening.option.doctor_clearance.no"),
                              ("not_yet", "screening.option.doctor_clearance.not_yet")], sensitive=True)

@@ -80,6 +80,7 @@ class Exclusions:
     items: tuple[str, ...] = ()
     doctor_clearance: tuple[str, ...] = ()   # items a doctor's clearance overrides
     applies_to: dict[str, tuple[str, ...]] = field(default_factory=dict)   # item -> types (absent: all)
+    wording: dict[str, str] = field(default_factory=dict)   # item -> the city's own words for it
 
     def for_type(self, type_name: str) -> tuple[str, ...]:
         return tuple(i for i in self.items if type_name in self.applies_to.get(i, TYPES))
