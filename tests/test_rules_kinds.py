@@ -514,3 +514,25 @@ def test_days_the_booking_offers_only_days_the_rules_allow(template, tmp_path):
         assert offered and all(d.weekday() < 5 for d in offered)            # but not for her first stay
     finally:
         engine.dispose()
+
+
+def test_rules_check_words_every_new_setting(tmp_path, capsys):
+    from scheduling.rules.cli import main
+    path = tmp_path / "city.toml"
+    path.write_text('[city]\nname = "テスト市"\n\n[[versions]]\neffective_from = 2025-04-01\n' + types(
+        "short_stay", "home_visit",
+        version=('note = "申請は窓口へ。"\n\n[versions.eligibility]\nmode = "needs"\nneeds = ["unwell"]\n'
+                 'staff_needs = ["doctor_recommended"]\n\n[versions.exclusions]\nitems = ["siblings", "household_illness"]\n'
+                 'applies_to = { siblings = ["short_stay"] }\nwording = { household_illness = "家族が感染症" }\n'
+                 '\n[versions.caps]\ntotal = 7\n'),
+        short_stay=('fee_text = "施設により異なります"\nfull_price = 30000\nnote = "持ち物: 母子手帳"\n'
+                    'first_not_on = ["sat", "sun", "holiday"]\n'),
+        home_visit='not_on = ["wed"]\n').replace("age = { max = 4 }", 'age = { max = 4, corrected = "ask", '
+                                                 'ask_text = "ご相談ください" }'), encoding="utf-8")
+    assert main(["rules", "check", str(path)]) == 0
+    out = capsys.readouterr().out
+    for words in ("ほかに（本人には聞かず、センターで確認）: 医師が勧めた方", "案内（結果と一緒に）: 申請は窓口へ。",
+                  "上の子の同伴（宿泊型のみ）", "（案内: 「家族が感染症」）", "早産児は相談（「ご相談ください」と案内）",
+                  "上限を超えた分は全額自己負担 30,000円", "料金 「施設により異なります」と案内（金額なし）",
+                  "案内: 持ち物: 母子手帳", "土曜・日曜・祝日の初回利用は不可", "水曜は利用不可"):
+        assert words in out, words
