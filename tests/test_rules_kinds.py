@@ -242,8 +242,10 @@ def test_per_type_the_list_under_the_question_names_only_what_applies():
 
 
 @pytest.mark.parametrize("exclusions, expected", [
-    ('items = ["infection"]\napplies_to = { siblings = ["short_stay"] }', "applies_to.siblings: siblings is not in items"),
-    ('items = ["siblings"]\napplies_to = { siblings = ["short_stay"] }', "applies_to.siblings[0]: short_stay is not offered"),
+    ('items = ["infection"]\napplies_to = { siblings = ["short_stay"] }',
+     "applies_to.siblings: siblings is not in items"),
+    ('items = ["siblings"]\napplies_to = { siblings = ["short_stay"] }',
+     "applies_to.siblings[0]: short_stay is not offered"),
     ('items = ["siblings"]\napplies_to = { siblings = ["stay"] }', "applies_to.siblings[0]: must be one of"),
     ('items = ["siblings"]\napplies_to = { sibling = ["day_care"] }', "applies_to.sibling: unknown setting"),
     ('items = ["siblings"]\napplies_to = { siblings = [] }', "applies_to.siblings: must name at least one type"),
@@ -522,7 +524,8 @@ def test_rules_check_words_every_new_setting(tmp_path, capsys):
     path.write_text('[city]\nname = "テスト市"\n\n[[versions]]\neffective_from = 2025-04-01\n' + types(
         "short_stay", "home_visit",
         version=('note = "申請は窓口へ。"\n\n[versions.eligibility]\nmode = "needs"\nneeds = ["unwell"]\n'
-                 'staff_needs = ["doctor_recommended"]\n\n[versions.exclusions]\nitems = ["siblings", "household_illness"]\n'
+                 'staff_needs = ["doctor_recommended"]\n\n[versions.exclusions]\n'
+                 'items = ["siblings", "household_illness"]\n'
                  'applies_to = { siblings = ["short_stay"] }\nwording = { household_illness = "家族が感染症" }\n'
                  '\n[versions.caps]\ntotal = 7\n'),
         short_stay=('fee_text = "施設により異なります"\nfull_price = 30000\nnote = "持ち物: 母子手帳"\n'

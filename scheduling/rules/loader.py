@@ -11,8 +11,8 @@ import tomllib
 from datetime import date, datetime
 from pathlib import Path
 
-from .schema import (CLASSES, DAYS, EXCLUSIONS, MOTHERS, NEEDS, STAFF_NEEDS, STAY_COUNTS, TYPES, AgeWindow, Application, Caps,
-                     Eligibility, Exclusions, FeeTier, RuleSet, TypeRules, Version)
+from .schema import (CLASSES, DAYS, EXCLUSIONS, MOTHERS, NEEDS, STAFF_NEEDS, STAY_COUNTS, TYPES, AgeWindow,
+                     Application, Caps, Eligibility, Exclusions, FeeTier, RuleSet, TypeRules, Version)
 
 
 class RulesError(ValueError):
