@@ -230,7 +230,9 @@ def _fee(quote, *, units: bool = True) -> list[Line]:
     tiers (the 6th use dearer than the 5th), each part and the real sum."""
     lines = []
     fee, total = quote.fee, quote.total
-    if fee is not None:
+    if fee is not None and (fee.text or (total is not None and total.text)):   # no amount: never 無料
+        lines.append(Line("screening.fee.text", {"text": fee.text or total.text}))
+    elif fee is not None:
         if fee.high == 0 and (total is None or total.high == 0):
             lines.append(Line("booking.summary.fee_free"))
         elif len(set(quote.fees)) > 1:

@@ -97,7 +97,8 @@ def _postback(state: dict, command: str, params: dict, ctx: Context, menu: Say) 
 def _answer(state: dict, key: str, raw: str | None, ctx: Context, menu: Say) -> Outcome:
     if key != state.get("asking"):
         return _reask(state, ctx, "care.hint_stale", menu)
-    question = next_question(ctx.rules, state["answers"], ctx.today, fees=state["fees"], existing_uses=ctx.uses)
+    question = next_question(ctx.rules, state["answers"], ctx.today, fees=state["fees"], existing_uses=ctx.uses,
+                             day_known=False)
     value = _parse(question, raw)
     if question is None or question.key != key or value is None:
         return _reask(state, ctx, "care.hint_invalid" if question and question.kind == "date" else "care.hint_tap",
@@ -130,7 +131,8 @@ def _back(state: dict, ctx: Context) -> Outcome:
 
 
 def _ask(state: dict, ctx: Context, *, hint: str | None = None, intro: bool = False) -> Outcome:
-    question = next_question(ctx.rules, state["answers"], ctx.today, fees=state["fees"], existing_uses=ctx.uses)
+    question = next_question(ctx.rules, state["answers"], ctx.today, fees=state["fees"], existing_uses=ctx.uses,
+                             day_known=False)
     if question is None:
         return _result(state, ctx)
     state = dict(state, asking=question.key, updated=ctx.now.isoformat())
@@ -150,8 +152,9 @@ def _question(question, state: dict, ctx: Context) -> Say:
     if state["history"]:
         choices.append(Choice("care.back", PREFIX + "back"))
     choices.append(Choice("care.cancel", PREFIX + "cancel"))
-    return Say(question.text_key, {"city": ctx.city["name"]}, tuple(choices),
-               lines=tuple(Line(key) for key in question.details))
+    lines = tuple(Line("screening.detail.city", {"text": question.wording[key]}) if key in question.wording
+                  else Line(key) for key in question.details)
+    return Say(question.text_key, {"city": ctx.city["name"], **question.params}, tuple(choices), lines=lines)
 
 
 def _reask(state: dict, ctx: Context, hint: str | None, menu: Say) -> Outcome:
@@ -161,35 +164,41 @@ def _reask(state: dict, ctx: Context, hint: str | None, menu: Say) -> Outcome:
 
 
 def _result(state: dict, ctx: Context) -> Outcome:
-    decision = decide(ctx.rules, state["answers"], on_date=ctx.today, existing_uses=ctx.uses)
+    decision = decide(ctx.rules, state["answers"], on_date=ctx.today, existing_uses=ctx.uses,
+                             day_known=False)
     version = decision.version
     offered = sorted(version.offered if version else (), key=lambda name: ORDER[decision.results[name].status])
-    cards = tuple(_card(name, decision.results[name], state["fees"]) for name in offered)
+    cards = tuple(_card(name, decision.results[name], state["fees"], version.types[name].note) for name in offered)
     usable = any(decision.results[name].status != "not_eligible" for name in offered)  # or the centre checks
     state = dict(state, asking=None, updated=ctx.now.isoformat(), usable=usable,
                  fee_shown=state["fees"] or not _fee_to_show(decision, offered))
     if not cards:
         says = (Say("screening.reason.no_rules", {"date": ctx.today.isoformat()}), _after_result(state, ctx))
     else:
-        says = (Cards(Line("care.result_alt"), cards), _after_result(state, ctx))
+        note = (Say("screening.reason.city_text", {"text": version.note}),) if version.note else ()
+        says = (Cards(Line("care.result_alt"), cards), *note, _after_result(state, ctx))
     command = SaveScreening(answers=state["answers"], decision=decision.as_json(),
                             rules_version=version.label if version else "", care_date=ctx.today.isoformat())
     return Outcome(state, says, (command,))
 
 
-def _card(type_name: str, result, fees: bool) -> Card:
+def _card(type_name: str, result, fees: bool, note: str = "") -> Card:
     lines = [Line(f"screening.status.{result.status}")]
     lines += [Line(reason.key, dict(reason.params)) for reason in result.reasons]
     if result.status == "eligible" and result.remaining is not None:
         lines.append(Line("screening.fee.remaining", {"remaining": result.remaining}))
     fee = result.fee_per_use
     if fees and fee and result.status != "not_eligible":
-        if fee.high == 0:
+        if fee.text:   # the city names no amount: never 無料, never a number
+            lines.append(Line("screening.fee.text", {"text": fee.text}))
+        elif fee.high == 0:
             lines.append(Line("screening.fee.free"))
         elif fee.low == fee.high:
             lines.append(Line("screening.fee.exact", {"amount": f"{fee.low:,}"}))
         else:
             lines.append(Line("screening.fee.range", {"low": f"{fee.low:,}", "high": f"{fee.high:,}"}))
+    if note and result.status != "not_eligible":
+        lines.append(Line("screening.reason.city_text", {"text": note}))
     button = (Choice("care.book", f"book|{type_name}") if result.status == "eligible"
               else Choice("care.staff_button", PREFIX + "staff"))
     return Card(Line(f"screening.type.{type_name}"), tuple(lines), (button,))

@@ -19,7 +19,7 @@ from .engine import Use, decide
 from .loader import RulesError, load_rules
 from .questions import next_question
 from .schema import RuleSet, Version
-from .texts import format_age, render, render_reason
+from .texts import days_words, format_age, render, render_reason
 from .texts import format_date as _format_date
 
 TYPE_JA = {"short_stay": "宿泊型", "day_care": "通所型（日帰り）", "home_visit": "訪問型"}
@@ -28,7 +28,9 @@ NEED_JA = {"family_help": "家族などから十分な援助が受けられな�
            "anxiety": "育児に不安がある"}
 MOTHER_JA = {"birth": "出産した母親", "adoptive": "養親", "foster": "里親"}
 EXCLUSION_JA = {"infection": "感染症", "hospital": "入院治療が必要", "medical_care": "医療的な処置が必要",
-                "siblings": "上の子の同伴", "household_fever": "1週間以内の家族の発熱"}
+                "siblings": "上の子の同伴", "household_fever": "1週間以内の家族の発熱",
+                "household_illness": "同居家族の感染症（回復から1週間未満を含む）"}
+STAFF_NEED_JA = {"doctor_recommended": "医師が勧めた方", "staff_recognised": "保健師等が支援が必要と認めた方"}
 COUNT_JA = {"night": "1泊を1回（1泊2日 = 1回）", "day": "1日を1回（1泊2日 = 2日）", "stay": "1回の宿泊を1回"}
 
 
@@ -89,6 +91,8 @@ def _version_lines(v: Version, following: Version | None) -> list[str]:
     else:
         joiner = "のいずれか" if e.needs_match == "any" else "のすべて"
         lines.append(f"  対象: 次{joiner}にあてはまる方: " + "／".join(NEED_JA[n] for n in e.needs))
+        if e.staff_needs:
+            lines.append("  ほかに（本人には聞かず、センターで確認）: " + "／".join(STAFF_NEED_JA[n] for n in e.staff_needs))
     who = [MOTHER_JA[m] for m in e.mothers]
     if e.after_loss:
         who.append(f"死産・流産のあと（{e.after_loss_months}か月以内）")
@@ -98,8 +102,13 @@ def _version_lines(v: Version, following: Version | None) -> list[str]:
     lines.append(f"  住所: {area}")
     week = v.application.from_pregnancy_week
     lines.append(f"  申請: 妊娠{week}週から" if week is not None else "  申請: 出産後")
+    if v.note:
+        lines.append(f"  案内（結果と一緒に）: {v.note}")
     if v.exclusions.items:
         items = [EXCLUSION_JA[i] + ("（医師が認めれば可）" if i in v.exclusions.doctor_clearance else "")
+                 + (f"（{'・'.join(TYPE_JA[t] for t in v.exclusions.applies_to[i])}のみ）"
+                    if i in v.exclusions.applies_to else "")
+                 + (f"（案内: 「{v.exclusions.wording[i]}」）" if i in v.exclusions.wording else "")
                  for i in v.exclusions.items]
         lines.append("  利用できない場合: " + "、".join(items))
     caps = v.caps
@@ -111,32 +120,51 @@ def _version_lines(v: Version, following: Version | None) -> list[str]:
     lines.append("  料金の「何回目」: " + ("3つの型を合わせて数えます（宿泊の4回目のあとの通所は5回目）"
                                         if caps.use_number == "total" else "型ごとに数えます（型ごとに1回目から）"))
     for name in v.offered:
-        t = v.types[name]
-        age = t.age
-        last = format_age(age.max, age.unit).removeprefix("生後")
-        window = (f"{format_age(age.min, age.unit)}から" if age.min else "") + \
-            f"{format_age(age.max, age.unit)}未満（{last}になる前日まで）"
-        window += "（利用最終日で判定）" if age.at == "last_day" else "（利用開始日で判定）"
-        if age.corrected:
-            window += "、早産児は修正月齢"
-        lines.append(f"  ・{TYPE_JA[name]}: {window}")
-        extra = []
-        if name == "short_stay":
-            extra.append("数え方: " + COUNT_JA[t.count])
-        if t.cap is not None:
-            extra.append(f"この型の上限 {t.cap} 回" + (f"（多胎 {t.cap_multiples} 回）" if t.cap_multiples else ""))
-        if not t.apply_before_birth and week is not None:
-            extra.append("申請は出産後")
-        if extra:
-            lines.append("      " + "、".join(extra))
-        for i, tier in enumerate(t.fees):
-            upto = t.fees[i + 1].from_use - 1 if i + 1 < len(t.fees) else None
-            uses = "" if len(t.fees) == 1 else (f"{tier.from_use}〜{upto}回目 " if upto else f"{tier.from_use}回目から ")
-            fees = "、".join(f"{CLASS_JA[c]} {tier.fees[c]:,}円" for c in CLASS_JA)
-            lines.append(f"      料金 {uses}{fees}")
-            if any(tier.extra_per_baby.values()):
-                lines.append("      多胎の加算（1人につき） " +
-                             "、".join(f"{CLASS_JA[c]} {tier.extra_per_baby.get(c, 0):,}円" for c in CLASS_JA))
+        lines += _type_lines(name, v.types[name], week)
+    return lines
+
+
+def _type_lines(name: str, t, week: int | None) -> list[str]:
+    """One type's age window, counting, caps and fees, as the summary lists them."""
+    lines = []
+    age = t.age
+    last = format_age(age.max, age.unit).removeprefix("生後")
+    window = (f"{format_age(age.min, age.unit)}から" if age.min else "") + \
+        f"{format_age(age.max, age.unit)}未満（{last}になる前日まで）"
+    window += "（利用最終日で判定）" if age.at == "last_day" else "（利用開始日で判定）"
+    if age.corrected == "ask":
+        window += f"、早産児は相談（「{age.ask_text}」と案内）"
+    elif age.corrected:
+        window += "、早産児は修正月齢"
+    lines.append(f"  ・{TYPE_JA[name]}: {window}")
+    extra = []
+    if name == "short_stay":
+        extra.append("数え方: " + COUNT_JA[t.count])
+    if t.cap is not None:
+        extra.append(f"この型の上限 {t.cap} 回" + (f"（多胎 {t.cap_multiples} 回）" if t.cap_multiples else ""))
+    if not t.apply_before_birth and week is not None:
+        extra.append("申請は出産後")
+    if t.not_on:
+        extra.append(f"{days_words(list(t.not_on))}は利用不可")
+    if t.first_not_on:
+        extra.append(f"{days_words(list(t.first_not_on))}の初回利用は不可")
+    if t.full_price is not None:
+        extra.append(f"上限を超えた分は全額自己負担 {t.full_price:,}円")
+    if extra:
+        lines.append("      " + "、".join(extra))
+    if t.fee_text:
+        lines.append(f"      料金 「{t.fee_text}」と案内（金額なし）")
+    if t.note:
+        lines.append(f"      案内: {t.note}")
+    for i, tier in enumerate(t.fees):
+        upto = t.fees[i + 1].from_use - 1 if i + 1 < len(t.fees) else None
+        uses = "" if len(t.fees) == 1 else (f"{tier.from_use}〜{upto}回目 " if upto else f"{tier.from_use}回目から ")
+        fees = f"「{tier.text}」と案内（金額なし）" if tier.text else \
+            "、".join(f"{CLASS_JA[c]} {tier.fees[c]:,}円" for c in CLASS_JA)
+        lines.append(f"      料金 {uses}{fees}")
+        if any(tier.extra_per_baby.values()):
+            lines.append("      多胎の加算（1人につき） " +
+                         "、".join(f"{CLASS_JA[c]} {tier.extra_per_baby.get(c, 0):,}円" for c in CLASS_JA))
     return lines
 
 

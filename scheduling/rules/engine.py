@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from .periods import add_period, pregnancy_week_start
+from .periods import add_period, day_tags, pregnancy_week_start
 from .schema import CLASSES, RuleSet, TypeRules, Version
 
 PASS, FAIL, CHECK, MISSING = "pass", "fail", "check", "missing"
@@ -38,13 +38,16 @@ def _reason(name: str, **params) -> Reason:
 
 @dataclass(frozen=True)
 class Fee:
-    """Yen per use; low == high when the household class is known, else the range over classes."""
-    low: int
-    high: int
+    """Yen per use; low == high when the household class is known, else the range over classes.
+    `text`: the city gives no amount (「施設により異なります」): low and high are then None, never 0."""
+    low: int | None
+    high: int | None
     household: str | None = None
+    text: str = ""
 
     def as_json(self) -> dict:
-        return {"min": self.low, "max": self.high, "household": self.household}
+        return {"min": self.low, "max": self.high, "household": self.household} | \
+            ({"text": self.text} if self.text else {})
 
 
 @dataclass(frozen=True)
@@ -109,9 +112,11 @@ class _Check:
 
 
 def decide(rule_set: RuleSet, answers: Mapping[str, Any], *, on_date: date,
-           existing_uses: Iterable = (), nights: int = 1) -> Decision:
+           existing_uses: Iterable = (), nights: int = 1, day_known: bool = True) -> Decision:
     """Decide each offered type for the care starting on `on_date` (a short stay of `nights` nights),
-    under the rules in force on that date. `existing_uses`: her uses and bookings for this birth."""
+    under the rules in force on that date. `existing_uses`: her uses and bookings for this birth.
+    day_known=False (the screening: she has not chosen a day yet): the days a type cannot start on are
+    told, not held against `on_date`."""
     version = rule_set.in_force(on_date)
     if version is None:
         return Decision(on_date, None, {}, None, (_reason("no_rules", date=on_date.isoformat()),))
@@ -121,13 +126,12 @@ def decide(rule_set: RuleSet, answers: Mapping[str, Any], *, on_date: date,
     total_cap = _cap(version.caps.total, version.caps.total_multiples, multiples)
     used_total = sum(_units(version, u.type, u.nights) for u in uses)
     remaining_total = None if total_cap is None else max(total_cap - used_total, 0)
-    common = [_relationship(version, answers), _residence(version, answers), _needs(version, answers),
-              _exclusions(version, answers)]
+    common = [_relationship(version, answers), _residence(version, answers), _needs(version, answers)]
     results = {}
     for name in version.offered:
         rules = version.types[name]
-        checks = common + [_timing(version, rules, answers, on_date, nights),
-                           _caps(version, rules, answers, uses, nights)]
+        checks = common + [_exclusions(version, answers, name), _timing(version, rules, answers, on_date, nights),
+                           _caps(version, rules, answers, uses, nights), _days(rules, uses, on_date, day_known)]
         used_type = sum(_units(version, u.type, u.nights) for u in uses if u.type == name)
         type_cap = _cap(rules.cap, rules.cap_multiples, multiples)
         remaining = _min(None if type_cap is None else max(type_cap - used_type, 0), remaining_total)
@@ -190,6 +194,8 @@ def _needs(version: Version, answers) -> _Check:
     rules = version.eligibility
     if rules.mode == "anyone":
         return _Check(PASS)
+    if not rules.needs:   # only needs staff judge: nothing to ask her
+        return _staff_needs(rules)
     values = {need: answers.get(f"need:{need}") for need in rules.needs}
     unanswered = [f"need:{n}" for n, v in values.items() if v is None]
     if rules.needs_match == "any":
@@ -199,9 +205,9 @@ def _needs(version: Version, answers) -> _Check:
             return _Check(MISSING, missing=unanswered)
         if "unsure" in values.values():
             return _Check(CHECK, [_reason("needs_unsure")])
-        return _Check(FAIL, [_reason("needs_none")])
+        return _staff_needs(rules) or _Check(FAIL, [_reason("needs_none")])
     if "no" in values.values():
-        return _Check(FAIL, [_reason("needs_not_all")])
+        return _staff_needs(rules) or _Check(FAIL, [_reason("needs_not_all")])
     if unanswered:
         return _Check(MISSING, missing=unanswered)
     if "unsure" in values.values():
@@ -209,15 +215,23 @@ def _needs(version: Version, answers) -> _Check:
     return _Check(PASS)
 
 
-def exclusion_order(version: Version) -> list[str]:
-    """The exclusions in the order they are asked: those a doctor cannot clear first (they stop at once)."""
-    items = version.exclusions.items
+def _staff_needs(rules) -> _Check | None:
+    """Needs only staff can judge (a doctor's recommendation…): she is not refused for her own "no"s."""
+    if not rules.staff_needs:
+        return None
+    return _Check(CHECK, [_reason(f"staff_need.{need}") for need in rules.staff_needs])
+
+
+def exclusion_order(version: Version, type_name: str | None = None) -> list[str]:
+    """The exclusions in the order they are asked: those a doctor cannot clear first (they stop at once).
+    With `type_name`: only those that apply to that type."""
+    items = version.exclusions.for_type(type_name) if type_name else version.exclusions.items
     return [i for i in items if i not in version.exclusions.doctor_clearance] + \
            [i for i in items if i in version.exclusions.doctor_clearance]
 
 
-def _exclusions(version: Version, answers) -> _Check:
-    items = exclusion_order(version)
+def _exclusions(version: Version, answers, type_name: str) -> _Check:
+    items = exclusion_order(version, type_name)
     if not items:
         return _Check(PASS)
     if answers.get("relationship") == "pregnant":
@@ -238,7 +252,7 @@ def _exclusions(version: Version, answers) -> _Check:
             checks.append(_reason(f"exclusion_unsure.{item}"))
         elif value == "yes":
             if item not in version.exclusions.doctor_clearance:
-                failed.append(_reason(f"exclusion.{item}"))
+                failed.append(_excluded(version, item))
                 continue
             clearance = answers.get("doctor_clearance")
             if clearance is None:
@@ -248,16 +262,22 @@ def _exclusions(version: Version, answers) -> _Check:
             elif clearance == "not_yet":
                 checks.append(_reason("doctor_not_yet"))
             else:
-                failed.append(_reason(f"exclusion.{item}"))
+                failed.append(_excluded(version, item))
     if failed:
         return _Check(FAIL, failed)
     if missing:
         return _Check(MISSING, cleared + checks, list(dict.fromkeys(missing)))
     if checks:
         return _Check(CHECK, cleared + checks)
-    if not cleared:   # "some" apply, but every item was answered no
+    # "some" apply, but every item was answered no (one that applies only to other types counts as an answer)
+    if not cleared and not any(answers.get(f"exclusion:{i}") in ("yes", "unsure") for i in version.exclusions.items):
         return _Check(CHECK, [_reason("exclusions_unclear")])
     return _Check(PASS, cleared)
+
+
+def _excluded(version: Version, item: str) -> Reason:
+    wording = version.exclusions.wording.get(item)
+    return _reason("exclusion_city", text=wording) if wording else _reason(f"exclusion.{item}")
 
 
 def _date(answers, key: str) -> date | None:
@@ -321,12 +341,29 @@ def _timing(version: Version, rules: TypeRules, answers, on_date: date, nights: 
         return _Check(MISSING, missing=["preterm"])
     if preterm != "yes":
         return _Check(FAIL, [over])
+    if age.corrected == "ask":   # the city decides case by case: her answer is a check, in the city's words
+        return _Check(CHECK, [_reason("city_text", text=age.ask_text)])
     due = _date(answers, "due_date")
     if due is None:
         return _Check(MISSING, missing=["due_date"])
     if due > born and day < add_period(due, age.max, age.unit):
         return _Check(PASS, [_reason("corrected_age", **params)])
     return _Check(FAIL, [_reason(f"age_over_corrected_{age.unit}", **params)])
+
+
+def _days(rules: TypeRules, uses: list[Use], on_date: date, day_known: bool) -> _Check:
+    """The days this type cannot start on, and those her first use of it cannot start on."""
+    first = not any(u.type == rules.name for u in uses)
+    if not day_known:
+        told = ([_reason("days.not_on", days=list(rules.not_on))] if rules.not_on else []) + \
+            ([_reason("days.first_not_on", days=list(rules.first_not_on))] if first and rules.first_not_on else [])
+        return _Check(PASS, told)
+    tags = day_tags(on_date)
+    if tags & set(rules.not_on):
+        return _Check(FAIL, [_reason("days.closed", date=on_date.isoformat(), days=list(rules.not_on))])
+    if first and tags & set(rules.first_not_on):
+        return _Check(FAIL, [_reason("days.first_closed", date=on_date.isoformat(), days=list(rules.first_not_on))])
+    return _Check(PASS)
 
 
 def _babies(answers) -> int | None:
@@ -371,6 +408,10 @@ def _caps(version: Version, rules: TypeRules, answers, uses: list[Use], nights: 
         return _Check(PASS, missing=missing)
     if missing and _remaining(version, rules, uses, True) >= needed:
         return _Check(MISSING, missing=missing)       # twins would still have uses left
+    if rules.full_price is not None:   # 上限を超えた利用は全額自己負担: still possible, at the full price
+        unit = {"night": "night", "day": "day"}.get(rules.count, "use") if rules.name == "short_stay" else "use"
+        return _Check(CHECK, [_reason(f"beyond_cap.{unit}", remaining=max(remaining, 0), needed=needed,
+                                      price=f"{rules.full_price:,}")])
     if remaining <= 0:
         return _Check(FAIL, [_reason("cap_reached")])
     return _Check(FAIL, [_reason("cap_short", remaining=remaining, needed=needed)])
@@ -395,11 +436,15 @@ def fee_for(rules: TypeRules, use_number: int, household: str | None, babies: in
 def total_fee(rules: TypeRules, first_use: int, count: int, household: str | None, babies: int = 1) -> Fee | None:
     """What `count` units from use number `first_use` cost together: each unit in its own tier (the 5th
     use may cost more or less than the 4th); a range over the classes when hers is unknown."""
+    if rules.fee_text:
+        return Fee(None, None, household, rules.fee_text)
     if not rules.fees:
         return None
     amounts = dict.fromkeys(CLASSES, 0)
     for use_number in range(first_use, first_use + max(count, 1)):
         tier = [t for t in rules.fees if t.from_use <= use_number][-1]
+        if tier.text:   # no amount for this use: the whole sum is unknown, never a partial one
+            return Fee(None, None, household, tier.text)
         for c in CLASSES:
             amounts[c] += tier.fees[c] + tier.extra_per_baby.get(c, 0) * max(babies - 1, 0)
     if household in CLASSES:

@@ -13,9 +13,11 @@ from pathlib import Path
 
 from .schema import (
     CLASSES,
+    DAYS,
     EXCLUSIONS,
     MOTHERS,
     NEEDS,
+    STAFF_NEEDS,
     STAY_COUNTS,
     TYPES,
     AgeWindow,
@@ -150,6 +152,15 @@ class _Checker:
                 good.append(item)
         return tuple(good)
 
+    def text(self, table: dict, key: str, path: str) -> str:
+        value = table.get(key, "")
+        if not isinstance(value, str):
+            self.error(_join(path, key), "must be text in quotes（文字で \"…\"）")
+            return ""
+        if key in table and not value.strip():
+            self.error(_join(path, key), "is empty（空です。書かないか、文を入れてください）")
+        return value.strip()
+
     def day(self, table: dict, key: str, path: str):
         value = table.get(key)
         if value is None:
@@ -197,7 +208,7 @@ class _Checker:
 
     def version(self, raw, path: str) -> Version | None:
         keys = ("effective_from", "effective_until", "label", "offered", "eligibility", "exclusions", "caps",
-                "application", "types")
+                "application", "types", "note")
         raw = self.table(raw, path, keys, ("effective_from", "offered", "types"))
         errors_before = len(self.errors)
         start = self.day(raw, "effective_from", path)
@@ -222,26 +233,32 @@ class _Checker:
             if name in TYPES and name not in offered:
                 self.error(f"{path}.types.{name}", "is not in offered（offered に入っていません）")
         eligibility = self.eligibility(raw.get("eligibility", {}), f"{path}.eligibility")
-        exclusions = self.exclusions(raw.get("exclusions", {}), f"{path}.exclusions")
+        exclusions = self.exclusions(raw.get("exclusions", {}), f"{path}.exclusions", offered)
+        note = self.text(raw, "note", path)
         caps = self.caps(raw.get("caps", {}), f"{path}.caps")
         application = self.application(raw.get("application", {}), f"{path}.application")
+        for name, rules in types.items():
+            if rules.full_price is not None and rules.cap is None and caps.total is None:
+                self.error(f"{path}.types.{name}.full_price", "needs a cap to go beyond（cap か caps.total が必要です）")
         if len(self.errors) > errors_before or start is None:
             return None
         return Version(effective_from=start, effective_until=until, label=label or f"{start}〜",
                        offered=offered, types=types, eligibility=eligibility, exclusions=exclusions, caps=caps,
-                       application=application)
+                       application=application, note=note)
 
     def eligibility(self, raw, path: str) -> Eligibility:
         raw = self.table(raw, path, ("mode", "needs", "needs_match", "mothers", "after_loss", "after_loss_months",
-                                     "satogaeri", "non_residents"))
+                                     "satogaeri", "non_residents", "staff_needs"))
         mode = self.choice(raw, "mode", path, ("anyone", "needs"), "anyone")
         needs = self.choices(raw, "needs", path, NEEDS, ())
-        if mode == "needs" and not needs:
+        staff_needs = self.choices(raw, "staff_needs", path, STAFF_NEEDS, ())
+        if mode == "needs" and not needs and not staff_needs:
             self.error(f"{path}.needs", "must list the needs when mode = \"needs\"（要件を並べてください）")
-        if mode == "anyone" and needs:
-            self.error(f"{path}.needs", "is only used when mode = \"needs\"（mode = \"needs\" のときだけ）")
+        for key, listed in (("needs", needs), ("staff_needs", staff_needs)):
+            if mode == "anyone" and listed:
+                self.error(f"{path}.{key}", "is only used when mode = \"needs\"（mode = \"needs\" のときだけ）")
         return Eligibility(
-            mode=mode, needs=needs,
+            mode=mode, needs=needs, staff_needs=staff_needs,
             needs_match=self.choice(raw, "needs_match", path, ("any", "all"), "any"),
             mothers=self.choices(raw, "mothers", path, MOTHERS, MOTHERS),
             after_loss=self.boolean(raw, "after_loss", path, True),
@@ -249,14 +266,36 @@ class _Checker:
             satogaeri=self.boolean(raw, "satogaeri", path, False),
             non_residents=self.boolean(raw, "non_residents", path, False))
 
-    def exclusions(self, raw, path: str) -> Exclusions:
-        raw = self.table(raw, path, ("items", "doctor_clearance"))
+    def exclusions(self, raw, path: str, offered: tuple[str, ...] = TYPES) -> Exclusions:
+        raw = self.table(raw, path, ("items", "doctor_clearance", "applies_to", "wording"))
         items = self.choices(raw, "items", path, EXCLUSIONS, ())
         cleared = self.choices(raw, "doctor_clearance", path, EXCLUSIONS, ())
         for index, item in enumerate(cleared):
             if item not in items:
                 self.error(f"{path}.doctor_clearance[{index}]", f"{item} is not in items（items にありません）")
-        return Exclusions(items=items, doctor_clearance=cleared)
+        applies_raw = self.table(raw.get("applies_to", {}), f"{path}.applies_to", EXCLUSIONS)
+        applies_to = {}
+        for item in applies_raw:
+            if item not in EXCLUSIONS:
+                continue
+            if item not in items:
+                self.error(f"{path}.applies_to.{item}", f"{item} is not in items（items にありません）")
+            types = self.choices(applies_raw, item, f"{path}.applies_to", TYPES, ())
+            for index, name in enumerate(types):
+                if name not in offered:
+                    self.error(f"{path}.applies_to.{item}[{index}]", f"{name} is not offered（offered にない型です）")
+            if isinstance(applies_raw[item], list) and not applies_raw[item]:
+                self.error(f"{path}.applies_to.{item}", "must name at least one type（少なくとも1つの型）")
+            applies_to[item] = types
+        wording_raw = self.table(raw.get("wording", {}), f"{path}.wording", EXCLUSIONS)
+        wording = {}
+        for item in wording_raw:
+            if item not in EXCLUSIONS:
+                continue
+            if item not in items:
+                self.error(f"{path}.wording.{item}", f"{item} is not in items（items にありません）")
+            wording[item] = self.text(wording_raw, item, f"{path}.wording")
+        return Exclusions(items=items, doctor_clearance=cleared, applies_to=applies_to, wording=wording)
 
     def caps(self, raw, path: str) -> Caps:
         raw = self.table(raw, path, ("total", "total_multiples", "use_number"))
@@ -275,28 +314,51 @@ class _Checker:
         return Application(from_pregnancy_week=week)
 
     def type_rules(self, raw, path: str, name: str) -> TypeRules:
-        keys = ("age", "fees", "cap", "cap_multiples", "apply_before_birth") + (("count",) if name == "short_stay"
-                                                                              else ())
-        raw = self.table(raw, path, keys, ("age", "fees"))
+        keys = ("age", "fees", "cap", "cap_multiples", "apply_before_birth", "fee_text", "full_price", "note",
+                "not_on", "first_not_on") + \
+            (("count",) if name == "short_stay" else ())
+        raw = self.table(raw, path, keys, ("age",))
         age = self.age(raw.get("age", {}), f"{path}.age")
+        fee_text = self.text(raw, "fee_text", path)
+        if "fees" in raw and "fee_text" in raw:
+            self.error(f"{path}.fee_text", "write fees or fee_text, not both（料金表か fee_text のどちらか）")
+        elif "fees" not in raw and "fee_text" not in raw and isinstance(raw, dict):
+            self.error(f"{path}.fees", "is required: a fee table, or fee_text = \"お問い合わせください\""
+                                       "（料金表か fee_text が必要です）")
         fees = self.fees(raw.get("fees", []), f"{path}.fees") if "fees" in raw else ()
+        full_price = self.integer(raw, "full_price", path, low=1)
         cap = self.integer(raw, "cap", path, low=1)
         cap_multiples = self.integer(raw, "cap_multiples", path, low=1)
         if cap_multiples is not None and cap is None:
             self.error(f"{path}.cap_multiples", "needs cap（cap も書いてください）")
         return TypeRules(name=name, age=age, fees=fees, cap=cap, cap_multiples=cap_multiples,
                          count=self.choice(raw, "count", path, STAY_COUNTS, "night"),
-                         apply_before_birth=self.boolean(raw, "apply_before_birth", path, True))
+                         apply_before_birth=self.boolean(raw, "apply_before_birth", path, True),
+                         fee_text=fee_text, full_price=full_price, note=self.text(raw, "note", path),
+                         not_on=self.choices(raw, "not_on", path, DAYS, ()),
+                         first_not_on=self.choices(raw, "first_not_on", path, DAYS, ()))
 
     def age(self, raw, path: str) -> AgeWindow:
-        raw = self.table(raw, path, ("min", "max", "unit", "at", "corrected"), ("max",))
+        raw = self.table(raw, path, ("min", "max", "unit", "at", "corrected", "ask_text"), ("max",))
         low = self.integer(raw, "min", path, default=0)
         high = self.integer(raw, "max", path, low=1, default=1)
         if "max" in raw and isinstance(low, int) and isinstance(high, int) and high <= low:
             self.error(f"{path}.max", "must be greater than min（min より大きく）")
         return AgeWindow(min=low, max=high, unit=self.choice(raw, "unit", path, ("months", "days"), "months"),
                          at=self.choice(raw, "at", path, ("start", "last_day"), "start"),
-                         corrected=self.boolean(raw, "corrected", path, False))
+                         corrected=self.corrected(raw, path), ask_text=self.text(raw, "ask_text", path))
+
+    def corrected(self, raw: dict, path: str) -> bool | str:
+        value = raw.get("corrected", False)
+        if value not in (True, False, "ask"):
+            self.error(f"{path}.corrected", "must be true, false or \"ask\"（true・false・\"ask\" のどれか）")
+            return False
+        if value == "ask" and not isinstance(raw.get("ask_text"), str):
+            self.error(f"{path}.ask_text", "is required when corrected = \"ask\": the words she is told, e.g. "
+                                           "\"修正月齢を考慮できる場合があります。ご相談ください\"（ご案内の文が必要です）")
+        if value != "ask" and "ask_text" in raw:
+            self.error(f"{path}.ask_text", "is only used when corrected = \"ask\"（corrected = \"ask\" のときだけ）")
+        return value
 
     def fees(self, raw, path: str) -> tuple[FeeTier, ...]:
         if not isinstance(raw, list) or not raw:
@@ -305,12 +367,16 @@ class _Checker:
         tiers = []
         for index, item in enumerate(raw):
             where = f"{path}[{index}]"
-            item = self.table(item, where, ("from_use", "extra_per_baby") + CLASSES, CLASSES)
+            given = isinstance(item, dict) and "text" in item
+            item = self.table(item, where, ("from_use", "extra_per_baby", "text") + CLASSES, () if given else CLASSES)
             from_use = self.integer(item, "from_use", where, low=1, default=1)
+            text = self.text(item, "text", where)
+            if given and any(c in item for c in CLASSES + ("extra_per_baby",)):
+                self.error(f"{where}.text", "write the amounts or text, not both（金額か text のどちらか）")
             fees = {c: self.integer(item, c, where, default=0) for c in CLASSES}
             extra_raw = self.table(item.get("extra_per_baby", {}), f"{where}.extra_per_baby", CLASSES)
             extra = {c: self.integer(extra_raw, c, f"{where}.extra_per_baby", default=0) for c in CLASSES}
-            tiers.append(FeeTier(from_use=from_use or 1, fees=fees, extra_per_baby=extra))
+            tiers.append(FeeTier(from_use=from_use or 1, fees=fees, extra_per_baby=extra, text=text))
         starts = [t.from_use for t in tiers]
         if starts[0] != 1:
             self.error(f"{path}[0].from_use", "the first tier must start at use 1（最初は 1 から）")

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
+from functools import cache
+
+import holidays
 
 
 def add_months(day: date, months: int) -> date:
@@ -34,3 +37,16 @@ def pregnancy_week(due_date: date, on_date: date) -> tuple[int, int]:
     """(weeks, days) of pregnancy on `on_date`, e.g. (28, 3) for 28週3日."""
     days = 280 - (due_date - on_date).days
     return days // 7, days % 7
+
+
+WEEKDAY_TAGS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@cache
+def _japan(year: int):
+    return holidays.country_holidays("JP", years=year)
+
+
+def day_tags(day: date) -> set[str]:
+    """The day's weekday ("sat") and, on a Japanese public holiday (振替休日 included), "holiday"."""
+    return {WEEKDAY_TAGS[day.weekday()]} | ({"holiday"} if day in _japan(day.year) else set())

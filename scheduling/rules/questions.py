@@ -10,7 +10,7 @@ fees=True) is certain.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -31,6 +31,8 @@ class Question:
     sensitive: bool = False                   # answer by postback only, never echoed into the chat
     min_date: date | None = None              # for the date picker
     max_date: date | None = None
+    params: dict = field(default_factory=dict)   # for the question text (the city's own words)
+    wording: dict = field(default_factory=dict)  # detail key -> the city's words that replace it
 
 
 def _choice(key: str, options, *, sensitive=False, details=()) -> Question:
@@ -41,8 +43,9 @@ def _name(key: str) -> str:
     return key.replace(":", ".")
 
 
-def question_for(key: str, version: Version, on_date: date) -> Question:
-    """The Question for `key` under `version` (every key next_question may return)."""
+def question_for(key: str, version: Version, on_date: date, types: Iterable[str] | None = None) -> Question:
+    """The Question for `key` under `version` (every key next_question may return); `types`: the types
+    still open, whose exclusions are listed under the exclusions question (default: all)."""
     if key == "relationship":
         return _choice(key, [(v, f"screening.option.relationship.{v}") for v in
                              ("birth", "pregnant", "adoptive", "foster", "after_loss", "other")], sensitive=True)
@@ -60,12 +63,18 @@ def question_for(key: str, version: Version, on_date: date) -> Question:
     if key.startswith("need:"):
         return _choice(key, [YES, NO, UNSURE], sensitive=True)
     if key == "exclusions":
-        return _choice(key, [("none", "screening.option.exclusions.none"),
+        wording = {f"screening.detail.exclusion.{i}": text for i, text in version.exclusions.wording.items()}
+        return replace(_choice(key, [("none", "screening.option.exclusions.none"),
                              ("some", "screening.option.exclusions.some"),
                              ("unsure", "screening.option.unsure")], sensitive=True,
-                       details=[f"screening.detail.exclusion.{i}" for i in exclusion_order(version)])
+                       details=[f"screening.detail.exclusion.{i}" for i in exclusion_order(version)
+                                if types is None or any(i in version.exclusions.for_type(t) for t in types)]),
+                       wording=wording)
     if key.startswith("exclusion:"):
-        return _choice(key, [YES, NO, UNSURE], sensitive=True)
+        question = _choice(key, [YES, NO, UNSURE], sensitive=True)
+        wording = version.exclusions.wording.get(key.removeprefix("exclusion:"))
+        return replace(question, text_key="screening.question.exclusion_city", params={"text": wording}) \
+            if wording else question
     if key == "doctor_clearance":
         return _choice(key, [YES, ("no", "screening.option.doctor_clearance.no"),
                              ("not_yet", "screening.option.doctor_clearance.not_yet")], sensitive=True)
@@ -89,11 +98,12 @@ ALL_KEYS = (["relationship", "residence", "birth_date", "due_date", "loss_date",
 
 
 def next_question(rules_set: RuleSet, answers: Mapping[str, Any], on_date: date, *, fees: bool = False,
-                  existing_uses: Iterable = (), nights: int = 1) -> Question | None:
+                  existing_uses: Iterable = (), nights: int = 1, day_known: bool = True) -> Question | None:
     """The next question to ask, or None when every offered type's result is certain.
     fees=True: she wants a fee estimate, so the household class (and the number of babies, when the fee
     depends on it) are asked too; "unknown" is a valid answer (the fee is then a min–max range)."""
-    decision = decide(rules_set, answers, on_date=on_date, existing_uses=existing_uses, nights=nights)
+    decision = decide(rules_set, answers, on_date=on_date, existing_uses=existing_uses, nights=nights,
+                      day_known=day_known)
     version = decision.version
     if version is None:
         return None
@@ -106,5 +116,6 @@ def next_question(rules_set: RuleSet, answers: Mapping[str, Any], on_date: date,
             missing.add("babies")
     for key in question_order(version):
         if key in missing:
-            return question_for(key, version, on_date)
+            open_types = [t for t, r in decision.results.items() if key in r.missing]
+            return question_for(key, version, on_date, open_types)
     return None

@@ -16,7 +16,11 @@ MOTHERS = ("birth", "adoptive", "foster")
 # Needs a needs-based city may ask about.
 NEEDS = ("family_help", "unwell", "anxiety")
 # Exclusions a city may check (each has its question and reason texts).
-EXCLUSIONS = ("infection", "hospital", "medical_care", "siblings", "household_fever")
+EXCLUSIONS = ("infection", "hospital", "medical_care", "siblings", "household_fever", "household_illness")
+# Needs only staff can judge (a doctor's recommendation, a public health nurse's view): never asked of her.
+STAFF_NEEDS = ("doctor_recommended", "staff_recognised")
+# Days a type may be closed on, or not used for the first time: weekdays and Japanese public holidays.
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun", "holiday")
 # How a short stay counts against the caps: per night, per calendar day (1泊2日 = 2), per stay.
 STAY_COUNTS = ("night", "day", "stay")
 
@@ -28,7 +32,9 @@ class AgeWindow:
     max: int
     unit: str = "months"        # "months" | "days"
     at: str = "start"           # "start" | "last_day" (of the care)
-    corrected: bool = False     # preterm babies: the upper bound counts from the due date
+    corrected: bool | str = False   # preterm babies: True: the upper bound counts from the due date;
+                                    # "ask": a preterm baby past it is a staff check with ask_text
+    ask_text: str = ""              # the city's words for corrected = "ask"
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class FeeTier:
     from_use: int
     fees: dict[str, int]
     extra_per_baby: dict[str, int] = field(default_factory=dict)
+    text: str = ""                  # instead of amounts: 「施設により異なります」, 「お問い合わせください」
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,11 @@ class TypeRules:
     cap_multiples: int | None = None    # for twins or more (None: same as cap)
     count: str = "night"                # short_stay only: night | day | stay
     apply_before_birth: bool = True     # may a pregnant woman apply for this type?
+    fee_text: str = ""                  # instead of fee tiers: 「施設により異なります」 etc.
+    full_price: int | None = None       # yen per unit beyond the cap (全額自己負担); None: no use beyond it
+    note: str = ""                      # shown to her with this type's result (how to apply, what to bring)
+    not_on: tuple[str, ...] = ()        # DAYS on which this type cannot start at all
+    first_not_on: tuple[str, ...] = ()  # DAYS on which her first use of this type cannot start (土日祝の初回)
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,7 @@ class Eligibility:
     mode: str = "anyone"                # "anyone" (必要とする方すべて) | "needs" (要件あり)
     needs: tuple[str, ...] = ()
     needs_match: str = "any"            # "any" | "all"
+    staff_needs: tuple[str, ...] = ()   # needs staff judge (STAFF_NEEDS): "no" to the others is a check
     mothers: tuple[str, ...] = MOTHERS
     after_loss: bool = True             # mothers after stillbirth or miscarriage
     after_loss_months: int = 12
@@ -66,6 +79,11 @@ class Eligibility:
 class Exclusions:
     items: tuple[str, ...] = ()
     doctor_clearance: tuple[str, ...] = ()   # items a doctor's clearance overrides
+    applies_to: dict[str, tuple[str, ...]] = field(default_factory=dict)   # item -> types (absent: all)
+    wording: dict[str, str] = field(default_factory=dict)   # item -> the city's own words for it
+
+    def for_type(self, type_name: str) -> tuple[str, ...]:
+        return tuple(i for i in self.items if type_name in self.applies_to.get(i, TYPES))
 
 
 @dataclass(frozen=True)
@@ -91,6 +109,7 @@ class Version:
     caps: Caps = Caps()
     application: Application = Application()
     effective_until: date | None = None      # inclusive; None: until the next version
+    note: str = ""                           # shown to her with every result (the city's own words)
 
     def in_force_on(self, day: date) -> bool:
         return self.effective_from <= day and (self.effective_until is None or day <= self.effective_until)

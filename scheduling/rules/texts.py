@@ -67,6 +67,19 @@ def format_age(count: int, unit: str, language: str = "ja") -> str:
     return " ".join(parts)
 
 
+DAY_WORDS = {"ja": dict(zip(("mon", "tue", "wed", "thu", "fri", "sat", "sun", "holiday"),
+                             ("月曜", "火曜", "水曜", "木曜", "金曜", "土曜", "日曜", "祝日"), strict=True)),
+             "en": dict(zip(("mon", "tue", "wed", "thu", "fri", "sat", "sun", "holiday"),
+                            ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays",
+                             "public holidays"), strict=True))}
+
+
+def days_words(days: list[str], language: str = "ja") -> str:
+    """["sat", "sun", "holiday"] as 土曜・日曜・祝日 (or Saturdays, Sundays, public holidays)."""
+    words = DAY_WORDS.get(language, DAY_WORDS["ja"])
+    return ("・" if language == "ja" else ", ").join(words[d] for d in days)
+
+
 def with_words(params: dict, language: str) -> dict:
     """Parameters as the texts show them: a date in the language's style, an age window's ends
     (min, max with unit) also as words (min_age, max_age)."""
@@ -75,6 +88,8 @@ def with_words(params: dict, language: str) -> dict:
         values[name] = format_date(values[name], language)
     if isinstance(values.get("until"), str):
         values["until"] = format_moment(values["until"], language)
+    if isinstance(values.get("days"), list):
+        values["days"] = days_words(values["days"], language)
     if values.get("unit") in ("months", "days"):
         for end in ("min", "max"):
             if isinstance(values.get(end), int):
