@@ -498,9 +498,9 @@ class _BookingChat(BookingChat):
         return outcome.says
 
 
-def test_days_the_booking_offers_only_days_the_rules_allow(template, tmp_path):
+def test_days_the_booking_offers_only_days_the_rules_allow(sqlite_template, tmp_path):
     path = tmp_path / "hagukumi.sqlite3"
-    shutil.copy(template, path)
+    shutil.copy(sqlite_template, path)
     engine = make_engine(f"sqlite:///{path}")
     world = World(make_sessionmaker(engine), booking_config())
     with transaction(world.sessions) as session:
