@@ -38,7 +38,7 @@ def start(care_type: str, ctx: Context, menu: Say) -> Outcome:
     """予約する on a result card."""
     desk = ctx.desk
     if care_type not in TYPES or not desk.providers(care_type):
-        return Outcome(None, (Say("booking.no_provider", _centre(ctx)), menu))
+        return Outcome(None, (Say("booking.no_provider", ctx.centre), menu))
     if desk.answers() is None:
         first = screening.start(None, ctx)
         return Outcome(first.state, (Say("booking.need_screening"), *first.says))
@@ -74,7 +74,7 @@ def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome
             done = ctx.desk.care_request(token)
             if done is not None:  # a second tap, after the first made the booking
                 return Outcome(state, (Say("booking.already"), menu))
-    if state is None or state.get("dialog") != "booking" or _expired(state, ctx):
+    if state is None or state.get("dialog") != "booking" or ctx.expired(state, SESSION):
         return Outcome(None, (Say("reply.expired"), menu))
     match event:
         case Postback(data=data):
@@ -175,7 +175,7 @@ def _ask_provider(state: dict, ctx: Context) -> Say:
 
 def _ask_date(state: dict, days: tuple[date, ...], ctx: Context) -> Say:
     if not days:   # with this provider: another may have room, unless there is no other to choose
-        return Say("booking.no_room_at_all" if state["fixed"] else "booking.no_room", _centre(ctx),
+        return Say("booking.no_room_at_all" if state["fixed"] else "booking.no_room", ctx.centre,
                    choices=_back_and_cancel(state))
     pages, page = (len(days) + PAGE - 1) // PAGE, state["page"]
     shown = days[page * PAGE:(page + 1) * PAGE]
@@ -311,7 +311,7 @@ def _book(state: dict, ctx: Context, menu: Say) -> Outcome:
 
 def _cannot(problem: str, reasons, ctx: Context, menu: Say | None, says=()) -> Outcome:
     """She cannot book this type now: say why, kindly, and what she can do."""
-    centre = _centre(ctx)
+    centre = ctx.centre
     if problem == "one_open":
         answer = Say("booking.one_open", choices=(Choice("menu.bookings", "menu:bookings"),
                                                   Choice("care.menu", "menu:show")))
@@ -355,9 +355,3 @@ def _token(state: dict, ctx: Context) -> str:
     return hashlib.sha256(f"{ctx.now.isoformat()}|{draft}".encode()).hexdigest()[:16]
 
 
-def _centre(ctx: Context) -> dict:
-    return {"phone": ctx.city["phone"], "hours": ctx.city["hours"]}
-
-
-def _expired(state: dict, ctx: Context) -> bool:
-    return ctx.now - datetime.fromisoformat(state["updated"]) > SESSION

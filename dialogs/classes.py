@@ -15,7 +15,7 @@
 Her answers here (stage, dates, first baby) stay in the dialog's state only and are never echoed.
 """
 import hashlib
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from dialogs.core import Card, Cards, Choice, Context, DateChoice, Input, Line, Outcome, Postback, Resume, Say
 from scheduling.desk import Mother
@@ -47,7 +47,7 @@ def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome
         if not (state and state.get("dialog") == "classes" and state.get("token") == token) \
                 and ctx.desk.class_request(token) is not None:  # a second tap, after the first was done
             return Outcome(state, (Say("classes.already"), menu))
-    if state is None or state.get("dialog") != "classes" or _expired(state, ctx):
+    if state is None or state.get("dialog") != "classes" or ctx.expired(state, SESSION):
         return Outcome(None, (Say("reply.expired"), menu))
     match event:
         case Postback(data=data, params=params):
@@ -97,7 +97,7 @@ def _next(state: dict, ctx: Context, menu: Say, *, hint: str | None = None, firs
     sessions = desk.class_sessions(mother)
     says = [s for s in (first, Say(hint) if hint else None) if s]
     if not sessions:
-        return Outcome(None, (*says, Say("classes.none_open", _centre(ctx)), menu))
+        return Outcome(None, (*says, Say("classes.none_open", ctx.centre), menu))
     needs = {fact for s in sessions for fact in s.unknown}
     stage = state["stage"] or known.stage
     if needs & {"due_date", "birth_date"} and stage is None:
@@ -110,7 +110,7 @@ def _next(state: dict, ctx: Context, menu: Say, *, hint: str | None = None, firs
         return _ask(state, "first", says, ctx)
     fitting = [s for s in sessions if s.fits][:MAX_CARDS]
     if not fitting:
-        return Outcome(None, (*says, Say("classes.none_fit", _centre(ctx)), menu))
+        return Outcome(None, (*says, Say("classes.none_fit", ctx.centre), menu))
     chosen = next((s for s in fitting if s.id == state["session"]), None)
     if chosen is None:
         if state["session"] is not None:   # it closed or no longer fits: choose again
@@ -277,9 +277,3 @@ def _token(state: dict, ctx: Context) -> str:
     return hashlib.sha256(draft.encode()).hexdigest()[:16]
 
 
-def _centre(ctx: Context) -> dict:
-    return {"phone": ctx.city["phone"], "hours": ctx.city["hours"]}
-
-
-def _expired(state: dict, ctx: Context) -> bool:
-    return ctx.now - datetime.fromisoformat(state["updated"]) > SESSION

@@ -45,7 +45,7 @@ def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome
         return start(ctx, menu, source=event.data.removeprefix(PREFIX + "start|") or "menu")
     if isinstance(event, Postback) and event.data.startswith(PREFIX + "read|"):
         return _read(ctx)
-    if state is None or state.get("dialog") != "consult" or _expired(state, ctx):
+    if state is None or state.get("dialog") != "consult" or ctx.expired(state, SESSION):
         return Outcome(None, (Say("reply.expired"), menu))
     match event:
         case Postback(data=data):
@@ -150,7 +150,7 @@ def _read(ctx: Context) -> Outcome:
         return Outcome(None, (Say("consult.no_unread", choices=_menu_only()),))
     open_case = ctx.consult.open_case() is not None
     after = Say("consult.after_reply" if open_case else "consult.after_reply_closed",
-                {"phone": ctx.city["phone"], "hours": ctx.city["hours"]}, choices=_menu_only())
+                ctx.centre, choices=_menu_only())
     return Outcome(None, (*_replies(replies), after))
 
 
@@ -186,6 +186,3 @@ def _ask(state: dict, ctx: Context, *, hint: str | None = None, first: Say | Non
 def _menu_only() -> tuple[Choice, ...]:
     return (Choice("care.menu", "menu:show"),)
 
-
-def _expired(state: dict, ctx: Context) -> bool:
-    return ctx.now - datetime.fromisoformat(state["updated"]) > SESSION

@@ -1,6 +1,6 @@
 """What a dialog receives and what it answers. Texts are catalog keys, rendered later per language."""
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from scheduling.calendar import JST
 
@@ -54,6 +54,15 @@ class Context:
     def today(self) -> date:
         """Today in Japan: every date in the service is a JST date."""
         return self.now.astimezone(JST).date()
+
+    @property
+    def centre(self) -> dict:
+        """The centre's public facts every dialog may say: the city's name, the phone, the hours."""
+        return {"city": self.city["name"], "phone": self.city["phone"], "hours": self.city["hours"]}
+
+    def expired(self, state: dict, session: timedelta) -> bool:
+        """A dialog's state left longer than its session lasts (state["updated"] is when it last moved)."""
+        return self.now - datetime.fromisoformat(state["updated"]) > session
 
     @property
     def uses(self) -> tuple:

@@ -21,7 +21,7 @@ MENU = Say("menu.prompt", choices=CHOICES)
 
 
 def handle(state: dict | None, event: Input, ctx: Context) -> Outcome:
-    city = {"city": ctx.city["name"], "phone": ctx.city["phone"], "hours": ctx.city["hours"]}
+    city = ctx.centre
     match event:
         case Follow():
             return Outcome(None, (Say("menu.greeting", city), MENU))

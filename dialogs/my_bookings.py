@@ -10,7 +10,7 @@
         参加する / 辞退する (a class place offered to her) ─▶ dialogs/classes.py
     A tap on an old button, or typed text, shows the list again with a hint.
 """
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from dialogs import booking
 from dialogs.core import Card, Cards, Choice, Context, Input, Line, Outcome, Postback, Resume, Say
@@ -55,11 +55,11 @@ def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome
             return _change(int(rest), ctx, menu)
         if command == "keep":
             return start(ctx, menu, hint="my.kept")
-        if command == "cc" and state and state.get("dialog") == "my" and not _expired(state, ctx) \
+        if command == "cc" and state and state.get("dialog") == "my" and not ctx.expired(state, SESSION) \
                 and rest == f"{state['kind']}|{state['id']}":
             return _cancel(state["kind"], state["id"], ctx, menu)
         return start(ctx, menu, hint="my.hint_stale")
-    if state is None or state.get("dialog") != "my" or _expired(state, ctx):
+    if state is None or state.get("dialog") != "my" or ctx.expired(state, SESSION):
         return Outcome(None, (Say("reply.expired"), menu))
     hint = () if isinstance(event, Resume) else (Say("my.hint_tap"),)
     if state["step"] == "cancel":   # typing (even キャンセル) is no answer to "cancel it?": ask again
@@ -161,8 +161,5 @@ def _care_past_deadline(view) -> Say:
 
 
 def _class_past_deadline(ctx: Context) -> Say:
-    return Say("my.class_past_deadline", {"phone": ctx.city["phone"], "hours": ctx.city["hours"]})
+    return Say("my.class_past_deadline", ctx.centre)
 
-
-def _expired(state: dict, ctx: Context) -> bool:
-    return ctx.now - datetime.fromisoformat(state["updated"]) > SESSION

@@ -22,7 +22,7 @@ def is_for_me(event: Input) -> bool:
 
 
 def start(ctx: Context, menu: Say) -> Outcome:
-    city = {"phone": ctx.city["phone"], "hours": ctx.city["hours"]}
+    city = ctx.centre
     return Outcome({"dialog": "privacy", "step": "explain"}, (Say("del.explain", city, (
         Choice("del.go_on", PREFIX + "go_on"), Choice("del.cancel", PREFIX + "cancel"))),))
 

@@ -13,7 +13,7 @@
 Dates come from LINE's date picker as postback params and are never echoed. A typed text where a
 button is expected re-asks with a hint; a code is the only thing she types.
 """
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from dialogs.core import Choice, Context, DateChoice, Follow, Input, Media, Outcome, Postback, Resume, Say, Text
 from scheduling.phones import parse_phone
@@ -45,7 +45,7 @@ def start(ctx: Context, menu: Say) -> Outcome:
 def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome:
     if isinstance(event, Postback) and event.data.startswith(CALL_PREFIX):
         return _answer_call(event.data.removeprefix(CALL_PREFIX), ctx, menu)
-    if state is None or state.get("dialog") != "registration" or _expired(state, ctx):
+    if state is None or state.get("dialog") != "registration" or ctx.expired(state, SESSION):
         return Outcome(None, (Say("reply.expired"), menu))
     match event:
         case Postback(data=data, params=params):
@@ -76,7 +76,7 @@ def _postback(state: dict, command: str, params: dict, ctx: Context, menu: Say) 
     if command == "cancel":
         return Outcome(None, (Say("reg.cancelled"), menu))
     if command == "cancel_phone":
-        return Outcome(None, (Say("call.phone_skipped", _city(ctx)), menu))
+        return Outcome(None, (Say("call.phone_skipped", ctx.centre), menu))
     moves = {
         ("gentle", "go_on"): "consent", ("consent", "agree"): "kind",
         ("kind", "pregnant"): "due_date", ("kind", "born"): "birth_date", ("kind", "code"): "code",
@@ -94,7 +94,7 @@ def _postback(state: dict, command: str, params: dict, ctx: Context, menu: Say) 
         return Outcome(None, (Say("call.phone_saved", {"phone": state["phone"]}), menu))
     if (step, command) == ("stop", "ended"):
         ctx.family.end_pregnancy()
-        return Outcome(None, (Say("reg.ended", _city(ctx)), menu))
+        return Outcome(None, (Say("reg.ended", ctx.centre), menu))
     answer = command.split("|")
     if answer[0] != "a" or len(answer) < 2 or answer[1] != step:
         return _ask(state, ctx, hint="reg.hint_stale")
@@ -163,16 +163,16 @@ def _code(state: dict, text: str, ctx: Context, menu: Say) -> Outcome:
     if result.status == "linked":
         return Outcome(None, (Say("reg.code_linked"), menu))
     if result.status == "locked":
-        return Outcome(None, (Say("reg.code_locked", {"minutes": result.minutes, **_city(ctx)}), menu))
+        return Outcome(None, (Say("reg.code_locked", {"minutes": result.minutes, **ctx.centre}), menu))
     return Outcome(dict(state, step="code", updated=ctx.now.isoformat()),
-                   (Say(f"reg.code_{result.status}", _city(ctx), (Choice("reg.cancel", PREFIX + "cancel"),)),))
+                   (Say(f"reg.code_{result.status}", ctx.centre, (Choice("reg.cancel", PREFIX + "cancel"),)),))
 
 
 def _answer_call(data: str, ctx: Context, menu: Say) -> Outcome:
     choice, _, mother_id = data.partition("|")
     if choice not in CALL_CHOICES or not mother_id.isdigit() or not ctx.family.answer_call(int(mother_id), choice):
-        return Outcome(None, (Say("call.closed", _city(ctx)), menu))
-    thanks = Say(f"call.thanks.{choice}", _city(ctx))
+        return Outcome(None, (Say("call.closed", ctx.centre), menu))
+    thanks = Say(f"call.thanks.{choice}", ctx.centre)
     if choice in PHONE_BANDS and ctx.consult is not None and ctx.consult.call_needs_phone(int(mother_id)):
         state = {"dialog": "registration", "step": "call_phone", "mother": int(mother_id), "updated": ctx.now.isoformat()}
         return Outcome(state, (thanks, *_ask(state, ctx).says))
@@ -187,7 +187,7 @@ def _ask(state: dict, ctx: Context, *, hint: str | None = None, current=None) ->
     end = _back_and_cancel(state)
     says = [Say(hint)] if hint else []
     if step == "gentle":  # after a pregnancy ended: no word of pregnancy until she chooses to go on
-        says.append(Say("reg.gentle", _city(ctx), (Choice("reg.go_on", PREFIX + "go_on"), *end)))
+        says.append(Say("reg.gentle", ctx.centre, (Choice("reg.go_on", PREFIX + "go_on"), *end)))
     elif step == "consent":
         says.append(Say("reg.consent", {"privacy_url": ctx.city["privacy_url"]},
                         (Choice("reg.agree", PREFIX + "agree"), *end)))
@@ -204,7 +204,7 @@ def _ask(state: dict, ctx: Context, *, hint: str | None = None, current=None) ->
     elif step == "call":  # the 32-week notice's question, asked again from her registration
         mother_id = ctx.consult.open_call() if ctx.consult is not None else None
         if mother_id is None:
-            says.append(Say("call.closed", _city(ctx), end))
+            says.append(Say("call.closed", ctx.centre, end))
         else:
             says.append(Say("call.ask_again", choices=tuple(
                 Choice(f"call.pref.{c}", f"{CALL_PREFIX}{c}|{mother_id}") for c in CALL_CHOICES) + end))
@@ -269,9 +269,3 @@ def _date(value: str | None) -> date | None:
         return None
 
 
-def _city(ctx: Context) -> dict:
-    return {"phone": ctx.city["phone"], "hours": ctx.city["hours"]}
-
-
-def _expired(state: dict, ctx: Context) -> bool:
-    return ctx.now - datetime.fromisoformat(state["updated"]) > SESSION

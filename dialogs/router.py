@@ -167,12 +167,12 @@ def _do(intent: str, state: dict | None, ctx: Context) -> Outcome:
 
 
 def _answer(intent: str, ctx: Context) -> Say:
-    city = {"city": ctx.city["name"], "phone": ctx.city["phone"], "hours": ctx.city["hours"]}
+    city = ctx.centre
     return Say("reply.help" if intent == "help" else "reply.phone", city)
 
 
 def _plain(key: str, state: dict | None, ctx: Context) -> Outcome:
-    city = {"city": ctx.city["name"], "phone": ctx.city["phone"], "hours": ctx.city["hours"]}
+    city = ctx.centre
     return Outcome(None, (Say(key, city), MENU))
 
 

@@ -12,7 +12,7 @@ Answers travel as postback data ("scr|a|KEY|VALUE", dates in the picker's params
 into the chat. Which question comes next is the rule engine's business (scheduling.rules).
 """
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from dialogs.core import (
     Card,
@@ -61,7 +61,7 @@ def start(state: dict | None, ctx: Context) -> Outcome:
 
 
 def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome:
-    if state is None or state.get("dialog") != "screening" or _expired(state, ctx):
+    if state is None or state.get("dialog") != "screening" or ctx.expired(state, SESSION):
         if isinstance(event, Postback) and event.data == PREFIX + "staff":
             return _staff(None, ctx, menu)
         return Outcome(None, (Say("reply.expired"), menu))
@@ -217,7 +217,7 @@ def _after_result(state: dict, ctx: Context) -> Say:
         # the baby class only for a mother with her baby: never to a woman who has lost hers
         with_baby = state["answers"].get("relationship") in WITH_BABY
         return Say("care.none_usable" if with_baby else "care.none_usable_plain",
-                   {"phone": ctx.city["phone"], "hours": ctx.city["hours"]}, choices=(
+                   ctx.centre, choices=(
             Choice("consult.start", "cons|start|care"),
             *((Choice("care.baby_class", "menu:class"),) if with_baby else ()),
             Choice("care.restart", PREFIX + "restart"), Choice("care.menu", "menu:show")))
@@ -227,7 +227,7 @@ def _after_result(state: dict, ctx: Context) -> Say:
 
 
 def _staff(state: dict | None, ctx: Context, menu: Say) -> Outcome:
-    staff = Say("care.staff", {"phone": ctx.city["phone"], "hours": ctx.city["hours"]})
+    staff = Say("care.staff", ctx.centre)
     if state and state.get("asking") is None:
         return Outcome(state, (staff, _after_result(state, ctx)))
     return Outcome(state, (staff, menu))
@@ -238,10 +238,7 @@ def _new(ctx: Context) -> dict:
             "updated": ctx.now.isoformat()}
 
 
-def _expired(state: dict, ctx: Context) -> bool:
-    return ctx.now - datetime.fromisoformat(state["updated"]) > SESSION
-
 
 def _unfinished(state: dict | None, ctx: Context) -> bool:
     return bool(state and state.get("dialog") == "screening" and state.get("asking") and state["history"]
-                and not _expired(state, ctx))
+                and not ctx.expired(state, SESSION))
