@@ -216,30 +216,41 @@ def test_every_panel_page_passes_axe_and_none_scrolls_sideways_on_a_phone(browse
         ids = seed(sessions, CITY)
         with transaction(sessions) as session:
             from scheduling import staff as staff_service
+            from scheduling.models import Provider
             staff_service.create(session, login="boss", display_name="管理者 山田", password=SHOT_PASSWORD,
                                  role="admin", actor="test", now=utcnow())
+            sakura = session.scalars(select(Provider.id).where(Provider.key == "sakura")).one()
+            staff_service.create(session, login="sakura-desk", display_name="さくら 受付", password=SHOT_PASSWORD,
+                                 role="provider", provider_id=sakura, actor="test", now=utcnow())
         engine.dispose()
         base = local.bot_url + "/admin"
         paths = ["/", "/bookings", f"/bookings/{ids['booking']}", "/capacity", "/classes", "/classes/new",
                  "/consults", f"/consults/{ids['case']}", "/calls", "/residents", f"/residents/{ids['mother']}",
                  "/figures", "/staff", "/audit", "/account"]
         axe, found, wide = Axe(), {}, []
-        for width in (1280, 390):
+        booking = f"/bookings/{ids['booking']}"
+        for login, width in (("boss", 1280), ("boss", 390), ("sakura-desk", 1280), ("sakura-desk", 390)):
             context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo",
                                           viewport={"width": width, "height": 900})
             page = context.new_page()
             page.goto(base + "/login")
-            page.get_by_label("ログインID").fill("boss")
+            page.get_by_label("ログインID").fill(login)
             page.get_by_label("パスワード").fill(SHOT_PASSWORD)
             page.get_by_role("button", name="ログイン").click()
             page.wait_for_url(base + "/")
-            for path in paths:
+            page.goto(base + booking)
+            said = page.locator("main").inner_text()
+            if login == "boss":    # staff decide with her answers in view; the provider sees none of them
+                assert "判断の材料" in said and "チャットでの回答" in said and "出産したお母さん" in said
+            else:
+                assert "受付番号" in said and "判断の材料" not in said and "出産したお母さん" not in said
+            for path in paths if login == "boss" else ["/", "/bookings", booking]:
                 page.goto(base + path)
                 for violation in axe.run(page).response["violations"]:
                     if violation["impact"] in ("serious", "critical"):
-                        found[(path, violation["id"])] = [n["target"] for n in violation["nodes"]][:3]
+                        found[(login, path, violation["id"])] = [n["target"] for n in violation["nodes"]][:3]
                 if page.evaluate("document.documentElement.scrollWidth") > width + 1:
-                    wide.append((path, width))
+                    wide.append((login, path, width))
             context.close()
     assert found == {}, found
     assert wide == [], wide

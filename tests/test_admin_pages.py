@@ -444,7 +444,10 @@ def test_an_administrator_adds_disables_and_resets_accounts(sessions, app):
     assert taken.status_code == 400 and "すでに使われています" in taken.text
 
     provider_client = signed_in_client(app, "mori")
-    assert post(client, f"/staff/{user.id}/active", {"active": "0"}).status_code == 303
+    asked = post(client, f"/staff/{user.id}/active", {"active": "0"})   # 止める asks first
+    assert asked.status_code == 200 and "アカウントを止めますか" in asked.text
+    assert provider_client.get("/").status_code == 200                    # nothing done yet
+    assert post(client, f"/staff/{user.id}/active", {"active": "0", "confirm": "1"}).status_code == 303
     assert provider_client.get("/").status_code == 303   # the disabled account's session ended
     assert post(client, f"/staff/{admin_id}/active", {"active": "0"}).status_code == 400   # not oneself
     assert post(client, f"/staff/{user.id}/active", {"active": "1"}).status_code == 303

@@ -69,12 +69,17 @@ def create(request: Request, me: Me = Depends(posted(*ADMIN)), login: str = Form
 
 
 @router.post("/staff/{staff_id}/active")
-def set_active(request: Request, staff_id: int, me: Me = Depends(posted(*ADMIN)), active: str = Form("")):
+def set_active(request: Request, staff_id: int, me: Me = Depends(posted(*ADMIN)), active: str = Form(""),
+               confirm: str = Form("")):
+    """使えるようにする at once; 止める only after 「本当に止めますか」 (it signs the account out everywhere)."""
     if staff_id == me.id:
         return _page(request, me, problem="self")
     with db(request) as session:
-        if session.get(StaffUser, staff_id) is None:
+        person = session.get(StaffUser, staff_id)
+        if person is None:
             return missing(request, me)
+        if active != "1" and confirm != "1":
+            return page(request, "staff_stop.html", me, person=person)
         staff.set_active(session, staff_id=staff_id, active=active == "1", actor=me.actor, now=now(request))
     return RedirectResponse(url(request, f"/staff?done={'enabled' if active == '1' else 'disabled'}"),
                             status_code=303)
