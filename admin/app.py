@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 
 from admin import pages
 from admin.guard import Guard, ids_in_range
-from admin.web import Forbidden, SignInRequired, url
+from admin.web import Forbidden, SignInRequired, page, url
 from scheduling.models import utcnow
 
 
@@ -39,9 +39,7 @@ def create_admin_app(*, sessions: sessionmaker[Session], city: dict, secure_cook
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, _exc):
-        return HTMLResponse("<!doctype html><meta charset=utf-8><title>403</title>"
-                            "<p>この操作はできません。画面を開き直してから、もう一度お試しください。"
-                            f"<p><a href='{url(request, '/')}'>今日の画面へ</a>", status_code=403)
+        return _plain(request, 403, "この操作はできません。画面を開き直してから、もう一度お試しください。")
 
     @app.exception_handler(RequestValidationError)
     async def bad_input(request: Request, _exc):
@@ -58,9 +56,15 @@ def create_admin_app(*, sessions: sessionmaker[Session], city: dict, secure_cook
     return app
 
 
-def _plain(request: Request, status: int, text: str) -> HTMLResponse:
-    return HTMLResponse(f"<!doctype html><html lang=ja><meta charset=utf-8><title>{status}</title><p>{text}"
-                        f"<p><a href='{url(request, '/')}'>今日の画面へ</a>", status_code=status)
+HEADINGS = {400: "入力を読み取れませんでした", 403: "この操作はできません", 404: "見つかりません",
+            405: "この操作はできません"}
+
+
+def _plain(request: Request, status: int, text: str):
+    """An error as a page of the panel: Japanese, its stylesheet, a way back to 今日."""
+    response = page(request, "error.html", None, heading=HEADINGS.get(status, "エラー"), text=text)
+    response.status_code = status
+    return response
 
 
 def page_routes(app: FastAPI) -> list[tuple[str, str]]:

@@ -44,7 +44,8 @@ SEEN_EVERY = timedelta(minutes=1)  # how often a session's last_seen_at is writt
 MIN_PASSWORD = 12
 SIGN_IN_LOCK = 72_617_002  # PostgreSQL advisory lock: one count-and-check at a time
 TOTP_ISSUER = "はぐくみ 管理画面"
-_hasher = PasswordHasher()
+SERVICE_HASHER = PasswordHasher()  # argon2id, 64 MiB, 3 passes (the library's defaults)
+_hasher = SERVICE_HASHER  # the tests swap in a cheap one (tests/conftest.py)
 
 
 class StaffError(ValueError):

@@ -38,7 +38,7 @@ def service_missing(what: str, error: Exception):
     pytest.skip(reason)
 
 
-SERVICE_HASHER = staff._hasher
+SERVICE_HASHER = staff.SERVICE_HASHER
 
 
 @pytest.fixture(autouse=True)

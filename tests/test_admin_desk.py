@@ -199,3 +199,13 @@ def test_the_audit_trail_reads_as_sentences_not_json(app, sessions):
     row = next(r for r in html.split("<tr>") if f"受付番号{booking_id}" in r and "予約の確定" in r)
     assert "保健師 佐藤" in row and "状態: 確認待ち → 確定" in row
     assert '{"status"' not in html and "care_booking:" not in html.split("<tbody>")[1]
+
+
+def test_error_pages_are_japanese_pages_of_the_panel(app, sessions):
+    add_staff(sessions, "sakura-clinic", "provider", provider_key="sakura")
+    client = signed_in_client(app, "sakura-clinic")
+    for path, status, heading in (("/consults", 403, "この操作はできません"), ("/no-such-page", 404, "見つかりません")):
+        response = client.get(path)
+        assert response.status_code == status and '<html lang="ja">' in response.text
+        assert f"<h1>{heading}</h1>" in response.text and "admin.css" in response.text
+        assert "Not Found" not in response.text and "detail" not in response.text
