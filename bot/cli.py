@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("safety", help="check the city's safety file, or try a typed text against it",
                         add_help=False).add_argument("rest", nargs=argparse.REMAINDER)
 
+    richmenu = commands.add_parser("richmenu", help="the city's rich menus on LINE: apply (create or replace) or show")
+    richmenu.add_argument("action", choices=("apply", "show"))
+
     staff = commands.add_parser("staff", help="staff accounts of the admin panel (add the first administrator)",
                                 add_help=False)
     staff.add_argument("rest", nargs=argparse.REMAINDER)
@@ -64,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         return _chat(args)
     from bot.settings import Settings
     settings = Settings.from_env()  # stop at once, naming any missing setting
+    if args.command == "richmenu":
+        return _richmenu(args.action, settings)
     from scheduling.db import unreachable
     problem = unreachable(settings.database_url)
     if problem:
@@ -76,6 +81,36 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(worker_process.run(settings, nice=args.nice, answer_events=args.command == "worker"))
         return 0
     return _serve(args)
+
+
+def _richmenu(action: str, settings) -> int:
+    """apply: make LINE hold the city's menus (config/richmenu.toml); show: what LINE holds."""
+    from linebot.v3.messaging.exceptions import ApiException
+    from bot.richmenu import RichMenuError, RichMenus
+    from scheduling.city import CityConfigError, load_richmenu
+
+    menus = RichMenus(base_url=settings.line_api_base_url, access_token=settings.channel_access_token)
+    try:
+        if action == "show":
+            print("\n".join(menus.show()))
+            return 0
+        config = load_richmenu(settings.city_config)
+        if config is None:
+            print(f"{settings.city_config}: no [richmenu] table; add one naming the rich menu file (README)",
+                  file=sys.stderr)
+            return 1
+        applied = menus.apply(config)
+        print(f"rich menus on {settings.line_api_base_url}: new {', '.join(applied.created) or 'none'}; "
+              f"unchanged {', '.join(applied.unchanged) or 'none'}; deleted {', '.join(applied.deleted) or 'none'}")
+        return 0
+    except (RichMenuError, CityConfigError) as error:
+        print(f"hagukumi richmenu {action}: {error}", file=sys.stderr)
+        return 1
+    except ApiException as error:
+        print(f"hagukumi richmenu {action}: LINE answered HTTP {error.status}: {error.body}", file=sys.stderr)
+        return 1
+    finally:
+        menus.close()
 
 
 def _serve(args) -> int:
