@@ -41,6 +41,7 @@ class Push:
     user_id: str
     messages: list[dict]
     retry_key: str
+    richmenu: str | None = None   # not a push: switch her rich menu to this stage's
 
 
 class Dispatcher:
@@ -147,7 +148,10 @@ class Dispatcher:
 
     async def _push(self, push: Push) -> None:
         try:
-            outcome = await self.line.push(user_id=push.user_id, messages=push.messages, retry_key=push.retry_key)
+            if push.richmenu is not None:
+                outcome = await self.line.switch_menu(user_id=push.user_id, stage=push.richmenu)
+            else:
+                outcome = await self.line.push(user_id=push.user_id, messages=push.messages, retry_key=push.retry_key)
         except Exception as error:  # unexpected: try again later under the same key
             log.exception("push of reminder %s failed", push.reminder_id)
             outcome = Result("retry", error=f"{type(error).__name__}: {error}")
@@ -177,10 +181,12 @@ class Dispatcher:
             return len(rows), self._prepare(session, rows, now)
 
     def _record(self, session: Session, outcomes: list[tuple[int, Result]], now: datetime) -> None:
-        reminders.mark_sent(session, ids=[rid for rid, outcome in outcomes if outcome.status == "sent"], now=now)
+        sent = [rid for rid, outcome in outcomes if outcome.status == "sent"]
+        reminders.mark_sent(session, ids=sent, now=now)
+        reminders.forget_switches(session, ids=sent)
         for reminder_id, outcome in outcomes:
-            if outcome.status == "failed":  # LINE refused it (4xx): staff see it among reminders.failed
-                reminders.mark(session, reminder_id=reminder_id, status="failed", error=outcome.error or "")
+            if outcome.status in ("failed", "skipped"):  # failed: LINE refused it (4xx); staff see it
+                reminders.mark(session, reminder_id=reminder_id, status=outcome.status, error=outcome.error or "")
             elif outcome.status == "retry":
                 reminders.retry_later(session, reminder_id=reminder_id, error=outcome.error or "", now=now,
                                       retry_after=outcome.retry_after)
@@ -196,6 +202,9 @@ class Dispatcher:
         for row in rows:
             if row.id in held_back:
                 reminders.mark(session, reminder_id=row.id, status="skipped", error=held_back[row.id])
+                continue
+            if row.kind == reminders.RICHMENU:
+                pushes.append(Push(row.id, row.user_id, [], "", richmenu=reminders.menu_stage_of(row)))
                 continue
             language = catalog.language_of(people.get(row.user_id, (None, True))[0])
             try:

@@ -20,9 +20,9 @@ from linebot.v3.messaging.exceptions import ApiException
 from PIL import Image, ImageDraw, ImageFont
 
 from dialogs import catalog
-from scheduling.richmenu_config import STAGES, RichMenuConfig, StageMenu
+from scheduling.richmenu_config import ALIAS_PREFIX, STAGES, RichMenuConfig, StageMenu, alias_of
 
-NAME_PREFIX = "hagukumi-"
+NAME_PREFIX = ALIAS_PREFIX   # our menus' names start so; others' (made by hand) are left alone
 WIDTH, ROW_HEIGHT, COLUMNS = 2500, 843, 3
 IPA_GOTHIC = Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf")   # Debian: fonts-ipafont-gothic
 FONT_SIZE, PADDING = 110, 60
@@ -32,10 +32,6 @@ INK, LINE_COLOUR = "#4a3b32", "#d8c8bb"
 
 class RichMenuError(Exception):
     """A problem apply cannot go on with, said in one line."""
-
-
-def alias_of(stage: str) -> str:
-    return NAME_PREFIX + stage
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,11 @@ from scheduling.rules.loader import RulesError, _Checker, _join
 STAGES = ("not_registered", "pregnant", "after_birth")
 ITEMS = ("care", "class", "bookings", "register", "consult", "help", "delete")   # the main menu's postbacks
 MAX_ITEMS = 6   # two rows of three
+ALIAS_PREFIX = "hagukumi-"   # each stage's menu is known on LINE by the alias hagukumi-<stage>
+
+
+def alias_of(stage: str) -> str:
+    return ALIAS_PREFIX + stage
 
 
 class RichMenuConfigError(RulesError):
