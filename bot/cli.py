@@ -149,8 +149,27 @@ def _chat(args) -> int:
         print(f"database: {settings.database_url}")
         print(_quiet_hours_note(settings))
         print(f"staff admin panel: {servers.bot_url}/admin/  " + _demo_staff(servers.app.state.sessions, settings.database_url))
+        print(_local_rich_menus(servers.standin_url, settings))
         lines = open(args.script, encoding="utf-8").read().splitlines() if args.script else None
         return run_chat(servers.standin_url, args.user, lines=lines)
+
+
+def _local_rich_menus(standin_url: str, settings) -> str:
+    """The city's rich menus on the local stand-in, so /richmenu shows what a phone would."""
+    from bot.richmenu import RichMenuError, RichMenus
+    from scheduling.city import CityConfigError, load_richmenu
+    try:
+        config = load_richmenu(settings.city_config)
+        if config is None:
+            return "rich menu: none (the city file has no [richmenu] table)"
+        menus = RichMenus(base_url=standin_url, access_token=settings.channel_access_token)
+        try:
+            menus.apply(config)
+        finally:
+            menus.close()
+    except (RichMenuError, CityConfigError) as error:
+        return f"rich menu: not made ({error})"
+    return "rich menu: the city's menus are on the stand-in; type /richmenu to see and tap yours"
 
 
 def _quiet_hours_note(settings) -> str:

@@ -181,3 +181,58 @@ def test_a_switch_is_made_even_while_she_blocks_the_account(sessions, standin):
     register(sessions)
     dispatch(sessions, url)
     assert menus.links[HER] == menus.aliases["hagukumi-pregnant"]
+
+
+# --- end to end: the real bot, the stand-in and the terminal chat ----------------------------------------
+
+@pytest.fixture
+def live_bot(database_url, tmp_path):
+    from bot import local
+    from tests.city_files import test_city
+    from tests.conftest import make_settings
+    city = test_city(tmp_path, quiet_hours=False)
+    settings = make_settings(database_url, HAGUKUMI_CITY_CONFIG=str(city))
+    with local.running(settings) as servers:
+        menus = RichMenus(base_url=servers.standin_url, access_token=settings.channel_access_token)
+        try:
+            menus.apply(load_richmenu_config(city.parent / "richmenu.toml"))
+        finally:
+            menus.close()
+        yield servers
+
+
+def test_registering_in_the_chat_relinks_her_menu_and_the_chat_shows_and_taps_it(live_bot):
+    from bot.standin.chat import run_chat
+    from tests.helpers import get, wait_for
+    user = "U" + "6" * 32
+    out: list[str] = []
+    script = ["/follow", "/richmenu", "? [1] 妊娠・出産の登録", "? [5] 使い方", "5", "? 使い方のご案内",
+              "/richmenu 1", "? 同意して進む"]
+    assert run_chat(live_bot.standin_url, user, lines=script, out=out.append) == 0, "\n".join(out)
+    assert "rich menu 「メニュー」:" in out
+
+    from tests.helpers import Phone, StandIn
+    phone = Phone(StandIn(live_bot.standin_url), user)
+    phone.tap_action({"type": "postback", "data": "menu:register"})   # as the menu's area [1] did above
+    phone.tap("同意して進む")
+    phone.tap("妊娠中です")
+    phone.tap("日付を選ぶ", date=(datetime.now(JST).date() + timedelta(weeks=20)).isoformat())
+    phone.tap("1人")
+    phone.tap("はい")
+    phone.tap("登録する")
+    assert "登録しました" in phone.texts()
+
+    def shown():
+        return get(f"{live_bot.standin_url}/_standin/richmenu/{user}").json()["richmenu"]
+    assert wait_for(lambda: shown()["name"].startswith("hagukumi-pregnant-")), shown()["name"]
+    out.clear()
+    assert run_chat(live_bot.standin_url, user, lines=["/richmenu", "? [2] 予約の確認"], out=out.append) == 0, \
+        "\n".join(out)
+
+
+def test_the_chat_says_when_there_is_no_rich_menu(standin):
+    from bot.standin.chat import run_chat
+    _, url = standin
+    out: list[str] = []
+    assert run_chat(url, HER, lines=["/richmenu"], out=out.append) == 1
+    assert "(no rich menu (run hagukumi richmenu apply against this stand-in))" in out
