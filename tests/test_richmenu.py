@@ -13,9 +13,12 @@ from PIL import Image
 
 from bot import richmenu
 from bot.cli import main
+from bot.richmenu import IPA_GOTHIC
 from bot.standin.server import create_standin_app
 from scheduling.richmenu_config import RichMenuConfigError, load_richmenu_config, parse_richmenu_config
 
+pytestmark = pytest.mark.skipif(not IPA_GOTHIC.is_file(),
+                                reason="no IPA Gothic (apt-get install fonts-ipafont-gothic; scripts/test does as root)")
 TOKEN = "test-access-token"
 CONFIG = Path(__file__).resolve().parent.parent / "config"
 

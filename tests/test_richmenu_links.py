@@ -16,6 +16,7 @@ from bot.dispatcher import Dispatcher
 from bot.line_client import LineClient
 from bot.local import free_port
 from bot.richmenu import RichMenus
+from bot.richmenu import IPA_GOTHIC
 from bot.standin.server import create_standin_app
 from scheduling import erasure, link_codes, mothers, reminders
 from scheduling.booking_config import load_booking_config
@@ -25,6 +26,8 @@ from scheduling.models import LineUser, Mother, Reminder
 from scheduling.pregnancy_config import load_pregnancy_config
 from scheduling.richmenu_config import load_richmenu_config
 
+pytestmark = pytest.mark.skipif(not IPA_GOTHIC.is_file(),
+                                reason="no IPA Gothic (apt-get install fonts-ipafont-gothic; scripts/test does as root)")
 TOKEN = "richmenu-links-token"
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 BOOKING = load_booking_config(CONFIG_DIR / "booking.toml")
