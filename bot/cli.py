@@ -102,6 +102,7 @@ def _richmenu(action: str, settings) -> int:
         applied = menus.apply(config)
         print(f"rich menus on {settings.line_api_base_url}: new {', '.join(applied.created) or 'none'}; "
               f"unchanged {', '.join(applied.unchanged) or 'none'}; deleted {', '.join(applied.deleted) or 'none'}")
+        print(_relink(settings.database_url, set(applied.created) - {"not_registered"}))
         return 0
     except (RichMenuError, CityConfigError) as error:
         print(f"hagukumi richmenu {action}: {error}", file=sys.stderr)
@@ -111,6 +112,28 @@ def _richmenu(action: str, settings) -> int:
         return 1
     finally:
         menus.close()
+
+
+def _relink(database_url: str, stages: set[str]) -> str:
+    """LINE unlinked the mothers of a replaced menu: the dispatcher links each to the new one."""
+    if not stages:
+        return "no mother's menu to relink"
+    from scheduling import mothers
+    from scheduling.db import make_engine, make_sessionmaker, transaction, unreachable
+    from scheduling.models import utcnow
+    problem = unreachable(database_url)
+    if problem:
+        return (f"the database does not answer ({problem}): mothers who had the replaced menus see the default "
+                "until their stage changes")
+    engine = make_engine(database_url)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            count = mothers.relink_menus(session, stages=stages, now=utcnow())
+    except Exception as error:  # noqa: BLE001 (an empty or old database: say so, the menus are made)
+        return f"mothers not relinked: {type(error).__name__}: {str(error).splitlines()[0][:200]}"
+    finally:
+        engine.dispose()
+    return f"{count} mother(s) of {', '.join(sorted(stages))} will be linked to the new menu by the dispatcher"
 
 
 def _serve(args) -> int:

@@ -119,6 +119,19 @@ def end_pregnancy(session: Session, *, mother: Mother, actor: str, now: datetime
     return stopped
 
 
+def relink_menus(session: Session, *, stages: set[str], now: datetime) -> int:
+    """Every mother of these rich menu stages gets a switch to her menu again: `hagukumi richmenu apply`
+    replaced it, and LINE unlinked her from the old one. Returns how many."""
+    statuses = [status for status, stage in reminders.MENU_STAGES.items() if stage in stages]
+    rows = session.execute(select(Mother.user_id, Mother.status)
+                           .where(Mother.status.in_(statuses), Mother.user_id.is_not(None))
+                           .order_by(Mother.created_at, Mother.id))
+    latest = {user_id: status for user_id, status in rows}   # her newest record counts, as in `current`
+    for user_id, status in latest.items():
+        reminders.switch_menu(session, user_id=user_id, stage=reminders.menu_stage(status), now=now)
+    return len(latest)
+
+
 def replace(session: Session, *, mother: Mother, by: Mother, now: datetime) -> None:
     """Her own chat registration of a pregnancy that staff registered too (she then linked their code):
     the staff's record is kept; hers stops its pushes, leaves the call list and the figures."""

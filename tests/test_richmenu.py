@@ -53,9 +53,11 @@ def city(tmp_path) -> Path:
     return folder
 
 
-def run(capsys, monkeypatch, url: str, city: Path, *args) -> tuple[int, str, str]:
+def run(capsys, monkeypatch, url: str, city: Path, *args, database_url: str | None = None) -> tuple[int, str, str]:
+    """The command as an operator runs it; its database is an empty SQLite file unless one is given."""
     for name, value in (("LINE_CHANNEL_SECRET", "s"), ("LINE_CHANNEL_ACCESS_TOKEN", TOKEN),
-                        ("LINE_API_BASE_URL", url), ("HAGUKUMI_CITY_CONFIG", str(city / "city.toml"))):
+                        ("LINE_API_BASE_URL", url), ("HAGUKUMI_CITY_CONFIG", str(city / "city.toml")),
+                        ("DATABASE_URL", database_url or f"sqlite:///{city / 'empty.sqlite3'}")):
         monkeypatch.setenv(name, value)
     code = main(["richmenu", *args])
     out = capsys.readouterr()
@@ -187,7 +189,8 @@ def test_a_wrong_token_is_one_clear_line(standin, city, capsys, monkeypatch):
     _, url = standin
     monkeypatch.setenv("LINE_CHANNEL_ACCESS_TOKEN", "wrong")
     for name, value in (("LINE_CHANNEL_SECRET", "s"), ("LINE_API_BASE_URL", url),
-                        ("HAGUKUMI_CITY_CONFIG", str(city / "city.toml"))):
+                        ("HAGUKUMI_CITY_CONFIG", str(city / "city.toml")),
+                        ("DATABASE_URL", f"sqlite:///{city / 'empty.sqlite3'}")):
         monkeypatch.setenv(name, value)
     assert main(["richmenu", "show"]) == 1
     assert "LINE answered HTTP 401" in capsys.readouterr().err
@@ -232,3 +235,44 @@ def test_a_city_without_a_richmenu_table_is_told_so(standin, city, capsys, monke
     (city / "city.toml").write_text(text[:text.index("[richmenu]")], encoding="utf-8")
     code, _, err = run(capsys, monkeypatch, url, city, "apply")
     assert code == 1 and "no [richmenu] table" in err
+
+
+def test_a_replaced_menu_relinks_its_mothers_through_the_dispatcher(standin, city, capsys, monkeypatch, sessions,
+                                                                     database_url):
+    """LINE unlinks the users of a deleted menu: apply writes a switch for each mother of the replaced stages."""
+    from datetime import date, datetime
+    from sqlalchemy import select
+    from scheduling import mothers, reminders
+    from scheduling.calendar import JST
+    from scheduling.db import transaction
+    from scheduling.models import Reminder
+    from scheduling.pregnancy_config import load_pregnancy_config
+    menus, url = standin
+    run(capsys, monkeypatch, url, city, "apply", database_url=database_url)
+    pregnancy = load_pregnancy_config(city / "pregnancy.toml")
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=JST)
+    with transaction(sessions) as session:
+        for user in ("U" + "8" * 32, "U" + "9" * 32):
+            mothers.register_pregnancy(session, config=pregnancy, user_id=user, due_date=date(2027, 5, 1), babies=1,
+                                       first_baby=True, now=now)
+        session.execute(Reminder.__table__.update().where(Reminder.kind == "richmenu").values(status="sent"))
+    text = (city / "richmenu.toml").read_text(encoding="utf-8")
+    (city / "richmenu.toml").write_text(text.replace(
+        'items = ["class", "bookings", "register", "consult", "help", "delete"]', 'items = ["class", "help"]'),
+        encoding="utf-8")
+    code, out, _ = run(capsys, monkeypatch, url, city, "apply", database_url=database_url)
+    assert code == 0 and "2 mother(s) of pregnant will be linked" in out
+    with transaction(sessions) as session:
+        pending = session.scalars(select(Reminder).where(Reminder.kind == "richmenu", Reminder.status == "pending"))
+        assert sorted((row.user_id, reminders.menu_stage_of(row)) for row in pending) == [
+            ("U" + "8" * 32, "pregnant"), ("U" + "9" * 32, "pregnant")]
+    code, out, _ = run(capsys, monkeypatch, url, city, "apply", database_url=database_url)
+    assert "no mother's menu to relink" in out
+
+
+def test_apply_without_a_database_still_makes_the_menus_and_says_so(standin, city, capsys, monkeypatch):
+    menus, url = standin
+    code, out, _ = run(capsys, monkeypatch, url, city, "apply",
+                       database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert code == 0 and len(menus.menus) == 3
+    assert "the database does not answer" in out
