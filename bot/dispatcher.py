@@ -5,7 +5,8 @@ render each row's words in her language, push them with a bounded number in flig
 X-Line-Retry-Key derived from the row, and record the outcomes in the transaction that claims the next
 batch. A row pushed but not yet recorded when the process dies is claimed again after its lease and
 pushed again under the same key: LINE answers 409 and it counts as sent, so nothing arrives twice.
-No push during quiet hours; none to a user who blocked the account; none about a booking no longer on.
+No push during quiet hours (a rich menu switch, silent, goes then too); none to a user who blocked the
+account; none about a booking no longer on.
 """
 import asyncio
 import json
@@ -114,8 +115,11 @@ class Dispatcher:
         rows claimed (pushed, skipped or failed)."""
         slots, stopping = self._signals()
         claimed_total = 0
-        while not stopping.is_set() and not (self.quiet_hours and in_quiet_hours(self.clock(), self.config.policy)):
-            claimed, pushes = await self._in_db(self._record_and_claim, self._take_outcomes(), True)
+        while not stopping.is_set():
+            # at night only rich menu switches, which she does not hear
+            quiet = self.quiet_hours and in_quiet_hours(self.clock(), self.config.policy)
+            claimed, pushes = await self._in_db(self._record_and_claim, self._take_outcomes(), True,
+                                                (reminders.RICHMENU,) if quiet else None)
             claimed_total += claimed
             for push in pushes:
                 await slots.acquire()
@@ -166,7 +170,8 @@ class Dispatcher:
         return outcomes
 
     # --- in the database thread -------------------------------------------------------------------
-    def _record_and_claim(self, outcomes: list[tuple[int, Result]], claim: bool) -> tuple[int, list[Push]]:
+    def _record_and_claim(self, outcomes: list[tuple[int, Result]], claim: bool,
+                          kinds: tuple[str, ...] | None = None) -> tuple[int, list[Push]]:
         """One transaction: the outcomes of earlier pushes, then the next batch of due rows."""
         if not outcomes and not claim:
             return 0, []
@@ -177,7 +182,7 @@ class Dispatcher:
             self._record(session, outcomes, now)
             if not claim:
                 return 0, []
-            rows = reminders.claim_due(session, now=now, limit=self.batch)
+            rows = reminders.claim_due(session, now=now, limit=self.batch, kinds=kinds)
             return len(rows), self._prepare(session, rows, now)
 
     def _record(self, session: Session, outcomes: list[tuple[int, Result]], now: datetime) -> None:

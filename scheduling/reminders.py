@@ -91,13 +91,17 @@ def cancel_for(session: Session, *, care_booking_id: int | None = None, class_bo
                            .execution_options(synchronize_session=False)).rowcount
 
 
-def claim_due(session: Session, *, now: datetime, limit: int = 200) -> list[Reminder]:
-    """Take up to `limit` due rows nobody holds, in one statement. On PostgreSQL, FOR UPDATE SKIP LOCKED
-    lets several dispatchers share the work; SQLite has one writer at a time anyway."""
+def claim_due(session: Session, *, now: datetime, limit: int = 200,
+              kinds: tuple[str, ...] | None = None) -> list[Reminder]:
+    """Take up to `limit` due rows nobody holds (only of `kinds`, when given), in one statement. On
+    PostgreSQL, FOR UPDATE SKIP LOCKED lets several dispatchers share the work; SQLite has one writer at a
+    time anyway."""
     due = (select(Reminder.id)
            .where(Reminder.status == "pending", Reminder.due_at <= now,
                   (Reminder.lease_until.is_(None)) | (Reminder.lease_until <= now))
            .order_by(Reminder.due_at, Reminder.id).limit(limit))
+    if kinds is not None:
+        due = due.where(Reminder.kind.in_(kinds))
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     rows = session.scalars(update(Reminder).where(Reminder.id.in_(due.scalar_subquery()))

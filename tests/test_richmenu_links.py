@@ -239,3 +239,18 @@ def test_the_chat_says_when_there_is_no_rich_menu(standin):
     out: list[str] = []
     assert run_chat(url, HER, lines=["/richmenu"], out=out.append) == 1
     assert "(no rich menu (run hagukumi richmenu apply against this stand-in))" in out
+
+
+def test_at_night_the_switch_is_made_and_pushes_still_wait(sessions, standin):
+    menus, url = standin
+    apply_menus(url)
+    night = datetime(2026, 12, 1, 23, 0, tzinfo=JST)   # the city's quiet hours: 21:00 to 08:00
+    with transaction(sessions) as session:
+        reminders.add(session, user_id=HER, kind="care_confirmed", says=[reminders.say("menu.prompt")],
+                      due_at=night - timedelta(minutes=5), now=night - timedelta(minutes=5))
+    register(sessions, now=night - timedelta(minutes=1))
+    dispatch(sessions, url, at=night)
+    assert menus.links[HER] == menus.aliases["hagukumi-pregnant"]
+    with transaction(sessions) as session:
+        [push] = session.scalars(select(Reminder).where(Reminder.kind == "care_confirmed")).all()
+        assert (push.status, push.attempts) == ("pending", 0)
