@@ -254,3 +254,16 @@ def test_at_night_the_switch_is_made_and_pushes_still_wait(sessions, standin):
     with transaction(sessions) as session:
         [push] = session.scalars(select(Reminder).where(Reminder.kind == "care_confirmed")).all()
         assert (push.status, push.attempts) == ("pending", 0)
+
+
+def test_data_deleted_by_staff_on_her_request_switches_her_back(sessions, standin):
+    from scheduling import residents
+    menus, url = standin
+    apply_menus(url)
+    mother_id = register(sessions)
+    dispatch(sessions, url)
+    with transaction(sessions) as session:
+        residents.delete_on_request(session, config=BOOKING, mother_id=mother_id, actor="staff:1", now=NOW)
+    assert switches(sessions) == [("not_registered", "pending")]
+    dispatch(sessions, url)
+    assert HER not in menus.links and switches(sessions) == []
