@@ -143,7 +143,8 @@ def test_show_lists_what_line_holds(standin, city, capsys, monkeypatch):
     assert code == 0 and out.startswith("0 rich menu(s) on LINE; default: none")
     run(capsys, monkeypatch, url, city, "apply")
     code, out, _ = run(capsys, monkeypatch, url, city, "show")
-    assert "3 rich menu(s)" in out and "alias hagukumi-pregnant" in out and "default" in out
+    assert "3 rich menu(s)" in out and "(alias hagukumi-pregnant)" in out
+    assert "(alias hagukumi-not_registered; default)" in out and f"default: {menus.default}" in out
     assert "産後ケア → menu:care" in out
 
 
@@ -276,3 +277,14 @@ def test_apply_without_a_database_still_makes_the_menus_and_says_so(standin, cit
                        database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert code == 0 and len(menus.menus) == 3
     assert "the database does not answer" in out
+
+
+def test_the_local_chat_puts_the_city_menus_on_its_stand_in(standin, city):
+    from types import SimpleNamespace
+    from bot.cli import _local_rich_menus
+    menus, url = standin
+    settings = SimpleNamespace(city_config=city / "city.toml", channel_access_token=TOKEN)
+    assert "type /richmenu" in _local_rich_menus(url, settings)
+    assert len(menus.menus) == 3 and menus.default
+    (city / "richmenu.toml").write_text("[stages]\n", encoding="utf-8")
+    assert "rich menu: not made" in _local_rich_menus(url, settings)
