@@ -42,7 +42,7 @@ PUSH_NAMES = {"care_confirmed": "予約確定", "care_declined": "予約のお�
               "care_offer": "産後ケアのご案内", "class_day_before": "教室の前日のお知らせ",
               "class_offer": "教室の空きのご案内", "class_cancelled": "教室の中止", "class_confirmed": "教室の確定",
               "call_notice": "32週の電話のご案内",
-              "consult_reply": "相談へのお返事"}
+              "consult_reply": "相談へのお返事", "richmenu": "メニューの切り替え"}
 PUSH_STATUS_NAMES = {"pending": "送信予定", "sent": "送信済み", "failed": "送れなかった", "skipped": "送らなかった",
                      "cancelled": "取り消し"}
 ACTOR_NAMES = {"mother": "ご本人（チャット）", "system": "自動"}

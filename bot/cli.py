@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("safety", help="check the city's safety file, or try a typed text against it",
                         add_help=False).add_argument("rest", nargs=argparse.REMAINDER)
 
+    richmenu = commands.add_parser("richmenu", help="the city's rich menus on LINE: apply (create or replace) or show")
+    richmenu.add_argument("action", choices=("apply", "show"))
+
     staff = commands.add_parser("staff", help="staff accounts of the admin panel (add the first administrator)",
                                 add_help=False)
     staff.add_argument("rest", nargs=argparse.REMAINDER)
@@ -64,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         return _chat(args)
     from bot.settings import Settings
     settings = Settings.from_env()  # stop at once, naming any missing setting
+    if args.command == "richmenu":
+        return _richmenu(args.action, settings)
     from scheduling.db import unreachable
     problem = unreachable(settings.database_url)
     if problem:
@@ -77,6 +82,60 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(worker_process.run(settings, nice=args.nice, answer_events=args.command == "worker"))
         return 0
     return _serve(args)
+
+
+def _richmenu(action: str, settings) -> int:
+    """apply: make LINE hold the city's menus (config/richmenu.toml); show: what LINE holds."""
+    from linebot.v3.messaging.exceptions import ApiException
+
+    from bot.richmenu import RichMenuError, RichMenus
+    from scheduling.city import CityConfigError, load_richmenu
+
+    menus = RichMenus(base_url=settings.line_api_base_url, access_token=settings.channel_access_token)
+    try:
+        if action == "show":
+            print("\n".join(menus.show()))
+            return 0
+        config = load_richmenu(settings.city_config)
+        if config is None:
+            print(f"{settings.city_config}: no [richmenu] table; add one naming the rich menu file (README)",
+                  file=sys.stderr)
+            return 1
+        applied = menus.apply(config)
+        print(f"rich menus on {settings.line_api_base_url}: new {', '.join(applied.created) or 'none'}; "
+              f"unchanged {', '.join(applied.unchanged) or 'none'}; deleted {', '.join(applied.deleted) or 'none'}")
+        print(_relink(settings.database_url, set(applied.created) - {"not_registered"}))
+        return 0
+    except (RichMenuError, CityConfigError) as error:
+        print(f"hagukumi richmenu {action}: {error}", file=sys.stderr)
+        return 1
+    except ApiException as error:
+        print(f"hagukumi richmenu {action}: LINE answered HTTP {error.status}: {error.body}", file=sys.stderr)
+        return 1
+    finally:
+        menus.close()
+
+
+def _relink(database_url: str, stages: set[str]) -> str:
+    """LINE unlinked the mothers of a replaced menu: the dispatcher links each to the new one."""
+    if not stages:
+        return "no mother's menu to relink"
+    from scheduling import mothers
+    from scheduling.db import make_engine, make_sessionmaker, transaction, unreachable
+    from scheduling.models import utcnow
+    problem = unreachable(database_url)
+    if problem:
+        return (f"the database does not answer ({problem}): mothers who had the replaced menus see the default "
+                "until their stage changes")
+    engine = make_engine(database_url)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            count = mothers.relink_menus(session, stages=stages, now=utcnow())
+    except Exception as error:  # noqa: BLE001 (an empty or old database: say so, the menus are made)
+        return f"mothers not relinked: {type(error).__name__}: {str(error).splitlines()[0][:200]}"
+    finally:
+        engine.dispose()
+    return f"{count} mother(s) of {', '.join(sorted(stages))} will be linked to the new menu by the dispatcher"
 
 
 def _serve(args) -> int:
@@ -118,8 +177,27 @@ def _chat(args) -> int:
         print(_quiet_hours_note(settings))
         sign_in = _demo_staff(servers.app.state.sessions, settings.database_url)
         print(f"staff admin panel: {servers.bot_url}/admin/  {sign_in}")
+        print(_local_rich_menus(servers.standin_url, settings))
         lines = Path(args.script).read_text(encoding="utf-8").splitlines() if args.script else None
         return run_chat(servers.standin_url, args.user, lines=lines)
+
+
+def _local_rich_menus(standin_url: str, settings) -> str:
+    """The city's rich menus on the local stand-in, so /richmenu shows what a phone would."""
+    from bot.richmenu import RichMenuError, RichMenus
+    from scheduling.city import CityConfigError, load_richmenu
+    try:
+        config = load_richmenu(settings.city_config)
+        if config is None:
+            return "rich menu: none (the city file has no [richmenu] table)"
+        menus = RichMenus(base_url=standin_url, access_token=settings.channel_access_token)
+        try:
+            menus.apply(config)
+        finally:
+            menus.close()
+    except (RichMenuError, CityConfigError) as error:
+        return f"rich menu: not made ({error})"
+    return "rich menu: the city's menus are on the stand-in; type /richmenu to see and tap yours"
 
 
 def _quiet_hours_note(settings) -> str:

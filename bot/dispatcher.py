@@ -5,7 +5,8 @@ render each row's words in her language, push them with a bounded number in flig
 X-Line-Retry-Key derived from the row, and record the outcomes in the transaction that claims the next
 batch. A row pushed but not yet recorded when the process dies is claimed again after its lease and
 pushed again under the same key: LINE answers 409 and it counts as sent, so nothing arrives twice.
-No push during quiet hours; none to a user who blocked the account; none about a booking no longer on.
+No push during quiet hours (a rich menu switch, silent, goes then too); none to a user who blocked the
+account; none about a booking no longer on.
 """
 import asyncio
 import contextlib
@@ -42,6 +43,7 @@ class Push:
     user_id: str
     messages: list[dict]
     retry_key: str
+    richmenu: str | None = None   # not a push: switch her rich menu to this stage's
 
 
 class Dispatcher:
@@ -110,8 +112,11 @@ class Dispatcher:
         rows claimed (pushed, skipped or failed)."""
         slots, stopping = self._signals()
         claimed_total = 0
-        while not stopping.is_set() and not (self.quiet_hours and in_quiet_hours(self.clock(), self.config.policy)):
-            claimed, pushes = await self._in_db(self._record_and_claim, self._take_outcomes(), True)
+        while not stopping.is_set():
+            # at night only rich menu switches, which she does not hear
+            quiet = self.quiet_hours and in_quiet_hours(self.clock(), self.config.policy)
+            claimed, pushes = await self._in_db(self._record_and_claim, self._take_outcomes(), True,
+                                                (reminders.RICHMENU,) if quiet else None)
             claimed_total += claimed
             for push in pushes:
                 await slots.acquire()
@@ -144,7 +149,10 @@ class Dispatcher:
 
     async def _push(self, push: Push) -> None:
         try:
-            outcome = await self.line.push(user_id=push.user_id, messages=push.messages, retry_key=push.retry_key)
+            if push.richmenu is not None:
+                outcome = await self.line.switch_menu(user_id=push.user_id, stage=push.richmenu)
+            else:
+                outcome = await self.line.push(user_id=push.user_id, messages=push.messages, retry_key=push.retry_key)
         except Exception as error:  # unexpected: try again later under the same key
             log.exception("push of reminder %s failed", push.reminder_id)
             outcome = Result("retry", error=f"{type(error).__name__}: {error}")
@@ -159,7 +167,8 @@ class Dispatcher:
         return outcomes
 
     # --- in the database thread -------------------------------------------------------------------
-    def _record_and_claim(self, outcomes: list[tuple[int, Result]], claim: bool) -> tuple[int, list[Push]]:
+    def _record_and_claim(self, outcomes: list[tuple[int, Result]], claim: bool,
+                          kinds: tuple[str, ...] | None = None) -> tuple[int, list[Push]]:
         """One transaction: the outcomes of earlier pushes, then the next batch of due rows."""
         if not outcomes and not claim:
             return 0, []
@@ -170,14 +179,16 @@ class Dispatcher:
             self._record(session, outcomes, now)
             if not claim:
                 return 0, []
-            rows = reminders.claim_due(session, now=now, limit=self.batch)
+            rows = reminders.claim_due(session, now=now, limit=self.batch, kinds=kinds)
             return len(rows), self._prepare(session, rows, now)
 
     def _record(self, session: Session, outcomes: list[tuple[int, Result]], now: datetime) -> None:
-        reminders.mark_sent(session, ids=[rid for rid, outcome in outcomes if outcome.status == "sent"], now=now)
+        sent = [rid for rid, outcome in outcomes if outcome.status == "sent"]
+        reminders.mark_sent(session, ids=sent, now=now)
+        reminders.forget_switches(session, ids=sent)
         for reminder_id, outcome in outcomes:
-            if outcome.status == "failed":  # LINE refused it (4xx): staff see it among reminders.failed
-                reminders.mark(session, reminder_id=reminder_id, status="failed", error=outcome.error or "")
+            if outcome.status in ("failed", "skipped"):  # failed: LINE refused it (4xx); staff see it
+                reminders.mark(session, reminder_id=reminder_id, status=outcome.status, error=outcome.error or "")
             elif outcome.status == "retry":
                 reminders.retry_later(session, reminder_id=reminder_id, error=outcome.error or "", now=now,
                                       retry_after=outcome.retry_after)
@@ -193,6 +204,9 @@ class Dispatcher:
         for row in rows:
             if row.id in held_back:
                 reminders.mark(session, reminder_id=row.id, status="skipped", error=held_back[row.id])
+                continue
+            if row.kind == reminders.RICHMENU:
+                pushes.append(Push(row.id, row.user_id, [], "", richmenu=reminders.menu_stage_of(row)))
                 continue
             language = catalog.language_of(people.get(row.user_id, (None, True))[0])
             try:

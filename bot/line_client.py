@@ -15,6 +15,8 @@ import aiohttp
 from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration, PushMessageRequest, ReplyMessageRequest
 from linebot.v3.messaging.exceptions import ApiException
 
+from scheduling.richmenu_config import alias_of
+
 log = logging.getLogger("hagukumi.line")
 TIMEOUT = 10
 BACKOFF = (0.2, 0.8, 2.0)  # in-process retries; later ones are rescheduled rows
@@ -22,7 +24,7 @@ BACKOFF = (0.2, 0.8, 2.0)  # in-process retries; later ones are rescheduled rows
 
 @dataclass(frozen=True)
 class Result:
-    status: str  # sent | failed | retry
+    status: str  # sent | failed | retry | skipped (nothing to do: a rich menu switch with no menus on LINE)
     via: str | None = None
     error: str | None = None
     retry_after: float | None = None  # seconds LINE asked us to wait (Retry-After), for a retry
@@ -124,6 +126,31 @@ class LineClient:
                 error = exc
         log.warning("push to %s not delivered yet: %s", user_id, _error_text(error))
         return Result("retry", error=_error_text(error), retry_after=_retry_after(error))
+
+    async def switch_menu(self, *, user_id: str, stage: str) -> Result:
+        """Her rich menu becomes her stage's, found by its alias (`hagukumi richmenu apply` sets them);
+        not_registered unlinks hers, so she sees the default. Linking twice is harmless, so a retry needs
+        no key. No alias: the city has not applied rich menus, and the row is skipped, not failed."""
+        try:
+            if stage == "not_registered":
+                await self.api.unlink_rich_menu_id_from_user(user_id, _request_timeout=TIMEOUT)
+                return Result("sent", "richmenu")
+            try:
+                alias = await self.api.get_rich_menu_alias(alias_of(stage), _request_timeout=TIMEOUT)
+            except ApiException as exc:
+                if exc.status == 404:
+                    return Result("skipped", error=f"LINE has no rich menu alias {alias_of(stage)}: "
+                                                   "run hagukumi richmenu apply")
+                raise
+            await self.api.link_rich_menu_id_to_user(user_id, alias.rich_menu_id, _request_timeout=TIMEOUT)
+            return Result("sent", "richmenu")
+        except ApiException as exc:
+            if not _retryable(exc.status):
+                log.error("LINE refused to switch the rich menu of %s: %s", user_id, _error_text(exc))
+                return Result("failed", error=_error_text(exc))
+            return Result("retry", error=_error_text(exc), retry_after=_retry_after(exc))
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            return Result("retry", error=_error_text(exc))
 
     async def profile_language(self, user_id: str) -> str | None:
         try:

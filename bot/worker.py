@@ -19,7 +19,7 @@ from dialogs.main_menu import MENU
 from dialogs.privacy import DeleteMyData
 from dialogs.router import NoteForStaff, RaiseAlert
 from dialogs.screening import SaveScreening
-from scheduling import alerts, erasure, heartbeats, inbox, outbox, screenings, users
+from scheduling import alerts, erasure, heartbeats, inbox, outbox, reminders, screenings, users
 from scheduling.consult_desk import ConsultDesk
 from scheduling.db import transaction
 from scheduling.desk import Desk
@@ -189,6 +189,8 @@ class Worker:
             case DeleteMyData():
                 erasure.delete_user_data(session, config=self.city["booking"]["config"], user_id=user_id, now=now)
                 self.state_store.forget(session, user_id)
+                # her menu goes back to the default; the row is deleted once LINE has done it
+                reminders.switch_menu(session, user_id=user_id, stage="not_registered", now=now)
             case _:
                 raise TypeError(f"unknown command {command!r}")
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from scheduling.booking_config import load_booking_config
 from scheduling.pregnancy_config import load_pregnancy_config
+from scheduling.richmenu_config import load_richmenu_config
 from scheduling.rules import RulesError, load_rules
 from scheduling.rules.loader import _LineIndex
 from scheduling.safety import load_safety
@@ -61,6 +62,22 @@ def load_city(path: Path) -> dict:
                     "they are sent even to a mother who booked the class", path, ", ".join(unknown),
                     ", ".join(sorted(classes)))
     return data
+
+
+def load_richmenu(path: Path):
+    """The rich menus of the city file's [richmenu] table, or None when it has none. Read only by
+    `hagukumi richmenu apply`, not by the service: a city may keep its rich menus by hand in LINE's console."""
+    data = load_city(path)
+    richmenu = data.get("richmenu")
+    if richmenu is None:
+        return None
+    name = richmenu.get("file") if isinstance(richmenu, dict) else None
+    if not isinstance(name, str):
+        raise CityConfigError(f"{path}: [richmenu] file = \"FILE\" (the rich menus per stage) is required")
+    try:
+        return load_richmenu_config(Path(path).parent / name)
+    except RulesError as error:
+        raise CityConfigError(f"{path}: the richmenu file has mistakes:\n" + "\n".join(error.problems)) from None
 
 
 def _admin_settings(path: Path, table) -> dict:

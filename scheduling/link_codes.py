@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from scheduling import audit, mothers
+from scheduling import audit, mothers, reminders
 from scheduling.models import CodeAttempt, LinkCode, Mother
 from scheduling.pregnancy_config import PregnancyConfig
 
@@ -79,6 +79,7 @@ def redeem(session: Session, *, config: PregnancyConfig, user_id: str, text: str
     session.execute(delete(CodeAttempt).where(CodeAttempt.user_id == user_id))
     audit.record(session, actor="mother", action="linked", subject=f"mother:{mother.id}", now=now)
     mothers.plan(session, config=config, mother=mother, now=now)
+    reminders.switch_menu(session, user_id=user_id, stage=reminders.menu_stage(mother.status), now=now)
     return Redeemed("linked", mother)
 
 

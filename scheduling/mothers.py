@@ -60,6 +60,7 @@ def register_pregnancy(session: Session, *, config: PregnancyConfig, user_id: st
     session.flush()
     session.add(Call(mother_id=mother.id, due_on=_call_day(config, due_date).isoformat(), updated_at=now))
     plan(session, config=config, mother=mother, now=now)
+    reminders.switch_menu(session, user_id=user_id, stage="pregnant", now=now)
     return mother
 
 
@@ -79,6 +80,7 @@ def register_birth(session: Session, *, config: PregnancyConfig, user_id: str, b
         mother.first_baby = first_baby
     session.flush()
     plan(session, config=config, mother=mother, now=now)
+    reminders.switch_menu(session, user_id=user_id, stage="after_birth", now=now)
     return mother
 
 
@@ -106,13 +108,28 @@ def end_pregnancy(session: Session, *, mother: Mother, actor: str, now: datetime
     stopped = stop_pushes(session, mother=mother, stages=("pregnancy", "baby"))
     if mother.user_id:   # and any other push to her (a class reminder, an offer): nothing of before may arrive
         stopped += session.execute(update(Reminder).where(Reminder.user_id == mother.user_id,
-                                                          Reminder.status == "pending", Reminder.stage.is_(None))
+                                                          Reminder.status == "pending", Reminder.stage.is_(None),
+                                                          Reminder.kind != reminders.RICHMENU)
                                    .values(status="cancelled", lease_until=None)
                                    .execution_options(synchronize_session=False)).rowcount
     calls.take_off_list(session, mother_ids=[mother.id], now=now)
+    reminders.switch_menu(session, user_id=mother.user_id, stage="not_registered", now=now)
     audit.record(session, actor=actor, action="pregnancy_ended", subject=f"mother:{mother.id}", now=now,
                  before=before, after={"status": "ended", "pushes_stopped": stopped})
     return stopped
+
+
+def relink_menus(session: Session, *, stages: set[str], now: datetime) -> int:
+    """Every mother of these rich menu stages gets a switch to her menu again: `hagukumi richmenu apply`
+    replaced it, and LINE unlinked her from the old one. Returns how many."""
+    statuses = [status for status, stage in reminders.MENU_STAGES.items() if stage in stages]
+    rows = session.execute(select(Mother.user_id, Mother.status)
+                           .where(Mother.status.in_(statuses), Mother.user_id.is_not(None))
+                           .order_by(Mother.created_at, Mother.id))
+    latest = {user_id: status for user_id, status in rows}   # her newest record counts, as in `current`
+    for user_id, status in latest.items():
+        reminders.switch_menu(session, user_id=user_id, stage=reminders.menu_stage(status), now=now)
+    return len(latest)
 
 
 def replace(session: Session, *, mother: Mother, by: Mother, now: datetime) -> None:

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from scheduling import audit, outbox
@@ -22,6 +22,8 @@ RETRY_NAMESPACE = uuid.UUID("6f1c8a52-3e0b-4d7e-9a51-0c2f6b9d4e11")
 CARE_CHECKED = ("care_day_before",)  # sent only while the booking is on
 CLASS_CHECKED = ("class_day_before", "class_offer")
 CLASS_OPEN = ("booked", "requested", "waiting", "offered")   # scheduling.classes.OPEN (which imports this)
+RICHMENU = "richmenu"   # not a push: her rich menu is switched to her stage's (bot/dispatcher.py)
+MENU_STAGES = {"pregnant": "pregnant", "mother": "after_birth"}   # Mother.status -> the rich menu's stage
 
 
 def retry_key(reminder_id: int) -> str:
@@ -49,6 +51,34 @@ def add(session: Session, *, user_id: str, kind: str, says: list[dict], due_at: 
     return row
 
 
+def menu_stage(status: str | None) -> str:
+    """The rich menu for a mother's status; anything else (ended, replaced, none, deleted) is not_registered."""
+    return MENU_STAGES.get(status or "", "not_registered")
+
+
+def switch_menu(session: Session, *, user_id: str | None, stage: str, now: datetime) -> Reminder | None:
+    """Her rich menu follows her stage: a row the dispatcher sends now, retried like a push. A switch still
+    pending is cancelled: only her latest stage counts."""
+    if user_id is None:
+        return None
+    session.execute(update(Reminder).where(Reminder.user_id == user_id, Reminder.kind == RICHMENU,
+                                           Reminder.status == "pending")
+                    .values(status="cancelled", lease_until=None).execution_options(synchronize_session=False))
+    return add(session, user_id=user_id, kind=RICHMENU, says=[{"richmenu": stage}], due_at=now, now=now)
+
+
+def menu_stage_of(row: Reminder) -> str:
+    return json.loads(row.message)[0]["richmenu"]
+
+
+def forget_switches(session: Session, *, ids: list[int]) -> None:
+    """A switch made holds nothing worth keeping (and may be all that is left of a mother who deleted
+    her data): it goes."""
+    if ids:
+        session.execute(delete(Reminder).where(Reminder.id.in_(ids), Reminder.kind == RICHMENU,
+                                               Reminder.status == "sent").execution_options(synchronize_session=False))
+
+
 def cancel_for(session: Session, *, care_booking_id: int | None = None, class_booking_id: int | None = None,
                kinds: tuple[str, ...] | None = None) -> int:
     """Cancel the pending reminders of a booking (all, or only those of `kinds`)."""
@@ -61,13 +91,17 @@ def cancel_for(session: Session, *, care_booking_id: int | None = None, class_bo
                            .execution_options(synchronize_session=False)).rowcount
 
 
-def claim_due(session: Session, *, now: datetime, limit: int = 200) -> list[Reminder]:
-    """Take up to `limit` due rows nobody holds, in one statement. On PostgreSQL, FOR UPDATE SKIP LOCKED
-    lets several dispatchers share the work; SQLite has one writer at a time anyway."""
+def claim_due(session: Session, *, now: datetime, limit: int = 200,
+              kinds: tuple[str, ...] | None = None) -> list[Reminder]:
+    """Take up to `limit` due rows nobody holds (only of `kinds`, when given), in one statement. On
+    PostgreSQL, FOR UPDATE SKIP LOCKED lets several dispatchers share the work; SQLite has one writer at a
+    time anyway."""
     due = (select(Reminder.id)
            .where(Reminder.status == "pending", Reminder.due_at <= now,
                   (Reminder.lease_until.is_(None)) | (Reminder.lease_until <= now))
            .order_by(Reminder.due_at, Reminder.id).limit(limit))
+    if kinds is not None:
+        due = due.where(Reminder.kind.in_(kinds))
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     rows = session.scalars(update(Reminder).where(Reminder.id.in_(due.scalar_subquery()))
@@ -105,6 +139,8 @@ def reasons_to_hold_back(session: Session, rows: list[Reminder], *, following: d
     booked = _classes_booked(session, rows, now)
     reasons = {}
     for row in rows:
+        if row.kind == RICHMENU:   # switched even while she blocks us: right when she comes back
+            continue
         if not following.get(row.user_id, True):
             reasons[row.id] = "the user has blocked the account"
         elif (row.user_id, _about_class(row)) in booked:

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scheduling import audit, calls, classes, erasure, mothers, screenings
+from scheduling import audit, calls, classes, erasure, mothers, reminders, screenings
 from scheduling.booking_config import BookingConfig
 from scheduling.japanese_dates import wareki
 from scheduling.models import Call, CallOutcome, CareBooking, ClassBooking, ClassSession, Mother, Provider, Reminder
@@ -141,7 +141,10 @@ def delete_on_request(session: Session, *, config: BookingConfig, mother_id: int
     if mother is None or mother.deleted_at is not None:
         return {}
     if mother.user_id:
-        return erasure.delete_user_data(session, config=config, user_id=mother.user_id, now=now, actor=actor)
+        user_id = mother.user_id
+        counts = erasure.delete_user_data(session, config=config, user_id=user_id, now=now, actor=actor)
+        reminders.switch_menu(session, user_id=user_id, stage="not_registered", now=now)   # gone once made
+        return counts
     counts = erasure.erase_records(session, mother_ids=[mother.id], now=now)
     session.refresh(mother)
     audit.record(session, actor=actor, action="data_deleted", subject=f"mother:{mother.id}", now=now, after=counts)

@@ -56,7 +56,7 @@ def test_a_code_links_her_account_once_and_plans_her_pushes(sessions):
         mother = session.get(Mother, mother_id)
         assert (mother.user_id, mother.consent_version, mother.registered_via) == (USER, "v2", "staff")
         assert mothers.current(session, user_id=USER).id == mother_id
-        rows = session.scalars(select(Reminder).where(Reminder.user_id == USER)).all()
+        rows = session.scalars(select(Reminder).where(Reminder.user_id == USER, Reminder.kind != "richmenu")).all()
         assert sorted(row.kind for row in rows) == ["call_notice", "timed:week28_care"]
         assert [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))] == [
             "link_code_issued", "linked"]
@@ -146,7 +146,7 @@ def test_linking_a_record_whose_dates_have_passed_plans_only_what_is_still_ahead
     _, code = staff_record(sessions, now=datetime(2026, 7, 15, 9, 0, tzinfo=JST))   # a late interview
     assert redeem(sessions, code, now=datetime(2026, 7, 20, 9, 0, tzinfo=JST)).status == "linked"
     with sessions() as session:
-        rows = session.scalars(select(Reminder).where(Reminder.user_id == USER)).all()
+        rows = session.scalars(select(Reminder).where(Reminder.user_id == USER, Reminder.kind != "richmenu")).all()
         assert [(row.kind, json.loads(row.message)[0]["key"]) for row in rows] == [("call_notice", "push.call_notice")]
 
 
@@ -171,7 +171,8 @@ def test_linking_a_staff_record_replaces_her_own_chat_registration_of_the_same_p
     with transaction(sessions) as session:
         assert session.get(Mother, own.id).status == "replaced"
         assert mothers.current(session, user_id=USER).id == staff_record.id
-        pending = session.scalars(select(Reminder).where(Reminder.user_id == USER, Reminder.status == "pending")).all()
+        pending = session.scalars(select(Reminder).where(Reminder.user_id == USER, Reminder.status == "pending",
+                                                       Reminder.kind != "richmenu")).all()
         assert len(pending) == len({r.kind for r in pending}) > 0
         assert [c.mother_id for c in session.scalars(select(Call).where(Call.status == "open"))] == [staff_record.id]
         figures = statistics.year_figures(session, rules=RULES, config=None, year=2026, today=NOW.date())

@@ -78,13 +78,22 @@ def planned(sessions, mother_id: int) -> dict[str, Reminder]:
         return {row.plan_key.rsplit(":", 1)[1]: row for row in rows}
 
 
+def pushes(rows: list[Reminder]) -> list[Reminder]:
+    """Claimed rows that are pushes (not her rich menu's switches)."""
+    return [row for row in rows if row.kind != "richmenu"]
+
+
 def pending(rows: dict[str, Reminder]) -> dict[str, datetime]:
     return {key: row.due_at for key, row in rows.items() if row.status == "pending"}
 
 
 def count(sessions, model) -> int:
+    """Rows of the model; of reminders, the pushes (not her rich menu's switches: tests/test_richmenu_links.py)."""
     with sessions() as session:
-        return session.scalar(select(func.count()).select_from(model))
+        statement = select(func.count()).select_from(model)
+        if model is Reminder:
+            statement = statement.where(Reminder.kind != "richmenu")
+        return session.scalar(statement)
 
 
 def test_registration_plans_her_pushes_at_the_right_moments_in_japan(sessions):
@@ -177,7 +186,7 @@ def test_a_push_moved_into_the_past_is_dropped_not_sent_late_and_comes_back_if_m
     rows = planned(sessions, mother_id)
     assert rows["week20_class"].status == "cancelled"
     with transaction(sessions) as session:
-        assert reminders.claim_due(session, now=now) == []
+        assert pushes(reminders.claim_due(session, now=now)) == []
     with transaction(sessions) as session:   # a mistake: back to 1 October
         mothers.change_dates(session, config=CONFIG, mother=session.get(Mother, mother_id), due_date=DUE,
                              now=now + timedelta(minutes=1))
@@ -259,7 +268,7 @@ def test_a_pregnancy_ended_stops_everything_pending_at_once(sessions):
                               due_at=jst("2026-07-09", "09:00"), now=NOW).id
     leased_at = jst("2026-07-09", "10:00:01")
     with transaction(sessions) as session:   # a dispatcher claims today's 10:00 push (week 28+0)...
-        claimed = reminders.claim_due(session, now=leased_at)
+        claimed = pushes(reminders.claim_due(session, now=leased_at))
         assert [r.user_id for r in claimed] == ["U-other", USER]
         leased = claimed[1].id
     with transaction(sessions) as session:   # ...and at 10:00:30, before it is marked sent, staff record the end
@@ -270,7 +279,7 @@ def test_a_pregnancy_ended_stops_everything_pending_at_once(sessions):
         reminders.mark_sent(session, ids=[leased, other], now=jst("2026-07-09", "10:00:40"))
     with sessions() as session:
         rows = {row.kind: (row.status, row.lease_until) for row in session.scalars(
-            select(Reminder).where(Reminder.user_id == USER))}
+            select(Reminder).where(Reminder.user_id == USER, Reminder.kind != "richmenu"))}
         assert rows == {"timed:week28_care": ("cancelled", None), "call_notice": ("cancelled", None),
                         "class_day_before": ("cancelled", None), "timed:week20_class": ("sent", None)}
         assert session.get(Reminder, other).status == "sent"
@@ -283,7 +292,7 @@ def test_a_pregnancy_ended_stops_everything_pending_at_once(sessions):
         assert json.loads(entry.after) == {"status": "ended", "pushes_stopped": 3}
         assert mothers.current(session, user_id=USER) is None
     with transaction(sessions) as session:   # nothing of hers is ever claimed again, even after the lease
-        assert reminders.claim_due(session, now=jst("2026-12-31")) == []
+        assert pushes(reminders.claim_due(session, now=jst("2026-12-31"))) == []
     with transaction(sessions) as session:   # and no later change of dates brings any back
         mothers.change_dates(session, config=CONFIG, mother=session.get(Mother, mother_id), due_date=date(2026, 11, 1),
                              now=jst("2026-07-10"))
@@ -296,7 +305,7 @@ def test_a_pregnancy_ended_before_anything_was_due_stops_today_s_push_due_earlie
         mothers.end_pregnancy(session, mother=session.get(Mother, mother_id), actor="mother",
                               now=jst("2026-05-14", "11:00"))
     with transaction(sessions) as session:
-        assert reminders.claim_due(session, now=jst("2026-05-14", "11:01")) == []
+        assert pushes(reminders.claim_due(session, now=jst("2026-05-14", "11:01"))) == []
     assert pending(planned(sessions, mother_id)) == {}
 
 

@@ -109,8 +109,8 @@ def test_a_pregnancy_ended_in_the_chat_stops_every_push_and_nothing_after_speaks
     assert "すべて止めました" in phone.texts()
     after = phone.seen
     with transaction(live.app.state.sessions) as session:
-        assert not session.scalars(select(Reminder).where(Reminder.user_id == MOTHER,
-                                                          Reminder.status == "pending")).all()
+        assert not session.scalars(select(Reminder).where(Reminder.user_id == MOTHER, Reminder.status == "pending",
+                                                          Reminder.kind != "richmenu")).all()
     phone.say("こんにちは")
     phone.tap_action({"type": "postback", "data": "menu:register"})  # a gentle word, nothing of pregnancy
     assert "登録に進む" in phone.texts()
@@ -118,6 +118,11 @@ def test_a_pregnancy_ended_in_the_chat_stops_every_push_and_nothing_after_speaks
     received = json.dumps([m["message"] for m in phone.standin.messages(MOTHER, after)], ensure_ascii=False)
     assert not any(word in received for word in PREGNANCY_WORDS), received
     assert "32週" not in received
+
+
+def _rows_of(live, model, user_id: str) -> list:
+    with transaction(live.app.state.sessions) as session:
+        return session.scalars(select(model).where(model.user_id == user_id)).all()
 
 
 def test_deleting_her_data_in_the_chat_leaves_no_trace_of_her(live):
@@ -130,5 +135,8 @@ def test_deleting_her_data_in_the_chat_leaves_no_trace_of_her(live):
     assert "削除しました" in phone.texts()
     with transaction(live.app.state.sessions) as session:
         assert session.scalars(select(Mother)).one().user_id is None
-        for model in (LineUser, Screening, Reminder):
+        for model in (LineUser, Screening):
             assert not session.scalars(select(model).where(model.user_id == MOTHER)).all(), model
+        # of her pushes nothing; only the switch of her rich menu back to the default, deleted once made
+        assert [r.kind for r in session.scalars(select(Reminder).where(Reminder.user_id == MOTHER))] in ([], ["richmenu"])
+    assert wait_for(lambda: not _rows_of(live, Reminder, MOTHER)), "the rich menu switch is made, then forgotten"

@@ -7,6 +7,9 @@ Each input line (typed, or read from a script) is one of:
     /follow /unfollow      add or block the bot
     /sticker /image /location
                            send that kind of message
+    /richmenu              show the rich menu under the chat (hers, else the default);
+                           its areas become the choices, so 3 then taps its area [3]
+    /richmenu 3            tap area [3] of the rich menu at once
     /help /quit
     3                      tap choice [3] of the bot's last batch of messages
     3 2026-01-05           tap a date picker choice with that value (also 2026/1/5,
@@ -248,11 +251,40 @@ class Chat:
             self.out(f"(the stand-in chat cannot do a {kind} action)")
         return True
 
+    def rich_menu(self, tap: str) -> bool:
+        """Show the rich menu she sees (the areas numbered in reading order), or tap one of its areas."""
+        response = self.client.get(f"/_standin/richmenu/{self.user_id}")
+        response.raise_for_status()
+        menu = response.json()["richmenu"]
+        if menu is None:
+            self.error = "no rich menu (run hagukumi richmenu apply against this stand-in)"
+            self.out(f"({self.error})")
+            return True
+        areas = sorted(menu["areas"], key=lambda a: (a["bounds"]["y"], a["bounds"]["x"]))
+        actions = [area["action"] for area in areas]
+        if tap:
+            if not tap.isdigit() or not 1 <= int(tap) <= len(actions):
+                self.error = f"the rich menu has areas 1 to {len(actions)}, not {tap!r}"
+                self.out(f"({self.error})")
+                return True
+            return self.tap(actions[int(tap) - 1], "")
+        rows: dict[int, list[str]] = {}
+        for number, area in enumerate(areas, start=1):
+            rows.setdefault(area["bounds"]["y"], []).append(f"[{number}] {area['action'].get('label', '')}")
+        self.out(f"rich menu 「{menu['chatBarText']}」:")
+        for row in rows.values():
+            self.out("    " + "   ".join(row))
+        self.choices = actions
+        self.batch_text = "\n".join(["rich menu", *("   ".join(row) for row in rows.values())])
+        return True
+
     def handle(self, line: str) -> bool:
         """Act on one input line. False means stop."""
         command = line.strip()
         if command == "/quit":
             return False
+        if command == "/richmenu" or command.startswith("/richmenu "):
+            return self.rich_menu(command.removeprefix("/richmenu").strip())
         if command == "/help":
             self.out(HELP.strip("\n"))
         elif command in ("/follow", "/unfollow"):

@@ -2,7 +2,12 @@
 
 For the bot it plays LINE's Messaging API (same paths as https://api.line.me):
     POST /v2/bot/message/reply, POST /v2/bot/message/push,
-    GET /v2/bot/profile/{user_id}, GET /v2/bot/info
+    GET /v2/bot/profile/{user_id}, GET /v2/bot/info,
+    rich menus: POST /v2/bot/richmenu, GET /v2/bot/richmenu/list, GET|DELETE /v2/bot/richmenu/{id},
+    POST /v2/bot/richmenu/{id}/content (LINE serves it on api-data.line.me; here on the same base URL),
+    POST|GET|DELETE /v2/bot/user/all/richmenu[/{id}] (the default),
+    GET /v2/bot/user/{userId}/richmenu, POST|DELETE /v2/bot/user/{userId}/richmenu[/{id}] (per user),
+    POST /v2/bot/richmenu/alias, GET /v2/bot/richmenu/alias/list, GET|POST|DELETE /v2/bot/richmenu/alias/{id}
 
 For developers and tests it plays the user's phone and offers test hooks:
     POST /_standin/users       register/update a profile
@@ -12,6 +17,7 @@ For developers and tests it plays the user's phone and offers test hooks:
     GET  /_standin/messages    messages the bot sent to users (?user_id=&after=)
     GET  /_standin/requests    log of every Messaging API call
     GET  /_standin/undelivered pushes accepted but not delivered
+    GET  /_standin/richmenu/{user_id}  the rich menu she sees (hers, else the default)
     POST /_standin/faults      make the next API calls fail / be slow
     DELETE /_standin/faults    clear faults
     POST /_standin/reset       forget everything
@@ -34,8 +40,16 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from linebot.v3.messaging import PushMessageRequest, ReplyMessageRequest
+from linebot.v3.messaging import (
+    CreateRichMenuAliasRequest,
+    PushMessageRequest,
+    ReplyMessageRequest,
+    RichMenuRequest,
+    UpdateRichMenuAliasRequest,
+)
 from pydantic import BaseModel, Field
+
+from bot.standin.richmenus import RichMenus, layout_problems
 
 DEFAULT_DISPLAY_NAME = "テストユーザー"
 REPLY_TOKEN_EVENTS = {
@@ -311,7 +325,7 @@ class SendRawIn(BaseModel):
 
 
 class FaultIn(BaseModel):
-    endpoint: str = "any"  # push | reply | profile | info | any
+    endpoint: str = "any"  # push | reply | profile | info | richmenu | any
     status: int | None = None  # None: only delay, then answer normally
     count: int = 1
     body: dict | None = None
@@ -332,17 +346,23 @@ def create_standin_app(*, channel_secret: str, access_token: str, webhook_url: s
 
     app = FastAPI(title="LINE stand-in", lifespan=lifespan)
     state = LineState(reply_token_ttl)
-    app.state.line, app.state.webhook_client = state, None
+    menus = RichMenus()
+    app.state.line, app.state.richmenus, app.state.webhook_client = state, menus, None
     destination = "U" + hashlib.md5(channel_secret.encode()).hexdigest()
 
-    async def api_call(request: Request, endpoint: str, handle) -> JSONResponse:
-        """Common part of every Messaging API call: faults, auth, logging."""
-        raw = (await request.body()).decode("utf-8", "replace")
+    async def api_call(request: Request, endpoint: str, handle, binary: bool = False) -> JSONResponse:
+        """Common part of every Messaging API call: faults, auth, logging. `binary`: the handler gets the
+        body's bytes (an image), and the log only its type and size."""
+        data = await request.body()
+        raw = data if binary else data.decode("utf-8", "replace")
         retry_key = request.headers.get("x-line-retry-key")
-        try:
-            logged = json.loads(raw) if raw else None
-        except ValueError:
-            logged = raw
+        if binary:
+            logged = {"content_type": request.headers.get("content-type"), "bytes": len(data)}
+        else:
+            try:
+                logged = json.loads(raw) if raw else None
+            except ValueError:
+                logged = raw
         fault = state.take_fault(endpoint)
         if fault and fault["delay"]:
             await asyncio.sleep(fault["delay"])
@@ -415,6 +435,103 @@ def create_standin_app(*, channel_secret: str, access_token: str, webhook_url: s
     async def info(request: Request):
         return await api_call(request, "info", lambda raw, key: (200, BOT_INFO))
 
+    # --- rich menus (LINE's api-data host for the image; one base URL here)
+    def json_body(model, raw: str) -> tuple[dict | None, tuple[int, dict] | None]:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return None, error(400, "The request body has 1 error(s)", [{"message": "Malformed JSON", "property": ""}])
+        if not isinstance(body, dict):
+            return None, error(400, "The request body has 1 error(s)",
+                               [{"message": "Must be a JSON object", "property": ""}])
+        details = sdk_errors(model, raw)
+        if model is RichMenuRequest and not details:
+            details = layout_problems(body)
+        if details:
+            return None, error(400, f"The request body has {len(details)} error(s)", details)
+        return body, None
+
+    def create_menu(raw: str, retry_key: str | None) -> tuple[int, dict]:
+        body, failure = json_body(RichMenuRequest, raw)
+        return failure or menus.create(body)
+
+    @app.post("/v2/bot/richmenu")
+    async def richmenu_create(request: Request):
+        return await api_call(request, "richmenu", create_menu)
+
+    @app.get("/v2/bot/richmenu/list")
+    async def richmenu_list(request: Request):
+        return await api_call(request, "richmenu", lambda raw, key: menus.all())
+
+    @app.get("/v2/bot/richmenu/alias/list")
+    async def richmenu_alias_list(request: Request):
+        return await api_call(request, "richmenu", lambda raw, key: menus.all_aliases())
+
+    @app.post("/v2/bot/richmenu/alias")
+    async def richmenu_alias_create(request: Request):
+        def handle(raw, key):
+            body, failure = json_body(CreateRichMenuAliasRequest, raw)
+            return failure or menus.create_alias(body["richMenuAliasId"], body["richMenuId"])
+        return await api_call(request, "richmenu", handle)
+
+    @app.get("/v2/bot/richmenu/alias/{alias_id}")
+    async def richmenu_alias_get(alias_id: str, request: Request):
+        return await api_call(request, "richmenu", lambda raw, key: menus.get_alias(alias_id))
+
+    @app.post("/v2/bot/richmenu/alias/{alias_id}")
+    async def richmenu_alias_update(alias_id: str, request: Request):
+        def handle(raw, key):
+            body, failure = json_body(UpdateRichMenuAliasRequest, raw)
+            return failure or menus.update_alias(alias_id, body["richMenuId"])
+        return await api_call(request, "richmenu", handle)
+
+    @app.delete("/v2/bot/richmenu/alias/{alias_id}")
+    async def richmenu_alias_delete(alias_id: str, request: Request):
+        return await api_call(request, "richmenu", lambda raw, key: menus.delete_alias(alias_id))
+
+    @app.get("/v2/bot/richmenu/{menu_id}")
+    async def richmenu_get(menu_id: str, request: Request):
+        return await api_call(request, "richmenu", lambda raw, key: menus.get(menu_id))
+
+    @app.delete("/v2/bot/richmenu/{menu_id}")
+    async def richmenu_delete(menu_id: str, request: Request):
+        return await api_call(request, "richmenu", lambda raw, key: menus.delete(menu_id))
+
+    @app.post("/v2/bot/richmenu/{menu_id}/content")
+    async def richmenu_upload(menu_id: str, request: Request):
+        content_type = request.headers.get("content-type", "")
+        return await api_call(request, "richmenu", lambda raw, key: menus.upload(menu_id, content_type, raw),
+                              binary=True)
+
+    @app.get("/v2/bot/user/all/richmenu")
+    async def richmenu_default_get(request: Request):
+        return await api_call(request, "richmenu", lambda raw, key: menus.get_default())
+
+    @app.delete("/v2/bot/user/all/richmenu")
+    async def richmenu_default_cancel(request: Request):
+        return await api_call(request, "richmenu", lambda raw, key: menus.cancel_default())
+
+    @app.post("/v2/bot/user/all/richmenu/{menu_id}")
+    async def richmenu_default_set(menu_id: str, request: Request):
+        return await api_call(request, "richmenu", lambda raw, key: menus.set_default(menu_id))
+
+    @app.get("/v2/bot/user/{user_id}/richmenu")
+    async def richmenu_of_user(user_id: str, request: Request):
+        return await api_call(request, "richmenu", lambda raw, key: menus.of_user(user_id))
+
+    @app.delete("/v2/bot/user/{user_id}/richmenu")
+    async def richmenu_unlink(user_id: str, request: Request):
+        return await api_call(request, "richmenu", lambda raw, key: menus.unlink(user_id))
+
+    @app.post("/v2/bot/user/{user_id}/richmenu/{menu_id}")
+    async def richmenu_link(user_id: str, menu_id: str, request: Request):
+        return await api_call(request, "richmenu", lambda raw, key: menus.link(user_id, menu_id))
+
+    @app.get("/_standin/richmenu/{user_id}")
+    def richmenu_shown(user_id: str):
+        """The menu her LINE app shows (hers, else the default), or null."""
+        return {"richmenu": menus.shown_to(user_id)}
+
     # --- user side and test hooks
 
     async def post_webhook(body: bytes, signature: str) -> tuple[int | None, str | None]:
@@ -483,6 +600,7 @@ def create_standin_app(*, channel_secret: str, access_token: str, webhook_url: s
     @app.post("/_standin/reset")
     def reset():
         state.reset()
+        menus.reset()
         return {"ok": True}
 
     return app
