@@ -33,9 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = loader(args.file)
     except RulesError as error:
-        print(f"{args.file}: {len(error.problems)} 件の誤りがあります（errors）:", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
+        print(error.report(args.file), file=sys.stderr)
         return 1
     print(summarise(config, date.today()) if args.command == "booking" else summarise_pregnancy(config))
     return 0

@@ -39,6 +39,11 @@ class RulesError(ValueError):
         self.problems = problems
         super().__init__("\n".join(problems))
 
+    def report(self, file) -> str:
+        """What the city's commands print: how many mistakes, then each on its own line."""
+        return "\n".join([f"{file}: {len(self.problems)} 件の誤りがあります（errors）:",
+                          *(f"  {problem}" for problem in self.problems)])
+
 
 def load_rules(path) -> RuleSet:
     path = Path(path)

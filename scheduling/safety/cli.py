@@ -37,9 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         net = load_safety(args.file)
     except RulesError as error:
-        print(f"{args.file}: {len(error.problems)} 件の誤りがあります（errors）:", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
+        print(error.report(args.file), file=sys.stderr)
         return 1
     if args.action == "check":
         print(summarise(net))
