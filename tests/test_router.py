@@ -166,10 +166,10 @@ def test_every_dialog_is_registered_once_and_owns_distinct_postbacks():
 
 def test_words_of_her_own_that_nothing_understood_go_to_a_person():
     chat = Chat()
-    chat.send(Text("このまま遠くに行ってしまいたい"))   # indirect: no word list knows every way of saying it
+    chat.send(Text("窓の外をずっと見ています"))   # indirect: no word list knows every way of saying it
     assert chat.keys() == ["reply.not_understood_read"]
     [note] = chat.commands
-    assert isinstance(note, router.NoteForStaff) and note.text == "このまま遠くに行ってしまいたい"
+    assert isinstance(note, router.NoteForStaff) and note.text == "窓の外をずっと見ています"
     chat.send(Text("ｘｙｚ"))                          # too short to be her own words: not sent to staff
     assert chat.keys() == ["reply.not_understood"] and chat.commands == ()
 
@@ -177,6 +177,6 @@ def test_words_of_her_own_that_nothing_understood_go_to_a_person():
 def test_her_own_words_inside_a_dialog_are_read_by_a_person_and_the_dialog_asks_again():
     chat = Chat()
     before = chat.screening_started()
-    chat.send(Text("このまま遠くに行ってしまいたい"))
+    chat.send(Text("窓の外をずっと見ています"))
     assert chat.state["asking"] == before["asking"] and chat.keys()[-1] == "screening.question.residence"
     assert [type(c) for c in chat.commands] == [router.NoteForStaff]
