@@ -3,9 +3,8 @@ import asyncio
 import threading
 from contextlib import contextmanager
 
-import uvicorn
-
 from bot.local import free_port
+from tests.helpers import serving
 
 
 class FreezableProxy:
@@ -82,16 +81,6 @@ class FreezableProxy:
 def standin_running(secret: str, token: str, webhook_url: str):
     """The LINE stand-in alone in a thread (the bot runs as processes of its own)."""
     from bot.standin.server import create_standin_app
-    port = free_port()
     app = create_standin_app(channel_secret=secret, access_token=token, webhook_url=webhook_url)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    server.install_signal_handlers = lambda: None  # noqa: E731
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", app
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serving(app) as url:
+        yield url, app

@@ -3,16 +3,44 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import ssl
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 
 import httpx
+import uvicorn
 
 # httpx.get and .post make a client per call, and each client a TLS context with the CA certificates
 # loaded: that was half the CPU of the end-to-end tests, which poll the stand-in every 50 ms. The tests
 # speak plain HTTP to 127.0.0.1, so one context made once serves every call.
 TLS = ssl.create_default_context()
+
+
+def local_socket() -> tuple[socket.socket, str]:
+    """A socket bound to a free 127.0.0.1 port, and its URL (for an app that must know its own address)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock, f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@contextmanager
+def serving(app, sock: socket.socket | None = None):
+    """An ASGI app (the LINE stand-in, say) on uvicorn in a thread of this process; yields its URL."""
+    sock, url = (sock, f"http://127.0.0.1:{sock.getsockname()[1]}") if sock else local_socket()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server.install_signal_handlers = lambda: None  # noqa: E731 (the main thread keeps Ctrl-C)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        thread.join(0.02)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 def get(url: str, **kwargs) -> httpx.Response:

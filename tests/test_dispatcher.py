@@ -11,13 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from bot import line_client
 from bot.dispatcher import Dispatcher, words
 from bot.line_client import LineClient
-from bot.local import free_port, running
+from bot.local import running
 from bot.standin.server import create_standin_app
 from dialogs import catalog
 from scheduling import classes, providers, reminders
@@ -26,7 +25,7 @@ from scheduling.calendar import JST
 from scheduling.db import make_engine, make_sessionmaker, transaction
 from scheduling.models import CareBooking, LineUser, Reminder
 from tests.conftest import make_settings
-from tests.helpers import get, post, wait_for
+from tests.helpers import get, post, serving, wait_for
 
 TOKEN = "dispatcher-test-token"
 CONFIG = load_booking_config(Path(__file__).resolve().parent.parent / "config" / "booking.toml")
@@ -40,16 +39,9 @@ def user(n: int) -> str:
 @pytest.fixture
 def standin(monkeypatch):
     monkeypatch.setattr(line_client, "BACKOFF", (0.01, 0.02, 0.03))
-    port = free_port()
     app = create_standin_app(channel_secret="s", access_token=TOKEN, webhook_url="http://127.0.0.1:9/none")
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+    with serving(app) as url:
+        yield url
 
 
 # --- helpers ---------------------------------------------------------------------------------------

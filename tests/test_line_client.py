@@ -1,18 +1,15 @@
 """Outgoing messages against the stand-in: retry key, backoff on 429/5xx, 409 as delivered, 4xx failed."""
 import asyncio
-import threading
 import uuid
 from datetime import timedelta
 
 import pytest
-import uvicorn
 
 from bot import line_client
 from bot.line_client import LineClient
-from bot.local import free_port
 from bot.standin.server import create_standin_app
 from scheduling.models import utcnow
-from tests.helpers import get, post
+from tests.helpers import get, post, serving
 
 TOKEN = "token"
 USER = "U" + "b" * 32
@@ -22,18 +19,10 @@ TEXT = [{"type": "text", "text": "予約が確定しました"}]
 @pytest.fixture
 def standin(monkeypatch):
     monkeypatch.setattr(line_client, "BACKOFF", (0.01, 0.02, 0.03))
-    port = free_port()
     app = create_standin_app(channel_secret="s", access_token=TOKEN, webhook_url="http://127.0.0.1:9/none")
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.02)
-    url = f"http://127.0.0.1:{port}"
-    post(f"{url}/_standin/users", json={"user_id": USER, "display_name": "x", "language": "ja"})
-    yield url
-    server.should_exit = True
-    thread.join(5)
+    with serving(app) as url:
+        post(f"{url}/_standin/users", json={"user_id": USER, "display_name": "x", "language": "ja"})
+        yield url
 
 
 def push(url, retry_key, **kwargs):

@@ -2,13 +2,9 @@
 checker (scheduling/richmenu_config.py)."""
 import io
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 from PIL import Image
 
 from bot import richmenu
@@ -16,6 +12,7 @@ from bot.cli import main
 from bot.richmenu import IPA_GOTHIC
 from bot.standin.server import create_standin_app
 from scheduling.richmenu_config import RichMenuConfigError, load_richmenu_config, parse_richmenu_config
+from tests.helpers import serving
 
 pytestmark = pytest.mark.skipif(not IPA_GOTHIC.is_file(),
                                 reason="no IPA Gothic (apt-get install fonts-ipafont-gothic; scripts/test does as root)")
@@ -25,17 +22,9 @@ CONFIG = Path(__file__).resolve().parent.parent / "config"
 
 @pytest.fixture(scope="module")
 def live():
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
     app = create_standin_app(channel_secret="s", access_token=TOKEN, webhook_url="http://bot/callback")
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    yield app, f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(5)
+    with serving(app) as url:
+        yield app, url
 
 
 @pytest.fixture

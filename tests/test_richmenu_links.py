@@ -2,19 +2,16 @@
 her data deleted write a `richmenu` row that the dispatcher turns into LINE's link (or unlink) call,
 retried like a push (scheduling/reminders.py switch_menu, bot/dispatcher.py, bot/line_client.py)."""
 import asyncio
-import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from bot import line_client
 from bot.dispatcher import Dispatcher
 from bot.line_client import LineClient
-from bot.local import free_port
 from bot.richmenu import IPA_GOTHIC, RichMenus
 from bot.standin.server import create_standin_app
 from scheduling import erasure, link_codes, mothers, reminders
@@ -24,6 +21,7 @@ from scheduling.db import transaction
 from scheduling.models import LineUser, Mother, Reminder
 from scheduling.pregnancy_config import load_pregnancy_config
 from scheduling.richmenu_config import load_richmenu_config
+from tests.helpers import serving
 
 pytestmark = pytest.mark.skipif(not IPA_GOTHIC.is_file(),
                                 reason="no IPA Gothic (apt-get install fonts-ipafont-gothic; scripts/test does as root)")
@@ -38,16 +36,9 @@ HER = "U" + "5" * 32
 @pytest.fixture
 def standin(monkeypatch):
     monkeypatch.setattr(line_client, "BACKOFF", (0.01, 0.02, 0.03))
-    port = free_port()
     app = create_standin_app(channel_secret="s", access_token=TOKEN, webhook_url="http://127.0.0.1:9/none")
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.02)
-    yield app.state.richmenus, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+    with serving(app) as url:
+        yield app.state.richmenus, url
 
 
 def apply_menus(url: str) -> None:

@@ -2,8 +2,6 @@
 
 import asyncio
 import json
-import socket
-import threading
 import time
 import uuid
 import warnings
@@ -13,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request, Response
 from linebot.v3 import WebhookParser
 from linebot.v3.exceptions import InvalidSignatureError
@@ -35,6 +32,7 @@ from linebot.v3.webhooks import FollowEvent, MessageEvent, PostbackEvent
 
 from bot.standin.chat import Chat, picker_value, render, run_chat
 from bot.standin.server import create_standin_app, sign
+from tests.helpers import local_socket, serving
 
 with warnings.catch_warnings():  # starlette's notice about httpx; not ours to fix
     warnings.simplefilter("ignore")
@@ -372,19 +370,11 @@ def fake_bot(standin_url: str) -> FastAPI:
 @pytest.fixture(scope="module")
 def live_standin():
     """The stand-in on uvicorn (a free 127.0.0.1 port), its webhook going to fake_bot in-process."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock, url = local_socket()
     app = create_standin_app(channel_secret=SECRET, access_token=TOKEN, webhook_url="http://bot/callback",
                              webhook_transport=httpx.ASGITransport(app=fake_bot(url)))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    yield url
-    server.should_exit = True
-    thread.join(5)
+    with serving(app, sock):
+        yield url
 
 
 def test_chat_script_passes(live_standin):
