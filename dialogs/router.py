@@ -167,13 +167,11 @@ def _do(intent: str, state: dict | None, ctx: Context) -> Outcome:
 
 
 def _answer(intent: str, ctx: Context) -> Say:
-    city = ctx.centre
-    return Say("reply.help" if intent == "help" else "reply.phone", city)
+    return Say("reply.help" if intent == "help" else "reply.phone", ctx.centre)
 
 
 def _plain(key: str, state: dict | None, ctx: Context) -> Outcome:
-    city = ctx.centre
-    return Outcome(None, (Say(key, city), MENU))
+    return Outcome(None, (Say(key, ctx.centre), MENU))
 
 
 ACTIONS: dict[str, Callable[[dict | None, Context], Outcome]] = {

@@ -23,12 +23,12 @@ def today(request: Request, me: Me = Depends(signed_in()), alert_done: str = "",
         urgent = alerts.open_alerts(session) if staff else []
         to_read = alerts.words_to_read(session) if staff else []
         open_cases = consults.inbox(session) if staff else []
-        failed = [] if me.role == "provider" else (reminders.failed(session, limit=50)
-                                                   + reminders.delayed(session, now=now(request), limit=50))
+        failed = (reminders.failed(session, limit=50) + reminders.delayed(session, now=now(request), limit=50)
+                  if staff else [])
+        whom = {row.user_id for row in (*urgent, *to_read, *failed)}   # her record, once per mother
         context = dict(
-            failed_for={r.id: mothers.current(session, user_id=r.user_id) for r in failed},
             urgent=urgent, to_read=to_read,
-            records={a.id: mothers.current(session, user_id=a.user_id) for a in urgent + to_read},
+            records={user_id: mothers.current(session, user_id=user_id) for user_id in whom},
             open_cases=open_cases, case_waiting={c.id: consults.waiting_since(c) for c in open_cases}, now=now(request),
             alert_notice="対応済みにしました。" if alert_done else None,
             alert_problem={"note": "対応のメモを入力してください（500文字まで）。",
@@ -38,10 +38,10 @@ def today(request: Request, me: Me = Depends(signed_in()), alert_done: str = "",
             soon=booking_lists.on_days(session, first=day, last=day + timedelta(days=1), provider_id=own),
             staying=booking_lists.staying(session, day=day, provider_id=own),
             to_close=booking_lists.to_close(session, day=day, provider_id=own),
-            calls=[] if me.role == "provider" else calls.due(session, until=day),
+            calls=calls.due(session, until=day) if staff else [],
             failed=failed, push_done={"resent": "もう一度送ります。", "resolved": "対応済みにしました。"}.get(push_done),
-            troubled=[] if me.role == "provider" else outbox.troubled(session, now=now(request), limit=50),
-            backlog=(0, 0.0) if me.role == "provider" else inbox.backlog(session, now=now(request)),
+            troubled=outbox.troubled(session, now=now(request), limit=50) if staff else [],
+            backlog=inbox.backlog(session, now=now(request)) if staff else (0, 0.0),
         )
         return page(request, "today.html", me, **context)
 
