@@ -25,7 +25,8 @@ def today(request: Request, me: Me = Depends(signed_in()), alert_done: str = "",
         open_cases = consults.inbox(session) if staff else []
         failed = (reminders.failed(session, limit=50) + reminders.delayed(session, now=now(request), limit=50)
                   if staff else [])
-        whom = {row.user_id for row in (*urgent, *to_read, *failed)}   # her record, once per mother
+        troubled = outbox.troubled(session, now=now(request), limit=50) if staff else []
+        whom = {row.user_id for row in (*urgent, *to_read, *failed, *troubled)}   # her record, once per mother
         context = dict(
             urgent=urgent, to_read=to_read,
             records={user_id: mothers.current(session, user_id=user_id) for user_id in whom},
@@ -40,7 +41,7 @@ def today(request: Request, me: Me = Depends(signed_in()), alert_done: str = "",
             to_close=booking_lists.to_close(session, day=day, provider_id=own),
             calls=calls.due(session, until=day) if staff else [],
             failed=failed, push_done={"resent": "もう一度送ります。", "resolved": "対応済みにしました。"}.get(push_done),
-            troubled=outbox.troubled(session, now=now(request), limit=50) if staff else [],
+            troubled=troubled,
             backlog=inbox.backlog(session, now=now(request)) if staff else (0, 0.0),
         )
         return page(request, "today.html", me, **context)
