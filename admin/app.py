@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from admin import pages
 from admin.guard import Guard, ids_in_range
 from admin.web import Forbidden, SignInRequired, page, url
-from scheduling.models import utcnow
+from scheduling.store.models import utcnow
 
 
 def create_admin_app(*, sessions: sessionmaker[Session], city: dict, secure_cookies: bool = True,

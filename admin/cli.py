@@ -18,9 +18,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from scheduling import staff
-from scheduling.db import database_url_from_env, make_engine, make_sessionmaker, transaction, upgrade_schema
-from scheduling.models import Provider, utcnow
+from scheduling.accounts import staff
+from scheduling.store.db import database_url_from_env, make_engine, make_sessionmaker, transaction, upgrade_schema
+from scheduling.store.models import Provider, utcnow
 
 
 def main(argv: list[str]) -> int:

@@ -20,10 +20,10 @@ from pathlib import Path
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
-from scheduling import japanese_dates
-from scheduling import staff as staff_service
-from scheduling.db import transaction
-from scheduling.models import StaffUser
+from scheduling.accounts import staff as staff_service
+from scheduling.dates import japanese_dates
+from scheduling.store.db import transaction
+from scheduling.store.models import StaffUser
 
 COOKIE = "hagukumi_staff"
 ROLE_NAMES = {"admin": "管理者", "staff": "職員", "provider": "委託先"}

@@ -8,7 +8,7 @@ Creates a fresh PostgreSQL database (dropped at the end), then runs two races:
 - care:  --attempts mothers asking for short stays of 1 to 4 nights, from five start days in a row, at one
   provider with 3 beds (so stays overlap and compete for nights).
 
-Each attempt is its own transaction through scheduling.db.transaction and classes.book (or
+Each attempt is its own transaction through scheduling.store.db.transaction and classes.book (or
 care_bookings.request), from --processes processes of --threads threads, each thread with its own
 connection (opened before the clock starts); all processes start together. It prints the bookings
 made (class: must be 20; care: no night over 3 beds, and the counters agree with the bookings),
@@ -31,12 +31,13 @@ from sqlalchemy import create_engine, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from scheduling import capacity, care_bookings, classes, providers  # noqa: E402
-from scheduling.booking_config import parse_booking_config  # noqa: E402
-from scheduling.calendar import JST  # noqa: E402
-from scheduling.db import make_engine, make_sessionmaker, transaction, upgrade_schema  # noqa: E402
-from scheduling.models import CareBooking, ClassBooking, ClassSession  # noqa: E402
+from scheduling.care import capacity, care_bookings, providers  # noqa: E402
+from scheduling.city.booking_config import parse_booking_config  # noqa: E402
+from scheduling.classes import classes  # noqa: E402
+from scheduling.dates.calendar import JST  # noqa: E402
 from scheduling.rules import load_rules  # noqa: E402
+from scheduling.store.db import make_engine, make_sessionmaker, transaction, upgrade_schema  # noqa: E402
+from scheduling.store.models import CareBooking, ClassBooking, ClassSession  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 NOW = datetime(2026, 6, 20, 9, 0, tzinfo=JST)

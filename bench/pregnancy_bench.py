@@ -38,11 +38,12 @@ from sqlalchemy import create_engine, func, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from scheduling import mothers, reminders  # noqa: E402
-from scheduling.calendar import JST, at, jst_today  # noqa: E402
-from scheduling.db import make_engine, make_sessionmaker, transaction, upgrade_schema  # noqa: E402
-from scheduling.models import Call, Mother, Reminder, utcnow  # noqa: E402
-from scheduling.pregnancy_config import load_pregnancy_config  # noqa: E402
+from scheduling.city.pregnancy_config import load_pregnancy_config  # noqa: E402
+from scheduling.dates.calendar import JST, at, jst_today  # noqa: E402
+from scheduling.family import mothers  # noqa: E402
+from scheduling.messaging import reminders  # noqa: E402
+from scheduling.store.db import make_engine, make_sessionmaker, transaction, upgrade_schema  # noqa: E402
+from scheduling.store.models import Call, Mother, Reminder, utcnow  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SECRET, TOKEN = "bench-channel-secret", "bench-access-token"

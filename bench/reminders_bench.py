@@ -32,9 +32,9 @@ from sqlalchemy import create_engine, insert, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from scheduling import reminders  # noqa: E402
-from scheduling.db import make_engine, upgrade_schema  # noqa: E402
-from scheduling.models import LineUser, Reminder, utcnow  # noqa: E402
+from scheduling.messaging import reminders  # noqa: E402
+from scheduling.store.db import make_engine, upgrade_schema  # noqa: E402
+from scheduling.store.models import LineUser, Reminder, utcnow  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SECRET, TOKEN = "bench-channel-secret", "bench-access-token"

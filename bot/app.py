@@ -22,8 +22,8 @@ from bot import events
 from bot.inbox_writer import InboxWriter
 from bot.runtime import build
 from bot.settings import Settings
-from scheduling import heartbeats, inbox
-from scheduling.models import utcnow
+from scheduling.messaging import heartbeats, inbox
+from scheduling.store.models import utcnow
 
 log = logging.getLogger("hagukumi.webhook")
 MAX_BODY = 2 * 1024 * 1024  # LINE's bodies are a few kilobytes; a redelivered backlog stays well below this

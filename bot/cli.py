@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         from scheduling.safety.cli import main as safety_main
         return safety_main(argv[1:])
     if argv[:1] in (["booking"], ["pregnancy"]):
-        from scheduling.booking_cli import main as booking_main
+        from scheduling.city.booking_cli import main as booking_main
         return booking_main(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()  # stop at once, naming any missing setting
     if args.command == "richmenu":
         return _richmenu(args.action, settings)
-    from scheduling.db import unreachable
+    from scheduling.store.db import unreachable
     problem = unreachable(settings.database_url)
     if problem:
         print(f"Hagukumi cannot start: the database does not answer ({problem}); check DATABASE_URL and that "
@@ -89,7 +89,7 @@ def _richmenu(action: str, settings) -> int:
     from linebot.v3.messaging.exceptions import ApiException
 
     from bot.richmenu import RichMenuError, RichMenus
-    from scheduling.city import CityConfigError, load_richmenu
+    from scheduling.city.city_file import CityConfigError, load_richmenu
 
     menus = RichMenus(base_url=settings.line_api_base_url, access_token=settings.channel_access_token)
     try:
@@ -120,9 +120,9 @@ def _relink(database_url: str, stages: set[str]) -> str:
     """LINE unlinked the mothers of a replaced menu: the dispatcher links each to the new one."""
     if not stages:
         return "no mother's menu to relink"
-    from scheduling import mothers
-    from scheduling.db import make_engine, make_sessionmaker, transaction, unreachable
-    from scheduling.models import utcnow
+    from scheduling.family import mothers
+    from scheduling.store.db import make_engine, make_sessionmaker, transaction, unreachable
+    from scheduling.store.models import utcnow
     problem = unreachable(database_url)
     if problem:
         return (f"the database does not answer ({problem}): mothers who had the replaced menus see the default "
@@ -185,7 +185,7 @@ def _chat(args) -> int:
 def _local_rich_menus(standin_url: str, settings) -> str:
     """The city's rich menus on the local stand-in, so /richmenu shows what a phone would."""
     from bot.richmenu import RichMenuError, RichMenus
-    from scheduling.city import CityConfigError, load_richmenu
+    from scheduling.city.city_file import CityConfigError, load_richmenu
     try:
         config = load_richmenu(settings.city_config)
         if config is None:
@@ -202,7 +202,7 @@ def _local_rich_menus(standin_url: str, settings) -> str:
 
 def _quiet_hours_note(settings) -> str:
     """Say where the chat starts whether a confirmation made at night arrives now or in the morning."""
-    from scheduling.city import load_city
+    from scheduling.city.city_file import load_city
     policy = load_city(settings.city_config)["booking"]["config"].policy
     if not settings.quiet_hours:
         return "quiet hours: off (--no-quiet-hours): pushes such as a confirmation arrive at once, at any hour"
@@ -216,9 +216,9 @@ def _demo_staff(sessions, database_url: str) -> str:
     elsewhere, the command that adds an account to this very database."""
     import secrets
 
-    from scheduling import staff
-    from scheduling.db import transaction
-    from scheduling.models import utcnow
+    from scheduling.accounts import staff
+    from scheduling.store.db import transaction
+    from scheduling.store.models import utcnow
     with transaction(sessions) as session:
         accounts = staff.all_staff(session)
         if database_url.startswith("sqlite") and all(user.login == "demo" for user in accounts):

@@ -1,4 +1,4 @@
-"""Sends due reminder rows (scheduling/reminders.py) to LINE as pushes.
+"""Sends due reminder rows (scheduling/messaging/reminders.py) to LINE as pushes.
 
 One loop per process: claim a batch of due rows (several dispatchers share the work on PostgreSQL),
 render each row's words in her language, push them with a bounded number in flight, each with
@@ -22,11 +22,12 @@ from bot.line_client import LineClient, Result
 from bot.render import render
 from dialogs import catalog
 from dialogs.core import Choice, Line, Say
-from scheduling import classes, heartbeats, reminders
-from scheduling.booking_config import BookingConfig
-from scheduling.calendar import in_quiet_hours
-from scheduling.db import transaction
-from scheduling.models import Reminder, utcnow
+from scheduling.city.booking_config import BookingConfig
+from scheduling.classes import classes
+from scheduling.dates.calendar import in_quiet_hours
+from scheduling.messaging import heartbeats, reminders
+from scheduling.store.db import transaction
+from scheduling.store.models import Reminder, utcnow
 
 log = logging.getLogger("hagukumi.dispatcher")
 POLL_EVERY = 1.0  # seconds between looks for due rows when there were none

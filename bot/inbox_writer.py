@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from scheduling import inbox
-from scheduling.db import transaction
-from scheduling.models import utcnow
+from scheduling.messaging import inbox
+from scheduling.store.db import transaction
+from scheduling.store.models import utcnow
 
 
 class InboxWriter:

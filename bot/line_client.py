@@ -15,7 +15,7 @@ import aiohttp
 from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration, PushMessageRequest, ReplyMessageRequest
 from linebot.v3.messaging.exceptions import ApiException
 
-from scheduling.richmenu_config import alias_of
+from scheduling.city.richmenu_config import alias_of
 
 log = logging.getLogger("hagukumi.line")
 TIMEOUT = 10

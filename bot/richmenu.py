@@ -29,7 +29,7 @@ from linebot.v3.messaging.exceptions import ApiException
 from PIL import Image, ImageDraw, ImageFont
 
 from dialogs import catalog
-from scheduling.richmenu_config import ALIAS_PREFIX, STAGES, RichMenuConfig, StageMenu, alias_of
+from scheduling.city.richmenu_config import ALIAS_PREFIX, STAGES, RichMenuConfig, StageMenu, alias_of
 
 NAME_PREFIX = ALIAS_PREFIX   # our menus' names start so; others' (made by hand) are left alone
 WIDTH, ROW_HEIGHT, COLUMNS = 2500, 843, 3

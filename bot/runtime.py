@@ -10,11 +10,12 @@ from bot.line_client import LineClient
 from bot.settings import Settings
 from bot.state import RedisStateStore, SqlStateStore
 from bot.worker import Worker
-from scheduling import classes, providers
-from scheduling.calendar import jst_today
-from scheduling.city import CityConfigError, load_city
-from scheduling.db import make_engine, make_sessionmaker, transaction, upgrade_schema
-from scheduling.models import utcnow
+from scheduling.care import providers
+from scheduling.city.city_file import CityConfigError, load_city
+from scheduling.classes import classes
+from scheduling.dates.calendar import jst_today
+from scheduling.store.db import make_engine, make_sessionmaker, transaction, upgrade_schema
+from scheduling.store.models import utcnow
 
 
 @dataclass

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from scheduling.models import ConversationState
-from scheduling.sql import insert_ignoring_duplicates
+from scheduling.store.models import ConversationState
+from scheduling.store.sql import insert_ignoring_duplicates
 
 
 class StateConflict(Exception):

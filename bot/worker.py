@@ -19,12 +19,15 @@ from dialogs.main_menu import MENU
 from dialogs.privacy import DeleteMyData
 from dialogs.router import NoteForStaff, RaiseAlert
 from dialogs.screening import SaveScreening
-from scheduling import alerts, erasure, heartbeats, inbox, outbox, reminders, screenings, users
-from scheduling.consult_desk import ConsultDesk
-from scheduling.db import transaction
-from scheduling.desk import Desk
-from scheduling.family_desk import FamilyDesk
-from scheduling.models import InboundEvent, utcnow
+from scheduling.chat.consult_desk import ConsultDesk
+from scheduling.chat.desk import Desk
+from scheduling.chat.family_desk import FamilyDesk
+from scheduling.consult import alerts
+from scheduling.family import screenings
+from scheduling.messaging import heartbeats, inbox, outbox, reminders, users
+from scheduling.records import erasure
+from scheduling.store.db import transaction
+from scheduling.store.models import InboundEvent, utcnow
 
 log = logging.getLogger("hagukumi.worker")
 REPLY_TOKEN_LIFETIME = timedelta(seconds=50)  # LINE allows about a minute; keep a margin

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 
 from dialogs import screening
 from dialogs.core import Choice, Context, Input, Line, Outcome, Postback, Resume, Say
-from scheduling.calendar import JST
+from scheduling.dates.calendar import JST
 from scheduling.rules.schema import TYPES
 
 PREFIX = "bk|"
@@ -55,7 +55,7 @@ def start(care_type: str, ctx: Context, menu: Say) -> Outcome:
 
 
 def start_change(booking, ctx: Context, menu: Say) -> Outcome:
-    """日にちを変える on one of her care bookings (a scheduling.desk.CareView): the same date steps,
+    """日にちを変える on one of her care bookings (a scheduling.chat.desk.CareView): the same date steps,
     with the same provider; the old booking stays until the new one is secured."""
     if ctx.now >= booking.deadline:
         return Outcome(None, (_past_deadline(booking.provider), menu))

@@ -18,7 +18,7 @@ import hashlib
 from datetime import date, timedelta
 
 from dialogs.core import Card, Cards, Choice, Context, DateChoice, Input, Line, Outcome, Postback, Resume, Say
-from scheduling.desk import Mother
+from scheduling.chat.desk import Mother
 
 PREFIX = "cls|"
 MENU_DATA = "menu:class"

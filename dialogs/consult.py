@@ -14,9 +14,9 @@
 from datetime import datetime, timedelta
 
 from dialogs.core import Choice, Context, Input, Line, Media, Outcome, Postback, Say, Text
-from scheduling.calendar import JST
-from scheduling.consults import TIME_BANDS, TOPICS
-from scheduling.phones import parse_phone
+from scheduling.consult.consults import TIME_BANDS, TOPICS
+from scheduling.dates.calendar import JST
+from scheduling.text.phones import parse_phone
 
 PREFIX = "cons|"
 MENU_DATA = "menu:consult"

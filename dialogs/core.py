@@ -2,7 +2,7 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from scheduling.calendar import JST
+from scheduling.dates.calendar import JST
 
 
 # --- inputs -------------------------------------------------------------------------------------
@@ -40,14 +40,14 @@ Input = Follow | Text | Postback | Media | Resume
 @dataclass(frozen=True)
 class Context:
     """What a dialog may know besides its state: the time, the city's public facts, the rules in
-    force (a scheduling.rules.RuleSet), and the booking desk (a scheduling.desk.Desk) for her, in the
+    force (a scheduling.rules.RuleSet), and the booking desk (a scheduling.chat.desk.Desk) for her, in the
     event's transaction."""
     now: datetime
     city: dict
     rules: object = None
     desk: object = None
-    family: object = None  # the registration desk (a scheduling.family_desk.FamilyDesk) for her
-    consult: object = None  # the 相談 desk (a scheduling.consult_desk.ConsultDesk) for her
+    family: object = None  # the registration desk (a scheduling.chat.family_desk.FamilyDesk) for her
+    consult: object = None  # the 相談 desk (a scheduling.chat.consult_desk.ConsultDesk) for her
     safety: object = None  # the city's safety net (a scheduling.safety.SafetyNet)
 
     @property

@@ -1,5 +1,5 @@
 """What a typed message means, from a word file per language (dialogs/intents/ja.toml, en.toml), after
-the same normalising as the safety net (scheduling/textnorm.py).
+the same normalising as the safety net (scheduling/text/textnorm.py).
 
     intent_of("予約をキャンセルしたい") == "cancel_booking"     intent_of("ﾍﾙﾌﾟ") == "help"
     intent_of("キャンセル待ちはできますか") == "class"          intent_of("今日は雨ですね") is None
@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from scheduling import config_files
+from scheduling.rules import config_files
 from scheduling.rules.loader import RulesError, _Checker
 from scheduling.safety.matcher import hits
-from scheduling.textnorm import normalize
+from scheduling.text.textnorm import normalize
 
 INTENTS = ("cancel_booking", "delete", "consult", "register", "bookings", "class", "care", "phone", "help",
            "menu", "greeting", "thanks")

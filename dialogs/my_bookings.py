@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from dialogs import booking
 from dialogs.core import Card, Cards, Choice, Context, Input, Line, Outcome, Postback, Resume, Say
-from scheduling.calendar import JST
+from scheduling.dates.calendar import JST
 from scheduling.rules.schema import TYPES
 
 PREFIX = "my|"

@@ -14,7 +14,7 @@ PREFIX = "del|"
 
 @dataclass(frozen=True)
 class DeleteMyData:
-    """Command: delete her personal data (scheduling.erasure), keeping only anonymous counts."""
+    """Command: delete her personal data (scheduling.records.erasure), keeping only anonymous counts."""
 
 
 def is_for_me(event: Input) -> bool:

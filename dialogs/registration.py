@@ -16,7 +16,7 @@ button is expected re-asks with a hint; a code is the only thing she types.
 from datetime import date, timedelta
 
 from dialogs.core import Choice, Context, DateChoice, Follow, Input, Media, Outcome, Postback, Resume, Say, Text
-from scheduling.phones import parse_phone
+from scheduling.text.phones import parse_phone
 
 PREFIX = "reg|"
 CALL_PREFIX = "call|pref|"

@@ -28,8 +28,8 @@ from functools import partial
 from dialogs import booking, classes, consult, main_menu, my_bookings, privacy, registration, screening
 from dialogs.core import Choice, CityText, Context, Follow, Input, Media, Outcome, Postback, Resume, Say, Text
 from dialogs.intents import intent_of, means_stop
-from scheduling.family_desk import looks_like_code
-from scheduling.textnorm import normalize
+from scheduling.text.codes import looks_like_code
+from scheduling.text.textnorm import normalize
 
 MENU = main_menu.MENU
 GO = "go|"

@@ -6,11 +6,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from admin.app import create_admin_app
-from scheduling import classes, providers, staff
-from scheduling.calendar import jst_today
-from scheduling.city import load_city
-from scheduling.db import transaction
-from scheduling.models import Provider, utcnow
+from scheduling.accounts import staff
+from scheduling.care import providers
+from scheduling.city.city_file import load_city
+from scheduling.classes import classes
+from scheduling.dates.calendar import jst_today
+from scheduling.store.db import transaction
+from scheduling.store.models import Provider, utcnow
 
 CITY = load_city(Path(__file__).resolve().parents[1] / "config" / "city.toml")
 PASSWORD = "correct-horse-battery"

@@ -23,8 +23,8 @@ from argon2 import PasswordHasher
 from sqlalchemy import MetaData, create_engine, text
 
 from bot.settings import Settings
-from scheduling import staff
-from scheduling.db import make_engine, make_sessionmaker, upgrade_schema
+from scheduling.accounts import staff
+from scheduling.store.db import make_engine, make_sessionmaker, upgrade_schema
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -13,12 +13,15 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.local import running
-from scheduling import alerts, care_bookings, consults, mothers, screenings, staff
-from scheduling.calendar import jst_today, provider_open
-from scheduling.care_bookings import Request
-from scheduling.city import load_city
-from scheduling.db import make_engine, make_sessionmaker, transaction
-from scheduling.models import utcnow
+from scheduling.accounts import staff
+from scheduling.care import care_bookings
+from scheduling.care.care_bookings import Request
+from scheduling.city.city_file import load_city
+from scheduling.consult import alerts, consults
+from scheduling.dates.calendar import jst_today, provider_open
+from scheduling.family import mothers, screenings
+from scheduling.store.db import make_engine, make_sessionmaker, transaction
+from scheduling.store.models import utcnow
 from tests.browser_helpers import chromium
 from tests.conftest import make_settings
 

@@ -6,9 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from admin.app import page_routes
-from scheduling import staff
-from scheduling.db import transaction
-from scheduling.models import SignInAttempt, StaffSession, utcnow
+from scheduling.accounts import staff
+from scheduling.store.db import transaction
+from scheduling.store.models import SignInAttempt, StaffSession, utcnow
 from tests.admin_helpers import PASSWORD, add_staff, admin_app, csrf_of, page_csrf, signed_in_client
 
 PUBLIC = {("GET", "/login"), ("POST", "/login")}
@@ -85,7 +85,7 @@ def test_a_form_without_a_valid_csrf_token_is_refused(sessions, app):
 
 def test_the_service_hashes_with_memory_hard_argon2id():
     """The tests use a cheap hasher (tests/conftest.py); the service's own is argon2id at 64 MiB, 3 passes."""
-    from scheduling.staff import SERVICE_HASHER
+    from scheduling.accounts.staff import SERVICE_HASHER
     hashed = SERVICE_HASHER.hash(PASSWORD)
     assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$") and SERVICE_HASHER.verify(hashed, PASSWORD)
     assert not SERVICE_HASHER.check_needs_rehash(hashed)

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.local import running
-from scheduling import care_bookings
-from scheduling.calendar import jst_today
-from scheduling.care_bookings import Request
-from scheduling.db import make_engine, make_sessionmaker, transaction
-from scheduling.japanese_dates import fiscal_label, fiscal_year
-from scheduling.models import Call, CallOutcome, CareBooking, Mother, Reminder, utcnow
+from scheduling.care import care_bookings
+from scheduling.care.care_bookings import Request
+from scheduling.dates.calendar import jst_today
+from scheduling.dates.japanese_dates import fiscal_label, fiscal_year
+from scheduling.store.db import make_engine, make_sessionmaker, transaction
+from scheduling.store.models import Call, CallOutcome, CareBooking, Mother, Reminder, utcnow
 from tests.admin_helpers import CITY, PASSWORD, add_staff
 from tests.browser_helpers import a4_pdf, chromium, pdf_pages
 from tests.conftest import make_settings
@@ -143,8 +143,8 @@ def test_urgent_items_and_the_consult_inbox_in_a_real_browser(browser, admin, tm
     import os
     from pathlib import Path
 
-    from scheduling import alerts, consults
-    from scheduling.models import ConsultMessage, SafetyAlert
+    from scheduling.consult import alerts, consults
+    from scheduling.store.models import ConsultMessage, SafetyAlert
     base, sessions = admin
     add_staff(sessions, "sato", "staff")
     now = utcnow()
@@ -215,8 +215,8 @@ def test_every_panel_page_passes_axe_and_none_scrolls_sideways_on_a_phone(browse
         sessions = make_sessionmaker(engine)
         ids = seed(sessions, CITY)
         with transaction(sessions) as session:
-            from scheduling import staff as staff_service
-            from scheduling.models import Provider
+            from scheduling.accounts import staff as staff_service
+            from scheduling.store.models import Provider
             staff_service.create(session, login="boss", display_name="管理者 山田", password=SHOT_PASSWORD,
                                  role="admin", actor="test", now=utcnow())
             sakura = session.scalars(select(Provider.id).where(Provider.key == "sakura")).one()

@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from scheduling import alerts, consults, mothers
-from scheduling.calendar import JST
-from scheduling.consult_desk import ConsultDesk
-from scheduling.db import transaction
-from scheduling.models import AuditEntry, Reminder
+from scheduling.chat.consult_desk import ConsultDesk
+from scheduling.consult import alerts, consults
+from scheduling.dates.calendar import JST
+from scheduling.family import mothers
+from scheduling.store.db import transaction
+from scheduling.store.models import AuditEntry, Reminder
 from tests.admin_helpers import CITY, add_staff, admin_app, page_csrf, signed_in_client
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=JST)

@@ -6,11 +6,12 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from scheduling import care_bookings, screenings
-from scheduling.calendar import JST
-from scheduling.care_bookings import Request
-from scheduling.db import transaction
-from scheduling.models import ClassSession
+from scheduling.care import care_bookings
+from scheduling.care.care_bookings import Request
+from scheduling.dates.calendar import JST
+from scheduling.family import screenings
+from scheduling.store.db import transaction
+from scheduling.store.models import ClassSession
 from tests.admin_helpers import CITY, add_staff, admin_app, signed_in_client
 from tests.test_admin_pages import NOW, Clock, answers, pregnant
 
@@ -105,7 +106,7 @@ def test_a_past_session_without_attendance_says_so(app, sessions, clock):
 
 
 def test_the_print_view_has_the_calls_tries_and_interview_registrations(app, sessions):
-    from scheduling import mothers
+    from scheduling.family import mothers
     with transaction(sessions) as session:                 # one registered by staff at the interview
         mothers.register_pregnancy(session, config=CITY["pregnancy"]["config"], user_id=None, due_date=date(2027, 3, 1),
                                    babies=1, first_baby=True, now=NOW, via="staff", staff_ref="R8-0001")
@@ -161,8 +162,8 @@ def test_the_capacity_calendar_tells_unconfirmed_requests_from_confirmed_ones(ap
 def test_a_failed_push_reads_in_japanese_with_whom_it_was_for_a_resend_and_resolved(app, sessions):
     from sqlalchemy import select
 
-    from scheduling import reminders
-    from scheduling.models import AuditEntry, Reminder
+    from scheduling.messaging import reminders
+    from scheduling.store.models import AuditEntry, Reminder
     mother_id = pregnant(sessions, user="U6")
     with transaction(sessions) as session:
         rows = [reminders.add(session, user_id="U6", kind="care_confirmed", says=[], due_at=NOW, now=NOW)
@@ -190,7 +191,7 @@ def test_the_audit_trail_reads_as_sentences_not_json(app, sessions):
     booking_id = book_care(sessions)
     admin_id = add_staff(sessions, "boss", "admin")
     with transaction(sessions) as session:
-        from scheduling.models import StaffUser
+        from scheduling.store.models import StaffUser
         session.get(StaffUser, admin_id).display_name = "保健師 佐藤"
     client = signed_in_client(app, "boss")
     csrf = client.get(f"/bookings/{booking_id}").text.split('name="csrf" value="')[1].split('"')[0]

@@ -9,9 +9,9 @@ import pytest
 
 from admin.pages.figures import rows
 from admin.web import templates
-from scheduling import statistics
-from scheduling.calendar import JST
-from scheduling.db import transaction
+from scheduling.dates.calendar import JST
+from scheduling.reports import statistics
+from scheduling.store.db import transaction
 from tests.admin_helpers import CITY, add_staff, admin_app, signed_in_client
 from tests.browser_helpers import a4_pdf, chromium, pdf_pages
 from tests.test_statistics import fill_year

@@ -12,12 +12,13 @@ import httpx
 import pytest
 
 from bot import local
-from scheduling import care_bookings, staff
-from scheduling.calendar import jst_today, provider_open
-from scheduling.care_bookings import Request
-from scheduling.city import load_city
-from scheduling.db import transaction
-from scheduling.models import utcnow
+from scheduling.accounts import staff
+from scheduling.care import care_bookings
+from scheduling.care.care_bookings import Request
+from scheduling.city.city_file import load_city
+from scheduling.dates.calendar import jst_today, provider_open
+from scheduling.store.db import transaction
+from scheduling.store.models import utcnow
 from tests.city_files import test_city
 from tests.conftest import make_settings
 from tests.helpers import Phone, StandIn

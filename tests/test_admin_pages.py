@@ -12,11 +12,14 @@ from sqlalchemy import select
 
 from admin.app import page_routes
 from bot.dispatcher import words
-from scheduling import alerts, care_bookings, classes, consults, mothers
-from scheduling.calendar import JST
-from scheduling.care_bookings import Request
-from scheduling.db import transaction
-from scheduling.models import (
+from scheduling.care import care_bookings
+from scheduling.care.care_bookings import Request
+from scheduling.classes import classes
+from scheduling.consult import alerts, consults
+from scheduling.dates.calendar import JST
+from scheduling.family import mothers
+from scheduling.store.db import transaction
+from scheduling.store.models import (
     AuditEntry,
     Call,
     CallOutcome,
@@ -334,7 +337,7 @@ def test_the_call_list_filters_by_preference(sessions, app):
     pregnant(sessions, user="U6")
     with transaction(sessions) as session:
         mother = session.get(Mother, first)
-        from scheduling import calls
+        from scheduling.family import calls
         calls.answer(session, mother_id=first, user_id=mother.user_id, preference="evening", now=NOW)
     add_staff(sessions, "hanako", "staff")
     client = signed_in_client(app, "hanako")
@@ -393,7 +396,7 @@ def test_deleting_a_linked_resident_erases_her_account_and_frees_her_places(sess
 
 
 def test_the_resident_record_shows_screening_reasons_and_pushes(sessions, app):
-    from scheduling import screenings
+    from scheduling.family import screenings
     from scheduling.rules import decide
     mother_id = pregnant(sessions, user="U8")
     with transaction(sessions) as session:
@@ -434,7 +437,7 @@ def test_an_administrator_adds_disables_and_resets_accounts(sessions, app):
                                               "password": "x" * 12})
     assert no_provider.status_code == 400 and "委託先を選んで" in no_provider.text
     with transaction(sessions) as session:
-        from scheduling.models import Provider
+        from scheduling.store.models import Provider
         mori = session.scalar(select(Provider.id).where(Provider.key == "midwife-mori"))
     assert post(client, "/staff/new", {"login": "mori", "display_name": "森", "role": "provider",
                                        "provider_id": str(mori), "password": PASSWORD}).status_code == 303

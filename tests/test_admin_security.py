@@ -14,10 +14,10 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from admin.app import page_routes
-from scheduling import staff
-from scheduling.city import CityConfigError, load_city
-from scheduling.db import transaction
-from scheduling.models import AuditEntry, SignInAttempt, StaffSession, StaffUser, utcnow
+from scheduling.accounts import staff
+from scheduling.city.city_file import CityConfigError, load_city
+from scheduling.store.db import transaction
+from scheduling.store.models import AuditEntry, SignInAttempt, StaffSession, StaffUser, utcnow
 from tests.admin_helpers import PASSWORD, add_staff, admin_app, csrf_of, page_csrf, signed_in_client
 from tests.city_files import test_city
 

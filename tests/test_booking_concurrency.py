@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from scheduling import capacity, care_bookings, classes, history, providers
-from scheduling.booking_config import parse_booking_config
-from scheduling.calendar import JST
-from scheduling.care_bookings import Request
-from scheduling.db import make_engine, make_sessionmaker, transaction, upgrade_schema
-from scheduling.models import CareBooking, ClassBooking, ClassSession, Reminder
+from scheduling.care import capacity, care_bookings, history, providers
+from scheduling.care.care_bookings import Request
+from scheduling.city.booking_config import parse_booking_config
+from scheduling.classes import classes
+from scheduling.dates.calendar import JST
 from scheduling.rules import load_rules
+from scheduling.store.db import make_engine, make_sessionmaker, transaction, upgrade_schema
+from scheduling.store.models import CareBooking, ClassBooking, ClassSession, Reminder
 
 RULES = load_rules(Path(__file__).resolve().parents[1] / "config" / "rules" / "hagukumi.toml")
 ANSWERS = {"relationship": "birth", "residence": "resident", "birth_date": "2026-04-15", "exclusions": "none",

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from scheduling.booking_config import BookingConfigError, Policy, load_booking_config, parse_booking_config
-from scheduling.calendar import JST, after_quiet_hours, class_dates, holiday_name, in_quiet_hours, provider_open
-from scheduling.city import load_city
+from scheduling.city.booking_config import BookingConfigError, Policy, load_booking_config, parse_booking_config
+from scheduling.city.city_file import load_city
+from scheduling.dates.calendar import JST, after_quiet_hours, class_dates, holiday_name, in_quiet_hours, provider_open
 
 CONFIG = Path(__file__).resolve().parents[1] / "config"
 

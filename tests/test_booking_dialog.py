@@ -12,12 +12,14 @@ from bot.render import render
 from dialogs import catalog, router
 from dialogs.core import JST, Cards, Context, DateChoice, Line, Postback, Say, Text
 from dialogs.screening import SaveScreening
-from scheduling import classes, providers, screenings
-from scheduling.booking_config import parse_booking_config
-from scheduling.city import load_city
-from scheduling.db import make_engine, make_sessionmaker, transaction, upgrade_schema
-from scheduling.desk import Desk
-from scheduling.models import CareBooking, ClassBooking, Reminder
+from scheduling.care import providers
+from scheduling.chat.desk import Desk
+from scheduling.city.booking_config import parse_booking_config
+from scheduling.city.city_file import load_city
+from scheduling.classes import classes
+from scheduling.family import screenings
+from scheduling.store.db import make_engine, make_sessionmaker, transaction, upgrade_schema
+from scheduling.store.models import CareBooking, ClassBooking, Reminder
 
 CITY = load_city(Path(__file__).resolve().parents[1] / "config" / "city.toml")
 RULES = CITY["care"]["rule_set"]

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from bot import local
-from scheduling.calendar import JST
-from scheduling.models import CareBooking, ClassBooking, Reminder
+from scheduling.dates.calendar import JST
+from scheduling.store.models import CareBooking, ClassBooking, Reminder
 from tests.city_files import test_city
 from tests.conftest import make_settings
 from tests.helpers import Phone, StandIn, actions

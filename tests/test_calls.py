@@ -7,11 +7,12 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from scheduling import calls, mothers, reminders
-from scheduling.calendar import JST
-from scheduling.db import transaction
-from scheduling.models import AuditEntry, Call, Mother, Reminder
-from scheduling.pregnancy_config import parse_pregnancy_config
+from scheduling.city.pregnancy_config import parse_pregnancy_config
+from scheduling.dates.calendar import JST
+from scheduling.family import calls, mothers
+from scheduling.messaging import reminders
+from scheduling.store.db import transaction
+from scheduling.store.models import AuditEntry, Call, Mother, Reminder
 
 CONFIG = parse_pregnancy_config('[consent]\nversion = "v1"\n[call]\npush_week = 31\ncall_week = 32\n')
 NOW = datetime(2026, 5, 1, 9, 0, tzinfo=JST)

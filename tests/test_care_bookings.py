@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from scheduling import capacity, care_bookings, history, providers
-from scheduling.booking_config import load_booking_config
-from scheduling.calendar import JST
-from scheduling.care_bookings import Request
-from scheduling.db import transaction
-from scheduling.models import CareBooking, Reminder
+from scheduling.care import capacity, care_bookings, history, providers
+from scheduling.care.care_bookings import Request
+from scheduling.city.booking_config import load_booking_config
+from scheduling.dates.calendar import JST
 from scheduling.rules import load_rules
+from scheduling.store.db import transaction
+from scheduling.store.models import CareBooking, Reminder
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = load_booking_config(ROOT / "config" / "booking.toml")

@@ -4,11 +4,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from scheduling import classes
-from scheduling.booking_config import parse_booking_config
-from scheduling.calendar import JST
-from scheduling.db import transaction
-from scheduling.models import ClassBooking, ClassSession, Reminder
+from scheduling.city.booking_config import parse_booking_config
+from scheduling.classes import classes
+from scheduling.dates.calendar import JST
+from scheduling.store.db import transaction
+from scheduling.store.models import ClassBooking, ClassSession, Reminder
 from tests.admin_helpers import add_staff, admin_app, page_csrf, signed_in_client
 
 NOW = datetime.now(JST)

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from scheduling import capacity, classes, history
-from scheduling.booking_config import load_booking_config, parse_booking_config
-from scheduling.calendar import JST
-from scheduling.classes import Mother
-from scheduling.db import transaction
-from scheduling.models import ClassBooking, ClassSession, Reminder
+from scheduling.care import capacity, history
+from scheduling.city.booking_config import load_booking_config, parse_booking_config
+from scheduling.classes import classes
+from scheduling.classes.classes import Mother
+from scheduling.dates.calendar import JST
+from scheduling.store.db import transaction
+from scheduling.store.models import ClassBooking, ClassSession, Reminder
 
 CONFIG = parse_booking_config('''
 [policy]

@@ -3,8 +3,8 @@ import getpass
 
 from admin.cli import main as staff_main
 from bot.cli import _demo_staff
-from scheduling import staff
-from scheduling.models import utcnow
+from scheduling.accounts import staff
+from scheduling.store.models import utcnow
 from tests.admin_helpers import add_staff
 
 

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select, update
 
 from bot import local
-from scheduling import staff
-from scheduling.calendar import JST
-from scheduling.db import transaction
-from scheduling.models import CareBooking, ConsultCase, ConsultMessage, Mother, Reminder, SafetyAlert, utcnow
+from scheduling.accounts import staff
+from scheduling.dates.calendar import JST
+from scheduling.store.db import transaction
+from scheduling.store.models import CareBooking, ConsultCase, ConsultMessage, Mother, Reminder, SafetyAlert, utcnow
 from tests.city_files import test_city
 from tests.conftest import make_settings
 from tests.helpers import Phone, StandIn, actions, wait_for

@@ -6,11 +6,13 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from scheduling import alerts, consults, erasure, statistics
-from scheduling.calendar import JST
-from scheduling.consult_desk import ConsultDesk
-from scheduling.db import transaction
-from scheduling.models import AuditEntry, ConsultCase, ConsultMessage, Reminder, SafetyAlert
+from scheduling.chat.consult_desk import ConsultDesk
+from scheduling.consult import alerts, consults
+from scheduling.dates.calendar import JST
+from scheduling.records import erasure
+from scheduling.reports import statistics
+from scheduling.store.db import transaction
+from scheduling.store.models import AuditEntry, ConsultCase, ConsultMessage, Reminder, SafetyAlert
 from tests.admin_helpers import CITY
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=JST)

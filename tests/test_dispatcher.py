@@ -19,11 +19,13 @@ from bot.line_client import LineClient
 from bot.local import running
 from bot.standin.server import create_standin_app
 from dialogs import catalog
-from scheduling import classes, providers, reminders
-from scheduling.booking_config import load_booking_config
-from scheduling.calendar import JST
-from scheduling.db import make_engine, make_sessionmaker, transaction
-from scheduling.models import CareBooking, LineUser, Reminder
+from scheduling.care import providers
+from scheduling.city.booking_config import load_booking_config
+from scheduling.classes import classes
+from scheduling.dates.calendar import JST
+from scheduling.messaging import reminders
+from scheduling.store.db import make_engine, make_sessionmaker, transaction
+from scheduling.store.models import CareBooking, LineUser, Reminder
 from tests.conftest import make_settings
 from tests.helpers import get, post, serving, wait_for
 
@@ -353,8 +355,8 @@ def test_the_webhook_process_with_its_inline_worker_also_sends_due_reminders(dat
 def test_a_timed_push_about_a_class_she_has_booked_is_not_sent(sessions, standin):
     from types import SimpleNamespace
 
-    from scheduling.city import load_city
-    from scheduling.mothers import wanted_pushes
+    from scheduling.city.city_file import load_city
+    from scheduling.family.mothers import wanted_pushes
     pregnancy = load_city(Path(__file__).resolve().parent.parent / "config" / "city.toml")["pregnancy"]["config"]
     her = SimpleNamespace(id=1, user_id=user(1), status="pregnant", due_date="2027-03-20", birth_date=None,
                           first_baby=True, babies=1)

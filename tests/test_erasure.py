@@ -9,23 +9,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from scheduling import (
-    calls,
-    care_bookings,
-    classes,
-    erasure,
-    link_codes,
-    mothers,
-    outbox,
-    providers,
-    reminders,
-    screenings,
-    users,
-)
-from scheduling.booking_config import load_booking_config
-from scheduling.calendar import JST
-from scheduling.db import transaction
-from scheduling.models import (
+from scheduling.care import care_bookings, providers
+from scheduling.city.booking_config import load_booking_config
+from scheduling.city.pregnancy_config import load_pregnancy_config
+from scheduling.classes import classes
+from scheduling.dates.calendar import JST
+from scheduling.family import calls, link_codes, mothers, screenings
+from scheduling.messaging import outbox, reminders, users
+from scheduling.records import erasure
+from scheduling.rules import load_rules
+from scheduling.store.db import transaction
+from scheduling.store.models import (
     AuditEntry,
     Base,
     Call,
@@ -43,8 +37,6 @@ from scheduling.models import (
     Reminder,
     Screening,
 )
-from scheduling.pregnancy_config import load_pregnancy_config
-from scheduling.rules import load_rules
 
 CONFIG = Path(__file__).resolve().parents[1] / "config"
 BOOKING = load_booking_config(CONFIG / "booking.toml")

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from bot import app as bot_app
 from bot import local
-from scheduling.models import InboundEvent
+from scheduling.store.models import InboundEvent
 from tests.conftest import SECRET, TOKEN, make_settings
 from tests.fault_helpers import FreezableProxy
 from tests.helpers import StandIn, post_signed, sign, user_event, wait_for

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from bot import local
-from scheduling import heartbeats, reminders
-from scheduling.db import transaction
-from scheduling.models import Heartbeat, Reminder, utcnow
+from scheduling.messaging import heartbeats, reminders
+from scheduling.store.db import transaction
+from scheduling.store.models import Heartbeat, Reminder, utcnow
 from tests.conftest import SECRET, TOKEN, make_settings
 from tests.fault_helpers import standin_running
 from tests.helpers import StandIn, post_signed, user_event, wait_for

@@ -13,9 +13,10 @@ from bot.dispatcher import Dispatcher
 from bot.line_client import LineClient
 from bot.state import SqlStateStore
 from bot.worker import Worker
-from scheduling import audit, inbox, outbox, reminders
-from scheduling.db import transaction
-from scheduling.models import OutgoingMessage, Reminder, utcnow
+from scheduling.messaging import inbox, outbox, reminders
+from scheduling.store import audit
+from scheduling.store.db import transaction
+from scheduling.store.models import OutgoingMessage, Reminder, utcnow
 from tests.fault_helpers import standin_running
 from tests.test_worker import CITY, store_events, text_event
 

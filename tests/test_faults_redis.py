@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from bot import local
-from scheduling import inbox
-from scheduling.models import InboundEvent
+from scheduling.messaging import inbox
+from scheduling.store.models import InboundEvent
 from tests.conftest import make_settings
 from tests.fault_helpers import FreezableProxy
 from tests.helpers import StandIn, wait_for

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot import local
 from bot.inbox_writer import InboxWriter
-from scheduling.models import InboundEvent, utcnow
+from scheduling.store.models import InboundEvent, utcnow
 from tests.conftest import SECRET, make_settings
 from tests.helpers import StandIn, sign, user_event, wait_for
 

@@ -86,3 +86,53 @@ def test_the_outside_check_sees_a_reference():
     assert OUTSIDE.search(f'SAMPLES = Path(__file__).parents[2] / "{folder}/line/webhook.json"')
     assert OUTSIDE.search(f"cat ../{folder}/notes.txt")
     assert not OUTSIDE.search("Tables shared by the figures page")
+
+
+# scheduling's concept folders, lowest first: a folder imports only folders before it (and itself).
+SCHEDULING_FOLDERS = ("store", "rules", "dates", "text", "safety", "city", "messaging", "accounts", "family", "care",
+                      "classes", "consult", "records", "reports", "chat")
+
+
+def runtime_imports(path: Path) -> list[tuple[int, str]]:
+    """imported_modules without those under `if TYPE_CHECKING:` (names for the type checker only)."""
+    tree = ast.parse(path.read_text(), str(path))
+    typing_only = {n.lineno for node in ast.walk(tree) if isinstance(node, ast.If)
+                   and getattr(node.test, "id", "") == "TYPE_CHECKING" for n in ast.walk(node) if hasattr(n, "lineno")}
+    return [(line, name) for line, name in imported_modules(path) if line not in typing_only]
+
+
+def upward_imports() -> list[str]:
+    wrong = []
+    for path in python_files("scheduling"):
+        parts = path.relative_to(ROOT / "scheduling").parts
+        if len(parts) == 1:
+            assert parts[0] == "__init__.py", f"scheduling/{parts[0]} belongs in a concept folder"
+            continue
+        assert parts[0] in SCHEDULING_FOLDERS, f"scheduling/{parts[0]}/ is not in SCHEDULING_FOLDERS"
+        rank = SCHEDULING_FOLDERS.index(parts[0])
+        for line, name in runtime_imports(path):
+            bits = name.split(".")
+            if bits[0] != "scheduling":
+                continue
+            if len(bits) == 1 or bits[1] not in SCHEDULING_FOLDERS or SCHEDULING_FOLDERS.index(bits[1]) > rank:
+                wrong.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
+    return wrong
+
+
+def test_scheduling_folders_import_only_the_folders_below_them():
+    assert upward_imports() == []
+
+
+def test_the_folder_check_sees_an_upward_import(tmp_path, monkeypatch):
+    for folder in ("store", "care", "chat"):
+        (tmp_path / "scheduling" / folder).mkdir(parents=True)
+        (tmp_path / "scheduling" / folder / "__init__.py").write_text("")
+    (tmp_path / "scheduling" / "__init__.py").write_text("")
+    (tmp_path / "scheduling" / "store" / "db.py").write_text("from scheduling.care import capacity\n")
+    (tmp_path / "scheduling" / "care" / "capacity.py").write_text(
+        "from typing import TYPE_CHECKING\nfrom scheduling.store import db\nif TYPE_CHECKING:\n"
+        "    from scheduling.chat import desk\n")
+    (tmp_path / "scheduling" / "chat" / "desk.py").write_text("from ..care import capacity\nimport scheduling\n")
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    assert upward_imports() == ["scheduling/chat/desk.py:2 imports scheduling",
+                                "scheduling/store/db.py:1 imports scheduling.care"]

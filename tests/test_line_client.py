@@ -8,7 +8,7 @@ import pytest
 from bot import line_client
 from bot.line_client import LineClient
 from bot.standin.server import create_standin_app
-from scheduling.models import utcnow
+from scheduling.store.models import utcnow
 from tests.helpers import get, post, serving
 
 TOKEN = "token"

@@ -7,11 +7,12 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from scheduling import link_codes, mothers
-from scheduling.calendar import JST
-from scheduling.db import transaction
-from scheduling.models import AuditEntry, CodeAttempt, LinkCode, Mother, Reminder
-from scheduling.pregnancy_config import parse_pregnancy_config
+from scheduling.city.pregnancy_config import parse_pregnancy_config
+from scheduling.dates.calendar import JST
+from scheduling.family import link_codes, mothers
+from scheduling.store.db import transaction
+from scheduling.store.models import AuditEntry, CodeAttempt, LinkCode, Mother, Reminder
+from scheduling.text.codes import looks_like_code
 
 CONFIG = parse_pregnancy_config('''
 [consent]
@@ -45,7 +46,7 @@ def redeem(sessions, text: str, *, now: datetime, user_id: str = USER) -> link_c
 
 def test_a_code_links_her_account_once_and_plans_her_pushes(sessions):
     mother_id, code = staff_record(sessions)
-    assert len(code) == 9 and code[4] == "-" and link_codes.looks_like_code(code)
+    assert len(code) == 9 and code[4] == "-" and looks_like_code(code)
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Reminder)) == 0   # nobody to push to yet
         stored = session.scalars(select(LinkCode)).one()
@@ -76,7 +77,7 @@ def test_a_code_is_read_whatever_the_width_case_or_hyphen(sessions, typed):
         text = text.lower()
     if "fullwidth" in typed:
         text = "".join(chr(ord(c) + 0xFEE0) if c.isalnum() or c == "-" else c for c in text)
-    assert link_codes.looks_like_code(text), text
+    assert looks_like_code(text), text
     assert redeem(sessions, text, now=NOW).status == "linked", text
 
 
@@ -100,9 +101,9 @@ def test_a_new_code_voids_the_one_given_before(sessions):
 def test_a_wrong_code_is_refused_and_counted(sessions):
     staff_record(sessions)
     assert redeem(sessions, "ABCD-EFGH", now=NOW).status == "wrong"
-    assert not link_codes.looks_like_code("ABCD-EF1O")            # 1 and O are never in a code
-    assert not link_codes.looks_like_code("予約したいです")
-    assert not link_codes.looks_like_code("ABCD-EF234")
+    assert not looks_like_code("ABCD-EF1O")            # 1 and O are never in a code
+    assert not looks_like_code("予約したいです")
+    assert not looks_like_code("ABCD-EF234")
     with sessions() as session:
         assert session.scalars(select(CodeAttempt.user_id)).all() == [USER]
 
@@ -155,9 +156,9 @@ def test_linking_a_staff_record_replaces_her_own_chat_registration_of_the_same_p
     no push twice, counted once."""
     from pathlib import Path
 
-    from scheduling import statistics
-    from scheduling.models import Call
+    from scheduling.reports import statistics
     from scheduling.rules import load_rules
+    from scheduling.store.models import Call
     RULES = load_rules(Path(__file__).resolve().parents[1] / "config" / "rules" / "hagukumi.toml")
     due = NOW.date() + timedelta(days=120)
     with transaction(sessions) as session:

@@ -5,7 +5,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from scheduling.db import MIGRATIONS, make_engine, upgrade_schema
+from scheduling.store.db import MIGRATIONS, make_engine, upgrade_schema
 
 
 def head() -> str:

@@ -10,11 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import event, func, select, text
 
-from scheduling import calls, mothers, reminders
-from scheduling.calendar import JST
-from scheduling.db import transaction
-from scheduling.models import AuditEntry, Call, Mother, Reminder
-from scheduling.pregnancy_config import parse_pregnancy_config
+from scheduling.city.pregnancy_config import parse_pregnancy_config
+from scheduling.dates.calendar import JST
+from scheduling.family import calls, mothers
+from scheduling.messaging import reminders
+from scheduling.store.db import transaction
+from scheduling.store.models import AuditEntry, Call, Mother, Reminder
 
 CONFIG = parse_pregnancy_config('''
 [consent]

@@ -10,7 +10,7 @@ import pytest
 from bot.render import render
 from dialogs import router
 from dialogs.core import JST, Cards, Context, DateChoice, Follow, Postback, Say
-from scheduling.city import load_city
+from scheduling.city.city_file import load_city
 
 CITY = load_city(Path(__file__).resolve().parents[1] / "config" / "city.toml")
 NOW = datetime(2026, 11, 23, 14, 0, tzinfo=JST)

@@ -1,7 +1,7 @@
 """Phone numbers as mothers type them."""
 import pytest
 
-from scheduling.phones import parse_phone
+from scheduling.text.phones import parse_phone
 
 
 @pytest.mark.parametrize("typed, number", [

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from scheduling.city import load_city
-from scheduling.pregnancy_config import PregnancyConfigError, load_pregnancy_config, parse_pregnancy_config
+from scheduling.city.city_file import load_city
+from scheduling.city.pregnancy_config import PregnancyConfigError, load_pregnancy_config, parse_pregnancy_config
 from scheduling.rules.periods import pregnancy_week, pregnancy_week_start
 
 CONFIG = Path(__file__).resolve().parents[1] / "config"

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select, update
 
 from bot import local
-from scheduling import calls
-from scheduling.calendar import JST
-from scheduling.db import transaction
-from scheduling.models import Call, LineUser, Mother, Reminder, Screening, utcnow
+from scheduling.dates.calendar import JST
+from scheduling.family import calls
+from scheduling.store.db import transaction
+from scheduling.store.models import Call, LineUser, Mother, Reminder, Screening, utcnow
 from tests.city_files import test_city
 from tests.conftest import make_settings
 from tests.helpers import Phone, StandIn, wait_for

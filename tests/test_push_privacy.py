@@ -11,8 +11,8 @@ import pytest
 
 from bot.dispatcher import words
 from dialogs import catalog
-from scheduling import reminders
-from scheduling.booking_config import load_booking_config
+from scheduling.city.booking_config import load_booking_config
+from scheduling.messaging import reminders
 
 CONFIG = Path(__file__).resolve().parents[1] / "config"
 LOCK_SCREEN_LINES = 4

@@ -8,12 +8,12 @@ from sqlalchemy import select
 from dialogs import privacy, registration
 from dialogs.core import Context, Postback, Say, Text
 from dialogs.main_menu import MENU
-from scheduling import calls, link_codes, mothers
-from scheduling.calendar import JST
-from scheduling.city import load_city
-from scheduling.db import transaction
-from scheduling.family_desk import FamilyDesk
-from scheduling.models import Call, Mother, Reminder
+from scheduling.chat.family_desk import FamilyDesk
+from scheduling.city.city_file import load_city
+from scheduling.dates.calendar import JST
+from scheduling.family import calls, link_codes, mothers
+from scheduling.store.db import transaction
+from scheduling.store.models import Call, Mother, Reminder
 
 CITY = load_city(Path(__file__).resolve().parents[1] / "config" / "city.toml")
 CONFIG = CITY["pregnancy"]["config"]
@@ -176,8 +176,9 @@ def test_deleting_her_data_asks_twice_then_runs_the_command(sessions):
 
 def test_the_classes_use_her_registration_instead_of_asking_again(sessions):
     from dialogs import classes as class_dialog
-    from scheduling import classes, providers
-    from scheduling.desk import Desk
+    from scheduling.care import providers
+    from scheduling.chat.desk import Desk
+    from scheduling.classes import classes
     booking = CITY["booking"]["config"]
     with transaction(sessions) as session:
         providers.sync(session, config=booking)

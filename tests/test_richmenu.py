@@ -1,5 +1,5 @@
 """`hagukumi richmenu apply` and `show` against the stand-in (bot/richmenu.py), and the rich menu file's
-checker (scheduling/richmenu_config.py)."""
+checker (scheduling/city/richmenu_config.py)."""
 import io
 import shutil
 from pathlib import Path
@@ -11,7 +11,7 @@ from bot import richmenu
 from bot.cli import main
 from bot.richmenu import IPA_GOTHIC
 from bot.standin.server import create_standin_app
-from scheduling.richmenu_config import RichMenuConfigError, load_richmenu_config, parse_richmenu_config
+from scheduling.city.richmenu_config import RichMenuConfigError, load_richmenu_config, parse_richmenu_config
 from tests.helpers import serving
 
 pytestmark = pytest.mark.skipif(not IPA_GOTHIC.is_file(),
@@ -234,11 +234,12 @@ def test_a_replaced_menu_relinks_its_mothers_through_the_dispatcher(standin, cit
 
     from sqlalchemy import select
 
-    from scheduling import mothers, reminders
-    from scheduling.calendar import JST
-    from scheduling.db import transaction
-    from scheduling.models import Reminder
-    from scheduling.pregnancy_config import load_pregnancy_config
+    from scheduling.city.pregnancy_config import load_pregnancy_config
+    from scheduling.dates.calendar import JST
+    from scheduling.family import mothers
+    from scheduling.messaging import reminders
+    from scheduling.store.db import transaction
+    from scheduling.store.models import Reminder
     menus, url = standin
     run(capsys, monkeypatch, url, city, "apply", database_url=database_url)
     pregnancy = load_pregnancy_config(city / "pregnancy.toml")

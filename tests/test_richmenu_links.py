@@ -1,6 +1,6 @@
 """A mother's rich menu follows her stage: registration, the birth, a pregnancy ended, a linked record and
 her data deleted write a `richmenu` row that the dispatcher turns into LINE's link (or unlink) call,
-retried like a push (scheduling/reminders.py switch_menu, bot/dispatcher.py, bot/line_client.py)."""
+retried like a push (scheduling/messaging/reminders.py switch_menu, bot/dispatcher.py, bot/line_client.py)."""
 import asyncio
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -14,13 +14,15 @@ from bot.dispatcher import Dispatcher
 from bot.line_client import LineClient
 from bot.richmenu import IPA_GOTHIC, RichMenus
 from bot.standin.server import create_standin_app
-from scheduling import erasure, link_codes, mothers, reminders
-from scheduling.booking_config import load_booking_config
-from scheduling.calendar import JST
-from scheduling.db import transaction
-from scheduling.models import LineUser, Mother, Reminder
-from scheduling.pregnancy_config import load_pregnancy_config
-from scheduling.richmenu_config import load_richmenu_config
+from scheduling.city.booking_config import load_booking_config
+from scheduling.city.pregnancy_config import load_pregnancy_config
+from scheduling.city.richmenu_config import load_richmenu_config
+from scheduling.dates.calendar import JST
+from scheduling.family import link_codes, mothers
+from scheduling.messaging import reminders
+from scheduling.records import erasure
+from scheduling.store.db import transaction
+from scheduling.store.models import LineUser, Mother, Reminder
 from tests.helpers import serving
 
 pytestmark = pytest.mark.skipif(not IPA_GOTHIC.is_file(),
@@ -247,7 +249,7 @@ def test_at_night_the_switch_is_made_and_pushes_still_wait(sessions, standin):
 
 
 def test_data_deleted_by_staff_on_her_request_switches_her_back(sessions, standin):
-    from scheduling import residents
+    from scheduling.records import residents
     menus, url = standin
     apply_menus(url)
     mother_id = register(sessions)

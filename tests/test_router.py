@@ -9,9 +9,9 @@ import pytest
 from bot.render import render
 from dialogs import router
 from dialogs.core import CityText, Context, Media, Postback, Say, Text
-from scheduling.calendar import JST
-from scheduling.city import load_city
-from scheduling.consult_desk import Added, CaseView
+from scheduling.chat.consult_desk import Added, CaseView
+from scheduling.city.city_file import load_city
+from scheduling.dates.calendar import JST
 from tests.test_consult_dialog import FakeDesk
 
 CITY = load_city(Path(__file__).resolve().parents[1] / "config" / "city.toml")

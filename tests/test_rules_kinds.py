@@ -8,10 +8,10 @@ import pytest
 from bot.render import render
 from dialogs import router
 from dialogs.core import JST, Cards, Context, Postback, Say
-from scheduling import providers
-from scheduling.db import make_engine, make_sessionmaker, transaction
-from scheduling.desk import Desk
+from scheduling.care import providers
+from scheduling.chat.desk import Desk
 from scheduling.rules import RulesError, Use, decide, next_question, parse_rules
+from scheduling.store.db import make_engine, make_sessionmaker, transaction
 from tests.test_booking_dialog import Chat as BookingChat  # noqa: F401
 from tests.test_booking_dialog import World, booking_config, days_offered
 from tests.test_screening_dialog import CITY
@@ -290,7 +290,7 @@ def test_fee_text_she_is_told_the_citys_words_not_free():
 
 def test_fee_text_the_booking_summary_names_no_amount_either():
     from dialogs.booking import _fee
-    from scheduling.desk import Quote
+    from scheduling.chat.desk import Quote
     from scheduling.rules import total_fee
     day = UNKNOWN_FEES.versions[0].types["day_care"]
     fees = tuple(total_fee(day, n, 1, "taxed") for n in (2, 3))

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from scheduling.booking_config import parse_booking_config
+from scheduling.city.booking_config import parse_booking_config
 from scheduling.rules import RulesError
 from scheduling.rules.cli import main
 from scheduling.rules.loader import parse_rules

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main as hagukumi
-from scheduling.calendar import JST
-from scheduling.city import CityConfigError, load_city
+from scheduling.city.city_file import CityConfigError, load_city
+from scheduling.dates.calendar import JST
 from scheduling.safety import Match, SafetyConfigError, load_safety, parse_safety
 
 CONFIG = Path(__file__).resolve().parents[1] / "config"

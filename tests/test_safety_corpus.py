@@ -67,7 +67,7 @@ def test_a_typed_link_code_is_not_read_as_words():
     """Codes are 8 letters and digits; one in about 130 holds "DV", which must not raise an urgent item."""
     import random
 
-    from scheduling.link_codes import ALPHABET, LENGTH
+    from scheduling.text.codes import ALPHABET, LENGTH
     randomly = random.Random(10)
     codes = ["".join(randomly.choice(ALPHABET) for _ in range(LENGTH)) for _ in range(3000)]
     assert sum("DV" in code for code in codes) > 10

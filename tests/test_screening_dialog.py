@@ -8,7 +8,7 @@ from bot.render import render
 from dialogs import router
 from dialogs.core import JST, Cards, Context, DateChoice, Media, Outcome, Postback, Say, Text
 from dialogs.screening import SaveScreening
-from scheduling.city import load_city
+from scheduling.city.city_file import load_city
 
 CITY = load_city(Path(__file__).resolve().parents[1] / "config" / "city.toml")
 NOW = datetime(2026, 11, 23, 21, 0, tzinfo=JST)  # 令和8年度: "anyone who needs it"

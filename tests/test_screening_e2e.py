@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot import local
-from scheduling.models import ConversationState, Screening
+from scheduling.store.models import ConversationState, Screening
 from tests.conftest import make_settings
 from tests.helpers import Phone, StandIn, actions
 

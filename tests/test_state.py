@@ -4,8 +4,8 @@ from datetime import timedelta
 import pytest
 
 from bot.state import RedisStateStore, SqlStateStore, StateConflict
-from scheduling.db import transaction
-from scheduling.models import utcnow
+from scheduling.store.db import transaction
+from scheduling.store.models import utcnow
 
 USER = "U" + "c" * 32
 TTL = timedelta(minutes=30)

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from scheduling import providers, statistics
-from scheduling.booking_config import load_booking_config
-from scheduling.calendar import JST
-from scheduling.db import transaction
-from scheduling.models import Call, CallOutcome, CareBooking, ClassBooking, ClassSession, Mother
+from scheduling.care import providers
+from scheduling.city.booking_config import load_booking_config
+from scheduling.dates.calendar import JST
+from scheduling.reports import statistics
 from scheduling.rules import load_rules
 from scheduling.rules.engine import units
+from scheduling.store.db import transaction
+from scheduling.store.models import Call, CallOutcome, CareBooking, ClassBooking, ClassSession, Mother
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = load_booking_config(ROOT / "config" / "booking.toml")

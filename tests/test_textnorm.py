@@ -1,7 +1,7 @@
 """normalize(): what people really type folds into one comparable form."""
 import pytest
 
-from scheduling.textnorm import fold, normalize
+from scheduling.text.textnorm import fold, normalize
 
 
 @pytest.mark.parametrize("typed", ["しにたい", "シニタイ", "ｼﾆﾀｲ", "しにたーい", "し に た い ！！", "しにたいいい",

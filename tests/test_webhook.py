@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import local
-from scheduling.models import InboundEvent, LineUser
+from scheduling.store.models import InboundEvent, LineUser
 from tests.conftest import SECRET, make_settings
 from tests.helpers import StandIn, get, post, post_signed, sign, user_event, wait_for
 
@@ -157,9 +157,9 @@ def test_language_comes_from_the_line_profile(live):
 
 
 def test_unfollow_marks_the_user_and_no_push_goes_to_them(live):
-    from scheduling import outbox
-    from scheduling.db import transaction
-    from scheduling.models import OutgoingMessage, utcnow
+    from scheduling.messaging import outbox
+    from scheduling.store.db import transaction
+    from scheduling.store.models import OutgoingMessage, utcnow
 
     standin = StandIn(live.standin_url)
     standin.send(USER, {"type": "follow", "follow": {"isUnblocked": False}})

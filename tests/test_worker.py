@@ -9,10 +9,10 @@ from sqlalchemy import select
 from bot.line_client import Result
 from bot.state import SqlStateStore
 from bot.worker import Worker
-from scheduling import inbox
-from scheduling.city import load_city
-from scheduling.db import transaction
-from scheduling.models import InboundEvent, OutgoingMessage, utcnow
+from scheduling.city.city_file import load_city
+from scheduling.messaging import inbox
+from scheduling.store.db import transaction
+from scheduling.store.models import InboundEvent, OutgoingMessage, utcnow
 from tests.helpers import user_event
 
 CITY = load_city(Path(__file__).resolve().parents[1] / "config" / "city.toml")
@@ -173,7 +173,7 @@ def test_an_event_that_keeps_failing_is_retried_with_backoff_then_set_aside_with
 
 
 def test_sent_messages_are_forgotten_after_a_week_and_failed_ones_kept(sessions):
-    from scheduling import outbox
+    from scheduling.messaging import outbox
     now = utcnow()
     with transaction(sessions) as session:
         old_sent = outbox.add(session, user_id=FAST, messages=[{"type": "text", "text": "a"}], now=now - timedelta(days=8))

@@ -5,8 +5,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from admin.web import Me, db, now, page, posted, session_token, signed_in, url
-from scheduling import staff
-from scheduling.models import StaffUser
+from scheduling.accounts import staff
+from scheduling.store.models import StaffUser
 
 router = APIRouter()
 PROBLEMS = {"current": "いまのパスワードが違います。",

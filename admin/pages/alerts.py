@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from admin.web import Me, db, missing, now, posted, url
-from scheduling import alerts
+from scheduling.consult import alerts
 
 router = APIRouter()
 MAX_NOTE = 500

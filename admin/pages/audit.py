@@ -3,7 +3,7 @@ from fastapi import APIRouter, Depends, Request
 
 from admin import audit_words
 from admin.web import Me, db, page, signed_in, staff_names
-from scheduling import audit
+from scheduling.store import audit
 
 router = APIRouter()
 ACTIONS = {"signed_in": "ログイン", "staff_created": "職員アカウント作成", "staff_disabled": "職員アカウント停止",

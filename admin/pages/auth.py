@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from admin.web import Me, admin_setting, db, now, page, posted, session_cookie, session_token, url
-from scheduling import staff
+from scheduling.accounts import staff
 
 router = APIRouter()
 LOGIN_CSRF = "hagukumi_login_csrf"

@@ -2,7 +2,7 @@
 confirm, decline with a reason, attended / no-show, cancelled by phone with a reason. A provider's
 account sees only its own bookings and may only mark them attended or no-show; anything else is 404.
 
-Every action goes through scheduling/care_bookings.py and is written to the audit trail."""
+Every action goes through scheduling/care/care_bookings.py and is written to the audit trail."""
 import unicodedata
 from datetime import date
 
@@ -10,9 +10,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from admin.web import Me, as_date, as_int, db, missing, now, page, posted, signed_in, staff_names, url
-from scheduling import audit, booking_facts, booking_lists, care_bookings, history, mothers, reminders, residents
-from scheduling.calendar import jst_today
-from scheduling.models import CareBooking, Provider
+from scheduling.care import booking_facts, booking_lists, care_bookings, history
+from scheduling.dates.calendar import jst_today
+from scheduling.family import mothers
+from scheduling.messaging import reminders
+from scheduling.records import residents
+from scheduling.store import audit
+from scheduling.store.models import CareBooking, Provider
 
 router = APIRouter()
 EVERYONE = ("admin", "staff", "provider")

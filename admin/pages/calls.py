@@ -7,11 +7,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from admin.web import Me, as_date, db, missing, now, page, posted, signed_in, staff_names, url
-from scheduling import audit, call_list, calls
-from scheduling.calendar import jst_today
-from scheduling.japanese_dates import fiscal_bounds, fiscal_year
-from scheduling.models import Call, Mother
+from scheduling.dates.calendar import jst_today
+from scheduling.dates.japanese_dates import fiscal_bounds, fiscal_year
+from scheduling.family import call_list, calls
 from scheduling.rules.periods import pregnancy_week
+from scheduling.store import audit
+from scheduling.store.models import Call, Mother
 
 router = APIRouter()
 STAFF = ("admin", "staff")

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 from fastapi import APIRouter, Depends, Request
 
 from admin.web import Me, db, now, page, signed_in
-from scheduling import booking_lists, capacity, providers
-from scheduling.calendar import holiday_name, jst_today, provider_open
+from scheduling.care import booking_lists, capacity, providers
+from scheduling.dates.calendar import holiday_name, jst_today, provider_open
 
 router = APIRouter()
 

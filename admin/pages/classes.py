@@ -1,13 +1,13 @@
 """教室: the sessions with places taken and waiting lists; a session added, changed, or cancelled with a
 push to everyone booked or waiting; the participant list to print (A4); attendance; the waiting list.
-Staff and administrators only. The work is scheduling/class_admin.py's."""
+Staff and administrators only. The work is scheduling/classes/class_admin.py's."""
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from admin.web import Me, as_date, as_int, db, missing, now, page, posted, signed_in, url
-from scheduling import class_admin
-from scheduling.calendar import jst_today
-from scheduling.class_admin import ClassAdminError
+from scheduling.classes import class_admin
+from scheduling.classes.class_admin import ClassAdminError
+from scheduling.dates.calendar import jst_today
 
 router = APIRouter()
 STAFF = ("admin", "staff")

@@ -4,8 +4,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from admin.web import Me, db, missing, now, page, posted, signed_in, staff_names, url
-from scheduling import alerts, audit, consults, mothers
-from scheduling.consults import MAX_REPLY
+from scheduling.consult import alerts, consults
+from scheduling.consult.consults import MAX_REPLY
+from scheduling.family import mothers
+from scheduling.store import audit
 
 router = APIRouter()
 STAFF = ("admin", "staff")

@@ -1,5 +1,5 @@
 """実績: the fiscal year's figures as a page, as CSV for Excel, and as an A4 print view in the form of a
-municipal 事業実績 table. Staff and administrators only. Counting rules: scheduling/statistics.py."""
+municipal 事業実績 table. Staff and administrators only. Counting rules: scheduling/reports/statistics.py."""
 import csv
 import io
 from datetime import timedelta
@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from admin.web import TOPIC_NAMES, TYPE_NAMES, Me, db, now, page, signed_in
-from scheduling import statistics
-from scheduling.calendar import jst_today
-from scheduling.japanese_dates import fiscal_label, fiscal_year
+from scheduling.dates.calendar import jst_today
+from scheduling.dates.japanese_dates import fiscal_label, fiscal_year
+from scheduling.reports import statistics
 
 router = APIRouter()
 STAFF = signed_in("admin", "staff")

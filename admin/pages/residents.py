@@ -1,15 +1,16 @@
 """利用者: find a record by the centre's registration code or the record number; the record (registration,
 screenings with their reasons, bookings, the 32-week call, pushes sent); a record made at the 母子健康手帳
 interview with a link code to hand over; deletion on request. Staff and administrators only: these are
-要配慮個人情報, and a provider's account never sees them. The work is scheduling/residents.py's."""
+要配慮個人情報, and a provider's account never sees them. The work is scheduling/records/residents.py's."""
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Form, Request
 
 from admin.web import Me, as_date, db, missing, now, page, posted, signed_in, staff_names
-from scheduling import link_codes, residents
-from scheduling.calendar import jst_today
-from scheduling.models import Mother
+from scheduling.dates.calendar import jst_today
+from scheduling.family import link_codes
+from scheduling.records import residents
+from scheduling.store.models import Mother
 
 router = APIRouter()
 STAFF = ("admin", "staff")

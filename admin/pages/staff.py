@@ -1,6 +1,6 @@
 """職員: staff accounts (administrators only) — the list, a new account (a provider's account with its
 provider), disabling and enabling, a new password, unlocking after failed sign-ins, turning off someone's
-lost second factor (TOTP). The work is scheduling/staff.py's, which writes the
+lost second factor (TOTP). The work is scheduling/accounts/staff.py's, which writes the
 audit trail."""
 import re
 
@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from admin.web import Me, as_int, db, missing, now, page, posted, signed_in, url
-from scheduling import booking_lists, staff
-from scheduling.models import Provider, StaffUser
+from scheduling.accounts import staff
+from scheduling.care import booking_lists
+from scheduling.store.models import Provider, StaffUser
 
 router = APIRouter()
 ADMIN = ("admin",)

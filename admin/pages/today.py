@@ -7,8 +7,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from admin.web import Me, db, missing, now, page, posted, signed_in, url
-from scheduling import alerts, booking_lists, calls, consults, inbox, mothers, outbox, reminders
-from scheduling.calendar import jst_today
+from scheduling.care import booking_lists
+from scheduling.consult import alerts, consults
+from scheduling.dates.calendar import jst_today
+from scheduling.family import calls, mothers
+from scheduling.messaging import inbox, outbox, reminders
 
 router = APIRouter()
 

@@ -10,9 +10,9 @@ import argparse
 import sys
 from datetime import date, datetime, time, timedelta
 
-from scheduling.calendar import JST
+from scheduling.dates.calendar import JST
 from scheduling.rules import RulesError
-from scheduling.textnorm import normalize
+from scheduling.text.textnorm import normalize
 
 from .loader import load_safety
 from .matcher import WEEKDAYS

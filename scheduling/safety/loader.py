@@ -3,9 +3,9 @@ reported at once as 'FILE:LINE: field.path: message'. Format: docs/safety.md."""
 import re
 from datetime import date, datetime, time
 
-from scheduling import config_files
+from scheduling.rules import config_files
 from scheduling.rules.loader import RulesError, _Checker, _join
-from scheduling.textnorm import fold, normalize
+from scheduling.text.textnorm import fold, normalize
 
 from .matcher import PLACEHOLDER, WEEKDAYS
 from .schema import WHEN, Category, Contact, Hours, SafetyNet

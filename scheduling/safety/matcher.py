@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from scheduling.calendar import JST, holiday_name
+from scheduling.dates.calendar import JST, holiday_name
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)(?:\.(name|number|hours))?\}")

@@ -3,8 +3,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from scheduling.link_codes import looks_like_code
-from scheduling.textnorm import normalize
+from scheduling.text.codes import looks_like_code
+from scheduling.text.textnorm import normalize
 
 from . import matcher
 

@@ -1,0 +1,1 @@
+"""Staff accounts: passwords, sign-in limits, sessions, the administrators' second factor."""

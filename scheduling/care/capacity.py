@@ -1,0 +1,63 @@
+"""Places of a resource on a day, enforced by the database.
+
+A booking takes places with one conditional UPDATE (`used = used + n WHERE used + n <= capacity`);
+the table's CHECK refuses `used > capacity` whatever the code does. On PostgreSQL a second
+transaction racing for the same row waits for the first and re-checks the row as the first left it;
+on SQLite writers queue for the one write lock. Several days (the nights of a stay) are taken in date
+order, so two stays never wait for each other in a cycle.
+"""
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from scheduling.store.models import CapacityCounter
+from scheduling.store.sql import insert_ignoring_duplicates
+
+
+def _ensure(session: Session, resource: str, day: str, slot: str, capacity: int) -> None:
+    insert_ignoring_duplicates(session, CapacityCounter.__table__,
+                               [dict(resource=resource, day=day, slot=slot, capacity=capacity, used=0)],
+                               key=None)
+
+
+def take(session: Session, *, resource: str, places: list[tuple[str, str, int]], count: int) -> bool:
+    """Take `count` places on each (day, slot, capacity) in `places`, all or none. Call inside a
+    savepoint: on False some days may have been taken and the caller must roll them back."""
+    for day, slot, capacity in sorted(places):
+        _ensure(session, resource, day, slot, capacity)
+        taken = session.execute(
+            update(CapacityCounter)
+            .where(CapacityCounter.resource == resource, CapacityCounter.day == day, CapacityCounter.slot == slot,
+                   CapacityCounter.used + count <= CapacityCounter.capacity)
+            .values(used=CapacityCounter.used + count)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken != 1:
+            return False
+    return True
+
+
+def give_back(session: Session, *, resource: str, places: list[tuple[str, str]], count: int) -> None:
+    for day, slot in sorted(places):
+        session.execute(
+            update(CapacityCounter)
+            .where(CapacityCounter.resource == resource, CapacityCounter.day == day, CapacityCounter.slot == slot)
+            .values(used=CapacityCounter.used - count)
+            .execution_options(synchronize_session=False))
+
+
+def used(session: Session, *, resource: str, first: str, last: str) -> dict[tuple[str, str], tuple[int, int]]:
+    """(day, slot) -> (used, capacity) for the counters that exist between two ISO dates."""
+    rows = session.execute(
+        select(CapacityCounter.day, CapacityCounter.slot, CapacityCounter.used, CapacityCounter.capacity)
+        .where(CapacityCounter.resource == resource, CapacityCounter.day >= first, CapacityCounter.day <= last))
+    return {(day, slot): (taken, capacity) for day, slot, taken, capacity in rows}
+
+
+def set_capacity(session: Session, *, resource: str, day: str, slot: str, capacity: int) -> bool:
+    """Change a place's capacity (staff); refused (False) below what is already taken."""
+    _ensure(session, resource, day, slot, capacity)
+    return session.execute(
+        update(CapacityCounter)
+        .where(CapacityCounter.resource == resource, CapacityCounter.day == day, CapacityCounter.slot == slot,
+               CapacityCounter.used <= capacity)
+        .values(capacity=capacity).execution_options(synchronize_session=False)).rowcount == 1

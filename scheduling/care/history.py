@@ -1,0 +1,21 @@
+"""The history of every booking: each change of state, who made it, when, and why."""
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scheduling.store.models import BookingChange
+
+MOTHER, SYSTEM = "mother", "system"
+
+
+def record(session: Session, *, kind: str, booking_id: int, before: str | None, after: str, actor: str,
+           now: datetime, note: str | None = None) -> None:
+    session.add(BookingChange(kind=kind, booking_id=booking_id, from_status=before, to_status=after,
+                              actor=actor, note=note, at=now))
+
+
+def of_booking(session: Session, *, kind: str, booking_id: int) -> list[BookingChange]:
+    return list(session.scalars(select(BookingChange)
+                                .where(BookingChange.kind == kind, BookingChange.booking_id == booking_id)
+                                .order_by(BookingChange.at, BookingChange.id)))

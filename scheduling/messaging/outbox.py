@@ -1,0 +1,138 @@
+"""Outgoing LINE requests: written in the transaction that decides them, then sent and marked."""
+import json
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from scheduling.store import audit
+from scheduling.store.models import LineUser, OutgoingMessage
+
+# A sender holds a row this long; one that dies is replaced after it. A second sender of the same row is
+# harmless (a push's retry key, a reply's used-up token), so the lease is short: a reply still goes out
+# while its token lives.
+LEASE = timedelta(seconds=10)
+# LINE recognises a retry key for 24 hours: a row is tried (backing off up to MAX_BACKOFF, or longer
+# when LINE says Retry-After) until GIVE_UP_AFTER from its first try, and only then marked failed.
+MAX_BACKOFF = timedelta(minutes=5)
+MAX_RETRY_AFTER = timedelta(hours=1)
+GIVE_UP_AFTER = timedelta(hours=23)
+LATE_AFTER = timedelta(minutes=3)  # an answer leaving later than this after her message says sorry first
+DELAYED_AFTER = timedelta(minutes=10)  # staff see an answer still not delivered after this
+
+
+def next_try(attempts: int, now: datetime, retry_after: float | None) -> datetime:
+    """When to try again after `attempts` tries: exponential backoff, capped, or LINE's Retry-After."""
+    wait = min(timedelta(seconds=2 ** min(attempts, 20)), MAX_BACKOFF)
+    if retry_after:
+        wait = max(wait, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
+    return now + wait
+
+
+def add(session: Session, *, user_id: str, messages: list[dict], now: datetime,
+        reply_token: str | None = None, reply_deadline: datetime | None = None,
+        not_before: datetime | None = None, source_event_id: int | None = None,
+        claimed: bool = False) -> OutgoingMessage:
+    """A message to send; `claimed` when the caller sends it itself right after the commit."""
+    row = OutgoingMessage(
+        user_id=user_id, messages=json.dumps(messages, ensure_ascii=False),
+        reply_token=reply_token, reply_deadline=reply_deadline, retry_key=str(uuid.uuid4()),
+        status="pending", not_before=not_before or now, created_at=now, source_event_id=source_event_id,
+        attempts=1 if claimed else 0, lease_until=now + LEASE if claimed else None,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def claim(session: Session, *, message_id: int, now: datetime) -> OutgoingMessage | None:
+    """Take a pending message for sending, unless another sender holds it."""
+    claimed = session.execute(
+        update(OutgoingMessage)
+        .where(OutgoingMessage.id == message_id, OutgoingMessage.status == "pending",
+               OutgoingMessage.not_before <= now,
+               (OutgoingMessage.lease_until.is_(None)) | (OutgoingMessage.lease_until <= now))
+        .values(lease_until=now + LEASE, attempts=OutgoingMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return session.get(OutgoingMessage, message_id, populate_existing=True) if claimed else None
+
+
+def due_ids(session: Session, *, now: datetime, limit: int = 200) -> list[int]:
+    return list(session.scalars(
+        select(OutgoingMessage.id)
+        .where(OutgoingMessage.status == "pending", OutgoingMessage.not_before <= now,
+               (OutgoingMessage.lease_until.is_(None)) | (OutgoingMessage.lease_until <= now))
+        .order_by(OutgoingMessage.not_before, OutgoingMessage.id)
+        .limit(limit)
+    ))
+
+
+def mark_sent(session: Session, *, message_id: int, via: str, now: datetime) -> None:
+    session.execute(update(OutgoingMessage).where(OutgoingMessage.id == message_id)
+                    .values(status="sent", sent_via=via, sent_at=now, lease_until=None))
+
+
+def mark_failed(session: Session, *, message_id: int, error: str) -> None:
+    session.execute(update(OutgoingMessage).where(OutgoingMessage.id == message_id)
+                    .values(status="failed", last_error=error[-2000:], lease_until=None))
+
+
+def mark_skipped(session: Session, *, message_id: int, reason: str) -> None:
+    session.execute(update(OutgoingMessage).where(OutgoingMessage.id == message_id)
+                    .values(status="skipped", last_error=reason, lease_until=None))
+
+
+def retry_later(session: Session, *, message_id: int, error: str, now: datetime,
+                retry_after: float | None = None) -> None:
+    """Try again later (see next_try); give up as failed once the retry key no longer holds."""
+    row = session.get(OutgoingMessage, message_id, populate_existing=True)
+    row.last_error = error[-2000:]
+    row.lease_until = None
+    if now - row.created_at >= GIVE_UP_AFTER:
+        row.status = "failed"
+    else:
+        row.not_before = next_try(row.attempts, now, retry_after)
+        row.reply_token = None  # a token is long dead by the next try: push instead
+
+
+def recipient_blocked(session: Session, *, user_id: str) -> bool:
+    user = session.get(LineUser, user_id)
+    return user is not None and not user.following
+
+
+def purge_sent(session: Session, *, before: datetime) -> int:
+    """Forget what was sent long ago (failed rows stay for staff): the chat is LINE's to show, not ours to keep."""
+    return session.execute(
+        delete(OutgoingMessage).where(OutgoingMessage.status.in_(("sent", "skipped")),
+                                      OutgoingMessage.created_at < before)
+    ).rowcount
+
+
+def is_late_answer(row: OutgoingMessage, *, asked_at: datetime | None, now: datetime) -> bool:
+    """An answer to her message leaving more than LATE_AFTER after she sent it."""
+    return row.source_event_id is not None and now - (asked_at or row.created_at) > LATE_AFTER
+
+
+def troubled(session: Session, *, now: datetime, limit: int = 100) -> list[OutgoingMessage]:
+    """Messages staff should see: failed ones, and pending ones not delivered DELAYED_AFTER after they
+    were written (LINE down, the worker stopped). Oldest first."""
+    return list(session.scalars(
+        select(OutgoingMessage)
+        .where((OutgoingMessage.status == "failed")
+               | ((OutgoingMessage.status == "pending") & (OutgoingMessage.created_at < now - DELAYED_AFTER)))
+        .order_by(OutgoingMessage.created_at, OutgoingMessage.id).limit(limit)))
+
+
+def resend(session: Session, *, message_id: int, actor: str, now: datetime) -> bool:
+    """A failed message goes out again at once (a staff action, audited). A new retry key when the old
+    one may no longer hold, so LINE does not take it for a resend of what it refused."""
+    row = session.get(OutgoingMessage, message_id, populate_existing=True)
+    if row is None or row.status != "failed":
+        return False
+    if now - row.created_at >= GIVE_UP_AFTER:
+        row.retry_key, row.created_at = str(uuid.uuid4()), now
+    row.status, row.not_before, row.lease_until, row.reply_token = "pending", now, None, None
+    audit.record(session, actor=actor, action="message.resend", subject=f"outgoing_message:{message_id}", now=now)
+    return True

@@ -1,0 +1,2 @@
+"""The database: engine and sessions, models, SQL that differs between SQLite and PostgreSQL,
+the audit trail, and the schema's migrations (migrations/)."""

@@ -1,0 +1,1 @@
+"""What people type: text folded into one comparable form, phone numbers, the shape of a link code."""
