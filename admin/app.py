@@ -15,10 +15,11 @@ from starlette.exceptions import HTTPException
 from admin import pages
 from admin.guard import Guard, ids_in_range
 from admin.web import Forbidden, SignInRequired, page, url
+from scheduling.city.city_file import City
 from scheduling.store.models import utcnow
 
 
-def create_admin_app(*, sessions: sessionmaker[Session], city: dict, secure_cookies: bool = True,
+def create_admin_app(*, sessions: sessionmaker[Session], city: City, secure_cookies: bool = True,
                      clock=utcnow, forget_state=None) -> FastAPI:
     """`forget_state(session, user_id)`: drop a deleted mother's conversation state wherever the bot keeps
     it (Redis, when configured), given by the bot's app that mounts this one."""

@@ -167,7 +167,7 @@ def session_token(request: Request) -> str | None:
 
 def admin_setting(request: Request, key: str) -> timedelta:
     """The city's [admin] setting as a time span: idle_minutes, session_hours."""
-    value = request.app.state.city.get("admin", {}).get(key, {"idle_minutes": 30, "session_hours": 10}[key])
+    value = getattr(request.app.state.city.admin, key)
     return timedelta(minutes=value) if key == "idle_minutes" else timedelta(hours=value)
 
 

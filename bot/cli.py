@@ -203,7 +203,7 @@ def _local_rich_menus(standin_url: str, settings) -> str:
 def _quiet_hours_note(settings) -> str:
     """Say where the chat starts whether a confirmation made at night arrives now or in the morning."""
     from scheduling.city.city_file import load_city
-    policy = load_city(settings.city_config)["booking"]["config"].policy
+    policy = load_city(settings.city_config).booking.policy
     if not settings.quiet_hours:
         return "quiet hours: off (--no-quiet-hours): pushes such as a confirmation arrive at once, at any hour"
     return (f"quiet hours: {policy.quiet_from}–{policy.quiet_until} (the city's file): a push made then, such as a "

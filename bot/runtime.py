@@ -11,7 +11,7 @@ from bot.settings import Settings
 from bot.state import RedisStateStore, SqlStateStore
 from bot.worker import Worker
 from scheduling.care import providers
-from scheduling.city.city_file import CityConfigError, load_city
+from scheduling.city.city_file import City, CityConfigError, load_city
 from scheduling.classes import classes
 from scheduling.dates.calendar import jst_today
 from scheduling.store.db import make_engine, make_sessionmaker, transaction, upgrade_schema
@@ -21,7 +21,7 @@ from scheduling.store.models import utcnow
 @dataclass
 class Runtime:
     settings: Settings
-    city: dict
+    city: City
     engine: Engine
     sessions: sessionmaker[Session]
     state_store: object
@@ -32,15 +32,15 @@ class Runtime:
                       give_way=give_way)
 
     def new_dispatcher(self, line: LineClient) -> Dispatcher:
-        return Dispatcher(sessions=self.sessions, line=line, config=self.city["booking"]["config"],
+        return Dispatcher(sessions=self.sessions, line=line, config=self.city.booking,
                           quiet_hours=self.settings.quiet_hours)
 
     def prepare_database(self) -> None:
         """Bring the schema up to date and the providers and class sessions in step with the city's file."""
         upgrade_schema(self.engine)
         with transaction(self.sessions) as session:
-            providers.sync(session, config=self.city["booking"]["config"])
-            classes.sync(session, config=self.city["booking"]["config"], today=jst_today(utcnow()))
+            providers.sync(session, config=self.city.booking)
+            classes.sync(session, config=self.city.booking, today=jst_today(utcnow()))
 
     def new_line_client(self) -> LineClient:
         return LineClient(base_url=self.settings.line_api_base_url,

@@ -22,6 +22,7 @@ from dialogs.screening import SaveScreening
 from scheduling.chat.consult_desk import ConsultDesk
 from scheduling.chat.desk import Desk
 from scheduling.chat.family_desk import FamilyDesk
+from scheduling.city.city_file import City
 from scheduling.consult import alerts
 from scheduling.family import screenings
 from scheduling.messaging import heartbeats, inbox, outbox, reminders, users
@@ -37,7 +38,7 @@ PURGE_EVERY = timedelta(minutes=10)
 
 
 class Worker:
-    def __init__(self, *, sessions: sessionmaker[Session], state_store, line: LineClient, city: dict,
+    def __init__(self, *, sessions: sessionmaker[Session], state_store, line: LineClient, city: City,
                  clock=utcnow, give_way=None):
         self.sessions, self.state_store, self.line, self.city, self.clock = (
             sessions, state_store, line, city, clock)
@@ -142,7 +143,8 @@ class Worker:
                 if not inbox.fail(session, event_id=event_id, error=traceback.format_exc(), now=now):
                     return []
                 # given up: she still hears from us, as a push since her reply token is long gone
-                apology = render((Say("reply.sorry", self.city["city"]), MENU), catalog.language_of(language))
+                sorry = Say("reply.sorry", {"phone": self.city.contact.phone})
+                apology = render((sorry, MENU), catalog.language_of(language))
                 return [outbox.add(session, user_id=user_id, messages=apology, now=now, claimed=True,
                                    source_event_id=event_id)]
         return messages
@@ -156,11 +158,11 @@ class Worker:
             return []
         stored = self.state_store.load(session, user_id, now)
         base = stored.base_for(event_id)
-        desk = Desk(session, user_id, config=self.city["booking"]["config"], rules=self.city["care"]["rule_set"],
+        desk = Desk(session, user_id, config=self.city.booking, rules=self.city.rules,
                     now=now)
-        family = FamilyDesk(session, user_id, config=self.city["pregnancy"]["config"], now=now)
-        ctx = Context(now=now, city=self.city["city"], rules=self.city["care"]["rule_set"], desk=desk, family=family,
-                      consult=ConsultDesk(session, user_id, now=now), safety=(self.city.get("safety") or {}).get("net"))
+        family = FamilyDesk(session, user_id, config=self.city.pregnancy, now=now)
+        ctx = Context(now=now, city=self.city.contact, rules=self.city.rules, desk=desk, family=family,
+                      consult=ConsultDesk(session, user_id, now=now), safety=self.city.safety)
         outcome = router.handle(base, dialog_input, ctx)
         self.state_store.save(session, user_id, expected=stored.version, data=outcome.state,
                               event_id=event_id, before=base, now=now)
@@ -190,7 +192,7 @@ class Worker:
                                    label="自動で分類できなかったことば", body=command.text, matched="", now=now,
                                    source_event_id=event_id)
             case DeleteMyData():
-                erasure.delete_user_data(session, config=self.city["booking"]["config"], user_id=user_id, now=now)
+                erasure.delete_user_data(session, config=self.city.booking, user_id=user_id, now=now)
                 self.state_store.forget(session, user_id)
                 # her menu goes back to the default; the row is deleted once LINE has done it
                 reminders.switch_menu(session, user_id=user_id, stage="not_registered", now=now)

@@ -111,7 +111,7 @@ def _open(state: dict, ctx: Context) -> Outcome:
 
 def when_line(ctx: Context) -> Line:
     """When the centre answers, from its opening hours (the city's safety file)."""
-    hours = {"hours": ctx.city["hours"]}
+    hours = {"hours": ctx.city.hours}
     net = ctx.safety
     if net is None or net.in_hours(ctx.now):
         return Line("consult.when_open", hours)

@@ -2,6 +2,7 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from scheduling.city.city_file import Contact
 from scheduling.dates.calendar import JST
 
 
@@ -43,7 +44,7 @@ class Context:
     force (a scheduling.rules.RuleSet), and the booking desk (a scheduling.chat.desk.Desk) for her, in the
     event's transaction."""
     now: datetime
-    city: dict
+    city: Contact
     rules: object = None
     desk: object = None
     family: object = None  # the registration desk (a scheduling.chat.family_desk.FamilyDesk) for her
@@ -58,7 +59,7 @@ class Context:
     @property
     def centre(self) -> dict:
         """The centre's public facts every dialog may say: the city's name, the phone, the hours."""
-        return {"city": self.city["name"], "phone": self.city["phone"], "hours": self.city["hours"]}
+        return {"city": self.city.name, "phone": self.city.phone, "hours": self.city.hours}
 
     def expired(self, state: dict, session: timedelta) -> bool:
         """A dialog's state left longer than its session lasts (state["updated"] is when it last moved)."""

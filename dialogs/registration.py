@@ -189,7 +189,7 @@ def _ask(state: dict, ctx: Context, *, hint: str | None = None, current=None) ->
     if step == "gentle":  # after a pregnancy ended: no word of pregnancy until she chooses to go on
         says.append(Say("reg.gentle", ctx.centre, (Choice("reg.go_on", PREFIX + "go_on"), *end)))
     elif step == "consent":
-        says.append(Say("reg.consent", {"privacy_url": ctx.city["privacy_url"]},
+        says.append(Say("reg.consent", {"privacy_url": ctx.city.privacy_url},
                         (Choice("reg.agree", PREFIX + "agree"), *end)))
     elif step == "kind":
         says.append(Say("reg.kind", choices=(Choice("reg.kind_pregnant", PREFIX + "pregnant"),

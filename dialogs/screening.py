@@ -154,7 +154,7 @@ def _question(question, state: dict, ctx: Context) -> Say:
     choices.append(Choice("care.cancel", PREFIX + "cancel"))
     lines = tuple(Line("screening.detail.city", {"text": question.wording[key]}) if key in question.wording
                   else Line(key) for key in question.details)
-    return Say(question.text_key, {"city": ctx.city["name"], **question.params}, tuple(choices), lines=lines)
+    return Say(question.text_key, {"city": ctx.city.name, **question.params}, tuple(choices), lines=lines)
 
 
 def _reask(state: dict, ctx: Context, hint: str | None, menu: Say) -> Outcome:

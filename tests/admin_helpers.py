@@ -20,8 +20,8 @@ PASSWORD = "correct-horse-battery"
 
 def admin_app(sessions, clock=utcnow):
     with transaction(sessions) as session:
-        providers.sync(session, config=CITY["booking"]["config"])
-        classes.sync(session, config=CITY["booking"]["config"], today=jst_today(clock()))
+        providers.sync(session, config=CITY.booking)
+        classes.sync(session, config=CITY.booking, today=jst_today(clock()))
     return create_admin_app(sessions=sessions, city=CITY, secure_cookies=False, clock=clock)
 
 

@@ -34,14 +34,14 @@ def seed(sessions, city) -> dict:
     """A requested stay (screened in the chat), an urgent item, an open 相談 and a registration."""
     now = utcnow()
     today = jst_today(now)
-    config, rules = city["booking"]["config"], city["care"]["rule_set"]
+    config, rules = city.booking, city.rules
     born = (today - timedelta(days=40)).isoformat()
     answers = {"relationship": "birth", "residence": "resident", "birth_date": born, "exclusions": "none",
                "babies": 1, "preterm": "no", "need:family_help": "yes"}
     with transaction(sessions) as session:
         staff.create(session, login="sato", display_name="保健師 佐藤", password=PASSWORD, role="staff",
                      actor="screenshots", now=now)
-        mother = mothers.register_pregnancy(session, config=city["pregnancy"]["config"], user_id="U" + "a" * 32,
+        mother = mothers.register_pregnancy(session, config=city.pregnancy, user_id="U" + "a" * 32,
                                             due_date=today + timedelta(days=70), babies=1, first_baby=True, now=now)
         mother.phone = "090-1234-5678"
         screenings.record(session, user_id="U" + "b" * 32, answers=answers, decision={}, rules_version="令和8年度",

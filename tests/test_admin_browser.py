@@ -51,7 +51,7 @@ def pending_booking(sessions) -> int:
     for ahead in range(2, 40):
         request = Request("U" + uuid.uuid4().hex, "day_care", today + timedelta(days=ahead), uuid.uuid4().hex)
         with transaction(sessions) as session:
-            outcome = care_bookings.request(session, config=CITY["booking"]["config"], rules=CITY["care"]["rule_set"],
+            outcome = care_bookings.request(session, config=CITY.booking, rules=CITY.rules,
                                             request=request, answers=answers, now=now)
             if outcome.ok:
                 return outcome.booking.id
@@ -128,7 +128,7 @@ def test_staff_work_through_the_panel_in_a_real_browser(browser, admin, tmp_path
         report = opened.value
         report.wait_for_load_state()
         assert report.locator("h1").inner_text() == f"{fiscal_label(year)} 産後ケア事業 実績報告"
-        assert CITY["city"]["name"] in report.locator(".report-meta").inner_text()
+        assert CITY.name in report.locator(".report-meta").inner_text()
         report.screenshot(path=str(tmp_path / "figures-print.png"), full_page=True)
         pdf = a4_pdf(report)
         (tmp_path / "figures-print.pdf").write_bytes(pdf)

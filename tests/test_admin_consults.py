@@ -73,7 +73,7 @@ def test_a_reply_goes_to_her_as_a_push_and_the_case_is_closed_with_a_category(st
 
 def test_her_registration_links_from_the_case(staff, sessions):
     with transaction(sessions) as session:
-        mother = mothers.register_pregnancy(session, config=CITY["pregnancy"]["config"], user_id=MOTHER,
+        mother = mothers.register_pregnancy(session, config=CITY.pregnancy, user_id=MOTHER,
                                             due_date=NOW.date() + timedelta(days=60), babies=1, first_baby=True,
                                             now=NOW)
     case_id = open_case(sessions)

@@ -15,7 +15,7 @@ from scheduling.store.models import ClassSession
 from tests.admin_helpers import CITY, add_staff, admin_app, signed_in_client
 from tests.test_admin_pages import NOW, Clock, answers, pregnant
 
-BOOKING = CITY["booking"]["config"]
+BOOKING = CITY.booking
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def screened_booking(sessions, *, user="U1", start=date(2026, 12, 7), nights=2, 
         screenings.record(session, user_id=user, answers=answers(born), decision={}, rules_version="令和8年度",
                           care_date=NOW.date().isoformat(), now=NOW, source_event_id=None)
         screening_id = screenings.of_user(session, user_id=user)[-1].id
-        outcome = care_bookings.request(session, config=BOOKING, rules=CITY["care"]["rule_set"],
+        outcome = care_bookings.request(session, config=BOOKING, rules=CITY.rules,
                                         request=Request(user, "short_stay", start, uuid.uuid4().hex, "sakura", nights, ""),
                                         answers=answers(born), now=NOW, screening_id=screening_id)
         assert outcome.ok, outcome
@@ -108,7 +108,7 @@ def test_a_past_session_without_attendance_says_so(app, sessions, clock):
 def test_the_print_view_has_the_calls_tries_and_interview_registrations(app, sessions):
     from scheduling.family import mothers
     with transaction(sessions) as session:                 # one registered by staff at the interview
-        mothers.register_pregnancy(session, config=CITY["pregnancy"]["config"], user_id=None, due_date=date(2027, 3, 1),
+        mothers.register_pregnancy(session, config=CITY.pregnancy, user_id=None, due_date=date(2027, 3, 1),
                                    babies=1, first_baby=True, now=NOW, via="staff", staff_ref="R8-0001")
     pregnant(sessions, user="U9")                          # one registered in the chat
     add_staff(sessions, "sato", "staff")

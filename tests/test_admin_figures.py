@@ -39,7 +39,7 @@ def browser():
 
 def expected(sessions, year=2026) -> statistics.Figures:
     with transaction(sessions) as session:
-        return statistics.year_figures(session, rules=CITY["care"]["rule_set"], config=CITY["booking"]["config"],
+        return statistics.year_figures(session, rules=CITY.rules, config=CITY.booking,
                                        year=year, today=NOW.date())
 
 
@@ -86,7 +86,7 @@ def test_the_csv_opens_in_excel_and_parses_back_to_the_same_numbers(staff, sessi
 def test_the_print_view_is_a_municipal_report_with_the_citys_name(staff):
     html = staff.get("/figures/print?year=2026").text
     assert "<h1>令和8年度 産後ケア事業 実績報告</h1>" in html
-    assert CITY["city"]["name"] in html and "令和9年4月10日作成" in html and "年度途中" not in html
+    assert CITY.name in html and "令和9年4月10日作成" in html and "年度途中" not in html
     assert "<nav>" not in html                                              # no admin menu on paper
     heads = re.search(r'<table class="figures" id="care">.*?</tr>', html, re.S).group(0)
     assert [m for m in re.findall(r">(\d+月)<", heads)] == [f"{m}月" for m in statistics.MONTHS]

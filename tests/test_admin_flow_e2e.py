@@ -45,7 +45,7 @@ def csrf_of(html: str) -> str:
 
 def request_day_care(servers, city: dict, user_id: str) -> int:
     """A day-care request at さくら on its next open day after the lead time, made by the services."""
-    config = city["booking"]["config"]
+    config = city.booking
     now = utcnow()
     day = jst_today(now) + timedelta(days=config.policy.lead_days.get("day_care", 0) + 1)
     while not provider_open(config.provider("sakura"), day):
@@ -54,7 +54,7 @@ def request_day_care(servers, city: dict, user_id: str) -> int:
     answers = {"relationship": "birth", "residence": "resident", "birth_date": born, "exclusions": "none",
                "babies": 1, "preterm": "no", "need:family_help": "yes"}
     with transaction(servers.app.state.sessions) as session:
-        outcome = care_bookings.request(session, config=config, rules=city["care"]["rule_set"], answers=answers,
+        outcome = care_bookings.request(session, config=config, rules=city.rules, answers=answers,
                                         request=Request(user_id, "day_care", day, uuid.uuid4().hex, "sakura"),
                                         now=now)
         assert outcome.ok, outcome

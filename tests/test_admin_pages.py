@@ -34,8 +34,8 @@ from scheduling.store.models import (
 from tests.admin_helpers import CITY, PASSWORD, add_staff, admin_app, page_csrf, signed_in_client
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=JST)
-BOOKING = CITY["booking"]["config"]
-PREGNANCY = CITY["pregnancy"]["config"]
+BOOKING = CITY.booking
+PREGNANCY = CITY.pregnancy
 
 
 class Clock:
@@ -65,7 +65,7 @@ def book_care(sessions, *, user: str = "U1", provider: str = "sakura", start: da
               care_type: str = "short_stay", nights: int = 1) -> int:
     with transaction(sessions) as session:
         outcome = care_bookings.request(
-            session, config=BOOKING, rules=CITY["care"]["rule_set"],
+            session, config=BOOKING, rules=CITY.rules,
             request=Request(user, care_type, start, uuid.uuid4().hex, provider, nights, ""), answers=answers(),
             now=NOW)
         assert outcome.ok, outcome
@@ -400,7 +400,7 @@ def test_the_resident_record_shows_screening_reasons_and_pushes(sessions, app):
     from scheduling.rules import decide
     mother_id = pregnant(sessions, user="U8")
     with transaction(sessions) as session:
-        decision = decide(CITY["care"]["rule_set"], {**answers(), "exclusions": "some",
+        decision = decide(CITY.rules, {**answers(), "exclusions": "some",
                                                      "exclusion:infection": "yes"}, on_date=NOW.date())
         screenings.record(session, user_id="U8", answers=answers(), decision=decision.as_json(),
                           rules_version="r8", care_date="2026-12-01", now=NOW)

@@ -4,6 +4,7 @@ idle and absolute session ends; bad input answered 400/404 on every route; redir
 Host header; password rules; changing one's own password; TOTP for administrators."""
 import re
 import threading
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from admin.app import page_routes
 from scheduling.accounts import staff
-from scheduling.city.city_file import CityConfigError, load_city
+from scheduling.city.city_file import AdminSettings, CityConfigError, load_city
 from scheduling.store.db import transaction
 from scheduling.store.models import AuditEntry, SignInAttempt, StaffSession, StaffUser, utcnow
 from tests.admin_helpers import PASSWORD, add_staff, admin_app, csrf_of, page_csrf, signed_in_client
@@ -176,7 +177,7 @@ def test_a_session_ends_after_the_citys_idle_time_and_after_its_lifetime(session
         assert client.get("/").status_code == 200
     clock.now += timedelta(minutes=31)
     assert client.get("/").status_code == 303  # idle
-    app.state.city = {**app.state.city, "admin": {"idle_minutes": 60, "session_hours": 2}}
+    app.state.city = replace(app.state.city, admin=AdminSettings(idle_minutes=60, session_hours=2))
     client = signed_in_client(app, "hanako")
     clock.now += timedelta(minutes=50)
     assert client.get("/").status_code == 200  # the city's longer idle time
@@ -192,7 +193,7 @@ def test_a_session_ends_after_the_citys_idle_time_and_after_its_lifetime(session
 
 def test_the_admin_table_of_the_city_file_is_checked_naming_line_and_field(tmp_path):
     city_file = test_city(tmp_path)
-    assert load_city(city_file)["admin"] == {"idle_minutes": 30, "session_hours": 10}
+    assert load_city(city_file).admin == AdminSettings(idle_minutes=30, session_hours=10)
     text = city_file.read_text(encoding="utf-8").replace("idle_minutes = 30", "idle_minutes = 3")
     city_file.write_text(text + "colour = \"blue\"\n", encoding="utf-8")
     with pytest.raises(CityConfigError) as error:

@@ -75,7 +75,7 @@ def test_the_example_files_load():
     assert {p.key for p in config.providers} == {"sakura", "hinata", "midwife-mori"}
     assert {c.key for c in config.classes} == {"papamama", "baby"}
     city = load_city(CONFIG / "city.toml")
-    assert city["booking"]["config"] == config
+    assert city.booking == config
 
 
 def test_unknown_setting():

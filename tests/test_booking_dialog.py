@@ -22,7 +22,7 @@ from scheduling.store.db import make_engine, make_sessionmaker, transaction, upg
 from scheduling.store.models import CareBooking, ClassBooking, Reminder
 
 CITY = load_city(Path(__file__).resolve().parents[1] / "config" / "city.toml")
-RULES = CITY["care"]["rule_set"]
+RULES = CITY.rules
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=JST)   # a Tuesday, 令和8年度
 CLASS_DAY = date(2026, 12, 19)
 BOOKING = """
@@ -149,7 +149,7 @@ class Chat:
     def send(self, event, state=...):
         with transaction(self.world.sessions) as session:
             desk = Desk(session, self.user, config=self.world.config, rules=RULES, now=self.now)
-            ctx = Context(now=self.now, city=CITY["city"], rules=RULES, desk=desk)
+            ctx = Context(now=self.now, city=CITY.contact, rules=RULES, desk=desk)
             outcome = router.handle(self.state if state is ... else state, event, ctx)
             for command in outcome.commands:
                 assert isinstance(command, SaveScreening)

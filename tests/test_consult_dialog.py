@@ -6,9 +6,10 @@ from dialogs import consult
 from dialogs.core import Context, Postback, Resume, Say, Text
 from dialogs.main_menu import MENU
 from scheduling.chat.consult_desk import Added, CaseView, Reply
+from scheduling.city.city_file import Contact
 from scheduling.dates.calendar import JST
 
-CITY = {"name": "はぐくみ市", "phone": "043-000-0000", "hours": "平日 8:30〜17:15", "privacy_url": "https://example.jp"}
+CITY = Contact(name="はぐくみ市", phone="043-000-0000", hours="平日 8:30〜17:15", privacy_url="https://example.jp")
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=JST)  # a Wednesday morning
 
 

@@ -81,7 +81,7 @@ def test_an_emergency_at_night_gets_the_out_of_hours_answer(live):
     live.app.state.worker.clock = lambda: night
     phone = Phone(StandIn(live.standin_url), MOTHER)
     answer = phone.say("赤ちゃんが息をしていないみたい！")
-    net = live.app.state.worker.city["safety"]["net"]
+    net = live.app.state.worker.city.safety
     match = net.check("赤ちゃんが息をしていないみたい！")
     assert match.category == "emergency" and not net.in_hours(night)
     assert answer[0]["text"] == net.answer(match, "ja", night)

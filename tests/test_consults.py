@@ -98,7 +98,7 @@ def test_figures_count_persons_and_contacts_by_topic(sessions):
                                   (OTHER, "feelings", datetime(2027, 4, 1, 0, 30, tzinfo=JST))):  # the next 年度
             case = consults.open_case(session, user_id=user, topic=topic, answer_by="line", now=when).case
             consults.close(session, case_id=case.id, staff="staff:1", category="other", now=when)
-        found = statistics.year_figures(session, rules=CITY["care"]["rule_set"], config=None, year=2026,
+        found = statistics.year_figures(session, rules=CITY.rules, config=None, year=2026,
                                         today=date(2027, 4, 2))
     by = {c.topic: c for c in found.consults}
     assert by["feelings"].persons.year == 2 and by["feelings"].contacts.year == 2
@@ -132,7 +132,7 @@ def test_erasure_takes_her_messages_phone_and_alerts_and_keeps_anonymous_counts(
                            matched="消えたい", now=NOW)
         other = desk(session, OTHER).start(topic="baby", answer_by="line", source="menu")
         desk(session, OTHER).add(kind="text", body="残る")
-        counts = erasure.delete_user_data(session, config=CITY["booking"]["config"], user_id=MOTHER, now=NOW)
+        counts = erasure.delete_user_data(session, config=CITY.booking, user_id=MOTHER, now=NOW)
     assert counts["consult_cases_kept"] == 1 and counts["consult_messages"] == 2 and counts["safety_alerts"] == 1
     with transaction(sessions) as session:
         row = session.get(ConsultCase, case.id)

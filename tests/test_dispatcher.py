@@ -357,7 +357,7 @@ def test_a_timed_push_about_a_class_she_has_booked_is_not_sent(sessions, standin
 
     from scheduling.city.city_file import load_city
     from scheduling.family.mothers import wanted_pushes
-    pregnancy = load_city(Path(__file__).resolve().parent.parent / "config" / "city.toml")["pregnancy"]["config"]
+    pregnancy = load_city(Path(__file__).resolve().parent.parent / "config" / "city.toml").pregnancy
     her = SimpleNamespace(id=1, user_id=user(1), status="pregnant", due_date="2027-03-20", birth_date=None,
                           first_baby=True, babies=1)
     [advert] = [p for p in wanted_pushes(pregnancy, her) if p.kind == "timed:week20_class"]

@@ -105,7 +105,7 @@ def test_line_down_for_two_hours_then_every_answer_and_push_arrives_once(session
         line = LineClient(base_url=standin, access_token=TOKEN)
         worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY,
                         clock=lambda: clock[0])
-        dispatcher = Dispatcher(sessions=sessions, line=line, config=CITY["booking"]["config"], clock=lambda: clock[0])
+        dispatcher = Dispatcher(sessions=sessions, line=line, config=CITY.booking, clock=lambda: clock[0])
         for user in users:
             worker.kick(user)
         await worker.idle()

@@ -25,7 +25,7 @@ def ways_on(say) -> list:
 
 
 def test_the_deletion_goodbye_offers_a_way_to_start_again():
-    ctx = Context(now=NOW, city=CITY["city"], rules=CITY["care"]["rule_set"])
+    ctx = Context(now=NOW, city=CITY.contact, rules=CITY.rules)
     state = router.handle(None, Postback("menu:delete"), ctx).state
     state = router.handle(state, Postback("del|go_on"), ctx).state
     goodbye = router.handle(state, Postback("del|delete"), ctx)
@@ -37,7 +37,7 @@ def test_the_deletion_goodbye_offers_a_way_to_start_again():
 @pytest.mark.parametrize("seed", range(6))
 def test_every_answer_on_a_random_walk_has_a_way_on(seed):
     chance = random.Random(seed)
-    ctx = Context(now=NOW, city=CITY["city"], rules=CITY["care"]["rule_set"])
+    ctx = Context(now=NOW, city=CITY.contact, rules=CITY.rules)
     state, event = None, Follow()
     for step in range(250):
         outcome = router.handle(state, event, ctx)

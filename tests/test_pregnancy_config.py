@@ -55,7 +55,7 @@ def test_the_example_file_loads_and_the_city_carries_it():
     assert (config.call_push_week, config.call_week) == (31, 32)
     assert {p.key for p in config.timed_pushes} >= {"week28_care", "birth_2weeks_care"}
     assert all(p.stage in ("pregnancy", "baby") for p in config.timed_pushes)
-    assert load_city(CONFIG / "city.toml")["pregnancy"]["config"] == config
+    assert load_city(CONFIG / "city.toml").pregnancy == config
 
 
 def test_a_good_file_is_read_with_its_settings_and_defaults():

@@ -16,7 +16,7 @@ from scheduling.store.db import transaction
 from scheduling.store.models import Call, Mother, Reminder
 
 CITY = load_city(Path(__file__).resolve().parents[1] / "config" / "city.toml")
-CONFIG = CITY["pregnancy"]["config"]
+CONFIG = CITY.pregnancy
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=JST)
 USER = "U" + "a" * 32
 
@@ -29,7 +29,7 @@ class Chat:
 
     def turn(self, function, *args):
         with transaction(self.sessions) as session:
-            ctx = Context(now=self.now, city=CITY["city"], family=FamilyDesk(session, self.user, config=CONFIG,
+            ctx = Context(now=self.now, city=CITY.contact, family=FamilyDesk(session, self.user, config=CONFIG,
                                                                              now=self.now))
             outcome = function(*args, ctx, MENU) if function in (registration.start, privacy.start) \
                 else function(self.state, *args, ctx, MENU)
@@ -59,7 +59,7 @@ def test_a_pregnant_woman_consents_and_registers_her_due_date(sessions):
     chat = Chat(sessions)
     chat.start()
     assert chat.keys() == ["reg.consent"]
-    assert CITY["city"]["privacy_url"] == chat.says[0].params["privacy_url"]
+    assert CITY.contact.privacy_url == chat.says[0].params["privacy_url"]
     chat.tap("reg.agree")
     chat.tap("reg.kind_pregnant")
     due = (NOW.date() + timedelta(days=100)).isoformat()
@@ -179,15 +179,15 @@ def test_the_classes_use_her_registration_instead_of_asking_again(sessions):
     from scheduling.care import providers
     from scheduling.chat.desk import Desk
     from scheduling.classes import classes
-    booking = CITY["booking"]["config"]
+    booking = CITY.booking
     with transaction(sessions) as session:
         providers.sync(session, config=booking)
         classes.sync(session, config=booking, today=NOW.date())
         mothers.register_pregnancy(session, config=CONFIG, user_id=USER, due_date=datetime(2027, 3, 1).date(),
                                    babies=1, first_baby=True, now=NOW)
     with transaction(sessions) as session:
-        ctx = Context(now=NOW, city=CITY["city"], desk=Desk(session, USER, config=booking,
-                                                           rules=CITY["care"]["rule_set"], now=NOW))
+        ctx = Context(now=NOW, city=CITY.contact, desk=Desk(session, USER, config=booking,
+                                                           rules=CITY.rules, now=NOW))
         outcome = class_dialog.handle(None, Postback("menu:class"), ctx, MENU)
     keys = [say.alt.key if hasattr(say, "alt") else say.key for say in outcome.says]
     assert "classes.ask_session" in keys and not {"classes.ask_stage", "classes.ask_due", "classes.ask_first"} & set(keys)

@@ -15,7 +15,7 @@ from scheduling.dates.calendar import JST
 from tests.test_consult_dialog import FakeDesk
 
 CITY = load_city(Path(__file__).resolve().parents[1] / "config" / "city.toml")
-NET = CITY["safety"]["net"]
+NET = CITY.safety
 DAY = datetime(2026, 12, 2, 10, 0, tzinfo=JST)      # a Wednesday morning: the centre is open
 NIGHT = datetime(2026, 12, 2, 2, 30, tzinfo=JST)
 
@@ -37,7 +37,7 @@ class Chat:
         self.now, self.desk, self.state, self.says, self.commands = now, desk or Desk(), None, (), ()
 
     def send(self, event):
-        ctx = Context(now=self.now, city=CITY["city"], rules=CITY["care"]["rule_set"], consult=self.desk, safety=NET)
+        ctx = Context(now=self.now, city=CITY.contact, rules=CITY.rules, consult=self.desk, safety=NET)
         outcome = router.handle(self.state, event, ctx)
         self.state, self.says, self.commands = outcome.state, outcome.says, outcome.commands
         for language in ("ja", "en"):

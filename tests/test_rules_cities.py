@@ -34,7 +34,7 @@ def taps_to_result(rule_set) -> tuple[int, dict]:
     state, taps = None, 0
     says = ()
     for _ in range(12):
-        ctx = Context(now=NOW, city=CITY["city"], rules=rule_set)
+        ctx = Context(now=NOW, city=CITY.contact, rules=rule_set)
         asking = (state or {}).get("asking")
         if taps and asking is None:
             break

@@ -72,7 +72,7 @@ class Chat:
         self.rule_set, self.state, self.sent, self.desk = rule_set, None, [], _Uses(uses) if uses else None
 
     def send(self, data, **params):
-        ctx = Context(now=NOW, city=CITY["city"], rules=self.rule_set, desk=self.desk)
+        ctx = Context(now=NOW, city=CITY.contact, rules=self.rule_set, desk=self.desk)
         outcome = router.handle(self.state, Postback(data, params), ctx)
         self.state = outcome.state
         self.sent.append(outcome.says)
@@ -492,7 +492,7 @@ class _BookingChat(BookingChat):
     def send(self, event, state=...):
         with transaction(self.world.sessions) as session:
             desk = Desk(session, self.user, config=self.world.config, rules=BOOK_DAYS, now=self.now)
-            ctx = Context(now=self.now, city=CITY["city"], rules=BOOK_DAYS, desk=desk)
+            ctx = Context(now=self.now, city=CITY.contact, rules=BOOK_DAYS, desk=desk)
             outcome = router.handle(self.state if state is ... else state, event, ctx)
         self.state, self.last = outcome.state, outcome.says
         return outcome.says

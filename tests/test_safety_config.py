@@ -256,7 +256,7 @@ def test_a_missing_file_and_a_toml_mistake_are_named(tmp_path):
 # --- the city and the command line ---
 
 def test_the_city_carries_the_net_and_refuses_a_broken_file(tmp_path):
-    assert load_city(CONFIG / "city.toml")["safety"]["net"] == load_safety(CONFIG / "safety.toml")
+    assert load_city(CONFIG / "city.toml").safety == load_safety(CONFIG / "safety.toml")
     folder = tmp_path / "config"
     import shutil
     shutil.copytree(CONFIG, folder)

@@ -24,7 +24,7 @@ class Conversation:
 
     @property
     def ctx(self):
-        return Context(now=self.now, city=CITY["city"], rules=CITY["care"]["rule_set"])
+        return Context(now=self.now, city=CITY.contact, rules=CITY.rules)
 
     def send(self, event):
         outcome = router.handle(self.state, event, self.ctx)
@@ -302,7 +302,7 @@ def test_when_she_can_use_none_a_kind_closing_offers_what_she_can_do_instead():
     assert "cons|start|care" in data and "menu:class" in data
     assert "scr|fee" not in data  # no 料金の目安 that would lead nowhere
     text = render((closing,), "ja")[0]["text"]
-    assert text.startswith("申し訳ありません") and CITY["city"]["phone"] in text
+    assert text.startswith("申し訳ありません") and CITY.contact.phone in text
     assert "相談" in render((closing,), "ja")[0]["quickReply"]["items"][0]["action"]["label"]
     assert router.BY_NAME["consult"].owns[-1] == "cons|"  # the 相談 dialog answers cons|start|care
 

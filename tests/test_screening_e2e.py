@@ -51,7 +51,7 @@ def test_an_eligible_mother_gets_cards_and_her_screening_is_stored(live):
     assert phone.texts().count("ご利用いただけます") >= 3
     assert [a["label"] for a in actions(card)] == ["予約する"] * 3
     [saved] = stored_screenings(live, MOTHER)
-    rules = live.app.state.worker.city["care"]["rule_set"]
+    rules = live.app.state.worker.city.rules
     assert saved.rules_version == rules.in_force(datetime.now().date()).label
     assert json.loads(saved.answers)["relationship"] == "birth"
     assert json.loads(saved.decision)["results"]["home_visit"]["status"] == "eligible"

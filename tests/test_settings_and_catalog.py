@@ -9,9 +9,10 @@ from bot.render import render
 from bot.settings import MissingSettings, Settings
 from dialogs import catalog, main_menu
 from dialogs.core import Context, Follow, Media, Postback, Text
+from scheduling.city.city_file import Contact
 from scheduling.store.models import utcnow
 
-CITY = {"name": "はぐくみ市", "phone": "0123-45-6789", "hours": "平日 8:30〜17:15", "privacy_url": "x"}
+CITY = Contact(name="はぐくみ市", phone="0123-45-6789", hours="平日 8:30〜17:15", privacy_url="x")
 
 
 def test_missing_settings_stop_the_start_naming_them():

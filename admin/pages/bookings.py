@@ -134,7 +134,7 @@ def cancel(request: Request, booking_id: int, me: Me = Depends(posted("admin", "
 # --- inside ------------------------------------------------------------------------------------------
 
 def _config(request: Request):
-    return request.app.state.city["booking"]["config"]
+    return request.app.state.city.booking
 
 
 def _visible(session, me: Me, booking_id: int) -> CareBooking | None:
@@ -155,7 +155,7 @@ def _detail(request: Request, session, me: Me, booking_id: int, *, notice: str |
     today = jst_today(now(request))
     mother = facts = None
     if me.role != "provider":
-        facts = booking_facts.for_staff(session, booking=found, rules=request.app.state.city["care"]["rule_set"],
+        facts = booking_facts.for_staff(session, booking=found, rules=request.app.state.city.rules,
                                         config=_config(request))
         if not found.user_id.startswith("deleted:"):
             mother = mothers.latest(session, user_id=found.user_id)
@@ -167,7 +167,7 @@ def _detail(request: Request, session, me: Me, booking_id: int, *, notice: str |
                     push_names=PUSH_NAMES, quiet_until=_clock(policy.quiet_until),
                     changes=history.of_booking(session, kind="care", booking_id=found.id),
                     names=staff_names(session), mother=mother, facts=facts, notice=notice,
-                    answers=residents.answers_in_words(facts.answers, request.app.state.city["city"]["name"])
+                    answers=residents.answers_in_words(facts.answers, request.app.state.city.name)
                     if facts else [],
                     problem=PROBLEMS.get(problem or ""), typed=typed, typed_cancel=typed_cancel,
                     can_close=date.fromisoformat(found.start_date) <= today, max_reason=MAX_REASON)

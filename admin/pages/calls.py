@@ -77,7 +77,7 @@ def record(request: Request, call_id: int, me: Me = Depends(posted(*STAFF)), out
 # --- inside ------------------------------------------------------------------------------------------
 
 def _week(request: Request) -> int:
-    return request.app.state.city["pregnancy"]["config"].call_week
+    return request.app.state.city.pregnancy.call_week
 
 
 def _weeks_on(mother: Mother, day: date) -> str:

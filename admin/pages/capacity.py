@@ -31,7 +31,7 @@ class Day:
 
 @router.get("/capacity")
 def calendar(request: Request, me: Me = Depends(signed_in("admin", "staff")), provider: str = "", month: str = ""):
-    config = request.app.state.city["booking"]["config"]
+    config = request.app.state.city.booking
     today = jst_today(now(request))
     first = _month(month) or today.replace(day=1)
     with db(request) as session:

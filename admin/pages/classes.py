@@ -138,7 +138,7 @@ def print_list(request: Request, session_id: int, me: Me = Depends(signed_in(*ST
 # --- inside ------------------------------------------------------------------------------------------
 
 def _config(request: Request):
-    return request.app.state.city["booking"]["config"]
+    return request.app.state.city.booking
 
 
 def _number(text: str) -> int:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from admin.web import TOPIC_NAMES, TYPE_NAMES, Me, db, now, page, signed_in
+from scheduling.city.city_file import City
 from scheduling.dates.calendar import jst_today
 from scheduling.dates.japanese_dates import fiscal_label, fiscal_year
 from scheduling.reports import statistics
@@ -26,8 +27,8 @@ def _figures(request: Request, year: int | None) -> tuple[statistics.Figures, li
     year = current if year is None else year
     city = request.app.state.city
     with db(request) as session:
-        figures = statistics.year_figures(session, rules=city["care"]["rule_set"],
-                                          config=city["booking"]["config"], year=year, today=today)
+        figures = statistics.year_figures(session, rules=city.rules,
+                                          config=city.booking, year=year, today=today)
         first = statistics.first_year(session) or current
     return figures, sorted(set(range(min(first, current), current + 1)) | {year}, reverse=True)
 
@@ -54,9 +55,9 @@ def rows(figures: statistics.Figures) -> list[tuple[str, str, str, statistics.Li
     return found
 
 
-def _context(figures: statistics.Figures, city: dict) -> dict:
+def _context(figures: statistics.Figures, city: City) -> dict:
     return dict(f=figures, months=MONTH_NAMES, type_names=TYPE_NAMES, outcome_names=OUTCOME_NAMES,
-                city_name=city["city"]["name"], rules=statistics.RULES,
+                city_name=city.name, rules=statistics.RULES,
                 stay_units={"night": "1泊を1と数える", "day": "1日を1と数える（1泊2日は2）", "stay": "1回の宿泊を1と数える"})
 
 

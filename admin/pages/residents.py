@@ -46,7 +46,7 @@ def create(request: Request, me: Me = Depends(posted(*STAFF)), due_date: str = F
         return _form(request, me, typed, "babies")
     if len(staff_ref.strip()) > 40:
         return _form(request, me, typed, "staff_ref")
-    pregnancy = request.app.state.city["pregnancy"]["config"]
+    pregnancy = request.app.state.city.pregnancy
     with db(request) as session:
         mother = residents.register(session, config=pregnancy, due_date=due, babies=int(babies),
                                     first_baby={"yes": True, "no": False}.get(first_baby), staff_ref=staff_ref,
@@ -63,7 +63,7 @@ def record(request: Request, mother_id: int, me: Me = Depends(signed_in(*STAFF))
 
 @router.post("/residents/{mother_id}/code")
 def new_code(request: Request, mother_id: int, me: Me = Depends(posted(*STAFF))):
-    pregnancy = request.app.state.city["pregnancy"]["config"]
+    pregnancy = request.app.state.city.pregnancy
     with db(request) as session:
         mother = session.get(Mother, mother_id)
         if mother is None or mother.deleted_at is not None:
@@ -105,7 +105,7 @@ def delete(request: Request, mother_id: int, me: Me = Depends(posted(*STAFF)), c
         if residents.record_number(confirm) != mother.id:
             return _delete_again(request, me, mother, "confirm", 400)
         user_id = mother.user_id
-        counts = residents.delete_on_request(session, config=request.app.state.city["booking"]["config"],
+        counts = residents.delete_on_request(session, config=request.app.state.city.booking,
                                              mother_id=mother.id, actor=me.actor, now=now(request))
         if user_id:
             request.app.state.forget_state(session, user_id)
@@ -118,11 +118,11 @@ def _record(request: Request, session, me: Me, mother_id: int, *, problem: str |
             status_code: int = 200):
     city = request.app.state.city
     found = residents.record_of(session, mother_id=mother_id, actor=me.actor, now=now(request),
-                                city_name=city["city"]["name"])
+                                city_name=city.name)
     if found is None:
         return missing(request, me)
     response = page(request, "resident.html", me, r=found, m=found.mother, names=staff_names(session),
-                    week=city["pregnancy"]["config"].call_week, problem=PROBLEMS.get(problem or ""))
+                    week=city.pregnancy.call_week, problem=PROBLEMS.get(problem or ""))
     response.status_code = status_code
     return response
 
@@ -136,7 +136,7 @@ def _form(request: Request, me: Me, typed: dict | None = None, problem: str | No
 
 def _code_page(request: Request, me: Me, mother: Mother, code: str, days: int, *, created: bool):
     response = page(request, "resident_code.html", me, m=mother, code=code, days=days, created=created,
-                    city=request.app.state.city["city"], until=now(request) + timedelta(days=days))
+                    city=request.app.state.city.contact, until=now(request) + timedelta(days=days))
     response.headers["Cache-Control"] = "no-store"   # the code is shown once; never from the browser's cache
     return response
 

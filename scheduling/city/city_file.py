@@ -1,14 +1,18 @@
-"""The city's configuration file (TOML)."""
+"""The city's configuration file (TOML): the centre's public facts, and the files it names, loaded and
+checked together into one frozen City."""
 import logging
 import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from scheduling.city.booking_config import load_booking_config
-from scheduling.city.pregnancy_config import load_pregnancy_config
+from scheduling.city.booking_config import BookingConfig, load_booking_config
+from scheduling.city.pregnancy_config import PregnancyConfig, load_pregnancy_config
 from scheduling.city.richmenu_config import load_richmenu_config
-from scheduling.rules import RulesError, load_rules
+from scheduling.rules import RulesError, RuleSet, load_rules
 from scheduling.rules.loader import _LineIndex
-from scheduling.safety import load_safety
+from scheduling.safety import SafetyNet, load_safety
 
 # [admin]: the staff panel's sessions. An idle session ends after idle_minutes without a page; any
 # session ends session_hours after sign-in.
@@ -16,13 +20,45 @@ ADMIN_SETTINGS = {"idle_minutes": (30, 5, 240), "session_hours": (10, 1, 24)}  #
 
 
 log = logging.getLogger("hagukumi.config")
+T = TypeVar("T")
 
 
 class CityConfigError(ValueError):
     pass
 
 
-def load_city(path: Path) -> dict:
+@dataclass(frozen=True)
+class Contact:
+    """The [city] table: what every dialog may tell her about the centre."""
+    name: str
+    phone: str
+    hours: str
+    privacy_url: str
+
+
+@dataclass(frozen=True)
+class AdminSettings:
+    """The [admin] table: an idle panel session ends after idle_minutes, any after session_hours."""
+    idle_minutes: int = ADMIN_SETTINGS["idle_minutes"][0]
+    session_hours: int = ADMIN_SETTINGS["session_hours"][0]
+
+
+@dataclass(frozen=True)
+class City:
+    """The city as the service runs it: the centre's facts and every file the city file names."""
+    contact: Contact
+    rules: RuleSet
+    booking: BookingConfig
+    pregnancy: PregnancyConfig
+    safety: SafetyNet
+    admin: AdminSettings = AdminSettings()
+
+    @property
+    def name(self) -> str:
+        return self.contact.name
+
+
+def load_city(path: Path) -> City:
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
@@ -36,39 +72,46 @@ def load_city(path: Path) -> dict:
     missing = [key for key in ("name", "phone", "hours", "privacy_url") if not isinstance(city.get(key), str)]
     if missing:
         raise CityConfigError(f"{path}: [city] needs text values for {', '.join(missing)}")
-    data["admin"] = _admin_settings(path, data.get("admin", {}))
+    admin = _admin_settings(path, data.get("admin", {}))
     rules = (data.get("care") or {}).get("rules")
     if not isinstance(rules, str):
         raise CityConfigError(f"{path}: [care] rules = \"FILE\" (the 産後ケア rules file) is required")
     try:
-        data["care"]["rule_set"] = load_rules(Path(path).parent / rules)
+        rule_set = load_rules(Path(path).parent / rules)
     except RulesError as error:
         raise CityConfigError(f"{path}: the rules file has mistakes:\n" + "\n".join(error.problems)) from None
-    for section, loader, what, key in (
-            ("booking", load_booking_config, "providers, classes, policy", "config"),
-            ("pregnancy", load_pregnancy_config, "registration, timed pushes, the 32-week call", "config"),
-            ("safety", load_safety, "the safety net: crisis words, answers, the centre's hours", "net")):
-        name = (data.get(section) or {}).get("file")
-        if not isinstance(name, str):
-            raise CityConfigError(f"{path}: [{section}] file = \"FILE\" ({what}) is required")
-        try:
-            data[section][key] = loader(Path(path).parent / name)
-        except RulesError as error:
-            raise CityConfigError(f"{path}: the {section} file has mistakes:\n" + "\n".join(error.problems)) from None
-    classes = {c.key for c in data["booking"]["config"].classes}
-    unknown = [p.key for p in data["pregnancy"]["config"].timed_pushes if p.about_class and p.about_class not in classes]
+    booking = _load_named(path, data, "booking", load_booking_config, "providers, classes, policy")
+    pregnancy = _load_named(path, data, "pregnancy", load_pregnancy_config,
+                            "registration, timed pushes, the 32-week call")
+    safety = _load_named(path, data, "safety", load_safety, "the safety net: crisis words, answers, the centre's hours")
+    classes = {c.key for c in booking.classes}
+    unknown = [p.key for p in pregnancy.timed_pushes if p.about_class and p.about_class not in classes]
     if unknown:   # a warning, not a stop: such a push is simply never held back (test cities have few classes)
         log.warning("%s: timed pushes %s: about_class names no class of the booking file (classes: %s); "
                     "they are sent even to a mother who booked the class", path, ", ".join(unknown),
                     ", ".join(sorted(classes)))
-    return data
+    return City(contact=Contact(**{key: city[key] for key in ("name", "phone", "hours", "privacy_url")}),
+                rules=rule_set, booking=booking, pregnancy=pregnancy, safety=safety,
+                admin=admin)
+
+
+def _load_named(path: Path, data: dict, section: str, loader: Callable[[Path], T], what: str) -> T:
+    """The file named by [section] file = "…", loaded; or an error naming the city file and the section."""
+    name = (data.get(section) or {}).get("file")
+    if not isinstance(name, str):
+        raise CityConfigError(f"{path}: [{section}] file = \"FILE\" ({what}) is required")
+    try:
+        return loader(Path(path).parent / name)
+    except RulesError as error:
+        raise CityConfigError(f"{path}: the {section} file has mistakes:\n" + "\n".join(error.problems)) from None
 
 
 def load_richmenu(path: Path):
     """The rich menus of the city file's [richmenu] table, or None when it has none. Read only by
     `hagukumi richmenu apply`, not by the service: a city may keep its rich menus by hand in LINE's console."""
-    data = load_city(path)
-    richmenu = data.get("richmenu")
+    load_city(path)   # the rich menus name the city's dialogs: the city file must be right first
+    with open(path, "rb") as f:
+        richmenu = tomllib.load(f).get("richmenu")
     if richmenu is None:
         return None
     name = richmenu.get("file") if isinstance(richmenu, dict) else None
@@ -80,7 +123,7 @@ def load_richmenu(path: Path):
         raise CityConfigError(f"{path}: the richmenu file has mistakes:\n" + "\n".join(error.problems)) from None
 
 
-def _admin_settings(path: Path, table) -> dict:
+def _admin_settings(path: Path, table) -> AdminSettings:
     """The [admin] table with its defaults, or an error naming the line and field of each mistake."""
     if not isinstance(table, dict):
         raise CityConfigError(f"{path}: [admin] must be a table")
@@ -96,4 +139,4 @@ def _admin_settings(path: Path, table) -> dict:
     if problems:
         lines = _LineIndex(Path(path).read_text(encoding="utf-8"))
         raise CityConfigError("\n".join(f"{path}:{lines.find(p.split(':')[0])}: {p}" for p in problems))
-    return settings
+    return AdminSettings(**settings)

@@ -2,7 +2,7 @@
 parent classes, 32-week calls beside pregnancies registered, 相談 by topic. Pure queries and arithmetic; the
 counting rules are written out in docs/figures.md and on the figures page.
 
-    figures = year_figures(session, rules=city["care"]["rule_set"], config=city["booking"]["config"],
+    figures = year_figures(session, rules=city.rules, config=city.booking,
                            year=2026, today=date(2027, 4, 10))
 
 Everything is counted by the date the service happens on (JST), never by the date it was booked.
