@@ -135,10 +135,9 @@ def write_reminders(engine, count: int) -> tuple[float, list[str]]:
     """`count` due reminders for distinct users (one in ten English), as the services write them."""
     now = utcnow()
     users = [f"U{uuid.uuid4().hex}" for _ in range(count)]
-    says = reminders.say("push.care_confirmed", {"date": "2026-12-05", "type": "day_care",
-                                                 "provider": "さくら産婦人科医院", "provider_phone": "0123-45-1111"},
-                         [("menu.bookings", "menu:bookings")])
-    message = json.dumps([says], ensure_ascii=False)
+    facts = {"date": "2026-12-05", "type": "day_care", "provider": "さくら産婦人科医院",
+             "provider_phone": "0123-45-1111", "booking": 1}
+    message = json.dumps({"facts": facts}, ensure_ascii=False)
     with engine.begin() as conn:
         conn.execute(insert(LineUser), [dict(user_id=u, language="en" if n % 10 == 0 else "ja", following=True,
                                              created_at=now) for n, u in enumerate(users)])

@@ -13,14 +13,14 @@ import contextlib
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.line_client import LineClient, Result
 from bot.render import render
-from dialogs import catalog
+from dialogs import catalog, notices
 from dialogs.core import Choice, Line, Say
 from scheduling.city.booking_config import BookingConfig
 from scheduling.classes import classes
@@ -211,7 +211,7 @@ class Dispatcher:
                 continue
             language = catalog.language_of(people.get(row.user_id, (None, True))[0])
             try:
-                messages = words(row.message, language)
+                messages = words(row.kind, row.message, language)
             except Exception as error:  # a catalog key or parameter missing: staff must see it
                 log.error("reminder %s cannot be rendered: %r", row.id, error)
                 reminders.mark(session, reminder_id=row.id, status="failed", error=f"cannot render: {error!r}")
@@ -220,18 +220,32 @@ class Dispatcher:
         return pushes
 
 
-def words(message: str, language: str) -> list[dict]:
-    """A row's message spec (JSON: [{"key", "params", "choices": [[label_key, data]], "lines": [[key, params]]}])
-    as LINE messages; a line sees the message's params too."""
+def words(kind: str, message: str, language: str) -> list[dict]:
+    """A row's notice (its kind and facts, dialogs/notices.py) as LINE messages in her language. A line sees
+    its message's params too, and a care type is named in her language."""
+    facts = json.loads(message)
+    says = notices.says(kind, facts["facts"]) if isinstance(facts, dict) else _written_words(facts)
+    return render(tuple(_in_her_language(say, language) for say in says), language)
+
+
+def _in_her_language(say: Say, language: str) -> Say:
+    params = dict(say.params)
+    type_name = f"screening.type.{params.get('type')}"
+    if type_name in catalog.load(catalog.DEFAULT_LANGUAGE):
+        params["type"] = catalog.text(language, type_name)
+    return replace(say, params=params, lines=tuple(replace(line, params={**params, **line.params})
+                                                   for line in say.lines))
+
+
+def _written_words(specs: list[dict]) -> tuple[Say, ...]:
+    """A row written before notices: [{"key", "params", "choices": [[label_key, data]], "lines": [[key, params]]}];
+    a line sees the message's params too."""
     says = []
-    for spec in json.loads(message):
+    for spec in specs:
         params = dict(spec.get("params") or {})
-        type_name = f"screening.type.{params.get('type')}"
-        if type_name in catalog.load(catalog.DEFAULT_LANGUAGE):  # a care type: its name in her language
-            params["type"] = catalog.text(language, type_name)
         lines = spec.get("lines")
         if lines is None and f"{spec['key']}_end" in catalog.load(catalog.DEFAULT_LANGUAGE):
-            lines = [[f"{spec['key']}_end", spec.get("params") or {}]]   # a row written before the lines
+            lines = [[f"{spec['key']}_end", params]]   # a row written before the lines
         says.append(Say(spec["key"], params, tuple(Choice(label, data) for label, data in spec.get("choices", ())),
-                        tuple(Line(key, {**params, **line_params}) for key, line_params in lines or ())))
-    return render(tuple(says), language)
+                        tuple(Line(key, line_params) for key, line_params in lines or ())))
+    return tuple(says)

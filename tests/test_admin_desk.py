@@ -166,7 +166,7 @@ def test_a_failed_push_reads_in_japanese_with_whom_it_was_for_a_resend_and_resol
     from scheduling.store.models import AuditEntry, Reminder
     mother_id = pregnant(sessions, user="U6")
     with transaction(sessions) as session:
-        rows = [reminders.add(session, user_id="U6", kind="care_confirmed", says=[], due_at=NOW, now=NOW)
+        rows = [reminders.add(session, user_id="U6", kind="care_confirmed", facts={}, due_at=NOW, now=NOW)
                 for _ in range(2)]
         for row in rows:
             reminders.mark(session, reminder_id=row.id, status="failed",

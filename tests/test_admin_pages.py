@@ -171,7 +171,7 @@ def test_staff_confirm_and_decline_with_a_push_to_her_and_an_audit_entry(session
         Reminder.kind.in_(("care_confirmed", "care_declined"))))}
     assert pushes["U1"].kind == "care_confirmed" and pushes["U1"].status == "pending"
     assert pushes["U2"].kind == "care_declined"
-    assert json.loads(pushes["U2"].message)[0]["params"]["reason"] == "その日は満床のため"
+    assert json.loads(pushes["U2"].message)["facts"]["reason"] == "その日は満床のため"
 
     entries = {(e.action, e.subject): e for e in all_rows(sessions, select(AuditEntry))}
     confirmed = entries[("care_confirmed", f"care_booking:{first}")]
@@ -253,10 +253,9 @@ def test_cancelling_a_class_pushes_to_everyone_booked_or_waiting(sessions, app):
     assert {row(sessions, ClassBooking, b).status for b in (*booked, waiting)} == {"cancelled"}
     pushes = all_rows(sessions, select(Reminder).where(Reminder.kind == "class_cancelled"))
     assert sorted(p.user_id for p in pushes) == ["U1", "U2", "U3"]
-    spec = json.loads(pushes[0].message)[0]
-    assert spec["key"] == "push.class_cancelled" and set(spec["params"]) == {"date", "title"}
+    assert set(json.loads(pushes[0].message)["facts"]) == {"date", "title"}   # facts, not words
     for language in ("ja", "en"):   # the catalog has the words, as the dispatcher renders them
-        [message] = words(pushes[0].message, language)
+        [message] = words(pushes[0].kind, pushes[0].message, language)
         assert "2027" in message["text"] and "パパママ教室" in message["text"] and "{" not in message["text"]
     assert not all_rows(sessions, select(Reminder).where(Reminder.kind == "class_day_before",
                                                          Reminder.status == "pending"))

@@ -440,7 +440,7 @@ def test_the_confirmation_and_the_day_before_say_when_what_to_bring_and_where(db
     staff(db, care_bookings.confirm, booking.id)
     sakura = CONFIG.provider("sakura")
     for row in reminders_of(db, booking.id):   # the day before, and the confirmation
-        [message] = words(row.message, "ja")
+        [message] = words(row.kind, row.message, "ja")
         text = message["text"]
         assert f"入所：{sakura.check_in}" in text
         assert f"持ち物：{sakura.what_to_bring}" in text
@@ -449,7 +449,7 @@ def test_the_confirmation_and_the_day_before_say_when_what_to_bring_and_where(db
         assert sakura.name not in "\n".join(text.split("\n")[:4])   # not on the lock screen
     [visit_row] = reminders_of(db, ask(db, date(2026, 6, 10), care_type="home_visit", provider="midwife-mori",
                                        slot="10:00").booking.id)
-    visit = words(visit_row.message, "ja")[0]["text"]
+    visit = words(visit_row.kind, visit_row.message, "ja")[0]["text"]
     assert "訪問の時刻：10:00" in visit and "地図" not in visit   # a home visit comes to her
 
 
@@ -458,5 +458,5 @@ def test_the_confirmation_gives_her_the_booking_number_she_can_quote(db):
     booking = ask(db, date(2026, 6, 10), nights=1).booking
     staff(db, care_bookings.confirm, booking.id)
     confirmation = next(r for r in reminders_of(db, booking.id) if r.kind == "care_confirmed")
-    text = words(confirmation.message, "ja")[0]["text"]
+    text = words(confirmation.kind, confirmation.message, "ja")[0]["text"]
     assert f"受付番号：{booking.id}" in text

@@ -175,9 +175,8 @@ def test_book_alone_and_as_a_couple(db):
     [reminder] = reminders_of(db, couple.booking.id)
     assert (reminder.kind, reminder.status) == ("class_day_before", "pending")
     assert reminder.due_at == datetime(2026, 7, 10, 17, 0, tzinfo=JST)
-    [say] = json.loads(reminder.message)
-    assert say["params"] == {"date": "2026-07-11", "title": "パパママ教室", "start": "10:00",
-                             "place": "はぐくみ児童館 多目的室"}
+    assert json.loads(reminder.message)["facts"] == {"date": "2026-07-11", "title": "パパママ教室", "start": "10:00",
+                                                     "place": "はぐくみ児童館 多目的室"}
     too_many = book(db, "U3", 2)
     assert (too_many.ok, too_many.problem, too_many.params) == (False, "full", {"free": 1})
     assert book(db, "U3", 1).ok and used(db) == 4
@@ -293,11 +292,9 @@ def test_a_freed_place_goes_to_the_first_in_line_whose_party_fits_at_once(db):
     assert changes(db, w2.id)[-1] == ("waiting", "offered", "system", later)
     [push] = reminders_of(db, w2.id)
     assert (push.kind, push.status, push.due_at) == ("class_offer", "pending", later)
-    [say] = json.loads(push.message)
-    # written in the chat's date style when it is sent
-    assert say["key"] == "push.class_offer" and say["params"]["until"] == "2026-06-20T13:00"
-    assert say["choices"] == [["classes.accept", f"cls|accept|{w2.id}"],
-                              ["classes.decline_offer", f"cls|decline|{w2.id}"]]
+    facts = json.loads(push.message)["facts"]
+    # written in the chat's date style when it is sent; its buttons carry the place she is offered
+    assert facts["until"] == "2026-06-20T13:00" and facts["class_booking"] == w2.id
     assert book(db, "X1", 1).problem == "full"                # nobody jumps the line
     assert cancel(db, u2.id, now=later).ok                   # again one: W3
     assert statuses(db)["W3"] == ("offered", 1) and statuses(db)["W1"] == ("waiting", 2)

@@ -56,13 +56,12 @@ def add_users(sessions, url, ids, *, language="ja", following=True):
             client.post(f"{url}/_standin/users", json={"user_id": u, "language": language}).raise_for_status()
 
 
-def add_reminder(sessions, user_id, *, due=NOON - timedelta(minutes=1), kind="care_confirmed", says=None,
+def add_reminder(sessions, user_id, *, due=NOON - timedelta(minutes=1), kind="care_confirmed", facts=None,
                  **booking) -> int:
-    says = says or [reminders.say("push.care_confirmed", {"date": "2026-12-05", "type": "day_care",
-                                                         "provider": "さくら産婦人科医院", "provider_phone": "0123-45-1111"},
-                                  [("menu.bookings", "menu:bookings")])]
+    facts = facts or {"date": "2026-12-05", "type": "day_care", "provider": "さくら産婦人科医院",
+                      "provider_phone": "0123-45-1111", "booking": 7}
     with transaction(sessions) as session:
-        return reminders.add(session, user_id=user_id, kind=kind, says=says, due_at=due, now=NOON - timedelta(days=1),
+        return reminders.add(session, user_id=user_id, kind=kind, facts=facts, due_at=due, now=NOON - timedelta(days=1),
                              **booking).id
 
 
@@ -184,8 +183,7 @@ def test_a_day_before_reminder_goes_only_while_the_booking_is_on(sessions, stand
     params = {"date": "2026-12-02", "type": "short_stay", "provider": "さくら産婦人科医院",
               "provider_phone": "0123-45-1111"}
     day_before = {n: add_reminder(sessions, user(n), kind="care_day_before", care_booking_id=bookings[n],
-                                  says=[reminders.say("push.care_day_before", params,
-                                                      [("menu.bookings", "menu:bookings")])])
+                                  facts=params)
                   for n in (1, 2, 3)}
 
     assert dispatch(sessions, standin) == 3
@@ -226,7 +224,7 @@ def test_lines_refusal_fails_the_row_for_staff_and_a_lasting_outage_retries_late
 
 def test_a_row_that_cannot_be_rendered_fails_visibly(sessions, standin):
     add_users(sessions, standin, [user(1)])
-    broken = add_reminder(sessions, user(1), says=[reminders.say("push.care_confirmed", {"date": "2026-12-05"})])
+    broken = add_reminder(sessions, user(1), facts={"date": "2026-12-05"})
     assert dispatch(sessions, standin) == 1
     row = rows(sessions)[broken]
     assert row.status == "failed" and row.last_error.startswith("cannot render")
@@ -293,9 +291,9 @@ def test_two_dispatchers_at_once_deliver_each_row_once(sessions, standin):
     ids = [user(n) for n in range(1, 301)]
     add_users(sessions, standin, ids)
     with transaction(sessions) as session:
-        due = [reminders.add(session, user_id=u, kind="care_confirmed", due_at=NOON, now=NOON,
-                             says=[reminders.say("push.class_day_before", {"date": "2027-01-09", "title": "パパママ教室",
-                                                                         "start": "10:00", "place": "児童館"})]).id
+        due = [reminders.add(session, user_id=u, kind="class_day_before", due_at=NOON, now=NOON,
+                             facts={"date": "2027-01-09", "title": "パパママ教室", "start": "10:00",
+                                    "place": "児童館"}).id
                for u in ids]
     start = threading.Barrier(2)
     claimed = []
@@ -321,15 +319,14 @@ def test_two_dispatchers_at_once_deliver_each_row_once(sessions, standin):
 def test_every_push_fits_lines_limits_and_says_little_on_a_lock_screen(language):
     care = {"date": "2026-12-05", "type": "home_visit", "provider": "もり助産院（訪問）", "provider_phone": "0123-45-3333"}
     klass = {"date": "2027-01-09", "title": "パパママ教室", "start": "10:00", "place": "はぐくみ児童館 多目的室"}
-    specs = [reminders.say("push.care_confirmed", care, [("menu.bookings", "menu:bookings")]),
-             reminders.say("push.care_declined", {**care, "reason": "定員に達しました"}, [("menu.care", "menu:care")]),
-             reminders.say("push.care_day_before", care, [("menu.bookings", "menu:bookings")]),
-             reminders.say("push.class_day_before", klass, [("menu.bookings", "menu:bookings")]),
-             reminders.say("push.class_offer", {**klass, "until": "12/1 15:00"},
-                           [("classes.accept", "cls|accept|1"), ("classes.decline_offer", "cls|decline|1")])]
+    notices = [("care_confirmed", {**care, "booking": 12, "slot": "10:00"}),
+               ("care_declined", {**care, "reason": "定員に達しました"}), ("care_day_before", care),
+               ("class_day_before", klass), ("class_offer", {**klass, "until": "12/1 15:00", "class_booking": 1}),
+               ("class_confirmed", klass), ("class_cancelled", klass), ("care_offer", {}), ("consult_reply", {"case": 3}),
+               ("call_notice", {"mother": 5})]
     sensitive = ("産", "ケア", "妊", "熱", "病", "医", "助産", "うつ", "care", "fever", "pregnan", "health")
-    for spec in specs:
-        [message] = words(json.dumps([spec], ensure_ascii=False), language)
+    for kind, facts in notices:
+        [message] = words(kind, json.dumps({"facts": facts}, ensure_ascii=False), language)
         first_line = message["text"].split("\n")[0]
         assert not any(word in first_line for word in sensitive), first_line
         assert "{" not in message["text"]
@@ -361,14 +358,14 @@ def test_a_timed_push_about_a_class_she_has_booked_is_not_sent(sessions, standin
     her = SimpleNamespace(id=1, user_id=user(1), status="pregnant", due_date="2027-03-20", birth_date=None,
                           first_baby=True, babies=1)
     [advert] = [p for p in wanted_pushes(pregnancy, her) if p.kind == "timed:week20_class"]
-    assert advert.says[0]["about_class"] == "papamama"
+    assert advert.facts["about_class"] == "papamama"
     add_users(sessions, standin, [user(1), user(2)])
     with transaction(sessions) as session:
         classes.sync(session, config=CONFIG, today=NOON.date())
         row = next(r for r, _ in classes.bookable(session, config=CONFIG, now=NOON) if r.class_key == "papamama")
         classes.book(session, config=CONFIG, session_id=row.id, user_id=user(1), party=1, request_key="a", now=NOON)
-    held = add_reminder(sessions, user(1), kind="timed:week20_class", says=advert.says)
-    sent = add_reminder(sessions, user(2), kind="timed:week20_class", says=advert.says)   # she has not booked
+    held = add_reminder(sessions, user(1), kind="timed:week20_class", facts=advert.facts)
+    sent = add_reminder(sessions, user(2), kind="timed:week20_class", facts=advert.facts)   # she has not booked
     assert dispatch(sessions, standin) >= 2
     state = rows(sessions)
     assert (state[held].status, state[held].last_error) == (

@@ -54,8 +54,8 @@ def test_a_killed_worker_and_dispatcher_are_restarted_and_nothing_is_lost_or_dou
             standin.fault(endpoint="push", delay=0.1, count=10**6)  # pushes take a while: killed mid-way
             now = utcnow()
             with transaction(sessions) as session:
-                due = [reminders.add(session, user_id=reminded[n % len(reminded)], kind="notice", due_at=now, now=now,
-                                     says=[reminders.say("menu.prompt")]).id for n in range(PUSHES)]
+                due = [reminders.add(session, user_id=reminded[n % len(reminded)], kind="care_offer", due_at=now, now=now,
+                                     facts={}).id for n in range(PUSHES)]
             started = time.monotonic()
 
             def follow(user):

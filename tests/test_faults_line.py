@@ -98,7 +98,7 @@ def test_line_down_for_two_hours_then_every_answer_and_push_arrives_once(session
     httpx.post(f"{standin}/_standin/faults", json={"endpoint": "any", "status": 500, "count": 10**6})
     store_events(sessions, [text_event(user, "メニュー", int(start.timestamp() * 1000)) for user in users])
     with transaction(sessions) as session:
-        reminders.add(session, user_id=users[0], kind="notice", says=[reminders.say("menu.prompt")], due_at=start,
+        reminders.add(session, user_id=users[0], kind="care_offer", facts={}, due_at=start,
                       now=start)
 
     async def scenario():
@@ -187,10 +187,10 @@ def test_today_shows_undelivered_answers_and_staff_resend_one(sessions):
     with transaction(sessions) as session:
         failed = outbox.add(session, user_id=USER, messages=TEXT, now=now - timedelta(days=1), source_event_id=1)
         outbox.mark_failed(session, message_id=failed.id, error="HTTP 500: gave up")
-        push = reminders.add(session, user_id=USER, kind="notice", says=[reminders.say("menu.prompt")],
+        push = reminders.add(session, user_id=USER, kind="care_offer", facts={},
                              due_at=now - timedelta(days=1), now=now - timedelta(days=2))
         reminders.mark(session, reminder_id=push.id, status="failed", error="HTTP 500: gave up")
-        late = reminders.add(session, user_id=USER, kind="notice", says=[reminders.say("menu.prompt")],
+        late = reminders.add(session, user_id=USER, kind="care_offer", facts={},
                              due_at=now + timedelta(minutes=5), now=now - timedelta(hours=1))
         late.first_tried_at = now - timedelta(minutes=40)
         inbox.add(session, events=[dict(webhook_event_id="waiting", user_id=USER, event_type="message",

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import event, func, select, text
 
+from dialogs import notices
 from scheduling.city.pregnancy_config import parse_pregnancy_config
 from scheduling.dates.calendar import JST
 from scheduling.family import calls, mothers
@@ -108,10 +109,10 @@ def test_registration_plans_her_pushes_at_the_right_moments_in_japan(sessions):
     assert rows["call_notice"].kind == "call_notice"
     assert rows["week28_care"].kind == "timed:week28_care"
     care = json.loads(rows["week28_care"].message)
-    assert care == [{"key": "timed.week28_care", "params": {}, "choices": [["menu.care", "menu:care"]]}]
-    notice = json.loads(rows["call_notice"].message)[0]
-    assert notice["key"] == "push.call_notice"
-    assert [data for _, data in notice["choices"]] == [f"call|pref|{c}|{mother_id}" for c in calls.PREFERENCES]
+    assert care == {"facts": {"message": "timed.week28_care", "button": "care"}}
+    assert json.loads(rows["call_notice"].message) == {"facts": {"mother": mother_id}}
+    [notice] = notices.says("call_notice", {"mother": mother_id})
+    assert [c.data for c in notice.choices] == [f"call|pref|{c}|{mother_id}" for c in calls.PREFERENCES]
     with sessions() as session:
         mother = session.get(Mother, mother_id)
         assert (mother.status, mother.consent_version, mother.registered_on) == ("pregnant", "v1", "2026-05-01")
@@ -263,9 +264,9 @@ def test_a_pregnancy_ended_stops_everything_pending_at_once(sessions):
     with transaction(sessions) as session:
         reminders.mark_sent(session, ids=[planned(sessions, mother_id)["week20_class"].id], now=jst("2026-05-14"))
     with transaction(sessions) as session:   # a class reminder (no stage) and another woman's push
-        reminders.add(session, user_id=USER, kind="class_day_before", says=[], due_at=jst("2026-07-10", "17:00"),
+        reminders.add(session, user_id=USER, kind="class_day_before", facts={}, due_at=jst("2026-07-10", "17:00"),
                       now=NOW)
-        other = reminders.add(session, user_id="U-other", kind="class_day_before", says=[],
+        other = reminders.add(session, user_id="U-other", kind="class_day_before", facts={},
                               due_at=jst("2026-07-09", "09:00"), now=NOW).id
     leased_at = jst("2026-07-09", "10:00:01")
     with transaction(sessions) as session:   # a dispatcher claims today's 10:00 push (week 28+0)...

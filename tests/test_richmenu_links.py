@@ -238,7 +238,7 @@ def test_at_night_the_switch_is_made_and_pushes_still_wait(sessions, standin):
     apply_menus(url)
     night = datetime(2026, 12, 1, 23, 0, tzinfo=JST)   # the city's quiet hours: 21:00 to 08:00
     with transaction(sessions) as session:
-        reminders.add(session, user_id=HER, kind="care_confirmed", says=[reminders.say("menu.prompt")],
+        reminders.add(session, user_id=HER, kind="care_offer", facts={},
                       due_at=night - timedelta(minutes=5), now=night - timedelta(minutes=5))
     register(sessions, now=night - timedelta(minutes=1))
     dispatch(sessions, url, at=night)

@@ -6,7 +6,6 @@ every push to her is a reminder row written in the same transaction.
 """
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -213,10 +212,7 @@ def confirm(session: Session, *, config: BookingConfig, booking_id: int, actor: 
     _move(session, booking, "confirmed", actor, now)
     reminders.add(session, user_id=booking.user_id, kind="care_confirmed", due_at=now, now=now,
                   care_booking_id=booking.id,
-                  says=[reminders.say("push.care_confirmed", _push_params(session, booking),
-                                      [("menu.bookings", "menu:bookings")],
-                                      [("push.booking_number", {"number": booking.id})]
-                                      + _details(session, config, booking) + [("push.care_confirmed_end", {})])])
+                  facts={**_push_params(session, booking), "booking": booking.id, **_details(session, config, booking)})
     return Outcome(True, booking)
 
 
@@ -229,8 +225,7 @@ def decline(session: Session, *, config: BookingConfig, booking_id: int, reason:
     booking.reason = reason
     reminders.add(session, user_id=booking.user_id, kind="care_declined", due_at=now, now=now,
                   care_booking_id=booking.id,
-                  says=[reminders.say("push.care_declined", {**_push_params(session, booking), "reason": reason},
-                                      [("menu.care", "menu:care")])])
+                  facts={**_push_params(session, booking), "reason": reason})
     return Outcome(True, booking)
 
 
@@ -267,34 +262,16 @@ def _plan_day_before(session: Session, *, config: BookingConfig, booking: CareBo
     if due > now:
         reminders.add(session, user_id=booking.user_id, kind="care_day_before", due_at=due, now=now,
                       care_booking_id=booking.id,
-                      says=[reminders.say("push.care_day_before", _push_params(session, booking),
-                                          [("menu.bookings", "menu:bookings")],
-                                          _details(session, config, booking) + [("push.care_day_before_end", {})])])
+                      facts={**_push_params(session, booking), **_details(session, config, booking)})
 
 
-def _details(session: Session, config: BookingConfig, booking: CareBooking) -> list[tuple[str, dict]]:
-    """Below a push's first lines: when to come (check-in, the visit's time, the day's hours), what to
-    bring, and where (the address with a map link; a home visit comes to her)."""
+def _details(session: Session, config: BookingConfig, booking: CareBooking) -> dict:
+    """A push's facts of where and when: check-in, the visit's time, the day's hours, what to bring, the address."""
     provider = config.provider(session.get(ProviderRow, booking.provider_id).key)
     if provider is None:
-        return []
-    lines = []
-    if booking.care_type == "short_stay":
-        lines.append(("booking.summary.check_in", {"time": provider.check_in}))
-    elif booking.care_type == "home_visit":
-        lines.append(("booking.summary.time", {"time": booking.slot}))
-    elif provider.day_hours:
-        lines.append(("booking.summary.hours", {"hours": provider.day_hours}))
-    if provider.what_to_bring:
-        lines.append(("push.bring", {"items": provider.what_to_bring}))
-    if provider.address and booking.care_type != "home_visit":
-        lines.append(("push.address", {"address": provider.address, "map": map_link(provider.address)}))
-    return lines
-
-
-def map_link(address: str) -> str:
-    """A map search for the address that opens in any phone's browser or map app (Google Maps URLs)."""
-    return "https://www.google.com/maps/search/?api=1&query=" + quote(address)
+        return {}
+    return {"check_in": provider.check_in, "slot": booking.slot, "day_hours": provider.day_hours,
+            "bring": provider.what_to_bring, "address": provider.address}
 
 
 def _push_params(session: Session, booking: CareBooking) -> dict:

@@ -143,8 +143,7 @@ def cancel(session: Session, *, config: BookingConfig, session_id: int, reason: 
         told.add(booking.user_id)
         reminders.add(session, user_id=booking.user_id, kind="class_cancelled", due_at=now, now=now,
                       class_booking_id=booking.id,
-                      says=[reminders.say("push.class_cancelled", {"date": row.day, "title": row.title},
-                                          [("menu.class", "menu:class")])])
+                      facts={"date": row.day, "title": row.title})
     audit.record(session, actor=actor, action="class_session_cancelled", subject=f"class_session:{row.id}",
                  now=now, before=before, after={"status": "cancelled", "reason": reason, "pushes": len(told)})
     return len(told)
@@ -191,9 +190,8 @@ def confirm_request(session: Session, *, booking_id: int, actor: str, now: datet
                    actor=actor, now=now)
     booking.status, booking.updated_at = "booked", now
     reminders.add(session, user_id=booking.user_id, kind="class_confirmed", due_at=now, now=now,
-                  class_booking_id=booking.id, says=[reminders.say(
-                      "push.class_confirmed", {"date": row.day, "title": row.title, "start": row.start,
-                                               "place": row.place}, [("menu.bookings", "menu:bookings")])])
+                  class_booking_id=booking.id,
+                  facts={"date": row.day, "title": row.title, "start": row.start, "place": row.place})
     audit.record(session, actor=actor, action="class_confirmed", subject=f"class_booking:{booking.id}", now=now,
                  before={"status": "requested"}, after={"status": "booked"})
     return booking

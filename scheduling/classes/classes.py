@@ -202,10 +202,8 @@ def offer_freed(session: Session, *, config: BookingConfig, session_id: int, now
         history.record(session, kind=KIND, booking_id=entry.id, before="waiting", after="offered",
                        actor=history.SYSTEM, now=now)
         reminders.add(session, user_id=entry.user_id, kind="class_offer", due_at=now, now=now,
-                      class_booking_id=entry.id, says=[reminders.say(
-                          "push.class_offer", {**_params(row), "until": _clock(hold_until)},
-                          [("classes.accept", f"cls|accept|{entry.id}"),
-                           ("classes.decline_offer", f"cls|decline|{entry.id}")])])
+                      class_booking_id=entry.id,
+                      facts={**_params(row), "class_booking": entry.id, "until": _clock(hold_until)})
         offered.append(entry)
     return offered
 
@@ -342,8 +340,7 @@ def _plan_day_before(session, *, config: BookingConfig, row: ClassSession, booki
     due = at(date.fromisoformat(row.day) - timedelta(days=1), config.policy.reminder_time)
     if due > now:
         reminders.add(session, user_id=booking.user_id, kind="class_day_before", due_at=due, now=now,
-                      class_booking_id=booking.id, says=[reminders.say(
-                          "push.class_day_before", _params(row), [("menu.bookings", "menu:bookings")])])
+                      class_booking_id=booking.id, facts=_params(row))
 
 
 def _params(row: ClassSession) -> dict:

@@ -86,7 +86,7 @@ def reply(session: Session, *, case_id: int, staff: str, body: str, now: datetim
     case.last_staff_at = now
     session.flush()
     reminders.add(session, user_id=case.user_id, kind="consult_reply", due_at=now, now=now,
-                  says=[reminders.say("push.consult_reply", {}, [("consult.read", f"cons|read|{case.id}")])],
+                  facts={"case": case.id},
                   plan_key=f"consult_reply:{message.id}")
     audit.record(session, actor=staff, action="consult_replied", subject=f"consult:{case.id}", now=now,
                  after={"message": message.id, "length": len(body)})

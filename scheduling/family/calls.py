@@ -76,7 +76,7 @@ def record(session: Session, *, call_id: int, outcome: str, staff: str, now: dat
         mother = session.get(Mother, call.mother_id)
         if mother.user_id and mother.status != "ended":
             reminders.add(session, user_id=mother.user_id, kind="care_offer", due_at=now, now=now, stage="pregnancy",
-                          says=[reminders.say("push.care_offer", {}, [("menu.care", "menu:care")])])
+                          facts={})
     audit.record(session, actor=staff, action="call_recorded", subject=f"call:{call.id}", now=now, before=before,
                  after={"status": call.status, "outcome": outcome, "retry_on": call.retry_on,
                         "no_family_help": call.no_family_help})

@@ -19,7 +19,6 @@ from scheduling.store import audit
 from scheduling.store.models import Call, Mother, Reminder
 
 ACTIVE = ("pregnant", "mother")
-CALL_CHOICES = ("morning", "afternoon", "evening", "in_person", "not_needed")
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ class Planned:
     kind: str
     due_at: datetime
     stage: str
-    says: list
+    facts: dict
 
 
 def current(session: Session, *, user_id: str) -> Mother | None:
@@ -176,7 +175,7 @@ def plan(session: Session, *, config: PregnancyConfig, mother: Mother, now: date
         row = existing.get(key)
         if row is None:
             if push.due_at >= today_start:
-                reminders.add(session, user_id=mother.user_id, kind=push.kind, says=push.says, due_at=push.due_at,
+                reminders.add(session, user_id=mother.user_id, kind=push.kind, facts=push.facts, due_at=push.due_at,
                               now=now, stage=push.stage, plan_key=key)
         elif row.status in ("pending", "cancelled"):   # moved; moved into the past: dropped, not sent late
             row.status = "pending" if push.due_at >= today_start else "cancelled"
@@ -190,7 +189,7 @@ def wanted_pushes(config: PregnancyConfig, mother: Mother) -> list[Planned]:
         due = date.fromisoformat(mother.due_date)
         call_day = pregnancy_week_start(due, config.call_push_week)
         pushes.append(Planned(f"timed:{mother.id}:{CALL_NOTICE}", "call_notice", at(call_day, config.push_time),
-                              "pregnancy", [call_notice(mother.id)]))
+                              "pregnancy", call_notice(mother.id)))
         for push in config.timed_pushes:
             if push.pregnancy_week is not None and _for_her(push, mother):
                 day = pregnancy_week_start(due, push.pregnancy_week)
@@ -204,19 +203,16 @@ def wanted_pushes(config: PregnancyConfig, mother: Mother) -> list[Planned]:
 
 
 def call_notice(mother_id: int) -> dict:
-    """The 32-week call notice: the centre will call; when suits her, or meeting instead, or no call."""
-    return reminders.say("push.call_notice", {}, [(f"call.pref.{c}", f"call|pref|{c}|{mother_id}")
-                                                   for c in CALL_CHOICES])
+    """The 32-week call notice's facts: the centre will call her (her answers go to this record)."""
+    return {"mother": mother_id}
 
 
 def _timed(push: TimedPush, mother: Mother, day: date, config: PregnancyConfig) -> Planned:
-    choices = {"care": [("menu.care", "menu:care")], "class": [("menu.class", "menu:class")],
-               "menu": [("care.menu", "menu:show")]}.get(push.button, [])
-    spec = reminders.say(push.message, {}, choices)
+    facts = {"message": push.message, "button": push.button}
     if push.about_class:   # held back when she has booked that class by then (reminders.reasons_to_hold_back)
-        spec["about_class"] = push.about_class
+        facts["about_class"] = push.about_class
     return Planned(f"timed:{mother.id}:{push.key}", f"timed:{push.key}", at(day, config.push_time), push.stage,
-                   [spec])
+                   facts)
 
 
 def _for_her(push: TimedPush, mother: Mother) -> bool:

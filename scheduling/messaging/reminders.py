@@ -1,9 +1,10 @@
 """Pushes due at a moment, as rows: written in the transaction that causes them, claimed by the
 dispatcher (bot/dispatcher.py), sent with X-Line-Retry-Key derived from the row, marked sent or failed.
 
-A row's `message` is what to say, not LINE JSON: a list of {"key", "params", "choices": [[label, data]]}
-(and optionally "lines": [[key, params]] below the first text, "about_class": a class's id for a timed push
-that advertises it) rendered in her language when it is sent.
+A row is a notice: its `kind` says what happened, its `message` holds the facts as JSON, {"facts": {…}}
+(ids, dates, names; "about_class": a class's id for a timed push that advertises it). The words and buttons
+are the dialogs' (dialogs/notices.py), rendered in her language when it is sent. Rows written before
+notices hold a list of {"key", "params", "choices"}; the dispatcher still reads them.
 """
 import json
 import uuid
@@ -32,19 +33,10 @@ def retry_key(reminder_id: int) -> str:
     return str(uuid.uuid5(RETRY_NAMESPACE, f"reminder:{reminder_id}"))
 
 
-def say(key: str, params: dict | None = None, choices: list[tuple[str, str]] = (),
-        lines: list[tuple[str, dict]] | None = None) -> dict:
-    """One message: a catalog key with its params, its buttons, and (optionally) more lines below it."""
-    spec = {"key": key, "params": params or {}, "choices": [list(c) for c in choices]}
-    if lines is not None:
-        spec["lines"] = [[line_key, line_params] for line_key, line_params in lines]
-    return spec
-
-
-def add(session: Session, *, user_id: str, kind: str, says: list[dict], due_at: datetime, now: datetime,
+def add(session: Session, *, user_id: str, kind: str, facts: dict, due_at: datetime, now: datetime,
         care_booking_id: int | None = None, class_booking_id: int | None = None, stage: str | None = None,
         plan_key: str | None = None) -> Reminder:
-    row = Reminder(user_id=user_id, kind=kind, message=json.dumps(says, ensure_ascii=False), due_at=due_at,
+    row = Reminder(user_id=user_id, kind=kind, message=json.dumps({"facts": facts}, ensure_ascii=False), due_at=due_at,
                    status="pending", stage=stage, care_booking_id=care_booking_id,
                    class_booking_id=class_booking_id, plan_key=plan_key, attempts=0, created_at=now)
     session.add(row)
@@ -65,11 +57,18 @@ def switch_menu(session: Session, *, user_id: str | None, stage: str, now: datet
     session.execute(update(Reminder).where(Reminder.user_id == user_id, Reminder.kind == RICHMENU,
                                            Reminder.status == "pending")
                     .values(status="cancelled", lease_until=None).execution_options(synchronize_session=False))
-    return add(session, user_id=user_id, kind=RICHMENU, says=[{"richmenu": stage}], due_at=now, now=now)
+    return add(session, user_id=user_id, kind=RICHMENU, facts={"stage": stage}, due_at=now, now=now)
+
+
+def facts_of(row: Reminder) -> dict | None:
+    """The notice's facts, or None for a row written before notices (a list of words)."""
+    message = json.loads(row.message)
+    return message["facts"] if isinstance(message, dict) else None
 
 
 def menu_stage_of(row: Reminder) -> str:
-    return json.loads(row.message)[0]["richmenu"]
+    facts = facts_of(row)
+    return facts["stage"] if facts is not None else json.loads(row.message)[0]["richmenu"]
 
 
 def forget_switches(session: Session, *, ids: list[int]) -> None:
@@ -170,8 +169,11 @@ def _about_class(row: Reminder) -> str | None:
     if not row.kind.startswith("timed:"):
         return None
     try:
+        facts = facts_of(row)
+        if facts is not None:
+            return facts.get("about_class")
         return next((spec.get("about_class") for spec in json.loads(row.message) if spec.get("about_class")), None)
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, TypeError):
         return None
 
 
