@@ -1,5 +1,6 @@
 """The booking conversations (care, classes, her bookings) fed inputs one by one, with the real desk on
 SQLite: each step, stale taps, typed text, やめる, double taps, a day that filled meanwhile, the rules."""
+import json
 import re
 import shutil
 from datetime import date, datetime, timedelta
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.render import render
-from dialogs import catalog, router
+from dialogs import catalog, notices, router
 from dialogs.core import JST, Cards, Context, DateChoice, Line, Postback, Say, Text
 from dialogs.screening import SaveScreening
 from scheduling.care import providers
@@ -554,7 +555,8 @@ def test_a_full_class_offers_the_waiting_list_then_a_freed_place(world):
     assert world.class_bookings()[1].status == "offered"
     with world.sessions() as session:
         offer = session.scalars(select(Reminder).where(Reminder.kind == "class_offer")).one()
-    assert f"cls|accept|{waiting.id}" in offer.message
+    [offered] = notices.says(offer.kind, json.loads(offer.message)["facts"])
+    assert f"cls|accept|{waiting.id}" in [choice.data for choice in offered.choices]
     second.tap(f"cls|accept|{waiting.id}")
     assert second.keys() == ["classes.booked", "menu.prompt"]
     assert world.class_bookings()[1].status == "booked"

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import local
+from dialogs import notices
 from scheduling.dates.calendar import JST
 from scheduling.store.models import CareBooking, ClassBooking, Reminder
 from tests.city_files import test_city
@@ -172,8 +173,9 @@ def test_a_couple_books_a_class_a_full_class_and_the_waiting_list(live):
     [waiting] = rows(live, ClassBooking, user_id=OTHER)
     assert waiting.status == "offered"
     [offer] = rows(live, Reminder, user_id=OTHER, kind="class_offer")
-    accept = next(c for say in json.loads(offer.message) for c in say["choices"] if c[1].startswith("cls|accept|"))
-    second.tap_action({"type": "postback", "data": accept[1]})   # the button of the push
+    [offered] = notices.says(offer.kind, json.loads(offer.message)["facts"])
+    accept = next(c.data for c in offered.choices if c.data.startswith("cls|accept|"))
+    second.tap_action({"type": "postback", "data": accept})   # the button of the push
     assert "ご予約が確定しました" in second.texts()
     assert [b.status for b in rows(live, ClassBooking)] == ["cancelled", "booked"]
     assert rows(live, ClassBooking, user_id=OTHER)[0].party == 2

@@ -137,8 +137,7 @@ def test_no_family_help_offers_her_care_by_exactly_one_push_even_when_recorded_t
     with sessions() as session:
         offers = session.scalars(select(Reminder).where(Reminder.kind == "care_offer")).all()
         assert [(r.user_id, r.due_at, r.status, r.stage) for r in offers] == [("U-a", moment, "pending", "pregnancy")]
-        assert json.loads(offers[0].message) == [{"key": "push.care_offer", "params": {},
-                                                  "choices": [["menu.care", "menu:care"]]}]
+        assert json.loads(offers[0].message) == {"facts": {}}
         assert session.get(Call, call_id).no_family_help is True
     with transaction(sessions) as session:   # the dispatcher finds it due at once
         assert "care_offer" in [r.kind for r in reminders.claim_due(session, now=moment)]

@@ -94,10 +94,9 @@ def test_a_request_takes_a_bed_each_night_writes_history_and_the_day_before_remi
     [reminder] = reminders_of(db, booking.id)
     assert (reminder.kind, reminder.status, reminder.user_id) == ("care_day_before", "pending", "U1")
     assert reminder.due_at == datetime(2026, 6, 9, 17, 0, tzinfo=JST)
-    [say] = json.loads(reminder.message)
-    assert say["key"] == "push.care_day_before"
-    assert say["params"] == {"date": "2026-06-10", "type": "short_stay", "provider": "さくら産婦人科医院",
-                             "provider_phone": "0123-45-1111"}
+    facts = json.loads(reminder.message)["facts"]
+    assert {k: facts[k] for k in ("date", "type", "provider", "provider_phone")} == {
+        "date": "2026-06-10", "type": "short_stay", "provider": "さくら産婦人科医院", "provider_phone": "0123-45-1111"}
 
 
 def test_the_same_request_twice_is_one_booking(db):
@@ -313,8 +312,8 @@ def test_confirm_writes_history_and_a_push(db):
     day_before, pushed = reminders_of(db, booking.id)
     assert (day_before.kind, day_before.status) == ("care_day_before", "pending")
     assert (pushed.kind, pushed.status, pushed.due_at) == ("care_confirmed", "pending", later)
-    [say] = json.loads(pushed.message)
-    assert say["key"] == "push.care_confirmed" and say["params"]["provider"] == "さくら産婦人科医院"
+    facts = json.loads(pushed.message)["facts"]
+    assert facts["provider"] == "さくら産婦人科医院" and facts["booking"] == booking.id
     assert not staff(db, care_bookings.confirm, booking.id).ok          # twice: nothing more
     assert not staff(db, care_bookings.decline, booking.id, reason="x").ok
     assert len(reminders_of(db, booking.id)) == 2
@@ -329,8 +328,7 @@ def test_decline_frees_the_bed_cancels_the_reminder_and_pushes_the_reason(db):
     day_before, pushed = reminders_of(db, booking.id)
     assert (day_before.kind, day_before.status) == ("care_day_before", "cancelled")
     assert (pushed.kind, pushed.status) == ("care_declined", "pending")
-    [say] = json.loads(pushed.message)
-    assert say["key"] == "push.care_declined" and say["params"]["reason"] == "助産師の都合がつきません"
+    assert json.loads(pushed.message)["facts"]["reason"] == "助産師の都合がつきません"
     assert not staff(db, care_bookings.confirm, booking.id).ok
 
 

@@ -47,4 +47,4 @@ def test_staff_confirm_a_class_request_and_she_is_told(sessions):
     with transaction(sessions) as session:
         assert session.get(ClassBooking, booking_id).status == "booked"
         [push] = session.scalars(select(Reminder).where(Reminder.kind == "class_confirmed")).all()
-        assert push.user_id == "U1" and json.loads(push.message)[0]["key"] == "push.class_confirmed"
+        assert push.user_id == "U1" and json.loads(push.message)["facts"]["title"] == "パパママ教室"

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from dialogs import notices
 from scheduling.chat.consult_desk import ConsultDesk
 from scheduling.consult import alerts, consults
 from scheduling.dates.calendar import JST
@@ -47,8 +48,9 @@ def test_a_staff_reply_is_a_neutral_push_and_she_reads_it_in_the_chat(sessions):
                                  now=NOW + timedelta(hours=1))
     with transaction(sessions) as session:
         [push] = session.scalars(select(Reminder).where(Reminder.kind == "consult_reply")).all()
-        says = json.loads(push.message)
-        assert says[0]["key"] == "push.consult_reply" and says[0]["choices"] == [["consult.read", f"cons|read|{case.id}"]]
+        assert json.loads(push.message) == {"facts": {"case": case.id}}
+        [said] = notices.says(push.kind, {"case": case.id})
+        assert [c.data for c in said.choices] == [f"cons|read|{case.id}"]
         assert "ミルク" not in push.message and "量は" not in push.message   # nothing of it on a lock screen
         assert push.user_id == MOTHER and push.plan_key == f"consult_reply:{message.id}"
         [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "consult_replied")).all()

@@ -144,11 +144,12 @@ def test_wrong_codes_spread_out_do_not_lock_and_another_account_is_not_locked(se
 
 
 def test_linking_a_record_whose_dates_have_passed_plans_only_what_is_still_ahead(sessions):
-    _, code = staff_record(sessions, now=datetime(2026, 7, 15, 9, 0, tzinfo=JST))   # a late interview
+    mother_id, code = staff_record(sessions, now=datetime(2026, 7, 15, 9, 0, tzinfo=JST))   # a late interview
     assert redeem(sessions, code, now=datetime(2026, 7, 20, 9, 0, tzinfo=JST)).status == "linked"
     with sessions() as session:
         rows = session.scalars(select(Reminder).where(Reminder.user_id == USER, Reminder.kind != "richmenu")).all()
-        assert [(row.kind, json.loads(row.message)[0]["key"]) for row in rows] == [("call_notice", "push.call_notice")]
+        assert [row.kind for row in rows] == ["call_notice"]
+        assert json.loads(rows[0].message)["facts"]["mother"] == mother_id
 
 
 def test_linking_a_staff_record_replaces_her_own_chat_registration_of_the_same_pregnancy(sessions):
