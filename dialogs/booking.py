@@ -36,7 +36,7 @@ def is_for_me(event: Input) -> bool:
 
 def start(care_type: str, ctx: Context, menu: Say) -> Outcome:
     """予約する on a result card."""
-    desk = ctx.desk
+    desk = ctx.bookings
     if care_type not in TYPES or not desk.providers(care_type):
         return Outcome(None, (Say("booking.no_provider", ctx.centre), menu))
     if desk.answers() is None:
@@ -71,7 +71,7 @@ def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome
     if isinstance(event, Postback) and event.data.startswith(PREFIX + "go|"):
         token = event.data.removeprefix(PREFIX + "go|")
         if not (state and state.get("dialog") == "booking" and state.get("token") == token):
-            done = ctx.desk.care_request(token)
+            done = ctx.bookings.care_request(token)
             if done is not None:  # a second tap, after the first made the booking
                 return Outcome(state, (Say("booking.already"), menu))
     if state is None or state.get("dialog") != "booking" or ctx.expired(state, SESSION):
@@ -147,14 +147,14 @@ def _ask(state: dict, ctx: Context, *, hint: str | None = None, first: Say | Non
         state = dict(state, page=min(state["page"], max((len(days.days) - 1) // PAGE, 0)))
         question = _ask_date(state, days.days, ctx)
     elif step == "nights":
-        options = ctx.desk.nights(_provider(state), _date(state), replacing=state["change"])
+        options = ctx.bookings.nights(_provider(state), _date(state), replacing=state["change"])
         if not options:
             return _ask(dict(state, step="date"), ctx, hint="booking.nights_gone", first=first)
         question = Say("booking.ask_nights", choices=(
             *(Choice("booking.nights_label", f"{PREFIX}n|{n}", {"nights": n, "days": n + 1}) for n in options),
             *_back_and_cancel(state)))
     elif step == "time":
-        times = ctx.desk.visit_times(_provider(state), _date(state))
+        times = ctx.bookings.visit_times(_provider(state), _date(state))
         if not times:
             return _ask(dict(state, step="date"), ctx, hint="booking.time_gone", first=first)
         question = Say("booking.ask_time", choices=(
@@ -168,7 +168,7 @@ def _ask(state: dict, ctx: Context, *, hint: str | None = None, first: Say | Non
 
 def _ask_provider(state: dict, ctx: Context) -> Say:
     choices = [Choice("booking.provider_label", f"{PREFIX}p|{p.key}", {"name": p.name[:20]})
-               for p in ctx.desk.providers(state["type"])][:11]
+               for p in ctx.bookings.providers(state["type"])][:11]
     return Say("booking.ask_provider", choices=(*choices, Choice("booking.anywhere", f"{PREFIX}p|{ANYWHERE}"),
                                                 Choice("booking.cancel", PREFIX + "cancel")))
 
@@ -192,7 +192,7 @@ def _back_and_cancel(state: dict) -> tuple[Choice, ...]:
 
 def _summary(state: dict, ctx: Context) -> Say:
     care_type, day = state["type"], _date(state)
-    quote = ctx.desk.quote(care_type, _provider(state), day, state["nights"], replacing=state["change"])
+    quote = ctx.bookings.quote(care_type, _provider(state), day, state["nights"], replacing=state["change"])
     provider = quote.provider
     lines = [Line(f"booking.type.{care_type}")]
     lines.append(Line("booking.summary.provider", {"name": provider.name}) if provider
@@ -279,8 +279,8 @@ def policy_lines(provider, deadline: datetime, now: datetime) -> list[Line]:
 # --- booking ----------------------------------------------------------------------------------------
 
 def _book(state: dict, ctx: Context, menu: Say) -> Outcome:
-    quote = ctx.desk.quote(state["type"], _provider(state), _date(state), state["nights"], replacing=state["change"])
-    result = ctx.desk.request_care(care_type=state["type"], provider_key=_provider(state), day=_date(state),
+    quote = ctx.bookings.quote(state["type"], _provider(state), _date(state), state["nights"], replacing=state["change"])
+    result = ctx.bookings.request_care(care_type=state["type"], provider_key=_provider(state), day=_date(state),
                                    nights=state["nights"], slot=state["slot"], token=state["token"],
                                    replacing=state["change"])
     if result.ok:
@@ -300,7 +300,7 @@ def _book(state: dict, ctx: Context, menu: Say) -> Outcome:
     if problem == "nights":
         return _ask(dict(state, step="nights", token=None), ctx, hint="booking.nights_gone")
     if problem == "past_deadline":
-        return Outcome(None, (_past_deadline(ctx.desk.provider(state["provider"])), menu))
+        return Outcome(None, (_past_deadline(ctx.bookings.provider(state["provider"])), menu))
     if problem == "gone":
         return Outcome(None, (Say("booking.change_gone"), menu))
     if problem == "no_screening":
@@ -331,7 +331,7 @@ def _past_deadline(provider) -> Say:
 # --- the state ----------------------------------------------------------------------------------------
 
 def _days(state: dict, ctx: Context):
-    return ctx.desk.care_days(state["type"], _provider(state), replacing=state["change"])
+    return ctx.bookings.care_days(state["type"], _provider(state), replacing=state["change"])
 
 
 def _provider(state: dict) -> str | None:

@@ -32,7 +32,7 @@ def is_for_me(event: Input) -> bool:
 
 
 def start(ctx: Context, menu: Say) -> Outcome:
-    state = {"dialog": "classes", "step": None, "stage": None, "due": None, "born": None, "first": None,
+    state: dict = {"dialog": "classes", "step": None, "stage": None, "due": None, "born": None, "first": None,
              "session": None, "party": 0, "token": None, "history": [], "updated": ctx.now.isoformat()}
     return _next(state, ctx, menu, first=Say("classes.intro"))
 
@@ -45,7 +45,7 @@ def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome
     if isinstance(event, Postback) and event.data.startswith((PREFIX + "go|", PREFIX + "wait|")):
         token = event.data.split("|", 2)[2]
         if not (state and state.get("dialog") == "classes" and state.get("token") == token) \
-                and ctx.desk.class_request(token) is not None:  # a second tap, after the first was done
+                and ctx.bookings.class_request(token) is not None:  # a second tap, after the first was done
             return Outcome(state, (Say("classes.already"), menu))
     if state is None or state.get("dialog") != "classes" or ctx.expired(state, SESSION):
         return Outcome(None, (Say("reply.expired"), menu))
@@ -69,7 +69,7 @@ def _postback(state: dict, parts: list[str], params: dict, ctx: Context, menu: S
         if last == "list":
             cleared["party"] = 0
         return _next(cleared, ctx, menu)
-    answer = None
+    answer: str | bool | int | None = None
     if command == "stage" and step == "stage" and value in ("pregnant", "born"):
         answer = value
     elif command in ("due", "born") and step == command:
@@ -91,7 +91,7 @@ def _postback(state: dict, parts: list[str], params: dict, ctx: Context, menu: S
 
 def _next(state: dict, ctx: Context, menu: Say, *, hint: str | None = None, first: Say | None = None) -> Outcome:
     """The next step, from what is known: her stage and dates, the sessions that fit, her choices."""
-    desk = ctx.desk
+    desk = ctx.bookings
     known = desk.known()
     mother = _mother(state, known)
     sessions = desk.class_sessions(mother)
@@ -192,7 +192,7 @@ def _wait_offer(state: dict, session) -> Say:
 # --- booking and offers ------------------------------------------------------------------------------
 
 def _book(state: dict, waiting: bool, ctx: Context, menu: Say) -> Outcome:
-    desk, mother = ctx.desk, _mother(state, ctx.desk.known())
+    desk, mother = ctx.bookings, _mother(state, ctx.bookings.known())
     if waiting:
         result = desk.join_waitlist(session_id=state["session"], party=state["party"], token=state["token"])
     else:
@@ -213,7 +213,7 @@ def _book(state: dict, waiting: bool, ctx: Context, menu: Say) -> Outcome:
 def _booked(booking, ctx: Context) -> Say:
     lines = tuple(_session_lines(booking, booking.party))  # a ClassView reads like a session
     if booking.status == "waiting":
-        hold = ctx.desk.offer_hold_minutes
+        hold = ctx.bookings.offer_hold_minutes
         after = (Line("classes.waiting_next_hours", {"hours": hold // 60}) if hold % 60 == 0
                  else Line("classes.waiting_next_minutes", {"minutes": hold}))
         return Say("classes.waiting", {"position": booking.position or 1}, lines=(*lines, after))
@@ -228,7 +228,7 @@ def _offer(command: str, ctx: Context, menu: Say) -> Outcome:
     action, _, value = command.partition("|")
     if not value.isdigit():
         return Outcome(None, (Say("classes.offer_gone"), menu))
-    desk = ctx.desk
+    desk = ctx.bookings
     result = desk.accept_offer(int(value)) if action == "accept" else desk.decline_offer(int(value))
     if result.ok and action == "decline":
         return Outcome(None, (Say("classes.declined"), menu))

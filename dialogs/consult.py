@@ -29,11 +29,11 @@ def is_for_me(event: Input) -> bool:
 
 
 def start(ctx: Context, menu: Say, *, source: str = "menu") -> Outcome:
-    desk = ctx.consult
+    desk = ctx.consults
     case = desk.open_case()
     if case is not None:
         return Outcome(None, (*_replies(desk.unread_replies()), Say("consult.already_open", choices=_menu_only())))
-    state = {"dialog": "consult", "step": "topic", "source": source, "topic": None, "how": None, "band": None,
+    state: dict = {"dialog": "consult", "step": "topic", "source": source, "topic": None, "how": None, "band": None,
              "phone": None, "history": [], "updated": ctx.now.isoformat()}
     return _ask(state, ctx, first=Say("consult.intro"))
 
@@ -76,7 +76,7 @@ def _postback(state: dict, command: str, ctx: Context, menu: Say) -> Outcome:
     if step == "how" and kind == "how" and value == "phone":
         return _ask(_next(state, "band", how="phone"), ctx)
     if step == "band" and kind == "band" and value in TIME_BANDS:
-        known = ctx.consult.known_phone()
+        known = ctx.consults.known_phone()
         if known:
             return _ask(_next(state, "phone_confirm", band=value, phone=known), ctx)
         return _ask(_next(state, "phone", band=value), ctx)
@@ -100,7 +100,7 @@ def _next(state: dict, step: str, **answers) -> dict:
 
 def _open(state: dict, ctx: Context) -> Outcome:
     phone = state["how"] == "phone"
-    ctx.consult.start(topic=state["topic"], answer_by=state["how"], source=state["source"],
+    ctx.consults.start(topic=state["topic"], answer_by=state["how"], source=state["source"],
                       time_band=state["band"] if phone else None, phone=state["phone"] if phone else None)
     lines = [Line("consult.write_on")]
     if phone:
@@ -145,10 +145,10 @@ def media_received(added, ctx: Context) -> Outcome:
 
 
 def _read(ctx: Context) -> Outcome:
-    replies = ctx.consult.unread_replies()
+    replies = ctx.consults.unread_replies()
     if not replies:
         return Outcome(None, (Say("consult.no_unread", choices=_menu_only()),))
-    open_case = ctx.consult.open_case() is not None
+    open_case = ctx.consults.open_case() is not None
     after = Say("consult.after_reply" if open_case else "consult.after_reply_closed",
                 ctx.centre, choices=_menu_only())
     return Outcome(None, (*_replies(replies), after))

@@ -1,9 +1,13 @@
 """What a dialog receives and what it answers. Texts are catalog keys, rendered later per language."""
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
+from dialogs.ports import BookingDesk, ConsultDesk, FamilyDesk
 from scheduling.city.city_file import Contact
 from scheduling.dates.calendar import JST
+from scheduling.rules import RuleSet
+from scheduling.safety import SafetyNet
 
 
 # --- inputs -------------------------------------------------------------------------------------
@@ -40,16 +44,28 @@ Input = Follow | Text | Postback | Media | Resume
 
 @dataclass(frozen=True)
 class Context:
-    """What a dialog may know besides its state: the time, the city's public facts, the rules in
-    force (a scheduling.rules.RuleSet), and the booking desk (a scheduling.chat.desk.Desk) for her, in the
-    event's transaction."""
+    """What a dialog may know besides its state: the time, the city's public facts, the rules in force, the
+    city's safety net, and her desks (dialogs/ports.py) in the event's transaction. A dialog test passes only
+    what its dialog uses."""
     now: datetime
     city: Contact
-    rules: object = None
-    desk: object = None
-    family: object = None  # the registration desk (a scheduling.chat.family_desk.FamilyDesk) for her
-    consult: object = None  # the 相談 desk (a scheduling.chat.consult_desk.ConsultDesk) for her
-    safety: object = None  # the city's safety net (a scheduling.safety.SafetyNet)
+    rules: RuleSet | None = None
+    desk: BookingDesk | None = None
+    family: FamilyDesk | None = None
+    consult: ConsultDesk | None = None
+    safety: SafetyNet | None = None
+
+    @property
+    def bookings(self) -> BookingDesk:
+        return _present(self.desk, "desk")
+
+    @property
+    def registrations(self) -> FamilyDesk:
+        return _present(self.family, "family")
+
+    @property
+    def consults(self) -> ConsultDesk:
+        return _present(self.consult, "consult")
 
     @property
     def today(self) -> date:
@@ -69,6 +85,19 @@ class Context:
     def uses(self) -> tuple:
         """Her existing uses of care (for the uses left), asked of the desk only when a dialog needs them."""
         return tuple(self.desk.uses()) if self.desk is not None else ()
+
+
+T = TypeVar("T")
+
+
+class NoDesk(RuntimeError):
+    """A dialog needed a desk its Context was built without: a mistake in the code, not in her input."""
+
+
+def _present(desk: T | None, name: str) -> T:
+    if desk is None:
+        raise NoDesk(f"this dialog needs Context.{name}")
+    return desk
 
 
 # --- outputs ------------------------------------------------------------------------------------

@@ -135,7 +135,8 @@ class _WordsChecker(_Checker):
         if not isinstance(value, list):
             self.error(f"{path}.{key}", "must be a list [ … ]（リスト [ … ] にしてください）")
             return ()
-        good, seen = [], {}
+        good: list = []
+        seen: dict[str, int] = {}
         for i, item in enumerate(value):
             folded = normalize(item) if isinstance(item, str) else ""
             if not folded:

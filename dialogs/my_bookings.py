@@ -28,7 +28,7 @@ def is_for_me(event: Input) -> bool:
 
 
 def start(ctx: Context, menu: Say, *, hint: str | None = None) -> Outcome:
-    views = ctx.desk.upcoming()
+    views = ctx.bookings.upcoming()
     says = (Say(hint),) if hint else ()
     more = (*_book_choices(ctx), Choice("care.menu", "menu:show"))
     if not views:
@@ -41,7 +41,7 @@ def start(ctx: Context, menu: Say, *, hint: str | None = None) -> Outcome:
 def _book_choices(ctx: Context) -> tuple[Choice, ...]:
     """A new care booking from here: each type with a provider (the booking dialog asks for a
     screening first when she has none)."""
-    return tuple(Choice(f"my.book.{t}", f"book|{t}") for t in TYPES if ctx.desk.providers(t))
+    return tuple(Choice(f"my.book.{t}", f"book|{t}") for t in TYPES if ctx.bookings.providers(t))
 
 
 def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome:
@@ -83,6 +83,7 @@ def _class_card(view) -> Card:
     lines = (status, Line("classes.card.date", {"date": view.day}),
              Line("classes.card.time", {"start": view.start, "end": view.end}),
              Line("classes.card.place", {"place": view.place}), Line(f"classes.party.{view.party}"))
+    buttons: tuple[Choice, ...]
     if view.status == "offered":
         buttons = (Choice("classes.accept", f"cls|accept|{view.id}"),
                    Choice("classes.decline_offer", f"cls|decline|{view.id}"))
@@ -131,7 +132,7 @@ def _ask_cancel(rest: str, ctx: Context, menu: Say) -> Outcome:
 
 
 def _cancel(kind: str, booking_id: int, ctx: Context, menu: Say) -> Outcome:
-    desk = ctx.desk
+    desk = ctx.bookings
     view = _view(kind, str(booking_id), ctx)
     result = desk.cancel_care(booking_id) if kind == "care" else desk.cancel_class(booking_id)
     if result.ok:
@@ -142,7 +143,7 @@ def _cancel(kind: str, booking_id: int, ctx: Context, menu: Say) -> Outcome:
 
 
 def _change(booking_id: int, ctx: Context, menu: Say) -> Outcome:
-    view = ctx.desk.care_booking(booking_id)
+    view = ctx.bookings.care_booking(booking_id)
     if view is None:
         return start(ctx, menu, hint="my.gone")
     return booking.start_change(view, ctx, menu)
@@ -151,7 +152,7 @@ def _change(booking_id: int, ctx: Context, menu: Say) -> Outcome:
 def _view(kind: str, raw: str, ctx: Context):
     if not raw.isdigit() or kind not in ("care", "cls"):
         return None
-    return ctx.desk.care_booking(int(raw)) if kind == "care" else ctx.desk.class_booking(int(raw))
+    return ctx.bookings.care_booking(int(raw)) if kind == "care" else ctx.bookings.class_booking(int(raw))
 
 
 def _care_past_deadline(view) -> Say:

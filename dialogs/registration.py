@@ -33,9 +33,9 @@ def is_for_me(event: Input) -> bool:
 
 def start(ctx: Context, menu: Say) -> Outcome:
     """She tapped 妊娠・出産の登録 (or typed 登録)."""
-    current = ctx.family.registration()
+    current = ctx.registrations.registration()
     if current is None:
-        first = "gentle" if ctx.family.recently_ended() else "consent"
+        first = "gentle" if ctx.registrations.recently_ended() else "consent"
         return _ask({"dialog": "registration", "step": first}, ctx)
     if current.status == "pregnant":
         return _ask({"dialog": "registration", "step": "pregnant_menu"}, ctx, current=current)
@@ -90,10 +90,10 @@ def _postback(state: dict, command: str, params: dict, ctx: Context, menu: Say) 
     if command == "back":
         return _back(state, ctx)
     if (step, command) == ("call_phone_confirm", "phone_yes") and state.get("phone"):
-        ctx.consult.save_call_phone(state["mother"], state["phone"])
+        ctx.consults.save_call_phone(state["mother"], state["phone"])
         return Outcome(None, (Say("call.phone_saved", {"phone": state["phone"]}), menu))
     if (step, command) == ("stop", "ended"):
-        ctx.family.end_pregnancy()
+        ctx.registrations.end_pregnancy()
         return Outcome(None, (Say("reg.ended", ctx.centre), menu))
     answer = command.split("|")
     if answer[0] != "a" or len(answer) < 2 or answer[1] != step:
@@ -120,7 +120,7 @@ def _take(state: dict, step: str, value: str | None, ctx: Context, menu: Say) ->
         return _ask(state, ctx, hint="reg.hint_tap")
     state = dict(state, answers=answers)
     if step == "new_due_date":
-        ctx.family.change_due_date(date.fromisoformat(answers["new_due_date"]))
+        ctx.registrations.change_due_date(date.fromisoformat(answers["new_due_date"]))
         return Outcome(None, (Say("reg.due_changed", {"date": answers["new_due_date"]}), menu))
     following = {"due_date": "babies", "birth_date": "babies", "first_baby": "confirm", "early_due_date": "confirm"}
     if step == "babies":
@@ -150,16 +150,16 @@ def _register(state: dict, ctx: Context, menu: Say) -> Outcome:
     answers = state.get("answers", {})
     if "birth_date" in answers:
         due = answers.get("early_due_date")
-        ctx.family.register_birth(birth_date=date.fromisoformat(answers["birth_date"]), babies=answers["babies"],
+        ctx.registrations.register_birth(birth_date=date.fromisoformat(answers["birth_date"]), babies=answers["babies"],
                                   due_date=date.fromisoformat(due) if due else None)
         return Outcome(None, (Say("reg.done_birth"), menu))
-    ctx.family.register_pregnancy(due_date=date.fromisoformat(answers["due_date"]), babies=answers["babies"],
+    ctx.registrations.register_pregnancy(due_date=date.fromisoformat(answers["due_date"]), babies=answers["babies"],
                                   first_baby=answers.get("first_baby"))
-    return Outcome(None, (Say("reg.done_pregnant", {"call_week": ctx.family.call_week}), menu))
+    return Outcome(None, (Say("reg.done_pregnant", {"call_week": ctx.registrations.call_week}), menu))
 
 
 def _code(state: dict, text: str, ctx: Context, menu: Say) -> Outcome:
-    result = ctx.family.redeem(text)
+    result = ctx.registrations.redeem(text)
     if result.status == "linked":
         return Outcome(None, (Say("reg.code_linked"), menu))
     if result.status == "locked":
@@ -170,7 +170,7 @@ def _code(state: dict, text: str, ctx: Context, menu: Say) -> Outcome:
 
 def _answer_call(data: str, ctx: Context, menu: Say) -> Outcome:
     choice, _, mother_id = data.partition("|")
-    if choice not in CALL_CHOICES or not mother_id.isdigit() or not ctx.family.answer_call(int(mother_id), choice):
+    if choice not in CALL_CHOICES or not mother_id.isdigit() or not ctx.registrations.answer_call(int(mother_id), choice):
         return Outcome(None, (Say("call.closed", ctx.centre), menu))
     thanks = Say(f"call.thanks.{choice}", ctx.centre)
     if choice in PHONE_BANDS and ctx.consult is not None and ctx.consult.call_needs_phone(int(mother_id)):
@@ -196,13 +196,13 @@ def _ask(state: dict, ctx: Context, *, hint: str | None = None, current=None) ->
                                              Choice("reg.kind_born", PREFIX + "born"),
                                              Choice("reg.kind_code", PREFIX + "code"), *end)))
     elif step == "pregnant_menu":
-        current = current or ctx.family.registration()
+        current = current or ctx.registrations.registration()
         call = (Choice("reg.call", PREFIX + "call"),) if ctx.consult is not None and ctx.consult.open_call() else ()
         says.append(Say("reg.current_pregnant", {"date": current.due_date.isoformat(), "babies": current.babies},
                         (Choice("reg.born", PREFIX + "born"), Choice("reg.due", PREFIX + "due"), *call,
                          Choice("reg.stop", PREFIX + "stop"), *end)))
     elif step == "call":  # the 32-week notice's question, asked again from her registration
-        mother_id = ctx.consult.open_call() if ctx.consult is not None else None
+        mother_id = ctx.consults.open_call() if ctx.consult is not None else None
         if mother_id is None:
             says.append(Say("call.closed", ctx.centre, end))
         else:
@@ -215,7 +215,7 @@ def _ask(state: dict, ctx: Context, *, hint: str | None = None, current=None) ->
             Choice("phone.yes", PREFIX + "phone_yes"), Choice("phone.again", PREFIX + "phone_again"),
             Choice("call.phone_skip", PREFIX + "cancel_phone"))))
     elif step == "mother_menu":
-        current = current or ctx.family.registration()
+        current = current or ctx.registrations.registration()
         says.append(Say("reg.current_mother", {"date": current.birth_date.isoformat(), "babies": current.babies},
                         (Choice("reg.new_pregnancy", PREFIX + "pregnant"), *end)))
     elif step == "stop":

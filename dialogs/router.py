@@ -28,6 +28,7 @@ from functools import partial
 from dialogs import booking, classes, consult, main_menu, my_bookings, privacy, registration, screening
 from dialogs.core import Choice, CityText, Context, Follow, Input, Media, Outcome, Postback, Resume, Say, Text
 from dialogs.intents import intent_of, means_stop
+from scheduling.safety import SafetyNet
 from scheduling.text.codes import looks_like_code
 from scheduling.text.textnorm import normalize
 
@@ -57,7 +58,7 @@ class Dialog:
     name: str                                   # the state's "dialog"
     owns: tuple[str, ...]                       # postback data it answers (prefixes)
     handle: Callable[..., Outcome]              # (state, event, ctx, menu) -> Outcome
-    start: Callable[..., Outcome] | None = None  # (state, ctx) -> Outcome, from the menu or what she typed
+    start: Callable[[dict | None, Context], Outcome] | None = None  # from the menu or what she typed
     cancel: str | None = None                   # the postback of its own やめる
     takes_text: tuple[str, ...] = ()            # steps whose answer is typed
     intent: str | None = None                   # what she types to mean it (dialogs/intents)
@@ -80,26 +81,35 @@ DIALOGS = (
            lambda state, ctx: consult.start(ctx, MENU, source="text"), "cons|cancel", ("phone",), "consult"),
 )
 BY_NAME = {d.name: d for d in DIALOGS}
-MENU_STARTS = {"menu:care": BY_NAME["screening"], "menu:register": BY_NAME["registration"],
-               "menu:delete": BY_NAME["privacy"]}
+
+
+def _start_of(name: str) -> Callable[[dict | None, Context], Outcome]:
+    start = BY_NAME[name].start
+    if start is None:
+        raise ValueError(f"the dialog {name!r} has no start")
+    return start
+
+
+MENU_STARTS = {"menu:care": _start_of("screening"), "menu:register": _start_of("registration"),
+               "menu:delete": _start_of("privacy")}
 
 
 def handle(state: dict | None, event: Input, ctx: Context) -> Outcome:
     if isinstance(event, Text) and ctx.safety is not None:
         match = ctx.safety.check(event.text)
         if match is not None:
-            return _safety(state, event.text, match, ctx)
+            return _safety(state, event.text, match, ctx.safety, ctx)
     if isinstance(event, Postback):
         return _postback(state, event, ctx)
     if isinstance(event, Follow):
         return main_menu.handle(None, event, ctx)
     current = _current(state)
     if isinstance(event, Text):
-        return _typed_in(current, state, event, ctx) if current else _typed(state, event.text, ctx)
+        return _typed_in(current, state or {}, event, ctx) if current else _typed(state, event.text, ctx)
     if current:
         return current.handle(state, event, ctx, MENU)
     if isinstance(event, Media) and ctx.consult is not None:
-        added = ctx.consult.add(kind=event.kind, body="")
+        added = ctx.consults.add(kind=event.kind, body="")
         if added is not None:
             return consult.media_received(added, ctx)
     return main_menu.handle(state, event, ctx)
@@ -115,7 +125,7 @@ def _postback(state: dict | None, event: Postback, ctx: Context) -> Outcome:
     if data.startswith(GO):
         return _do(data.removeprefix(GO), state, ctx)
     if data in MENU_STARTS:
-        return MENU_STARTS[data].start(state, ctx)
+        return MENU_STARTS[data](state, ctx)
     for dialog in DIALOGS:
         if data.startswith(dialog.owns):
             return dialog.handle(state, event, ctx, MENU)
@@ -149,7 +159,7 @@ def _typed(state: dict | None, text: str, ctx: Context) -> Outcome:
     intent = intent_of(text)
     if ctx.consult is not None and ctx.consult.open_case() is not None \
             and not (intent in ACTIONS and len(text.strip()) <= SHORT_COMMAND):
-        return consult.received(ctx.consult.add(kind="text", body=text), ctx)
+        return consult.received(ctx.consults.add(kind="text", body=text), ctx)
     if looks_like_code(text):
         return registration.redeem_typed_code(text, ctx, MENU)
     if intent in ACTIONS:
@@ -175,8 +185,8 @@ def _plain(key: str, state: dict | None, ctx: Context) -> Outcome:
 
 
 ACTIONS: dict[str, Callable[[dict | None, Context], Outcome]] = {
-    **{d.intent: d.start for d in DIALOGS if d.intent and d.start},
-    "cancel_booking": BY_NAME["my"].start,
+    **{d.intent: _start_of(d.name) for d in DIALOGS if d.intent and d.start},
+    "cancel_booking": _start_of("my"),
     "help": partial(_plain, "reply.help"),
     "phone": partial(_plain, "reply.phone"),
     "greeting": partial(_plain, "reply.greeting"),
@@ -188,13 +198,13 @@ SWITCHES = ("care", "class", "bookings", "cancel_booking", "register", "delete",
 
 # --- the safety net -----------------------------------------------------------------------------
 
-def _safety(state: dict | None, text: str, match, ctx: Context) -> Outcome:
+def _safety(state: dict | None, text: str, match, net: SafetyNet, ctx: Context) -> Outcome:
     """The city's answer first; staff hear of an urgent one; the dialog she was in waits for 「続ける」."""
-    answer = CityText(tuple((language, ctx.safety.answer(match, language, ctx.now)) for language in ("ja", "en")))
+    answer = CityText(tuple((language, net.answer(match, language, ctx.now)) for language in ("ja", "en")))
     commands = (RaiseAlert(match.category, match.label, text, match.matched),) if match.urgent else ()
     current = _current(state)
     if current is None and ctx.consult is not None and ctx.consult.open_case() is not None:
-        ctx.consult.add(kind="text", body=text)  # staff read it in her 相談 too
+        ctx.consults.add(kind="text", body=text)  # staff read it in her 相談 too
         return Outcome(state, (answer, Say("safety.in_consult", choices=(Choice("care.menu", "menu:show"),))),
                        commands)
     choices = ((Choice("safety.go_on", GO + "resume"),) if current else ()) + (
@@ -209,4 +219,4 @@ def _go_on() -> tuple[Choice, ...]:
 
 
 def _current(state: dict | None) -> Dialog | None:
-    return BY_NAME.get((state or {}).get("dialog"))
+    return BY_NAME.get((state or {}).get("dialog") or "")
