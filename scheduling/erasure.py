@@ -1,7 +1,7 @@
 """Delete her personal data on request, keeping only what the yearly figures count, anonymously.
 
 Deleted: her LINE id wherever it is stored, her dates and answers (registrations, screenings, link
-codes), her messages and pushes, her conversation state (SQL; the caller clears Redis). Kept: her
+codes, the 利用申請's every field and drafts), her messages and pushes, her conversation state (SQL; the caller clears Redis). Kept: her
 bookings and calls as anonymous rows under one random name (so 実人数 still counts her once), the
 registration's status and date. Her open bookings are cancelled first, so their places are freed.
 """
@@ -12,6 +12,7 @@ from sqlalchemy import String, cast, delete, literal, select, update
 from sqlalchemy.orm import Session
 
 from scheduling import alerts, audit, calls, care_bookings, classes, consults
+from scheduling.applications import service as applications
 from scheduling.booking_config import BookingConfig
 from scheduling.models import (
     Call,
@@ -55,6 +56,7 @@ def delete_user_data(session: Session, *, config: BookingConfig, user_id: str, n
         "events": _delete(session, InboundEvent, InboundEvent.user_id == user_id),
         **consults.anonymise(session, user_id=user_id, alias=alias, now=now),
         "safety_alerts": alerts.erase(session, user_id=user_id),
+        **applications.erase(session, user_id=user_id, alias=alias, now=now),
     }
     _delete(session, CodeAttempt, CodeAttempt.user_id == user_id)
     _delete(session, ConversationState, ConversationState.user_id == user_id)
