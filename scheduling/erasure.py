@@ -1,7 +1,8 @@
 """Delete her personal data on request, keeping only what the yearly figures count, anonymously.
 
 Deleted: her LINE id wherever it is stored, her dates and answers (registrations, screenings, link
-codes, the 利用申請's every field and drafts), her messages and pushes, her conversation state (SQL; the caller clears Redis). Kept: her
+codes, every field of her 利用申請 and its drafts), her messages and pushes, her conversation state (SQL;
+the caller clears Redis). Kept: her
 bookings and calls as anonymous rows under one random name (so 実人数 still counts her once), the
 registration's status and date. Her open bookings are cancelled first, so their places are freed.
 """
