@@ -1,6 +1,8 @@
 """What the webhook and the worker share, built once per process from the settings."""
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,6 +14,8 @@ from bot.state import RedisStateStore, SqlStateStore
 from bot.worker import Worker
 from scheduling import classes, providers
 from scheduling.calendar import jst_today
+from scheduling.applications.config import ApplicationConfigError, application_config
+from scheduling.applications.crypto import Cipher, KeysMissing, development_key
 from scheduling.city import CityConfigError, load_city
 from scheduling.db import make_engine, make_sessionmaker, transaction, upgrade_schema
 from scheduling.models import utcnow
@@ -25,6 +29,17 @@ class Runtime:
     sessions: sessionmaker[Session]
     state_store: object
     redis: object | None
+
+    @cached_property
+    def cipher(self) -> Cipher:
+        """The contact fields' keys (HAGUKUMI_DATA_KEYS); on the embedded SQLite default without them, a
+        development key beside the database file. Asked for by the web app only (the worker never reads a
+        name): a service on another database without keys refuses to start."""
+        if self.settings.data_keys:
+            return Cipher(self.settings.data_keys)
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
+            return Cipher([development_key(Path(self.engine.url.database).resolve().parent)])
+        raise KeysMissing()
 
     def new_worker(self, line: LineClient, give_way=None) -> Worker:
         return Worker(sessions=self.sessions, state_store=self.state_store, line=line, city=self.city,
@@ -49,8 +64,10 @@ class Runtime:
 def build(settings: Settings) -> Runtime:
     try:
         city = load_city(settings.city_config)
-    except CityConfigError as error:
+        city["application"] = application_config(city)
+    except (CityConfigError, ApplicationConfigError) as error:
         raise SystemExit(f"Hagukumi cannot start: {error}") from None
+    city["city"]["apply_url"] = settings.liff_open_url   # the 利用申請 form, for the chat's button (or None)
     engine = make_engine(settings.database_url)
     ttl = timedelta(seconds=settings.state_ttl_seconds)
     redis_client = None

@@ -211,8 +211,8 @@ def approve(session: Session, *, application_id: int, actor: str, now: datetime,
                   says=[reminders.say("push.application_approved", {},
                                       [("menu.care", "menu:care")],
                                       [("push.application_number", {"number": number}),
-                                       ("push.application_period", {"first": first.isoformat(),
-                                                                    "last": last.isoformat()})])])
+                                       ("push.application_period", {"first_date": first.isoformat(),
+                                                                    "last_date": last.isoformat()})])])
     audit.record(session, actor=actor, action="application_approved", subject=f"application:{row.id}", now=now,
                  before={"state": "submitted"}, after={"state": "approved", "number": number,
                                                        "period": [first.isoformat(), last.isoformat()]})
