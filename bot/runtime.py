@@ -13,9 +13,9 @@ from bot.settings import Settings
 from bot.state import RedisStateStore, SqlStateStore
 from bot.worker import Worker
 from scheduling import classes, providers
-from scheduling.calendar import jst_today
 from scheduling.applications.config import ApplicationConfigError, application_config
 from scheduling.applications.crypto import Cipher, KeysMissing, development_key
+from scheduling.calendar import jst_today
 from scheduling.city import CityConfigError, load_city
 from scheduling.db import make_engine, make_sessionmaker, transaction, upgrade_schema
 from scheduling.models import utcnow
