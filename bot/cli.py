@@ -169,7 +169,7 @@ def _chat(args) -> int:
            "HAGUKUMI_ADMIN_SECURE_COOKIES": "0"}  # the local admin panel is plain HTTP on 127.0.0.1
     import os
     env.update({k: v for k, v in os.environ.items() if k in ("DATABASE_URL", "REDIS_URL", "HAGUKUMI_CITY_CONFIG",
-                                                             "HAGUKUMI_DATA_DIR")})
+                                                             "HAGUKUMI_DATA_DIR", "HAGUKUMI_DATA_KEYS")})
     settings = dataclasses.replace(Settings.from_env(env), quiet_hours=not args.no_quiet_hours)
     with local.running(settings, bot_port=args.bot_port, standin_port=args.standin_port) as servers:
         print(f"はぐくみ is running: bot {servers.bot_url}, LINE stand-in {servers.standin_url}")
@@ -177,6 +177,7 @@ def _chat(args) -> int:
         print(_quiet_hours_note(settings))
         sign_in = _demo_staff(servers.app.state.sessions, settings.database_url)
         print(f"staff admin panel: {servers.bot_url}/admin/  {sign_in}")
+        print(f"利用申請 form (LIFF, as {args.user} on the stand-in): {servers.form_url(args.user)}")
         print(_local_rich_menus(servers.standin_url, settings))
         lines = Path(args.script).read_text(encoding="utf-8").splitlines() if args.script else None
         return run_chat(servers.standin_url, args.user, lines=lines)
