@@ -280,6 +280,14 @@ def standing(session: Session, *, user_ids: set[str], cipher: Cipher) -> dict[st
     return {user_id: view(row, cipher) for user_id, row in found.items()}
 
 
+def states_of(session: Session, *, user_ids: set[str]) -> dict[str, str]:
+    """Each mother's application state (her latest submitted or decided one), without reading a name."""
+    rows = session.execute(select(Application.user_id, Application.state).where(
+        Application.user_id.in_(user_ids), Application.state.in_(("submitted", "approved", "returned")))
+        .order_by(Application.submitted_at, Application.id))
+    return dict(rows.all())
+
+
 def for_provider(found: View) -> dict:
     """What a provider sees for its own booking: her name, kana, phone, the baby's name and birth date."""
     return {name: found.values.get(name) for name in PROVIDER_FIELDS} | {"baby_birth_date": found.row.baby_birth_date}
