@@ -4,7 +4,7 @@
     consent_version = "2026-12"   # the 同意 text's version (its words: apply.consent.* in the catalog)
     valid_months = 12             # a 利用承認 holds this many months from the day it is given ...
     until_baby_months = 12        # ... and never beyond the baby's age of this many months (optional)
-    number_prefix = "産ケ"         # the 承認番号: 産ケ第2026-0001号 (the 年度 and a number within it)
+    number_prefix = ""            # before the 承認番号 (令和8年度第12号: the 年度 and a number within it)
 """
 from dataclasses import dataclass
 
@@ -18,7 +18,7 @@ class ApplicationConfig:
     consent_version: str = "2026-12"
     valid_months: int = 12
     until_baby_months: int | None = 12
-    number_prefix: str = "産ケ"
+    number_prefix: str = ""   # never a care word: the number is in her push
 
 
 def application_config(city: dict) -> ApplicationConfig:
