@@ -223,3 +223,27 @@ def test_the_city_settings_are_checked():
     with pytest.raises(ApplicationConfigError, match="unknown"):
         application_config({"application": {"colour": "red"}})
 
+
+
+def test_the_rekey_command_moves_every_row_to_the_newest_key(tmp_path, monkeypatch, capsys):
+    from bot.cli import main
+    from scheduling.db import make_engine, make_sessionmaker
+    url = f"sqlite:///{tmp_path / 'keys.sqlite3'}"
+    engine = make_engine(url)
+    from scheduling.db import upgrade_schema
+    upgrade_schema(engine)
+    submitted(make_sessionmaker(engine))
+    monkeypatch.setenv("LINE_CHANNEL_SECRET", "s")
+    monkeypatch.setenv("LINE_CHANNEL_ACCESS_TOKEN", "t")
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("HAGUKUMI_DATA_KEYS", f"{KEY_NEW}")   # the old key dropped too early
+    assert main(["applications", "rekey"]) == 1
+    assert "nothing was changed" in capsys.readouterr().err
+    monkeypatch.setenv("HAGUKUMI_DATA_KEYS", f"{KEY_NEW},{KEY_OLD}")
+    assert main(["applications", "rekey"]) == 0
+    assert "1 application(s) re-encrypted" in capsys.readouterr().out
+    with transaction(make_sessionmaker(engine)) as session:
+        assert service.view(session.scalars(select(Application)).one(), Cipher([KEY_NEW])).name == "山田 花子"
+    engine.dispose()
+    assert main(["applications", "newkey"]) == 0
+    Cipher([capsys.readouterr().out.strip()])   # a key Fernet accepts
