@@ -11,10 +11,16 @@ import pytest
 from sqlalchemy import select
 
 from bot.local import running
+from scheduling.applications import service
+from scheduling.applications.config import ApplicationConfig
+from scheduling.applications.crypto import Cipher
 from scheduling.applications.models import Application
-from scheduling.db import make_engine, make_sessionmaker
-from tests.browser_helpers import chromium
-from tests.conftest import make_settings
+from scheduling.db import make_engine, make_sessionmaker, transaction
+from scheduling.models import utcnow
+from tests.admin_helpers import PASSWORD, add_staff
+from tests.application_helpers import postal, valid_form
+from tests.browser_helpers import a4_pdf, chromium, pdf_pages
+from tests.conftest import DATA_KEY, make_settings
 from tests.helpers import wait_for
 
 MOTHER, OTHER = "U" + "f" * 32, "U" + "9" * 32
@@ -31,7 +37,7 @@ def browser():
 @pytest.fixture
 def live(tmp_path):
     database_url = f"sqlite:///{tmp_path / 'liff.sqlite3'}"
-    with running(make_settings(database_url)) as servers:
+    with running(make_settings(database_url, HAGUKUMI_ADMIN_SECURE_COOKIES="0")) as servers:
         engine = make_engine(database_url)
         try:
             yield servers, make_sessionmaker(engine)
@@ -138,3 +144,39 @@ def test_a_bad_token_or_a_forged_user_id_is_refused(browser, live, tmp_path):
     assert status == [200, 401]
     assert [row.user_id for row in applications(sessions)] == [MOTHER]
     context.close()
+
+
+def test_staff_approve_and_the_notice_prints_on_one_a4_page(browser, live, tmp_path):
+    servers, sessions = live
+    now = utcnow()
+    with transaction(sessions) as session:
+        row = service.start(session, user_id=MOTHER, now=now, cipher=Cipher([DATA_KEY]))
+        assert service.submit(session, user_id=MOTHER, draft_token=row.draft_token, form=valid_form(), now=now,
+                              cipher=Cipher([DATA_KEY]), config=ApplicationConfig(), postal_lookup=postal).ok
+        application_id = row.id
+    add_staff(sessions, "sato", "staff")
+    context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo")
+    page = context.new_page()
+    try:
+        base = servers.bot_url + "/admin"
+        page.goto(base + "/")
+        page.get_by_label("ログインID").fill("sato")
+        page.get_by_label("パスワード").fill(PASSWORD)
+        page.get_by_role("button", name="ログイン").click()
+        page.wait_for_url(base + "/")
+        page.get_by_role("link", name="利用申請").first.click()
+        page.locator(f"a[href$='/applications/{application_id}']").click()
+        page.get_by_role("button", name="利用を承認する").click()
+        assert "利用を承認しました" in page.locator("[role=status]").inner_text()
+        shot(page, "5-staff-approved", tmp_path)
+        with context.expect_page() as opened:
+            page.get_by_role("link", name="利用承認通知書を印刷する（A4）").click()
+        sheet = opened.value
+        sheet.wait_for_load_state()
+        assert sheet.locator("h1").inner_text() == "産後ケア事業利用承認通知書"
+        assert "山田 花子 様" in sheet.inner_text("body")
+        shot(sheet, "6-notice", tmp_path)
+        pdf = a4_pdf(sheet)
+        assert pdf_pages(pdf) == 1
+    finally:
+        context.close()

@@ -8,7 +8,7 @@ import json
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from admin.web import TYPE_NAMES, Me, db, missing, now, page, posted, signed_in, url
+from admin.web import TYPE_NAMES, Me, db, missing, now, page, posted, signed_in, staff_names, url
 from scheduling import audit, residents, screenings
 from scheduling.applications import service as applications
 from scheduling.applications.config import application_config
@@ -113,7 +113,7 @@ def _detail(request: Request, session, me: Me, application_id: int, *, notice: s
     response = page(request, "application.html", me, a=found, state_names=STATE_NAMES, households=HOUSEHOLD_NAMES,
                     number=applications.approval_number(row, _config(request)), answers=answers,
                     screening=screening, notice=notice, problem=PROBLEMS.get(problem or ""), typed=typed,
-                    max_reason=applications.MAX_REASON, type_names=_type_names(),
+                    max_reason=applications.MAX_REASON, type_names=_type_names(), names=staff_names(session),
                     preview=applications.period(_config(request), on=_today(request),
                                                 baby_birth=row.baby_birth_date))
     response.status_code = status_code
