@@ -130,3 +130,27 @@ def test_a_provider_sees_her_contact_for_its_own_bookings_only(sessions, app):
     assert client.get("/applications").status_code == 403
     assert client.get("/applications/1").status_code == 403
     assert [entry.actor for entry in reads(sessions)] == [f"staff:{provider_id}"]   # her own booking's read
+
+
+def test_the_call_list_and_the_consults_show_the_name_and_phone_she_gave(sessions, app):
+    from scheduling import consults
+    from scheduling.models import Call
+    from tests.test_admin_pages import pregnant
+    mother_id = pregnant(sessions, user="U5", due=date(2027, 1, 20))   # week 32 falls in the list's week
+    with transaction(sessions) as session:
+        call_id = session.scalar(select(Call.id).where(Call.mother_id == mother_id))
+        case_id = consults.open_case(session, user_id="U5", topic="baby", answer_by="line", now=NOW).case.id
+    submitted_application(sessions, "U5", baby_born="no", due_date="2027-01-20", baby_name="", baby_kana="",
+                          baby_birth_date="", birth_weight_g="", weeks_at_birth="")
+    add_staff(sessions, "hanako", "staff")
+    client = signed_in_client(app, "hanako")
+    calls_page = client.get("/calls?until=2027-12-31").text
+    assert "山田 花子" in calls_page and "090-1234-5678" in calls_page
+    call_page = client.get(f"/calls/{call_id}").text
+    assert "山田 花子（利用申請から）" in call_page and "090-1234-5678" in call_page
+    assert "山田 花子" in client.get("/consults").text
+    case_page = client.get(f"/consults/{case_id}").text
+    assert "山田 花子（利用申請から）" in case_page and "090-1234-5678</a>（利用申請から）" in case_page
+    vias = [entry.after for entry in reads(sessions, "applications")]
+    for where in ("32週の電話の一覧", "32週の電話", "相談の一覧", "相談"):
+        assert any(f'"via": "{where}"' in via for via in vias), where

@@ -56,10 +56,11 @@ def app(sessions, clock):
     return admin_app(sessions, clock=clock)
 
 
-def submitted_application(sessions, user_id: str) -> int:
+def submitted_application(sessions, user_id: str, **changes) -> int:
     with transaction(sessions) as session:
         row = application_service.start(session, user_id=user_id, now=NOW, cipher=CIPHER)
-        assert application_service.submit(session, user_id=user_id, draft_token=row.draft_token, form=valid_form(),
+        assert application_service.submit(session, user_id=user_id, draft_token=row.draft_token,
+                                          form=valid_form(**changes),
                                           now=NOW, cipher=CIPHER, config=ApplicationConfig(), postal_lookup=postal).ok
         return row.id
 
