@@ -247,3 +247,19 @@ def test_the_rekey_command_moves_every_row_to_the_newest_key(tmp_path, monkeypat
     engine.dispose()
     assert main(["applications", "newkey"]) == 0
     Cipher([capsys.readouterr().out.strip()])   # a key Fernet accepts
+
+
+def test_the_figures_count_applications_and_approvals_by_month_of_the_year(sessions):
+    from datetime import date
+
+    from scheduling import statistics
+    first, second = submitted(sessions), submitted(sessions, user_id=OTHER)
+    with transaction(sessions) as session:
+        service.start(session, user_id="U" + "0" * 32, now=NOW, cipher=CIPHER)   # a draft: not counted
+        service.approve(session, application_id=first, actor="staff:1", now=NOW + timedelta(days=40), config=CONFIG_APP)
+        service.send_back(session, application_id=second, reason="番地", actor="staff:1", now=NOW)
+    with transaction(sessions) as session:
+        found = statistics._applications(session, date(2026, 4, 1), date(2027, 3, 31))
+        assert (found.submitted.year, found.approved.year) == (2, 1)
+        assert found.submitted.months[8] == 2 and found.approved.months[9] == 1   # December, January
+        assert statistics._applications(session, date(2027, 4, 1), date(2028, 3, 31)).submitted.year == 0
