@@ -263,3 +263,30 @@ def test_the_figures_count_applications_and_approvals_by_month_of_the_year(sessi
         assert (found.submitted.year, found.approved.year) == (2, 1)
         assert found.submitted.months[8] == 2 and found.approved.months[9] == 1   # December, January
         assert statistics._applications(session, date(2027, 4, 1), date(2028, 3, 31)).submitted.year == 0
+
+
+def test_the_liff_settings_and_the_keys_the_service_starts_with(tmp_path):
+    import stat
+
+    from bot.runtime import build
+    from bot.settings import Settings
+    from scheduling.applications.crypto import DEV_KEY_FILE, KeysMissing
+    base = {"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t"}
+    settings = Settings.from_env(base | {"HAGUKUMI_LIFF_ID": "1650000000-abcdEFGH",
+                                         "DATABASE_URL": f"sqlite:///{tmp_path / 'a.sqlite3'}"})
+    assert settings.liff_open_url == "https://liff.line.me/1650000000-abcdEFGH"
+    assert settings.liff_client_id == "1650000000" and settings.data_keys == ()
+    runtime = build(settings)   # the embedded default: a development key beside the database, its owner's only
+    sealed = runtime.cipher.seal({"phone": "090"})
+    key_file = tmp_path / DEV_KEY_FILE
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert build(settings).cipher.open(sealed) == {"phone": "090"}   # the same key next time
+    assert runtime.city["city"]["apply_url"] == "https://liff.line.me/1650000000-abcdEFGH"
+    postgres = build(Settings.from_env(base | {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}))
+    with pytest.raises(KeysMissing, match="HAGUKUMI_DATA_KEYS"):
+        getattr(postgres, "cipher")  # noqa: B009 (the property refuses)
+    keyed = build(Settings.from_env(base | {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+                                            "HAGUKUMI_DATA_KEYS": f" {KEY_NEW} , {KEY_OLD} "}))
+    assert keyed.cipher.open(Cipher([KEY_OLD]).seal({"a": 1})) == {"a": 1}
+    for runtime_ in (runtime, postgres, keyed):
+        runtime_.engine.dispose()
