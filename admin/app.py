@@ -20,9 +20,10 @@ from scheduling.store.models import utcnow
 
 
 def create_admin_app(*, sessions: sessionmaker[Session], city: City, secure_cookies: bool = True,
-                     clock=utcnow, forget_state=None) -> FastAPI:
+                     clock=utcnow, forget_state=None, cipher=None) -> FastAPI:
     """`forget_state(session, user_id)`: drop a deleted mother's conversation state wherever the bot keeps
-    it (Redis, when configured), given by the bot's app that mounts this one."""
+    it (Redis, when configured), given by the bot's app that mounts this one. `cipher`: the keys that read
+    the contact fields of the 利用申請 (scheduling/applications/crypto.py)."""
     app = FastAPI(title="はぐくみ 管理画面", docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(ids_in_range)])
     app.router.redirect_slashes = False  # its redirects would take the Host header
@@ -30,6 +31,7 @@ def create_admin_app(*, sessions: sessionmaker[Session], city: City, secure_cook
     app.state.sessions, app.state.city, app.state.clock = sessions, city, clock
     app.state.secure_cookies = secure_cookies
     app.state.forget_state = forget_state or (lambda session, user_id: None)
+    app.state.cipher = cipher
     app.mount("/static", StaticFiles(directory=str(Path(__file__).resolve().parent / "static")), name="static")
     for module in pkgutil.iter_modules(pages.__path__):
         app.include_router(importlib.import_module(f"admin.pages.{module.name}").router)

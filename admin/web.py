@@ -242,3 +242,15 @@ def missing(request: Request, me: Me):
     response = page(request, "missing.html", me)
     response.status_code = 404
     return response
+
+
+def given_contacts(request: Request, session, me: Me, user_ids: set[str], where: str) -> dict[str, dict]:
+    """Name and phone each mother gave in her 利用申請 (where she gave them), for the call list and the 相談
+    pages; a read of them is written to the audit trail with the page that showed them."""
+    from scheduling.applications import service as applications
+    from scheduling.store import audit
+    found = applications.contacts(session, user_ids=user_ids, cipher=request.app.state.cipher) if user_ids else {}
+    if found:
+        audit.record(session, actor=me.actor, action="application_read", subject="applications", now=now(request),
+                     after={"via": where, "count": len(found)})
+    return found

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from admin.app import create_admin_app
 from bot import events
 from bot.inbox_writer import InboxWriter
+from bot.liff.app import create_liff_app
+from bot.liff.verify import TokenVerifier
 from bot.runtime import build
 from bot.settings import Settings
 from scheduling.messaging import heartbeats, inbox
@@ -60,10 +62,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine.dispose()
 
     app = FastAPI(title="Hagukumi", lifespan=lifespan, docs_url=None, redoc_url=None)
+    cipher = runtime.cipher   # HAGUKUMI_DATA_KEYS: refuses to start here when they are needed and missing
     admin = create_admin_app(sessions=sessions, city=runtime.city, secure_cookies=settings.admin_secure_cookies,
-                             forget_state=runtime.state_store.forget)
+                             forget_state=runtime.state_store.forget, cipher=cipher)
     admin.state.quiet_hours = settings.quiet_hours   # its booking page tells when a held push goes
     app.mount("/admin", admin)
+    app.state.verifier = TokenVerifier(base_url=settings.line_api_base_url, client_id=settings.liff_client_id)
+    app.mount("/liff", create_liff_app(sessions=sessions, city=runtime.city, verifier=app.state.verifier,
+                                       cipher_of=lambda: cipher, liff_id=settings.liff_id,
+                                       sdk_url=settings.liff_sdk_url, config=runtime.city.application))
     app.router.redirect_slashes = False  # its redirects are absolute, built from the Host header
 
     @app.get("/admin", include_in_schema=False)

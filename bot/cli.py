@@ -44,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     richmenu = commands.add_parser("richmenu", help="the city's rich menus on LINE: apply (create or replace) or show")
     richmenu.add_argument("action", choices=("apply", "show"))
 
+    keys = commands.add_parser("applications", help="the 利用申請's encryption keys: newkey (print a new key), "
+                               "rekey (re-encrypt every application with the newest key)")
+    keys.add_argument("action", choices=("newkey", "rekey"))
+
     staff = commands.add_parser("staff", help="staff accounts of the admin panel (add the first administrator)",
                                 add_help=False)
     staff.add_argument("rest", nargs=argparse.REMAINDER)
@@ -69,12 +73,18 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()  # stop at once, naming any missing setting
     if args.command == "richmenu":
         return _richmenu(args.action, settings)
+    if args.command == "applications" and args.action == "newkey":
+        from scheduling.applications.crypto import new_key
+        print(new_key())
+        return 0
     from scheduling.store.db import unreachable
     problem = unreachable(settings.database_url)
     if problem:
         print(f"Hagukumi cannot start: the database does not answer ({problem}); check DATABASE_URL and that "
               "the database server is running.", file=sys.stderr)
         return 1
+    if args.command == "applications":
+        return _rekey(settings)
     if args.command in ("worker", "dispatch"):
         import asyncio
 
@@ -114,6 +124,28 @@ def _richmenu(action: str, settings) -> int:
         return 1
     finally:
         menus.close()
+
+
+def _rekey(settings) -> int:
+    """Every application's sealed fields re-encrypted with the newest of HAGUKUMI_DATA_KEYS (docs/applications.md)."""
+    from bot.runtime import build
+    from scheduling.applications import service
+    from scheduling.applications.crypto import Unreadable
+    from scheduling.store.db import transaction
+    runtime = build(settings)
+    try:
+        runtime.prepare_database()
+        with transaction(runtime.sessions) as session:
+            count = service.rekey(session, cipher=runtime.cipher)
+    except Unreadable as error:
+        print(f"hagukumi applications rekey: {error}; nothing was changed. Keep every old key in "
+              "HAGUKUMI_DATA_KEYS (after the new one) until rekey has run.", file=sys.stderr)
+        return 1
+    finally:
+        runtime.engine.dispose()
+    print(f"{count} application(s) re-encrypted with the newest key; the older keys can now be removed "
+          "from HAGUKUMI_DATA_KEYS")
+    return 0
 
 
 def _relink(database_url: str, stages: set[str]) -> str:
@@ -169,7 +201,7 @@ def _chat(args) -> int:
            "HAGUKUMI_ADMIN_SECURE_COOKIES": "0"}  # the local admin panel is plain HTTP on 127.0.0.1
     import os
     env.update({k: v for k, v in os.environ.items() if k in ("DATABASE_URL", "REDIS_URL", "HAGUKUMI_CITY_CONFIG",
-                                                             "HAGUKUMI_DATA_DIR")})
+                                                             "HAGUKUMI_DATA_DIR", "HAGUKUMI_DATA_KEYS")})
     settings = dataclasses.replace(Settings.from_env(env), quiet_hours=not args.no_quiet_hours)
     with local.running(settings, bot_port=args.bot_port, standin_port=args.standin_port) as servers:
         print(f"はぐくみ is running: bot {servers.bot_url}, LINE stand-in {servers.standin_url}")
@@ -177,6 +209,7 @@ def _chat(args) -> int:
         print(_quiet_hours_note(settings))
         sign_in = _demo_staff(servers.app.state.sessions, settings.database_url)
         print(f"staff admin panel: {servers.bot_url}/admin/  {sign_in}")
+        print(f"利用申請 form (LIFF, as {args.user} on the stand-in): {servers.form_url(args.user)}")
         print(_local_rich_menus(servers.standin_url, settings))
         lines = Path(args.script).read_text(encoding="utf-8").splitlines() if args.script else None
         return run_chat(servers.standin_url, args.user, lines=lines)

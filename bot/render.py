@@ -2,7 +2,7 @@
 from linebot.v3.messaging import Message
 
 from dialogs import catalog
-from dialogs.core import Cards, Choice, CityText, DateChoice, Say
+from dialogs.core import Cards, Choice, CityText, DateChoice, Link, Say
 
 MAX_MESSAGES = 5
 MAX_TEXT = 5000  # LINE's limit for one text message
@@ -33,8 +33,10 @@ def _render_one(say: Say | Cards | CityText, language: str) -> dict:
     return message
 
 
-def _action(choice: Choice | DateChoice, language: str) -> dict:
+def _action(choice: Choice | DateChoice | Link, language: str) -> dict:
     label = catalog.text(language, choice.label, **getattr(choice, "params", {}))
+    if isinstance(choice, Link):
+        return {"type": "uri", "label": label, "uri": choice.uri}
     if isinstance(choice, DateChoice):
         action = {"type": "datetimepicker", "label": label, "data": choice.data, "mode": "date"}
         for field in ("initial", "min", "max"):

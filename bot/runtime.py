@@ -1,6 +1,8 @@
 """What the webhook and the worker share, built once per process from the settings."""
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -10,6 +12,7 @@ from bot.line_client import LineClient
 from bot.settings import Settings
 from bot.state import RedisStateStore, SqlStateStore
 from bot.worker import Worker
+from scheduling.applications.crypto import Cipher, KeysMissing, development_key
 from scheduling.care import providers
 from scheduling.city.city_file import City, CityConfigError, load_city
 from scheduling.classes import classes
@@ -26,6 +29,17 @@ class Runtime:
     sessions: sessionmaker[Session]
     state_store: object
     redis: object | None
+
+    @cached_property
+    def cipher(self) -> Cipher:
+        """The contact fields' keys (HAGUKUMI_DATA_KEYS); on the embedded SQLite default without them, a
+        development key beside the database file. Asked for by the web app only (the worker never reads a
+        name): a service on another database without keys refuses to start."""
+        if self.settings.data_keys:
+            return Cipher(self.settings.data_keys)
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
+            return Cipher([development_key(Path(self.engine.url.database).resolve().parent)])
+        raise KeysMissing()
 
     def new_worker(self, line: LineClient, give_way=None) -> Worker:
         return Worker(sessions=self.sessions, state_store=self.state_store, line=line, city=self.city,
@@ -52,6 +66,7 @@ def build(settings: Settings) -> Runtime:
         city = load_city(settings.city_config)
     except CityConfigError as error:
         raise SystemExit(f"Hagukumi cannot start: {error}") from None
+    city = replace(city, contact=replace(city.contact, apply_url=settings.liff_open_url))   # the form's button
     engine = make_engine(settings.database_url)
     ttl = timedelta(seconds=settings.state_ttl_seconds)
     redis_client = None

@@ -29,6 +29,23 @@ class Settings:
     run_worker: bool = True
     admin_secure_cookies: bool = True  # staff cookies only over HTTPS (the local chat runs on plain HTTP)
     quiet_hours: bool = True  # False only in the local chat (hagukumi chat --no-quiet-hours): pushes at any hour
+    # The 利用申請 form (LIFF): the LIFF app's id ("<channel id>-<random>", LINE Developers console), the LINE
+    # Login channel's id that ID tokens are issued for (the client_id of /oauth2/v2.1/verify; by default the
+    # LIFF id's first part), the address that opens it in LINE, and where the LIFF SDK is loaded from.
+    liff_id: str | None = None
+    liff_channel_id: str | None = None
+    liff_url: str | None = None
+    liff_sdk_url: str = "https://static.line-scdn.net/liff/edge/2/sdk.js"
+    data_keys: tuple[str, ...] = ()  # HAGUKUMI_DATA_KEYS: Fernet keys, newest first (docs/applications.md)
+
+    @property
+    def liff_client_id(self) -> str | None:
+        return self.liff_channel_id or (self.liff_id.split("-")[0] if self.liff_id else None)
+
+    @property
+    def liff_open_url(self) -> str | None:
+        """The address that opens the form inside LINE (https://liff.line.me/{liffId}), or the stand-in's."""
+        return self.liff_url or (f"https://liff.line.me/{self.liff_id}" if self.liff_id else None)
 
     @classmethod
     def from_env(cls, env=None, dotenv: bool = True) -> "Settings":
@@ -48,7 +65,13 @@ class Settings:
             redis_url=env.get("REDIS_URL") or None,
             run_worker=env.get("HAGUKUMI_INLINE_WORKER", "1") != "0",
             admin_secure_cookies=env.get("HAGUKUMI_ADMIN_SECURE_COOKIES", "1") != "0",
+            liff_id=env.get("HAGUKUMI_LIFF_ID") or None,
+            liff_channel_id=env.get("HAGUKUMI_LIFF_CHANNEL_ID") or None,
+            liff_url=env.get("HAGUKUMI_LIFF_URL") or None,
+            data_keys=tuple(key.strip() for key in env.get("HAGUKUMI_DATA_KEYS", "").split(",") if key.strip()),
         )
+        if env.get("HAGUKUMI_LIFF_SDK_URL"):
+            kwargs["liff_sdk_url"] = env["HAGUKUMI_LIFF_SDK_URL"]
         if env.get("HAGUKUMI_CITY_CONFIG"):
             kwargs["city_config"] = Path(env["HAGUKUMI_CITY_CONFIG"])
         return cls(**kwargs)

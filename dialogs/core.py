@@ -120,6 +120,13 @@ class DateChoice:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A button that opens a page (a LINE URI action), such as the 利用申請 form in LIFF. Only on cards."""
+    label: str  # catalog key
+    uri: str
+
+
+@dataclass(frozen=True)
 class Line:
     """One catalog text with its parameters, inside a card."""
     key: str
@@ -138,7 +145,7 @@ class Say:
 class Card:
     title: Line
     lines: tuple[Line, ...] = ()
-    buttons: tuple[Choice, ...] = ()
+    buttons: tuple[Choice | Link, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ protocol live only in dialogs/, and renaming a dialog cannot silently break a pu
     care_confirmed, care_declined, care_day_before   facts of the booking (and where and when to come)
     class_confirmed, class_cancelled, class_day_before, class_offer   the session (an offer: its hold)
     consult_reply     the 相談 case        care_offer     nothing        call_notice    the mother's record
+    application_approved, application_returned   the 承認番号 and period, or the reason
     timed:<key>       the city's timed push: its catalog key and button (config/pregnancy.toml)
 """
 from collections.abc import Callable, Mapping
@@ -106,4 +107,10 @@ NOTICES: dict[str, Callable[[Mapping], Say]] = {
     "consult_reply": lambda facts: Say("push.consult_reply", {},
                                        (Choice("consult.read", f"{consult.PREFIX}read|{facts['case']}"),)),
     "call_notice": _call_notice,
+    "application_approved": lambda facts: Say(
+        "push.application_approved", {}, (CARE,),
+        (Line("push.application_number", {"number": facts["number"]}),
+         Line("push.application_period", {"first_date": facts["first_date"], "last_date": facts["last_date"]}))),
+    "application_returned": lambda facts: Say("push.application_returned", {"reason": facts["reason"]},
+                                              (Choice("apply.open", "menu:apply"),)),
 }

@@ -222,7 +222,8 @@ def _after_result(state: dict, ctx: Context) -> Say:
             *((Choice("care.baby_class", "menu:class"),) if with_baby else ()),
             Choice("care.restart", PREFIX + "restart"), Choice("care.menu", "menu:show")))
     choices = [] if state.get("fee_shown", state["fees"]) else [Choice("care.fee_button", PREFIX + "fee")]
-    choices += [Choice("care.restart", PREFIX + "restart"), Choice("care.menu", "menu:show")]
+    choices += [Choice("menu.apply", "menu:apply"), Choice("care.restart", PREFIX + "restart"),
+                Choice("care.menu", "menu:show")]
     return Say("care.result_next", choices=tuple(choices))
 
 

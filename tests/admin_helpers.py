@@ -13,6 +13,7 @@ from scheduling.classes import classes
 from scheduling.dates.calendar import jst_today
 from scheduling.store.db import transaction
 from scheduling.store.models import Provider, utcnow
+from tests.application_helpers import CIPHER
 
 CITY = load_city(Path(__file__).resolve().parents[1] / "config" / "city.toml")
 PASSWORD = "correct-horse-battery"
@@ -22,7 +23,7 @@ def admin_app(sessions, clock=utcnow):
     with transaction(sessions) as session:
         providers.sync(session, config=CITY.booking)
         classes.sync(session, config=CITY.booking, today=jst_today(clock()))
-    return create_admin_app(sessions=sessions, city=CITY, secure_cookies=False, clock=clock)
+    return create_admin_app(sessions=sessions, city=CITY, secure_cookies=False, clock=clock, cipher=CIPHER)
 
 
 def add_staff(sessions, login: str, role: str, provider_key: str | None = None) -> int:

@@ -29,6 +29,7 @@ from scheduling.store.db import make_engine, make_sessionmaker, upgrade_schema
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SECRET, TOKEN = "test-channel-secret", "test-access-token"
+DATA_KEY = "kWb1Ijk6lcYyy7mhyrFRr5tJmh1lO0yrD5lnNrS5Ys0="   # tests only: a fixed Fernet key (HAGUKUMI_DATA_KEYS)
 
 
 def service_missing(what: str, error: Exception):
@@ -194,6 +195,7 @@ def sessions(engine):
 
 
 def make_settings(database_url: str, **overrides) -> Settings:
-    env = {"LINE_CHANNEL_SECRET": SECRET, "LINE_CHANNEL_ACCESS_TOKEN": TOKEN, "DATABASE_URL": database_url}
+    env = {"LINE_CHANNEL_SECRET": SECRET, "LINE_CHANNEL_ACCESS_TOKEN": TOKEN, "DATABASE_URL": database_url,
+           "HAGUKUMI_DATA_KEYS": DATA_KEY}
     env.update(overrides)
     return Settings.from_env(env)

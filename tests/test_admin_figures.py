@@ -135,7 +135,8 @@ def expected_big(big: statistics.Line) -> statistics.Figures:
     return statistics.Figures(2026, "令和8年度", date(2026, 4, 1), date(2027, 3, 31), date(2027, 4, 10), True,
                               care, classes, calls, [("令和8年度", date(2026, 4, 1), "night")],
                               [statistics.ConsultFigures(t, big, big)
-                               for t in ("body", "baby", "feelings", "other", "total")])
+                               for t in ("body", "baby", "feelings", "other", "total")],
+                              statistics.ApplicationFigures(big, big))
 
 
 def _inline_css(client, html: str) -> str:

@@ -12,8 +12,10 @@ from sqlalchemy import select
 
 from admin.app import page_routes
 from bot.dispatcher import words
+from scheduling.applications import service as application_service
 from scheduling.care import care_bookings
 from scheduling.care.care_bookings import Request
+from scheduling.city.application_config import ApplicationConfig
 from scheduling.classes import classes
 from scheduling.consult import alerts, consults
 from scheduling.dates.calendar import JST
@@ -32,6 +34,7 @@ from scheduling.store.models import (
     StaffUser,
 )
 from tests.admin_helpers import CITY, PASSWORD, add_staff, admin_app, page_csrf, signed_in_client
+from tests.application_helpers import CIPHER, postal, valid_form
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=JST)
 BOOKING = CITY.booking
@@ -54,6 +57,15 @@ def clock():
 @pytest.fixture
 def app(sessions, clock):
     return admin_app(sessions, clock=clock)
+
+
+def submitted_application(sessions, user_id: str, **changes) -> int:
+    with transaction(sessions) as session:
+        row = application_service.start(session, user_id=user_id, now=NOW, cipher=CIPHER)
+        assert application_service.submit(session, user_id=user_id, draft_token=row.draft_token,
+                                          form=valid_form(**changes),
+                                          now=NOW, cipher=CIPHER, config=ApplicationConfig(), postal_lookup=postal).ok
+        return row.id
 
 
 def answers(born: str = "2026-10-15") -> dict:
@@ -479,8 +491,12 @@ def test_every_post_form_on_every_page_carries_the_csrf_token(sessions, app, clo
                            now=NOW)
     admin_id = add_staff(sessions, "boss", "admin")
     add_staff(sessions, "hanako", "staff")
+    waiting, approved = submitted_application(sessions, "U5"), submitted_application(sessions, "U2")
+    with transaction(sessions) as session:   # an approved one has the notice's page; a waiting one, the forms
+        application_service.approve(session, application_id=approved, actor="staff:0", now=NOW,
+                                    config=ApplicationConfig())
     ids = {"booking_id": [requested, confirmed], "session_id": [session_id], "call_id": [call_id],
-           "mother_id": [mother_id], "staff_id": [admin_id], "case_id": [case_id]}
+           "mother_id": [mother_id], "staff_id": [admin_id], "case_id": [case_id], "application_id": [approved]}
     client = signed_in_client(app, "boss")
     token = page_csrf(client)
     checked = 0
@@ -491,6 +507,8 @@ def test_every_post_form_on_every_page_carries_the_csrf_token(sessions, app, clo
         variants = [path] if not names else [path.replace("{" + names[0] + "}", str(v)) for v in ids[names[0]]]
         for concrete in variants:
             response = client.get(concrete + ("?q=R1" if concrete == "/residents" else ""))
+            if concrete == f"/applications/{approved}":
+                response = client.get(f"/applications/{waiting}")
             assert response.status_code == 200, (concrete, response.status_code)
             forms = re.findall(r"<form\b[^>]*>.*?</form>", response.text, re.S | re.I)
             for form in forms:

@@ -194,8 +194,8 @@ def test_a_session_ends_after_the_citys_idle_time_and_after_its_lifetime(session
 def test_the_admin_table_of_the_city_file_is_checked_naming_line_and_field(tmp_path):
     city_file = test_city(tmp_path)
     assert load_city(city_file).admin == AdminSettings(idle_minutes=30, session_hours=10)
-    text = city_file.read_text(encoding="utf-8").replace("idle_minutes = 30", "idle_minutes = 3")
-    city_file.write_text(text + "colour = \"blue\"\n", encoding="utf-8")
+    text = city_file.read_text(encoding="utf-8").replace("idle_minutes = 30", "idle_minutes = 3\ncolour = \"blue\"")
+    city_file.write_text(text, encoding="utf-8")   # inside [admin], wherever that table stands
     with pytest.raises(CityConfigError) as error:
         load_city(city_file)
     line = text.splitlines().index("idle_minutes = 3") + 1

@@ -291,9 +291,7 @@ def test_two_dispatchers_at_once_deliver_each_row_once(sessions, standin):
     ids = [user(n) for n in range(1, 301)]
     add_users(sessions, standin, ids)
     with transaction(sessions) as session:
-        due = [reminders.add(session, user_id=u, kind="class_day_before", due_at=NOON, now=NOON,
-                             facts={"date": "2027-01-09", "title": "パパママ教室", "start": "10:00",
-                                    "place": "児童館"}).id
+        due = [reminders.add(session, user_id=u, kind="care_offer", due_at=NOON, now=NOON, facts={}).id
                for u in ids]
     start = threading.Barrier(2)
     claimed = []
@@ -323,7 +321,9 @@ def test_every_push_fits_lines_limits_and_says_little_on_a_lock_screen(language)
                ("care_declined", {**care, "reason": "定員に達しました"}), ("care_day_before", care),
                ("class_day_before", klass), ("class_offer", {**klass, "until": "12/1 15:00", "class_booking": 1}),
                ("class_confirmed", klass), ("class_cancelled", klass), ("care_offer", {}), ("consult_reply", {"case": 3}),
-               ("call_notice", {"mother": 5})]
+               ("call_notice", {"mother": 5}),
+               ("application_approved", {"number": "令和8年度第1号", "first_date": "2026-12-01", "last_date": "2027-10-31"}),
+               ("application_returned", {"reason": "住所の番地をご確認ください"})]
     sensitive = ("産", "ケア", "妊", "熱", "病", "医", "助産", "うつ", "care", "fever", "pregnan", "health")
     for kind, facts in notices:
         [message] = words(kind, json.dumps({"facts": facts}, ensure_ascii=False), language)

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from bot import app as bot_app
 from bot import local
 from scheduling.store.models import InboundEvent
-from tests.conftest import SECRET, TOKEN, make_settings
+from tests.conftest import DATA_KEY, SECRET, TOKEN, make_settings
 from tests.fault_helpers import FreezableProxy
 from tests.helpers import StandIn, post_signed, sign, user_event, wait_for
 
@@ -57,7 +57,7 @@ def test_a_hung_database_gives_503_at_once_and_the_webhook_500_not_a_hang(databa
 
 
 def test_a_closed_database_port_at_start_gives_one_clear_line(tmp_path):
-    env = dict(os.environ, LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN=TOKEN,
+    env = dict(os.environ, LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN=TOKEN, HAGUKUMI_DATA_KEYS=DATA_KEY,
                DATABASE_URL=f"postgresql://postgres@127.0.0.1:{local.free_port()}/nothing")
     for command in (["serve", "--port", str(local.free_port())], ["worker"]):
         done = subprocess.run([sys.executable, "-m", "bot.cli", *command], env=env, cwd=tmp_path,

@@ -17,7 +17,7 @@ from bot import local
 from scheduling.messaging import heartbeats, reminders
 from scheduling.store.db import transaction
 from scheduling.store.models import Heartbeat, Reminder, utcnow
-from tests.conftest import SECRET, TOKEN, make_settings
+from tests.conftest import DATA_KEY, SECRET, TOKEN, make_settings
 from tests.fault_helpers import standin_running
 from tests.helpers import StandIn, post_signed, user_event, wait_for
 
@@ -38,7 +38,7 @@ def test_a_killed_worker_and_dispatcher_are_restarted_and_nothing_is_lost_or_dou
     users = [f"U{n:032x}" for n in range(EVENTS)]
     with standin_running(SECRET, TOKEN, f"http://127.0.0.1:{port}/callback") as (standin_url, _app):
         standin = StandIn(standin_url)
-        env = dict(os.environ, LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN=TOKEN,
+        env = dict(os.environ, LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN=TOKEN, HAGUKUMI_DATA_KEYS=DATA_KEY,
                    LINE_API_BASE_URL=standin_url, DATABASE_URL=database_url)
         env.pop("REDIS_URL", None)
         serve = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", "2"],

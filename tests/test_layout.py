@@ -89,8 +89,8 @@ def test_the_outside_check_sees_a_reference():
 
 
 # scheduling's concept folders, lowest first: a folder imports only folders before it (and itself).
-SCHEDULING_FOLDERS = ("store", "rules", "dates", "text", "safety", "city", "messaging", "accounts", "family", "care",
-                      "classes", "consult", "records", "reports", "chat")
+SCHEDULING_FOLDERS = ("store", "rules", "dates", "text", "safety", "city", "messaging", "accounts", "family", "applications",
+                      "care", "classes", "consult", "records", "reports", "chat")
 
 
 def runtime_imports(path: Path) -> list[tuple[int, str]]:

@@ -39,7 +39,7 @@ def probes(key: str, language: str) -> list[dict]:
     texts = catalog.load(language) | {}
     fields = {name for part in (key, f"{key}_end") if part in catalog.load("ja")
               for _, name, _, _ in string.Formatter().parse(texts.get(part) or catalog.load("ja")[part]) if name}
-    base = {name: "1" for name in fields} | ({"date": "2026-12-02"} if "date" in fields else {})
+    base = {name: "2026-12-02" if name == "date" or name.endswith("_date") else "1" for name in fields}
     filled = []
     for type_name in TYPES if "type" in fields else (None,):
         for provider in PROVIDERS if "provider" in fields else (None,):

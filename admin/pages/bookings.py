@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from admin.web import Me, as_date, as_int, db, missing, now, page, posted, signed_in, staff_names, url
+from scheduling.applications import service as applications
 from scheduling.care import booking_facts, booking_lists, care_bookings, history
 from scheduling.dates.calendar import jst_today
 from scheduling.family import mothers
@@ -51,7 +52,8 @@ def bookings(request: Request, me: Me = Depends(signed_in(*EVERYONE)), type: str
                                     care_type=filters["type"] or None, status=filters["status"] or None,
                                     first=filters["first"], last=filters["last"])
         choices = [] if own else booking_lists.providers(session)
-        return page(request, "bookings.html", me, rows=rows, filters=filters, providers=choices,
+        states = applications.states_of(session, user_ids={row.booking.user_id for row in rows})
+        return page(request, "bookings.html", me, rows=rows, filters=filters, providers=choices, states=states,
                     statuses=STATUSES, limit_reached=len(rows) >= 500, number=number.strip()[:20],
                     number_missing=bool(number.strip()))
 
@@ -154,6 +156,11 @@ def _detail(request: Request, session, me: Me, booking_id: int, *, notice: str |
     provider = session.get(Provider, found.provider_id)
     today = jst_today(now(request))
     mother = facts = None
+    applicant = booking_facts.applicant(session, booking=found, cipher=request.app.state.cipher)
+    if applicant is not None:   # a read of her name and phone: on the audit trail
+        audit.record(session, actor=me.actor, action="application_read", subject=f"application:{applicant.row.id}",
+                     now=now(request), after={"via": "予約の画面", "booking": found.id})
+    shown = applications.for_provider(applicant) if applicant is not None and me.role == "provider" else None
     if me.role != "provider":
         facts = booking_facts.for_staff(session, booking=found, rules=request.app.state.city.rules,
                                         config=_config(request))
@@ -167,6 +174,8 @@ def _detail(request: Request, session, me: Me, booking_id: int, *, notice: str |
                     push_names=PUSH_NAMES, quiet_until=_clock(policy.quiet_until),
                     changes=history.of_booking(session, kind="care", booking_id=found.id),
                     names=staff_names(session), mother=mother, facts=facts, notice=notice,
+                    applicant=applicant if me.role != "provider" else None, shown=shown,
+                    application_number=applications.approval_number(applicant.row) if applicant else None,
                     answers=residents.answers_in_words(facts.answers, request.app.state.city.name)
                     if facts else [],
                     problem=PROBLEMS.get(problem or ""), typed=typed, typed_cancel=typed_cancel,

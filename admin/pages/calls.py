@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from admin.web import Me, as_date, db, missing, now, page, posted, signed_in, staff_names, url
+from admin.web import Me, as_date, db, given_contacts, missing, now, page, posted, signed_in, staff_names, url
 from scheduling.dates.calendar import jst_today
 from scheduling.dates.japanese_dates import fiscal_bounds, fiscal_year
 from scheduling.family import call_list, calls
@@ -36,7 +36,10 @@ def call_list_page(request: Request, me: Me = Depends(signed_in(*STAFF)), prefer
                 if row.mother.deleted_at is None]   # deleted on request: nobody to call
         tries = {row.call.id: calls.outcomes(session, call_id=row.call.id) for row in rows}
         counts = call_list.counts(session, first=fiscal_bounds(year)[0], last=fiscal_bounds(year)[1])
+        given = given_contacts(request, session, me, {row.mother.user_id for row in rows if row.mother.user_id},
+                               "32週の電話の一覧")
         return page(request, "calls.html", me, rows=rows, tries=tries, counts=counts, year=year, today=today,
+                    given=given,
                     until=last, preference=chosen, include_done=bool(include_done), week=_week(request),
                     weeks={row.call.id: _weeks_on(row.mother, today) for row in rows})
 
@@ -95,9 +98,13 @@ def _detail(request: Request, session, me: Me, call_id: int, *, notice: str | No
     mother = session.get(Mother, call.mother_id)
     today = jst_today(now(request))
     audit.record(session, actor=me.actor, action="record_viewed", subject=f"call:{call.id}", now=now(request))
+    given = given_contacts(request, session, me, {mother.user_id} if mother.user_id else set(),
+                           "32週の電話").get(mother.user_id)
     response = page(request, "call.html", me, call=call, mother=mother, tries=calls.outcomes(session, call_id=call.id),
+                    given=given,
                     names=staff_names(session), week=_week(request), weeks_now=_weeks_on(mother, today),
                     notice=notice, problem=PROBLEMS.get(problem or ""), typed=typed or {}, today=today,
                     outcomes=calls.OUTCOMES, max_note=MAX_NOTE)
     response.status_code = status_code
     return response
+

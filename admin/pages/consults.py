@@ -3,7 +3,7 @@ read in the chat), closing with a category. Staff and administrators only; every
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from admin.web import Me, db, missing, now, page, posted, signed_in, staff_names, url
+from admin.web import Me, db, given_contacts, missing, now, page, posted, signed_in, staff_names, url
 from scheduling.consult import alerts, consults
 from scheduling.consult.consults import MAX_REPLY
 from scheduling.family import mothers
@@ -20,7 +20,9 @@ def inbox(request: Request, me: Me = Depends(signed_in(*STAFF)), status: str = "
     status = "closed" if status == "closed" else "open"
     with db(request) as session:
         cases = consults.inbox(session, status=status)
-        return page(request, "consults.html", me, cases=cases, status=status, now=now(request),
+        given = given_contacts(request, session, me, {c.user_id for c in cases if not c.user_id.startswith("deleted:")},
+                       "相談の一覧")
+        return page(request, "consults.html", me, cases=cases, status=status, now=now(request), given=given,
                     waiting={c.id: consults.waiting_since(c) for c in cases})
 
 
@@ -69,10 +71,13 @@ def _detail(request: Request, session, me: Me, case_id: int, *, notice: str | No
     audit.record(session, actor=me.actor, action="consult_viewed", subject=f"consult:{case.id}", now=now(request))
     anonymous = case.user_id.startswith("deleted:")
     record = None if anonymous else mothers.current(session, user_id=case.user_id)
+    given = {} if anonymous else given_contacts(request, session, me, {case.user_id}, "相談").get(case.user_id, {})
     response = page(request, "consult.html", me, case=case, thread=consults.thread(session, case_id=case.id),
+                    given=given,
                     record=record, anonymous=anonymous, names=staff_names(session), notice=notice,
                     problem=PROBLEMS.get(problem or ""), typed=typed, max_reply=MAX_REPLY,
                     categories=consults.CLOSE_CATEGORIES, waiting=consults.waiting_since(case), now=now(request),
                     alerts=[] if anonymous else alerts.of_user(session, user_id=case.user_id))
     response.status_code = status_code
     return response
+

@@ -52,6 +52,9 @@ def rows(figures: statistics.Figures) -> list[tuple[str, str, str, statistics.Li
     for c in figures.consults:
         name = "相談 " + ("合計" if c.topic == "total" else TOPIC_NAMES.get(c.topic, c.topic))
         found += [(name, "実人数", "人", c.persons), (name, "延べ件数", "件", c.contacts)]
+    if figures.applications is not None:
+        found += [("産後ケア 利用申請", "申請数", "件", figures.applications.submitted),
+                  ("産後ケア 利用申請", "承認数", "件", figures.applications.approved)]
     return found
 
 

@@ -177,6 +177,13 @@ class Chat:
         self.batch_text = ""
         self.error = ""  # set when a script line cannot be carried out
 
+    def opened(self, uri: str) -> str:
+        """A LIFF address on this stand-in opens logged in as this chat's user (in a browser)."""
+        base = str(self.client.base_url).rstrip("/")
+        if uri.startswith(f"{base}/liff/") and "user_id=" not in uri:
+            return f"{uri}{'&' if '?' in uri else '?'}user_id={self.user_id}"
+        return uri
+
     def _fetch(self, after: int) -> list[dict]:
         response = self.client.get("/_standin/messages",
                                    params={"user_id": self.user_id, "after": after})
@@ -244,7 +251,7 @@ class Chat:
         elif kind == "message":
             self.send({"type": "message", "message": {"type": "text", "text": action.get("text", "")}})
         elif kind == "uri":
-            self.out(f"(open {action.get('uri')})")
+            self.out(f"(open {self.opened(action.get('uri', ''))})")
         elif kind == "location":
             self.send({"type": "message", "message": CANNED["/location"]})
         else:

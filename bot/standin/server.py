@@ -21,6 +21,8 @@ For developers and tests it plays the user's phone and offers test hooks:
     POST /_standin/faults      make the next API calls fail / be slow
     DELETE /_standin/faults    clear faults
     POST /_standin/reset       forget everything
+    LIFF and LINE Login (the 利用申請 form): GET /liff/{liffId}, GET /_standin/liff/sdk.js,
+    POST /oauth2/v2.1/verify, and their test hooks (bot/standin/liff.py)
 
 Run it:  python -m bot.standin.server --webhook-url http://127.0.0.1:8000/callback
 """
@@ -49,6 +51,7 @@ from linebot.v3.messaging import (
 )
 from pydantic import BaseModel, Field
 
+from bot.standin.liff import add_liff_routes
 from bot.standin.richmenus import RichMenus, layout_problems
 
 DEFAULT_DISPLAY_NAME = "テストユーザー"
@@ -336,8 +339,10 @@ class FaultIn(BaseModel):
 
 def create_standin_app(*, channel_secret: str, access_token: str, webhook_url: str,
                        reply_token_ttl: float = 60.0,
-                       webhook_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    """Build the stand-in. ``webhook_transport`` lets tests deliver webhooks in-process."""
+                       webhook_transport: httpx.AsyncBaseTransport | None = None,
+                       liff_apps: dict[str, str] | None = None) -> FastAPI:
+    """Build the stand-in. ``webhook_transport`` lets tests deliver webhooks in-process; ``liff_apps``:
+    LIFF id -> the app's endpoint URL (bot/standin/liff.py)."""
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
@@ -596,6 +601,8 @@ def create_standin_app(*, channel_secret: str, access_token: str, webhook_url: s
     def clear_faults():
         state.clear_faults()
         return {"ok": True}
+
+    add_liff_routes(app, state, liff_apps)
 
     @app.post("/_standin/reset")
     def reset():

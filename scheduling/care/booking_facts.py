@@ -1,12 +1,18 @@
 """What staff need in view to decide on a care request (the booking page): the screening's answers and
 the rules version that decided it, the baby's age on the day of care, her uses so far and left, and the
-places still free at the provider on each of its days. Staff and administrators only."""
+places still free at the provider on each of its days. Staff and administrators only.
+
+Who she is (`applicant`): her 利用申請, whose state staff see (申請なし, 承認待ち, 承認済み) with her name,
+kana and phone; a provider sees, for its own booking only, `for_provider` of it (no health answer, no
+household class)."""
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from scheduling.applications import service as applications
+from scheduling.applications.crypto import Cipher
 from scheduling.care import capacity, care_bookings, providers
 from scheduling.city.booking_config import BookingConfig
 from scheduling.rules import RuleSet, decide
@@ -49,6 +55,13 @@ def for_staff(session: Session, *, booking: CareBooking, rules: RuleSet, config:
                         screened_at=screening.created_at if screening else None,
                         baby_age=_age(answers.get("birth_date"), start), uses=_units_used(session, booking),
                         remaining=remaining, places=_places(session, booking, start, config))
+
+
+def applicant(session: Session, *, booking: CareBooking, cipher: Cipher) -> applications.View | None:
+    """Her latest submitted or decided application, or None (申請なし; a draft is not an application)."""
+    if booking.user_id.startswith("deleted:"):
+        return None
+    return applications.standing(session, user_ids={booking.user_id}, cipher=cipher).get(booking.user_id)
 
 
 def _units_used(session: Session, booking: CareBooking) -> int:

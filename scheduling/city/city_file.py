@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from scheduling.city.application_config import ApplicationConfig, ApplicationConfigError, application_config
 from scheduling.city.booking_config import BookingConfig, load_booking_config
 from scheduling.city.pregnancy_config import PregnancyConfig, load_pregnancy_config
 from scheduling.city.richmenu_config import load_richmenu_config
@@ -34,6 +35,7 @@ class Contact:
     phone: str
     hours: str
     privacy_url: str
+    apply_url: str | None = None   # the 利用申請 form (LIFF), from the settings: bot/runtime.py
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class City:
     pregnancy: PregnancyConfig
     safety: SafetyNet
     admin: AdminSettings = AdminSettings()
+    application: ApplicationConfig = ApplicationConfig()
 
     @property
     def name(self) -> str:
@@ -73,6 +76,10 @@ def load_city(path: Path) -> City:
     if missing:
         raise CityConfigError(f"{path}: [city] needs text values for {', '.join(missing)}")
     admin = _admin_settings(path, data.get("admin", {}))
+    try:
+        application = application_config(data)
+    except ApplicationConfigError as error:
+        raise CityConfigError(f"{path}: {error}") from None
     rules = (data.get("care") or {}).get("rules")
     if not isinstance(rules, str):
         raise CityConfigError(f"{path}: [care] rules = \"FILE\" (the 産後ケア rules file) is required")
@@ -92,7 +99,7 @@ def load_city(path: Path) -> City:
                     ", ".join(sorted(classes)))
     return City(contact=Contact(**{key: city[key] for key in ("name", "phone", "hours", "privacy_url")}),
                 rules=rule_set, booking=booking, pregnancy=pregnancy, safety=safety,
-                admin=admin)
+                admin=admin, application=application)
 
 
 def _load_named(path: Path, data: dict, section: str, loader: Callable[[Path], T], what: str) -> T:

@@ -11,7 +11,7 @@ from scheduling.rules.loader import RulesError, _Checker, _join
 # A mother's stage, as the rich menu sees it: not registered (or her data deleted, a pregnancy ended),
 # pregnant, after the birth.
 STAGES = ("not_registered", "pregnant", "after_birth")
-ITEMS = ("care", "class", "bookings", "register", "consult", "help", "delete")   # the main menu's postbacks
+ITEMS = ("care", "apply", "class", "bookings", "register", "consult", "help", "delete")   # the main menu's postbacks
 MAX_ITEMS = 6   # two rows of three
 ALIAS_PREFIX = "hagukumi-"   # each stage's menu is known on LINE by the alias hagukumi-<stage>
 

@@ -1,7 +1,8 @@
 """Delete her personal data on request, keeping only what the yearly figures count, anonymously.
 
 Deleted: her LINE id wherever it is stored, her dates and answers (registrations, screenings, link
-codes), her messages and pushes, her conversation state (SQL; the caller clears Redis). Kept: her
+codes, every field of her 利用申請 and its drafts), her messages and pushes, her conversation state (SQL;
+the caller clears Redis). Kept: her
 bookings and calls as anonymous rows under one random name (so 実人数 still counts her once), the
 registration's status and date. Her open bookings are cancelled first, so their places are freed.
 """
@@ -11,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import String, cast, delete, literal, select, update
 from sqlalchemy.orm import Session
 
+from scheduling.applications import service as applications
 from scheduling.care import care_bookings
 from scheduling.city.booking_config import BookingConfig
 from scheduling.classes import classes
@@ -59,6 +61,7 @@ def delete_user_data(session: Session, *, config: BookingConfig, user_id: str, n
         "events": _delete(session, InboundEvent, InboundEvent.user_id == user_id),
         **consults.anonymise(session, user_id=user_id, alias=alias, now=now),
         "safety_alerts": alerts.erase(session, user_id=user_id),
+        **applications.erase(session, user_id=user_id, alias=alias, now=now),
     }
     _delete(session, CodeAttempt, CodeAttempt.user_id == user_id)
     _delete(session, ConversationState, ConversationState.user_id == user_id)

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from scheduling.applications.models import Application
 from scheduling.city.booking_config import BookingConfig
 from scheduling.consult import consults
 from scheduling.dates.calendar import JST
@@ -50,6 +51,7 @@ RULES = (
     "延べ件数は記録したすべての回です。"
     "対象は32週の週が年度内にある方で、記録なしはそのうちまだ一度も記録のない方、取りやめは妊娠が終わって電話をやめた方です。",
     "妊娠の登録は、チャットでご本人が登録したものと、センターの面接（妊娠届出の時）で職員が登録したものの合計で、登録日で数えます。市町村の妊娠届出の件数そのものではありません。うち面接での登録を別に示します。",
+    "利用申請は送られた日、承認数は承認した日で数えます。",
     "相談の実人数は、その月（年度）に相談を受け付けた方の人数です（同じ方は何回相談しても1人）。延べ件数は受け付けた相談の件数で、受付日で数えます。内容の区分は受付のときにご本人が選んだものです。",
 )
 
@@ -101,6 +103,12 @@ class ConsultFigures:
 
 
 @dataclass(frozen=True)
+class ApplicationFigures:
+    submitted: Line           # 申請数: 利用申請 sent in the month (by the day of its latest sending)
+    approved: Line            # 承認数: 利用承認 given in the month (their 承認番号 are of the 年度)
+
+
+@dataclass(frozen=True)
 class Figures:
     year: int
     label: str                # 令和8年度
@@ -113,6 +121,7 @@ class Figures:
     calls: CallFigures
     stay_rules: list[tuple[str, date, str]]  # (version label, in force from, count) for versions in the year
     consults: list[ConsultFigures]  # one per topic, then the total
+    applications: ApplicationFigures | None = None
 
 
 def year_figures(session: Session, *, rules: RuleSet, config: BookingConfig | None, year: int,
@@ -122,7 +131,7 @@ def year_figures(session: Session, *, rules: RuleSet, config: BookingConfig | No
                    complete=today > last, care=_care(session, rules, first, last, today),
                    classes=_classes(session, config, first, last, today),
                    calls=_calls(session, first, last), consults=_consults(session, first, last),
-                   stay_rules=stay_rules(rules, first, last))
+                   stay_rules=stay_rules(rules, first, last), applications=_applications(session, first, last))
 
 
 # --- 産後ケア ------------------------------------------------------------------------------------
@@ -295,6 +304,26 @@ def _consults(session: Session, first: date, last: date) -> list[ConsultFigures]
     return [ConsultFigures(key, Line(tuple(len(persons[key][m]) for m in MONTHS), len(persons[key][0])),
                            Line(tuple(contacts[key][m] for m in MONTHS), contacts[key][0]))
             for key in (*consults.TOPICS, "total")]
+
+
+# --- 利用申請 ---------------------------------------------------------------------------------------
+
+def _applications(session: Session, first: date, last: date) -> ApplicationFigures:
+    """申請数 and 承認数 by month. A draft is not counted; one sent and then withdrawn (her data deleted) or
+    sent back stays an application of the month it was (last) sent."""
+    since = datetime.combine(first, time(0), JST)
+    until = datetime.combine(last + timedelta(days=1), time(0), JST)
+    submitted, approved = defaultdict(int), defaultdict(int)
+    for (at,) in session.execute(select(Application.submitted_at).where(Application.submitted_at >= since,
+                                                                        Application.submitted_at < until)):
+        for m in (at.astimezone(JST).month, 0):
+            submitted[m] += 1
+    for (at,) in session.execute(select(Application.decided_at).where(
+            Application.state == "approved", Application.decided_at >= since, Application.decided_at < until)):
+        for m in (at.astimezone(JST).month, 0):
+            approved[m] += 1
+    return ApplicationFigures(Line(tuple(submitted[m] for m in MONTHS), submitted[0]),
+                              Line(tuple(approved[m] for m in MONTHS), approved[0]))
 
 
 def first_year(session: Session) -> int | None:
