@@ -118,11 +118,11 @@ def _version_lines(v: Version, following: Version | None) -> list[str]:
     lines.append("  料金の「何回目」: " + ("3つの型を合わせて数えます（宿泊の4回目のあとの通所は5回目）"
                                         if caps.use_number == "total" else "型ごとに数えます（型ごとに1回目から）"))
     for name in v.offered:
-        lines += _type_lines(name, v.types[name], week)
+        lines += _type_lines(name, v.types[name], week, e)
     return lines
 
 
-def _type_lines(name: str, t, week: int | None) -> list[str]:
+def _type_lines(name: str, t, week: int | None, e=None) -> list[str]:
     """One type's age window, counting, caps and fees, as the summary lists them."""
     lines = []
     age = t.age
@@ -146,6 +146,11 @@ def _type_lines(name: str, t, week: int | None) -> list[str]:
         extra.append(f"{days_words(list(t.not_on))}は利用不可")
     if t.first_not_on:
         extra.append(f"{days_words(list(t.first_not_on))}の初回利用は不可")
+    if e is not None and e.after_loss:
+        if not t.after_loss:
+            extra.append("死産・流産のあとの方は対象外")
+        elif t.after_loss_months is not None:
+            extra.append(f"死産・流産のあとはお産から{t.after_loss_months}か月未満（この型の期間）")
     if t.full_price is not None:
         extra.append(f"上限を超えた分は全額自己負担 {t.full_price:,}円")
     if extra:

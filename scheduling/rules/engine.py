@@ -252,7 +252,7 @@ def _exclusions(version: Version, answers, type_name: str) -> _Check:
             checks.append(_reason(f"exclusion_unsure.{item}"))
         elif value == "yes":
             if item not in version.exclusions.doctor_clearance:
-                failed.append(_excluded(version, item))
+                failed.append(_excluded(version, item, answers.get("relationship") == "after_loss"))
                 continue
             clearance = answers.get("doctor_clearance")
             if clearance is None:
@@ -262,7 +262,7 @@ def _exclusions(version: Version, answers, type_name: str) -> _Check:
             elif clearance == "not_yet":
                 checks.append(_reason("doctor_not_yet"))
             else:
-                failed.append(_excluded(version, item))
+                failed.append(_excluded(version, item, answers.get("relationship") == "after_loss"))
     if failed:
         return _Check(FAIL, failed)
     if missing:
@@ -275,9 +275,11 @@ def _exclusions(version: Version, answers, type_name: str) -> _Check:
     return _Check(PASS, cleared)
 
 
-def _excluded(version: Version, item: str) -> Reason:
+def _excluded(version: Version, item: str, after_loss: bool = False) -> Reason:
     wording = version.exclusions.wording.get(item)
-    return _reason("exclusion_city", text=wording) if wording else _reason(f"exclusion.{item}")
+    if wording:
+        return _reason("exclusion_city", text=wording)
+    return _reason(f"exclusion_mother.{item}" if after_loss and item == "infection" else f"exclusion.{item}")
 
 
 def _date(answers, key: str) -> date | None:
@@ -313,15 +315,7 @@ def _timing(version: Version, rules: TypeRules, answers, on_date: date, nights: 
             return _Check(FAIL, [_reason("apply_from", week=week, date=opens.isoformat())])
         return _Check(PASS, [_reason(f"use_after_birth_{rules.age.unit}", **_age_params(rules))])
     if relationship == "after_loss":
-        ended = _date(answers, "loss_date")
-        if ended is None:
-            return _Check(MISSING, missing=["loss_date"])
-        if ended > on_date:
-            return _Check(CHECK, [_reason("date_in_future")])
-        months = version.eligibility.after_loss_months
-        if day < add_period(ended, months, "months"):
-            return _Check(PASS)
-        return _Check(FAIL, [_reason("after_loss_over", months=months)])
+        return _after_loss(version, rules, answers, on_date, day)
     born = _date(answers, "birth_date")
     if born is None:
         return _Check(MISSING, missing=["birth_date"])
@@ -351,6 +345,21 @@ def _timing(version: Version, rules: TypeRules, answers, on_date: date, nights: 
     return _Check(FAIL, [_reason(f"age_over_corrected_{age.unit}", **params)])
 
 
+def _after_loss(version: Version, rules: TypeRules, answers, on_date: date, day: date) -> _Check:
+    """After a stillbirth or miscarriage: this type's own window (or the version's) from the end of the pregnancy."""
+    ended = _date(answers, "loss_date")
+    if ended is None:
+        return _Check(MISSING, missing=["loss_date"])
+    if ended > on_date:
+        return _Check(CHECK, [_reason("date_in_future")])
+    if not rules.after_loss:
+        return _Check(FAIL, [_reason("after_loss_type", type=rules.name)])
+    months = rules.after_loss_months or version.eligibility.after_loss_months
+    if day < add_period(ended, months, "months"):
+        return _Check(PASS)
+    return _Check(FAIL, [_reason("after_loss_over", months=months)])
+
+
 def _days(rules: TypeRules, uses: list[Use], on_date: date, day_known: bool) -> _Check:
     """The days this type cannot start on, and those her first use of it cannot start on."""
     first = not any(u.type == rules.name for u in uses)
@@ -367,6 +376,8 @@ def _days(rules: TypeRules, uses: list[Use], on_date: date, day_known: bool) -> 
 
 
 def _babies(answers) -> int | None:
+    if answers.get("relationship") == "after_loss":   # no baby to count, and never a question about one
+        return 1
     value = answers.get("babies")
     return int(value) if isinstance(value, (int, str)) and str(value).isdigit() and int(value) >= 1 else None
 

@@ -243,6 +243,13 @@ class _Checker:
         caps = self.caps(raw.get("caps", {}), f"{path}.caps")
         application = self.application(raw.get("application", {}), f"{path}.application")
         for name, rules in types.items():
+            for key in ("after_loss", "after_loss_months"):
+                if isinstance(types_raw.get(name), dict) and key in types_raw[name] and not eligibility.after_loss:
+                    self.error(f"{path}.types.{name}.{key}", "is only used when eligibility.after_loss = true"
+                                                             "（死産・流産のあとの方を対象にするときだけ）")
+            if not rules.after_loss and rules.after_loss_months is not None:
+                self.error(f"{path}.types.{name}.after_loss_months", "is not used when after_loss = false"
+                                                                     "（after_loss = false の型には書きません）")
             if rules.full_price is not None and rules.cap is None and caps.total is None:
                 self.error(f"{path}.types.{name}.full_price", "needs a cap to go beyond（cap か caps.total が必要です）")
         if len(self.errors) > errors_before or start is None:
@@ -320,7 +327,7 @@ class _Checker:
 
     def type_rules(self, raw, path: str, name: str) -> TypeRules:
         keys = ("age", "fees", "cap", "cap_multiples", "apply_before_birth", "fee_text", "full_price", "note",
-                "not_on", "first_not_on") + \
+                "not_on", "first_not_on", "after_loss", "after_loss_months") + \
             (("count",) if name == "short_stay" else ())
         raw = self.table(raw, path, keys, ("age",))
         age = self.age(raw.get("age", {}), f"{path}.age")
@@ -341,7 +348,9 @@ class _Checker:
                          apply_before_birth=self.boolean(raw, "apply_before_birth", path, True),
                          fee_text=fee_text, full_price=full_price, note=self.text(raw, "note", path),
                          not_on=self.choices(raw, "not_on", path, DAYS, ()),
-                         first_not_on=self.choices(raw, "first_not_on", path, DAYS, ()))
+                         first_not_on=self.choices(raw, "first_not_on", path, DAYS, ()),
+                         after_loss=self.boolean(raw, "after_loss", path, True),
+                         after_loss_months=self.integer(raw, "after_loss_months", path, low=1))
 
     def age(self, raw, path: str) -> AgeWindow:
         raw = self.table(raw, path, ("min", "max", "unit", "at", "corrected", "ask_text"), ("max",))

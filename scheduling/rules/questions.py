@@ -43,9 +43,24 @@ def _name(key: str) -> str:
     return key.replace(":", ".")
 
 
-def question_for(key: str, version: Version, on_date: date, types: Iterable[str] | None = None) -> Question:
+# Exclusions whose standard words name 「お母さんかお子さん」: after a loss they speak of her alone.
+MOTHER_ONLY = ("infection", "hospital", "medical_care")
+
+
+def question_for(key: str, version: Version, on_date: date, types: Iterable[str] | None = None, *,
+                 after_loss: bool = False) -> Question:
     """The Question for `key` under `version` (every key next_question may return); `types`: the types
-    still open, whose exclusions are listed under the exclusions question (default: all)."""
+    still open, whose exclusions are listed under the exclusions question (default: all).
+    after_loss: she has lost her baby: no word about a baby in the exclusions."""
+    if after_loss and key in ("exclusions",) + tuple(f"exclusion:{i}" for i in MOTHER_ONLY):
+        question = question_for(key, version, on_date, types)
+        if key == "exclusions":
+            return replace(question, details=tuple(
+                d.replace("exclusion.", "exclusion_mother.")
+                if d.rsplit(".", 1)[1] in MOTHER_ONLY and d not in question.wording else d for d in question.details))
+        if question.text_key.startswith("screening.question.exclusion."):
+            return replace(question, text_key=question.text_key.replace("exclusion.", "exclusion_mother."))
+        return question
     if key == "relationship":
         return _choice(key, [(v, f"screening.option.relationship.{v}") for v in
                              ("birth", "pregnant", "adoptive", "foster", "after_loss", "other")], sensitive=True)
@@ -112,10 +127,12 @@ def next_question(rules_set: RuleSet, answers: Mapping[str, Any], on_date: date,
         open_types = [version.types[t] for t, r in decision.results.items() if r.status != NOT_ELIGIBLE]
         if "household" not in answers and any(fee_varies(t, by="household") for t in open_types):
             missing.add("household")
-        if "babies" not in answers and any(fee_varies(t, by="babies") for t in open_types):
+        if "babies" not in answers and answers.get("relationship") != "after_loss" and \
+                any(fee_varies(t, by="babies") for t in open_types):
             missing.add("babies")
     for key in question_order(version):
         if key in missing:
             open_types = [t for t, r in decision.results.items() if key in r.missing]
-            return question_for(key, version, on_date, open_types)
+            return question_for(key, version, on_date, open_types,
+                                after_loss=answers.get("relationship") == "after_loss")
     return None

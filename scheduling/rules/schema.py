@@ -60,6 +60,9 @@ class TypeRules:
     note: str = ""                      # shown to her with this type's result (how to apply, what to bring)
     not_on: tuple[str, ...] = ()        # DAYS on which this type cannot start at all
     first_not_on: tuple[str, ...] = ()  # DAYS on which her first use of this type cannot start (土日祝の初回)
+    after_loss: bool = True             # open to mothers after a stillbirth or miscarriage (when the city is)
+    after_loss_months: int | None = None    # this type's own window from the end of the pregnancy
+                                            # (None: the version's eligibility.after_loss_months)
 
 
 @dataclass(frozen=True)
