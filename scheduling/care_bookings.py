@@ -87,7 +87,8 @@ def check(session: Session, *, config: BookingConfig, rules: RuleSet, request: R
                                                                           upcoming_from=today)):
         return Outcome(False, problem="one_open")
     decision = decide(rules, answers, on_date=request.start, nights=max(request.nights, 1),
-                      existing_uses=uses_of(session, user_id=request.user_id, excluding=replacing))
+                      existing_uses=uses_of(session, user_id=request.user_id, excluding=replacing),
+                      provider=request.provider_key)
     result = decision.results.get(request.care_type)
     if result is None or result.status != ELIGIBLE:
         return Outcome(False, problem="not_eligible", reasons=result.reasons if result else decision.reasons)
@@ -109,10 +110,15 @@ def request(session: Session, *, config: BookingConfig, rules: RuleSet, request:
         return problem
     candidates = [p for p in config.providers_for(request.care_type)
                   if request.provider_key in (None, p.key) and provider_open(p, request.start)]
+    version = rules.in_force(request.start)
+    if version is not None and version.providers_for(request.care_type):   # only where its own rules take her
+        taking = decide(rules, answers, on_date=request.start, nights=max(request.nights, 1),
+                        existing_uses=uses_of(session, user_id=request.user_id, excluding=replacing)
+                        ).results[request.care_type].providers or ()
+        candidates = [p for p in candidates if p.key in taking]
     if not candidates:
         return Outcome(False, problem="closed")
     row_ids = providers.ids(session)
-    version = rules.in_force(request.start)
     for provider in candidates:
         if request.care_type == "home_visit" and request.slot not in provider.visit_times:
             continue

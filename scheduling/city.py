@@ -7,6 +7,7 @@ from scheduling.booking_config import load_booking_config
 from scheduling.pregnancy_config import load_pregnancy_config
 from scheduling.richmenu_config import load_richmenu_config
 from scheduling.rules import RulesError, load_rules
+from scheduling.rules.facilities import attach
 from scheduling.rules.loader import _LineIndex
 from scheduling.safety import load_safety
 
@@ -55,6 +56,11 @@ def load_city(path: Path) -> dict:
             data[section][key] = loader(Path(path).parent / name)
         except RulesError as error:
             raise CityConfigError(f"{path}: the {section} file has mistakes:\n" + "\n".join(error.problems)) from None
+    try:   # the types whose rules differ by facility take them from the booking file's providers
+        data["care"]["rule_set"] = attach(data["care"]["rule_set"], data["booking"]["config"],
+                                          name=data["booking"]["file"])
+    except RulesError as error:
+        raise CityConfigError(f"{path}: the rules and booking files disagree:\n" + "\n".join(error.problems)) from None
     classes = {c.key for c in data["booking"]["config"].classes}
     unknown = [p.key for p in data["pregnancy"]["config"].timed_pushes if p.about_class and p.about_class not in classes]
     if unknown:   # a warning, not a stop: such a push is simply never held back (test cities have few classes)

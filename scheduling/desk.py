@@ -178,7 +178,18 @@ class Desk:
 
     # --- care: queries ----------------------------------------------------------------------------
     def providers(self, care_type: str) -> list[ProviderInfo]:
-        return [_info(p) for p in self.config.providers_for(care_type)]
+        """The type's providers; where its rules differ by facility, only those that take her."""
+        allowed = self._allowed(care_type)
+        return [_info(p) for p in self.config.providers_for(care_type) if allowed is None or p.key in allowed]
+
+    def _allowed(self, care_type: str, day: date | None = None) -> set[str] | None:
+        """The providers whose own rules take her (from the first day she may book, or `day`); None: no
+        such rules, no screening yet, or none takes her (the dates step then says why)."""
+        version = self.rules.in_force(day or self.window(care_type)[0])
+        if version is None or not version.providers_for(care_type) or self.answers() is None:
+            return None
+        found = self._result(care_type, day or self.window(care_type)[0], 1, None).providers
+        return set(found) if found else None
 
     def provider(self, key: str) -> ProviderInfo | None:
         found = self.config.provider(key)
@@ -197,13 +208,21 @@ class Desk:
         if answers is None:
             return Days((), "no_screening")
         first, last = self.window(care_type)
+        allowed = self._allowed(care_type)
+        if provider_key is None and allowed is not None:   # anywhere: the days at a provider that takes her
+            found = [self.care_days(care_type, key, replacing=replacing) for key in sorted(allowed)]
+            days = tuple(sorted({d for f in found for d in f.days}))
+            if days:
+                return Days(days)
+            return next((f for f in found if f.problem == "not_eligible"), Days((), "full"))
         room = providers.open_days(self.session, config=self.config, care_type=care_type,
                                    provider_key=provider_key, first=first, last=last)
         if not room:
             return Days((), "full")
-        days = tuple(d.day for d in room if self._result(care_type, d.day, 1, replacing).status == ELIGIBLE)
+        days = tuple(d.day for d in room
+                     if self._result(care_type, d.day, 1, replacing, provider_key).status == ELIGIBLE)
         if not days:
-            return Days((), "not_eligible", self._result(care_type, room[0].day, 1, replacing).reasons)
+            return Days((), "not_eligible", self._result(care_type, room[0].day, 1, replacing, provider_key).reasons)
         return Days(days)
 
     def visit_times(self, provider_key: str | None, day: date) -> list[str]:
@@ -219,13 +238,16 @@ class Desk:
         most = self.config.policy.max_nights
         keys = [provider_key] if provider_key else [p.key for p in self.config.providers_for("short_stay")
                                                     if provider_open(p, day)]
-        free = max((providers.nights_free(self.session, config=self.config, provider_key=k, start=day, most=most)
-                    for k in keys), default=0)
-        return [n for n in range(1, free + 1) if self._result("short_stay", day, n, replacing).status == ELIGIBLE]
+        found = set()
+        for key in keys:   # per provider: where the rules differ by facility, its own age window counts
+            free = providers.nights_free(self.session, config=self.config, provider_key=key, start=day, most=most)
+            found.update(n for n in range(1, free + 1) if n not in found
+                         and self._result("short_stay", day, n, replacing, key).status == ELIGIBLE)
+        return sorted(found)
 
     def quote(self, care_type: str, provider_key: str | None, day: date, nights: int = 0, *,
               replacing: int | None = None) -> Quote:
-        result = self._result(care_type, day, max(nights, 1), replacing)
+        result = self._result(care_type, day, max(nights, 1), replacing, provider_key)
         version = self.rules.in_force(day)
         provider = self.provider(provider_key) if provider_key else None
         deadline = care_bookings.free_until(self.config.provider(provider_key), day) if provider else None
@@ -351,10 +373,11 @@ class Desk:
         return any(b.id != replacing for b in care_bookings.of_user(self.session, user_id=self.user_id,
                                                                      upcoming_from=self.today))
 
-    def _result(self, care_type: str, day: date, nights: int, replacing: int | None):
+    def _result(self, care_type: str, day: date, nights: int, replacing: int | None, provider: str | None = None):
         uses = (care_bookings.uses_of(self.session, user_id=self.user_id, excluding=replacing)
                 if replacing else self.uses())
-        decision = decide(self.rules, self.answers() or {}, on_date=day, nights=nights, existing_uses=uses)
+        decision = decide(self.rules, self.answers() or {}, on_date=day, nights=nights, existing_uses=uses,
+                          provider=provider)
         result = decision.results.get(care_type)
         if result is None:
             return _NotOffered(decision.reasons)
@@ -399,6 +422,7 @@ class _NotOffered:
     status: str = "not_offered"
     fee_per_use: Fee | None = None
     remaining: int | None = None
+    providers: tuple | None = None
 
 
 def _info(p: ProviderConfig) -> ProviderInfo:

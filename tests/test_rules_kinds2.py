@@ -1,10 +1,14 @@
 """The rule kinds of the format's second edition, continued (issue 15): after a loss per type (7), rules that
 differ by facility (3), counting by child and caps per 年度 or per birth (11), the household class that
 changes in the year (12). For each: the engine's decision, what she is asked and told, the validator's words."""
+from datetime import date
+from functools import cache
+
 import pytest
 
 from dialogs.core import Say
 from scheduling.rules import decide, next_question
+from scheduling.rules.schema import AgeWindow
 from tests.test_rules_kinds import MOTHER, ON, Chat, keys_of, problems, result, rules, types
 
 # --- 7. After a stillbirth or miscarriage, per type --------------------------------------------------
@@ -90,3 +94,178 @@ def test_after_loss_a_fee_by_babies_is_not_asked():
     assert result(by_baby, lost).fee_per_use.low == 1000
     mother = {k: v for k, v in MOTHER.items() if k != "babies"}
     assert next_question(by_baby, {**mother, "household": "taxed"}, ON, fees=True).key == "babies"
+
+
+# --- 3. Rules that differ by facility --------------------------------------------------------------------
+
+def by_facility(start="2025-04-01"):
+    from scheduling.rules import parse_rules
+    from scheduling.rules.facilities import attach
+    from tests.test_booking_dialog import booking_config
+    body = types("short_stay", "day_care", version='\n[versions.exclusions]\nitems = ["infection", "siblings"]\n',
+                 short_stay='by_provider = ["age", "exclusions"]\n')
+    plain = parse_rules(f'[city]\nname = "テスト市"\n\n[[versions]]\neffective_from = {start}\n{body}', name="city.toml")
+    config = booking_config()
+    own = {"sakura": {"exclusions": {"short_stay": ("infection",)}},
+           "hinata": {"age": {"short_stay": AgeWindow(0, 6)}}}
+    from dataclasses import replace
+    config = replace(config, providers=tuple(replace(p, **own.get(p.key, {})) for p in config.providers))
+    return attach(plain, config), config
+
+
+@cache
+def facility():
+    return by_facility()[0]
+
+
+OLDER = {**MOTHER, "birth_date": "2025-07-10"}      # 4 months and 13 days on ON
+SIBLING = {"exclusions": "some", "exclusion:infection": "no", "exclusion:siblings": "yes"}
+
+
+@pytest.mark.parametrize("answers, status, taking", [
+    (MOTHER, "eligible", ("sakura", "hinata")),
+    (OLDER, "eligible", ("hinata",)),                          # only hinata's own window (6 months) takes her
+    ({**MOTHER, **SIBLING}, "eligible", ("sakura",)),          # only sakura takes an older child along
+    ({**OLDER, **SIBLING}, "not_eligible", ()),
+])
+def test_by_facility_eligible_where_any_provider_takes_her_naming_those(answers, status, taking):
+    stay = result(facility(), answers, "short_stay")
+    assert (stay.status, stay.providers) == (status, taking)
+    names = {"sakura": "さくら産婦人科医院", "hinata": "ひなたクリニック"}
+    if taking:
+        assert stay.reasons[0].key == "screening.reason.by_provider"
+        assert stay.reasons[0].params == {"providers": "、".join(names[k] for k in taking)}
+    else:
+        assert keys_of(stay)[0] == "by_provider_none"
+    day = result(facility(), answers, "day_care")               # not by facility: the city's rules, as before
+    assert day.providers is None
+    assert day.status == ("not_eligible" if answers.get("exclusion:siblings") == "yes" or answers is OLDER
+                          else "eligible")
+
+
+def test_by_facility_a_provider_asked_alone_and_without_the_booking_file():
+    assert result(facility(), OLDER, "short_stay", provider="sakura").status == "not_eligible"
+    assert result(facility(), OLDER, "short_stay", provider="hinata").providers == ("hinata",)
+    plain = rules(types("short_stay", short_stay='by_provider = ["age"]\n'))
+    assert result(plain, OLDER, "short_stay").status == "not_eligible"      # no providers known: the city's rule
+
+
+def test_by_facility_she_is_asked_what_any_provider_needs_and_told_where_she_can_go():
+    answers = {k: v for k, v in MOTHER.items() if k != "exclusions"}
+    assert next_question(facility(), answers, ON).key == "exclusions"
+    chat = Chat(facility())
+    chat.walk({**OLDER, "babies": "1"})
+    assert chat.lines("short_stay")[0][0] == "screening.status.eligible"
+    assert "施設によって異なります。ご利用いただける施設: ひなたクリニック" in chat.text()
+    assert "さくら産婦人科医院" not in chat.text()
+    assert "It differs by facility. You can use: ひなたクリニック" in chat.text("en")
+
+
+def test_by_facility_rules_check_names_each_providers_own_rules(tmp_path, capsys):
+    from scheduling.rules.cli import summarise
+    out = summarise(facility())
+    assert "施設によって異なる: 月齢・利用できない場合（予約の設定の providers.rules）" in out
+    assert "ひなたクリニック: 生後6か月未満（6か月になる前日まで）" in out
+    assert "さくら産婦人科医院: 利用できない場合: 感染症" in out
+
+
+BOOK_RULES = '''
+[versions.types.short_stay]
+age = { max = 4 }
+by_provider = ["age"]
+'''
+
+
+@pytest.mark.parametrize("provider, expected", [
+    ('[providers.rules.short_stay]\nage = { max = 6 }\n', "providers[0].rules.short_stay.age"),
+    ('[providers.rules.home_visit]\nage = { max = 6 }\n', "providers[0].rules.home_visit: home_visit is not in"),
+    ('[providers.rules.short_stay]\nage = { max = 6, units = "months" }\n',
+     "providers[0].rules.short_stay.age.units: unknown setting"),
+    ('[providers.rules.short_stay]\nexclusions = ["sibling"]\n',
+     "providers[0].rules.short_stay.exclusions[0]: must be one of"),
+    ('[providers.rules.short_stay]\nbeds = 2\n', "providers[0].rules.short_stay.beds: unknown setting"),
+])
+def test_by_facility_mistakes_in_the_booking_file_are_named(provider, expected):
+    from scheduling.booking_config import BookingConfigError, parse_booking_config
+    text = ('[policy]\n\n[[providers]]\nid = "a"\nname = "A"\nphone = "1"\ntypes = ["short_stay"]\nbeds = 1\n'
+            + provider)
+    if expected.endswith(".age"):       # a good one: no mistake, the age window is read
+        config = parse_booking_config(text)
+        assert config.providers[0].age["short_stay"].max == 6
+        return
+    with pytest.raises(BookingConfigError) as caught:
+        parse_booking_config(text)
+    assert any(expected in p for p in caught.value.problems), caught.value.problems
+    line = 9 if "is not in" in expected else 10           # the table's header, or the key's own line
+    assert caught.value.problems[0].startswith(f"booking.toml:{line}: {expected.split(':')[0]}")
+
+
+def test_by_facility_the_two_files_must_agree():
+    from scheduling.booking_config import parse_booking_config
+    from scheduling.rules import RulesError
+    from scheduling.rules.facilities import attach
+    config = parse_booking_config('[policy]\n\n[[providers]]\nid = "a"\nname = "A"\nphone = "1"\n'
+                                  'types = ["short_stay"]\nbeds = 1\n\n[providers.rules.short_stay]\n'
+                                  'age = { max = 6 }\nexclusions = ["siblings"]\n')
+    with pytest.raises(RulesError) as caught:
+        attach(rules(types("short_stay", version='\n[versions.exclusions]\nitems = ["infection"]\n',
+                           short_stay='by_provider = ["exclusions"]\n')), config)
+    assert caught.value.problems == [
+        "booking.toml: providers[0]（a）.rules.short_stay.age: the rules file does not let providers set this: write "
+        "by_provider = [\"age\"] in its [versions.types.short_stay]"
+        "（ルールのファイルに、宿泊型のageは施設ごとと書かれていません）",
+        "booking.toml: providers[0]（a）.rules.short_stay.exclusions: siblings is not in the rules file's "
+        "exclusions.items, so she is never asked it（ルールのファイルの exclusions.items にない項目です）"]
+
+
+def test_by_facility_the_booking_offers_only_the_providers_that_take_her(sqlite_template, tmp_path):
+    import shutil
+
+    from dialogs import router
+    from dialogs.core import Context
+    from scheduling import providers
+    from scheduling.db import make_engine, make_sessionmaker, transaction
+    from scheduling.desk import Desk
+    from tests.test_booking_dialog import Chat as BookingChat
+    from tests.test_booking_dialog import World, days_offered
+    from tests.test_rules_kinds import BOOK_NOW
+    from tests.test_screening_dialog import CITY
+    rule_set, config = by_facility("2026-04-01")
+
+    class Booking(BookingChat):
+        def send(self, event, state=...):
+            with transaction(self.world.sessions) as session:
+                desk = Desk(session, self.user, config=self.world.config, rules=rule_set, now=self.now)
+                ctx = Context(now=self.now, city=CITY["city"], rules=rule_set, desk=desk)
+                outcome = router.handle(self.state if state is ... else state, event, ctx)
+            self.state, self.last = outcome.state, outcome.says
+            return outcome.says
+
+    path = tmp_path / "hagukumi.sqlite3"
+    shutil.copy(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    world = World(make_sessionmaker(engine), config)
+    with transaction(world.sessions) as session:
+        providers.sync(session, config=world.config)
+    try:
+        older = Booking(world, "U" + "5" * 32, BOOK_NOW).screened(birth_date="2026-07-20")  # 4 months on 12/3
+        older.tap("book|short_stay")
+        assert older.data("bk|p|") == []                            # one provider takes her: not asked
+        assert older.step == "date" and older.state["provider"] == "hinata"
+        assert days_offered(older)
+        young = Booking(world, "U" + "6" * 32, BOOK_NOW).screened(
+            birth_date="2026-10-20", exclusions="some", **{"exclusion:infection": "no", "exclusion:siblings": "yes"})
+        young.tap("book|short_stay")
+        assert young.state["provider"] == "sakura"                  # hinata does not take an older child
+        with transaction(world.sessions) as session:               # nor does a request for anywhere go there
+            desk = Desk(session, young.user, config=config, rules=rule_set, now=BOOK_NOW)
+            assert [p.key for p in desk.providers("short_stay")] == ["sakura"]
+            saturday = date(2026, 12, 5)                            # only hinata is open on Saturdays
+            assert saturday not in desk.care_days("short_stay").days
+            done = desk.request_care(care_type="short_stay", provider_key=None, day=saturday, nights=1, token="t1")
+            assert not done.ok and done.problem in ("closed", "not_eligible")
+            done = desk.request_care(care_type="short_stay", provider_key=None, day=date(2026, 12, 7), nights=1,
+                                     token="t2")
+            assert done.ok and done.care.provider.key == "sakura"
+    finally:
+        engine.dispose()

@@ -1,6 +1,7 @@
 """Staff commands for the rules file:
 
-    hagukumi rules check FILE              validate and summarise the rules, in Japanese
+    hagukumi rules check FILE [--booking B] validate and summarise the rules, in Japanese (with B: each
+                                           provider's own rules where they differ by facility)
     hagukumi rules try FILE CASES.json     evaluate cases and print each decision as JSON; a case with
                                            `expect` is a check: a different decision exits with 1
 
@@ -16,6 +17,7 @@ from datetime import date
 
 from .cases import CaseError, check_case, differences
 from .engine import Use, decide
+from .facilities import attach
 from .loader import RulesError, load_rules
 from .questions import next_question
 from .schema import RuleSet, Version
@@ -49,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     try_ = sub.add_parser("try", help="evaluate cases and print decisions as JSON（試しに判定）")
     try_.add_argument("file")
     try_.add_argument("cases")
+    for command in (check, try_):
+        command.add_argument("--booking", metavar="BOOKING.toml",
+                             help="the booking file, for rules that differ by facility（施設ごとのきまり）")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
@@ -58,6 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     except RulesError as error:
         print(error.report(args.file), file=sys.stderr)
         return 1
+    if args.booking:
+        from scheduling.booking_config import load_booking_config
+        try:
+            rule_set = attach(rule_set, load_booking_config(args.booking), name=args.booking)
+        except RulesError as error:
+            print(error.report(args.booking), file=sys.stderr)
+            return 1
     if args.action == "check":
         print(summarise(rule_set))
         return 0
@@ -119,17 +131,29 @@ def _version_lines(v: Version, following: Version | None) -> list[str]:
                                         if caps.use_number == "total" else "型ごとに数えます（型ごとに1回目から）"))
     for name in v.offered:
         lines += _type_lines(name, v.types[name], week, e)
+        for p in v.providers_for(name):
+            own = []
+            if name in p.age and "age" in v.types[name].by_provider:
+                own.append(_window(p.age[name]))
+            if name in p.exclusions and "exclusions" in v.types[name].by_provider:
+                own.append("利用できない場合: " + ("、".join(EXCLUSION_JA[i] for i in p.exclusions[name]) or "なし"))
+            lines.append(f"      {p.name}: " + ("、".join(own) if own else "この型の市のきまりのまま"))
     return lines
+
+
+def _window(age) -> str:
+    """An age window in words that cannot be misread: 生後4か月未満（4か月になる前日まで）."""
+    last = format_age(age.max, age.unit).removeprefix("生後")
+    window = (f"{format_age(age.min, age.unit)}から" if age.min else "") + \
+        f"{format_age(age.max, age.unit)}未満（{last}になる前日まで）"
+    return window + ("（利用最終日で判定）" if age.at == "last_day" else "（利用開始日で判定）")
 
 
 def _type_lines(name: str, t, week: int | None, e=None) -> list[str]:
     """One type's age window, counting, caps and fees, as the summary lists them."""
     lines = []
     age = t.age
-    last = format_age(age.max, age.unit).removeprefix("生後")
-    window = (f"{format_age(age.min, age.unit)}から" if age.min else "") + \
-        f"{format_age(age.max, age.unit)}未満（{last}になる前日まで）"
-    window += "（利用最終日で判定）" if age.at == "last_day" else "（利用開始日で判定）"
+    window = _window(age)
     if age.corrected == "ask":
         window += f"、早産児は相談（「{age.ask_text}」と案内）"
     elif age.corrected:
@@ -151,6 +175,9 @@ def _type_lines(name: str, t, week: int | None, e=None) -> list[str]:
             extra.append("死産・流産のあとの方は対象外")
         elif t.after_loss_months is not None:
             extra.append(f"死産・流産のあとはお産から{t.after_loss_months}か月未満（この型の期間）")
+    if t.by_provider:
+        extra.append("施設によって異なる: " + "・".join({"age": "月齢", "exclusions": "利用できない場合"}[k]
+                                                   for k in t.by_provider) + "（予約の設定の providers.rules）")
     if t.full_price is not None:
         extra.append(f"上限を超えた分は全額自己負担 {t.full_price:,}円")
     if extra:

@@ -75,11 +75,12 @@ class TypeResult:
     fee_per_use: Fee | None
     missing: tuple[str, ...] = ()  # question keys that would still change this result
     use_number: int = 1            # the number (for the fee tiers) of her next use of this type
+    providers: tuple[str, ...] | None = None   # rules that differ by facility: the providers she can use
 
     def as_json(self) -> dict:
         return {"status": self.status, "reasons": [r.as_json() for r in self.reasons],
                 "remaining": self.remaining, "fee_per_use": self.fee_per_use and self.fee_per_use.as_json(),
-                "missing": list(self.missing)}
+                "missing": list(self.missing)} | ({} if self.providers is None else {"providers": list(self.providers)})
 
 
 @dataclass(frozen=True)
@@ -112,11 +113,13 @@ class _Check:
 
 
 def decide(rule_set: RuleSet, answers: Mapping[str, Any], *, on_date: date,
-           existing_uses: Iterable = (), nights: int = 1, day_known: bool = True) -> Decision:
+           existing_uses: Iterable = (), nights: int = 1, day_known: bool = True,
+           provider: str | None = None) -> Decision:
     """Decide each offered type for the care starting on `on_date` (a short stay of `nights` nights),
     under the rules in force on that date. `existing_uses`: her uses and bookings for this birth.
     day_known=False (the screening: she has not chosen a day yet): the days a type cannot start on are
-    told, not held against `on_date`."""
+    told, not held against `on_date`. A type whose rules differ by facility is decided at each of its
+    providers (only at `provider` when given): eligible where any of them takes her, naming those."""
     version = rule_set.in_force(on_date)
     if version is None:
         return Decision(on_date, None, {}, None, (_reason("no_rules", date=on_date.isoformat()),))
@@ -127,18 +130,46 @@ def decide(rule_set: RuleSet, answers: Mapping[str, Any], *, on_date: date,
     used_total = sum(_units(version, u.type, u.nights) for u in uses)
     remaining_total = None if total_cap is None else max(total_cap - used_total, 0)
     common = [_relationship(version, answers), _residence(version, answers), _needs(version, answers)]
-    results = {}
-    for name in version.offered:
-        rules = version.types[name]
-        checks = common + [_exclusions(version, answers, name), _timing(version, rules, answers, on_date, nights),
+
+    def one(rules: TypeRules, items: tuple[str, ...] | None) -> TypeResult:
+        name = rules.name
+        checks = common + [_exclusions(version, answers, name, items),
+                           _timing(version, rules, answers, on_date, nights),
                            _caps(version, rules, answers, uses, nights), _days(rules, uses, on_date, day_known)]
         used_type = sum(_units(version, u.type, u.nights) for u in uses if u.type == name)
         type_cap = _cap(rules.cap, rules.cap_multiples, multiples)
         remaining = _min(None if type_cap is None else max(type_cap - used_type, 0), remaining_total)
         use_number = (used_total if version.caps.use_number == "total" else used_type) + 1
         fee = fee_for(rules, use_number, answers.get("household"), babies or 1)
-        results[name] = _combine(name, checks, remaining, fee, use_number)
+        return _combine(name, checks, remaining, fee, use_number)
+
+    results = {}
+    for name in version.offered:
+        rules = version.types[name]
+        places = [p for p in version.providers_for(name) if provider in (None, p.key)]
+        results[name] = _by_provider(name, [(p, one(*p.for_type(rules))) for p in places]) if places \
+            else one(rules, None)
     return Decision(on_date, version, results, remaining_total)
+
+
+def _by_provider(name: str, per: list) -> TypeResult:
+    """A type whose rules differ by facility, from its result at each provider: eligible where any takes
+    her (naming those), else a check where any may, else not eligible. Its questions are those any
+    provider's result still needs, so that the providers she can use are known."""
+    eligible = [(p, r) for p, r in per if r.status == ELIGIBLE]
+    checked = [(p, r) for p, r in per if r.status == NEEDS_CHECK]
+    chosen = eligible or checked or per
+    status = ELIGIBLE if eligible else NEEDS_CHECK if checked else NOT_ELIGIBLE
+    names = "、".join(p.name for p, _ in chosen)
+    head = _reason("by_provider", providers=names) if status != NOT_ELIGIBLE else _reason("by_provider_none")
+    reasons = _unique([head] + [reason for _, r in chosen for reason in r.reasons
+                                if reason.key != "screening.reason.missing"])
+    if any(r.status == NEEDS_CHECK and r.missing for _, r in chosen) and status == NEEDS_CHECK:
+        reasons += (_reason("missing"),)
+    missing = tuple(dict.fromkeys(k for _, r in per if r.status != NOT_ELIGIBLE for k in r.missing))
+    first = per[0][1]
+    return TypeResult(name, status, reasons, first.remaining, first.fee_per_use, missing, first.use_number,
+                      providers=tuple(p.key for p, _ in eligible))
 
 
 def _combine(name: str, checks: list[_Check], remaining, fee, use_number: int = 1) -> TypeResult:
@@ -154,6 +185,16 @@ def _combine(name: str, checks: list[_Check], remaining, fee, use_number: int = 
     else:
         status = NEEDS_CHECK if any(c.outcome == CHECK for c in checks) else ELIGIBLE
     return TypeResult(name, status, tuple(reasons), remaining, fee, missing, use_number)
+
+
+def _unique(reasons: list[Reason]) -> tuple[Reason, ...]:
+    seen, kept = set(), []
+    for reason in reasons:
+        mark = (reason.key, repr(sorted(reason.params.items())))
+        if mark not in seen:
+            seen.add(mark)
+            kept.append(reason)
+    return tuple(kept)
 
 
 # --- the checks --------------------------------------------------------------------------------------
@@ -222,16 +263,17 @@ def _staff_needs(rules) -> _Check | None:
     return _Check(CHECK, [_reason(f"staff_need.{need}") for need in rules.staff_needs])
 
 
-def exclusion_order(version: Version, type_name: str | None = None) -> list[str]:
+def exclusion_order(version: Version, type_name: str | None = None, items: tuple[str, ...] | None = None) -> list[str]:
     """The exclusions in the order they are asked: those a doctor cannot clear first (they stop at once).
-    With `type_name`: only those that apply to that type."""
-    items = version.exclusions.for_type(type_name) if type_name else version.exclusions.items
+    With `type_name`: only those that apply to that type (`items`: a provider's own for it)."""
+    if items is None:
+        items = version.exclusions.for_type(type_name) if type_name else version.exclusions.items
     return [i for i in items if i not in version.exclusions.doctor_clearance] + \
            [i for i in items if i in version.exclusions.doctor_clearance]
 
 
-def _exclusions(version: Version, answers, type_name: str) -> _Check:
-    items = exclusion_order(version, type_name)
+def _exclusions(version: Version, answers, type_name: str, own: tuple[str, ...] | None = None) -> _Check:
+    items = exclusion_order(version, type_name, own)
     if not items:
         return _Check(PASS)
     if answers.get("relationship") == "pregnant":

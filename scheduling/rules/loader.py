@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from .schema import (
+    BY_PROVIDER,
     CLASSES,
     DAYS,
     EXCLUSIONS,
@@ -327,7 +328,7 @@ class _Checker:
 
     def type_rules(self, raw, path: str, name: str) -> TypeRules:
         keys = ("age", "fees", "cap", "cap_multiples", "apply_before_birth", "fee_text", "full_price", "note",
-                "not_on", "first_not_on", "after_loss", "after_loss_months") + \
+                "not_on", "first_not_on", "after_loss", "after_loss_months", "by_provider") + \
             (("count",) if name == "short_stay" else ())
         raw = self.table(raw, path, keys, ("age",))
         age = self.age(raw.get("age", {}), f"{path}.age")
@@ -350,7 +351,8 @@ class _Checker:
                          not_on=self.choices(raw, "not_on", path, DAYS, ()),
                          first_not_on=self.choices(raw, "first_not_on", path, DAYS, ()),
                          after_loss=self.boolean(raw, "after_loss", path, True),
-                         after_loss_months=self.integer(raw, "after_loss_months", path, low=1))
+                         after_loss_months=self.integer(raw, "after_loss_months", path, low=1),
+                         by_provider=self.choices(raw, "by_provider", path, BY_PROVIDER, ()))
 
     def age(self, raw, path: str) -> AgeWindow:
         raw = self.table(raw, path, ("min", "max", "unit", "at", "corrected", "ask_text"), ("max",))

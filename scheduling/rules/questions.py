@@ -83,7 +83,7 @@ def question_for(key: str, version: Version, on_date: date, types: Iterable[str]
                              ("some", "screening.option.exclusions.some"),
                              ("unsure", "screening.option.unsure")], sensitive=True,
                        details=[f"screening.detail.exclusion.{i}" for i in exclusion_order(version)
-                                if types is None or any(i in version.exclusions.for_type(t) for t in types)]),
+                                if types is None or any(i in version.exclusions_for(t) for t in types)]),
                        wording=wording)
     if key.startswith("exclusion:"):
         question = _choice(key, [YES, NO, UNSURE], sensitive=True)

@@ -4,7 +4,7 @@ Every fact that varies between cities is a field here; the engine (engine.py) on
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 # The three types of 産後ケア, in the order they are shown.
@@ -23,6 +23,8 @@ STAFF_NEEDS = ("doctor_recommended", "staff_recognised")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun", "holiday")
 # How a short stay counts against the caps: per night, per calendar day (1泊2日 = 2), per stay.
 STAY_COUNTS = ("night", "day", "stay")
+# A type's rules a provider may set for itself (config/booking.toml), when the rules file says by_provider.
+BY_PROVIDER = ("age", "exclusions")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,24 @@ class TypeRules:
     after_loss: bool = True             # open to mothers after a stillbirth or miscarriage (when the city is)
     after_loss_months: int | None = None    # this type's own window from the end of the pregnancy
                                             # (None: the version's eligibility.after_loss_months)
+    by_provider: tuple[str, ...] = ()   # BY_PROVIDER rules each provider may set for itself (施設によって異なる)
+
+
+@dataclass(frozen=True)
+class ProviderRules:
+    """A provider's own rules for the types whose rules differ by facility (from config/booking.toml);
+    what it does not set is the type's own rule."""
+    key: str
+    name: str
+    types: tuple[str, ...]
+    age: dict[str, AgeWindow] = field(default_factory=dict)              # type -> its age window here
+    exclusions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # type -> the exclusions here
+
+    def for_type(self, rules: TypeRules) -> tuple[TypeRules, tuple[str, ...] | None]:
+        """The type's rules at this provider, and its exclusions here (None: the city's)."""
+        age = self.age.get(rules.name) if "age" in rules.by_provider else None
+        items = self.exclusions.get(rules.name) if "exclusions" in rules.by_provider else None
+        return (replace(rules, age=age) if age else rules), items
 
 
 @dataclass(frozen=True)
@@ -113,6 +133,18 @@ class Version:
     application: Application = Application()
     effective_until: date | None = None      # inclusive; None: until the next version
     note: str = ""                           # shown to her with every result (the city's own words)
+    providers: tuple[ProviderRules, ...] = ()   # the providers, for the types whose rules differ by facility
+
+    def providers_for(self, type_name: str) -> tuple[ProviderRules, ...]:
+        """The providers of a type whose rules differ by facility (none: the type's rules hold everywhere)."""
+        if type_name not in self.types or not self.types[type_name].by_provider:
+            return ()
+        return tuple(p for p in self.providers if type_name in p.types)
+
+    def exclusions_for(self, type_name: str) -> tuple[str, ...]:
+        """Every exclusion that may apply to the type: the city's, and any provider's own."""
+        own = [i for p in self.providers_for(type_name) for i in p.exclusions.get(type_name, ())]
+        return tuple(i for i in self.exclusions.items if i in self.exclusions.for_type(type_name) or i in own)
 
     def in_force_on(self, day: date) -> bool:
         return self.effective_from <= day and (self.effective_until is None or day <= self.effective_until)
@@ -123,6 +155,10 @@ class RuleSet:
     city: str
     versions: tuple[Version, ...]       # sorted by effective_from
     source: str = ""
+
+    def with_providers(self, providers: tuple[ProviderRules, ...]) -> RuleSet:
+        """The same rules, knowing the providers (for the types whose rules differ by facility)."""
+        return replace(self, versions=tuple(replace(v, providers=tuple(providers)) for v in self.versions))
 
     def in_force(self, on_date: date) -> Version | None:
         """The version in force on `on_date`: the latest one that has started and not ended."""
