@@ -168,7 +168,8 @@ def _result(state: dict, ctx: Context) -> Outcome:
                              day_known=False)
     version = decision.version
     offered = sorted(version.offered if version else (), key=lambda name: ORDER[decision.results[name].status])
-    cards = tuple(_card(name, decision.results[name], state["fees"], version.types[name].note) for name in offered)
+    cards = tuple(_card(name, decision.results[name], state["fees"], version.types[name].note,
+                        version.caps.per != "birth") for name in offered)
     usable = any(decision.results[name].status != "not_eligible" for name in offered)  # or the centre checks
     state = dict(state, asking=None, updated=ctx.now.isoformat(), usable=usable,
                  fee_shown=state["fees"] or not _fee_to_show(decision, offered))
@@ -182,11 +183,12 @@ def _result(state: dict, ctx: Context) -> Outcome:
     return Outcome(state, says, (command,))
 
 
-def _card(type_name: str, result, fees: bool, note: str = "") -> Card:
+def _card(type_name: str, result, fees: bool, note: str = "", per_year: bool = False) -> Card:
     lines = [Line(f"screening.status.{result.status}")]
     lines += [Line(reason.key, dict(reason.params)) for reason in result.reasons]
-    if result.status == "eligible" and result.remaining is not None:
-        lines.append(Line("screening.fee.remaining", {"remaining": result.remaining}))
+    if result.status == "eligible" and result.remaining is not None:   # caps per 年度: say it is this year's
+        lines.append(Line("screening.fee.remaining_year" if per_year else "screening.fee.remaining",
+                          {"remaining": result.remaining}))
     fee = result.fee_per_use
     if fees and fee and result.status != "not_eligible":
         if fee.text:   # the city names no amount: never 無料, never a number

@@ -4,6 +4,7 @@ the city's policy and the provider's room; then confirmed or declined by staff, 
 Services never commit: the caller's transaction does. Every change of state is recorded (history) and
 every push to her is a reminder row written in the same transaction.
 """
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import quote
@@ -16,10 +17,10 @@ from scheduling import capacity, history, providers, reminders, users
 from scheduling.booking_config import BookingConfig
 from scheduling.booking_config import Provider as ProviderConfig
 from scheduling.calendar import at, jst_today, provider_open
-from scheduling.models import CareBooking
+from scheduling.models import CareBooking, Screening
 from scheduling.models import Provider as ProviderRow
 from scheduling.rules import RuleSet, Use, decide
-from scheduling.rules.engine import ELIGIBLE, units
+from scheduling.rules.engine import ELIGIBLE, child_date, units
 
 OPEN = ("requested", "confirmed")          # holding places
 COUNTED = ("requested", "confirmed", "attended")   # counting against her caps
@@ -50,10 +51,16 @@ class Outcome:
 
 
 def uses_of(session: Session, *, user_id: str, excluding: int | None = None) -> list[Use]:
-    rows = session.scalars(select(CareBooking).where(CareBooking.user_id == user_id,
-                                                     CareBooking.status.in_(COUNTED)))
-    return [Use(row.care_type, date.fromisoformat(row.start_date), row.nights) for row in rows
+    """Her uses that count against the caps, each with the child it was for (from the screening it was
+    booked under), so that a second birth has its own caps where the city counts by birth."""
+    rows = [row for row in session.scalars(select(CareBooking).where(CareBooking.user_id == user_id,
+                                                                     CareBooking.status.in_(COUNTED)))
             if row.id != excluding]
+    ids = {row.screening_id for row in rows if row.screening_id}
+    children = {s.id: child_date(json.loads(s.answers)) for s in
+                session.scalars(select(Screening).where(Screening.id.in_(ids)))} if ids else {}
+    return [Use(row.care_type, date.fromisoformat(row.start_date), row.nights, children.get(row.screening_id))
+            for row in rows]
 
 
 def of_user(session: Session, *, user_id: str, upcoming_from: date | None = None) -> list[CareBooking]:

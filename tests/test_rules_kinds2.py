@@ -269,3 +269,107 @@ def test_by_facility_the_booking_offers_only_the_providers_that_take_her(sqlite_
             assert done.ok and done.care.provider.key == "sakura"
     finally:
         engine.dispose()
+
+
+# --- 11. Counting by child, caps per 年度 or per birth ---------------------------------------------------------
+
+def capped(per: str | None = None):
+    line = f'per = "{per}"\n' if per else ""
+    return rules(types("day_care", version=f"\n[versions.caps]\ntotal = 3\n{line}"))
+
+
+FIRST_CHILD = [{"type": "day_care", "start": "2025-05-10", "child": "2024-08-01"},     # her first child's
+               {"type": "day_care", "start": "2025-06-10", "child": "2024-08-01"}]      # (the 年度 of ON)
+THIS_CHILD = [{"type": "day_care", "start": "2025-11-01", "child": "2025-10-20"},
+              {"type": "day_care", "start": "2025-03-20", "child": "2025-10-20"}]      # booked while pregnant, 前年度
+
+
+@pytest.mark.parametrize("per, remaining", [
+    (None, 1),                  # per birth (the default): only this child's two uses count
+    ("birth", 1),
+    ("fiscal_year", 0),         # this 年度: both children's uses since April (3 of them)
+    ("birth_fiscal_year", 2),   # this child's, this 年度: one
+])
+def test_caps_count_per_birth_or_per_year_as_the_city_says(per, remaining):
+    found = result(capped(per), MOTHER, existing_uses=FIRST_CHILD + THIS_CHILD)
+    assert found.remaining == remaining
+    assert found.status == ("eligible" if remaining else "not_eligible")
+
+
+def test_caps_a_use_booked_before_the_birth_is_this_childs_and_an_unknown_one_always_counts():
+    due_date_use = [{"type": "day_care", "start": "2025-10-01", "child": "2025-11-30"}]   # due date 6 weeks late
+    assert result(capped(), MOTHER, existing_uses=due_date_use).remaining == 2
+    unknown = [{"type": "day_care", "start": "2025-06-01"}]
+    assert result(capped(), MOTHER, existing_uses=unknown).remaining == 2
+    assert result(capped(), MOTHER, existing_uses=FIRST_CHILD).remaining == 3
+
+
+def test_caps_the_fee_tiers_count_the_same_uses():
+    tiers = rules(types("day_care", version="\n[versions.caps]\ntotal = 7\n", day_care=(
+        "[[versions.types.day_care.fees]]\nfrom_use = 1\nwelfare = 0\ntax_exempt = 0\ntaxed = 1000\n"
+        "[[versions.types.day_care.fees]]\nfrom_use = 3\nwelfare = 0\ntax_exempt = 0\ntaxed = 5000\n")))
+    answers = {**MOTHER, "household": "taxed"}
+    assert result(tiers, answers, existing_uses=FIRST_CHILD).fee_per_use.low == 1000   # her first use for this child
+    assert result(tiers, answers, existing_uses=THIS_CHILD).fee_per_use.low == 5000    # her third
+
+
+def test_caps_per_year_she_is_told_it_is_this_years():
+    chat = Chat(capped("fiscal_year"), uses=THIS_CHILD)
+    chat.walk({**MOTHER, "babies": "1"})
+    assert ("screening.fee.remaining_year", {"remaining": 2}) in chat.lines("day_care")
+    assert "この年度は、あと 2 回（日）ご利用いただけます。" in chat.text()
+    chat = Chat(capped(), uses=THIS_CHILD)
+    chat.walk({**MOTHER, "babies": "1"})
+    assert ("screening.fee.remaining", {"remaining": 1}) in chat.lines("day_care")
+
+
+def test_caps_per_mistakes_are_named_and_check_says_how_caps_count():
+    found = problems(types("day_care", version='\n[versions.caps]\ntotal = 3\nper = "year"\n'))
+    assert any("caps.per: must be one of（次のどれか）: birth, fiscal_year, birth_fiscal_year" in p for p in found)
+    from scheduling.rules.cli import summarise
+    assert "上限の数え方: 年度ごと（4月〜3月、利用日の年度）" in summarise(capped("fiscal_year"))
+    assert "上限の数え方: お子さん（出産）ごと" in summarise(capped())
+
+
+def test_caps_a_second_birth_has_its_own_caps_in_the_booking(sqlite_template, tmp_path):
+    """Her bookings remember the child through the screening they were made under."""
+    import shutil
+
+    from scheduling import care_bookings, providers, screenings
+    from scheduling.db import make_engine, make_sessionmaker, transaction
+    from scheduling.desk import Desk
+    from tests.test_booking_dialog import booking_config
+    from tests.test_rules_kinds import BOOK_NOW
+    path = tmp_path / "hagukumi.sqlite3"
+    shutil.copy(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    sessions = make_sessionmaker(engine)
+    config = booking_config()
+    one_use = parse(types("day_care", version="\n[versions.caps]\ntotal = 1\n"), start="2024-04-01")
+    user = "U" + "4" * 32
+    try:
+        with transaction(sessions) as session:
+            providers.sync(session, config=config)
+            first = {**MOTHER, "birth_date": "2025-09-01"}
+            screening = screenings.record(session, user_id=user, answers=first, decision={}, rules_version="t",
+                                          care_date="2025-10-01", now=BOOK_NOW)
+            row_ids = providers.ids(session)
+            session.add(care_bookings.CareBooking(
+                user_id=user, care_type="day_care", provider_id=row_ids["sakura"], start_date="2025-10-01",
+                status="attended", request_key="old", screening_id=screening.id, created_at=BOOK_NOW,
+                updated_at=BOOK_NOW))
+            assert [u.child for u in care_bookings.uses_of(session, user_id=user)] == [date(2025, 9, 1)]
+            desk = Desk(session, user, config=config, rules=one_use, now=BOOK_NOW)
+            assert desk.care_days("day_care").problem == "not_eligible"        # the first child's one use
+            screenings.record(session, user_id=user, answers={**MOTHER, "birth_date": "2026-10-20"}, decision={},
+                              rules_version="t", care_date="2026-12-01", now=BOOK_NOW)
+        with transaction(sessions) as session:
+            desk = Desk(session, user, config=config, rules=one_use, now=BOOK_NOW)
+            assert desk.care_days("day_care").days                              # the second child: its own cap
+    finally:
+        engine.dispose()
+
+
+def parse(body: str, start: str = "2025-04-01"):
+    from scheduling.rules import parse_rules
+    return parse_rules(f'[city]\nname = "テスト市"\n\n[[versions]]\neffective_from = {start}\n{body}', name="city.toml")

@@ -9,7 +9,7 @@ from .questions import question_for
 from .schema import EXCLUSIONS, NEEDS, RuleSet
 
 CASE_FIELDS = {"name", "on_date", "answers", "existing_uses", "nights", "fees", "language", "expect"}
-USE_FIELDS = {"type", "start", "nights"}
+USE_FIELDS = {"type", "start", "nights", "child"}
 EXPECT_FIELDS = {"status", "remaining"}
 ANSWER_KEYS = ({"relationship", "residence", "birth_date", "due_date", "loss_date", "preterm", "exclusions",
                 "doctor_clearance", "babies", "household"}
@@ -48,8 +48,11 @@ def check_case(rule_set: RuleSet, case, where: str) -> None:
     for n, use in enumerate(case.get("existing_uses", [])):
         here = f"{where}: existing_uses[{n}]"
         if not isinstance(use, dict) or set(use) - USE_FIELDS or not {"type", "start"} <= set(use):
-            raise CaseError(f"{here}: type と start（と宿泊は nights）で書いてください（fields: type, start, nights）")
+            raise CaseError(f"{here}: type と start（と宿泊は nights、どのお子さんのためかは child）で書いてください"
+                            "（fields: type, start, nights, child）")
         _date(use["start"], f"{here}.start")
+        if "child" in use:
+            _date(use["child"], f"{here}.child")
     if "nights" in case and (not isinstance(case["nights"], int) or case["nights"] < 1):
         raise CaseError(f"{where}: nights は1以上の整数です（a whole number from 1）")
     for type_name, expected in (case.get("expect") or {}).items():

@@ -33,6 +33,9 @@ EXCLUSION_JA = {"infection": "感染症", "hospital": "入院治療が必要", "
                 "siblings": "上の子の同伴", "household_fever": "1週間以内の家族の発熱",
                 "household_illness": "同居家族の感染症（回復から1週間未満を含む）"}
 STAFF_NEED_JA = {"doctor_recommended": "医師が勧めた方", "staff_recognised": "保健師等が支援が必要と認めた方"}
+PER_JA = {"birth": "お子さん（出産）ごと。2人目の出産には新しい上限（年度をまたいでも同じ上限）",
+          "fiscal_year": "年度ごと（4月〜3月、利用日の年度）。出産が2回でも合わせて数えます",
+          "birth_fiscal_year": "お子さん（出産）ごと、かつ年度ごと"}
 COUNT_JA = {"night": "1泊を1回（1泊2日 = 1回）", "day": "1日を1回（1泊2日 = 2日）", "stay": "1回の宿泊を1回"}
 
 
@@ -127,6 +130,7 @@ def _version_lines(v: Version, following: Version | None) -> list[str]:
         lines.append(f"  上限: 全体で {caps.total} 回（日）{multiples}")
     else:
         lines.append("  上限: 全体の上限なし")
+    lines.append("  上限の数え方: " + PER_JA[caps.per])
     lines.append("  料金の「何回目」: " + ("3つの型を合わせて数えます（宿泊の4回目のあとの通所は5回目）"
                                         if caps.use_number == "total" else "型ごとに数えます（型ごとに1回目から）"))
     for name in v.offered:

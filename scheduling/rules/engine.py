@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from .periods import add_period, day_tags, pregnancy_week_start
+from .periods import SAME_CHILD, add_period, day_tags, fiscal_year, pregnancy_week_start
 from .schema import CLASSES, RuleSet, TypeRules, Version
 
 PASS, FAIL, CHECK, MISSING = "pass", "fail", "check", "missing"
@@ -56,14 +56,33 @@ class Use:
     type: str
     start: date
     nights: int = 0          # short stays: nights (1泊2日 = 1)
+    child: date | None = None   # the birth it was for: its date (or due date, end of pregnancy); None: unknown
 
     @classmethod
     def of(cls, value) -> Use:
         if isinstance(value, Use):
             return value
-        start = value["start"]
+        start, child = value["start"], value.get("child")
         return cls(type=value["type"], start=date.fromisoformat(start) if isinstance(start, str) else start,
-                   nights=int(value.get("nights", 0)))
+                   nights=int(value.get("nights", 0)),
+                   child=date.fromisoformat(child) if isinstance(child, str) else child)
+
+
+def child_date(answers: Mapping[str, Any]) -> date | None:
+    """The date that names her child in the answers: the birth, the due date, or the end of the pregnancy."""
+    key = {"pregnant": "due_date", "after_loss": "loss_date"}.get(answers.get("relationship"), "birth_date")
+    return _date(answers, key)
+
+
+def counted(version: Version, answers: Mapping[str, Any], uses: list[Use], on_date: date) -> list[Use]:
+    """The uses that count together against the caps and the fee tiers, by `caps.per`: those of this birth
+    (a use whose child is unknown counts), those in the 年度 of the care, or both."""
+    per, child = version.caps.per, child_date(answers)
+    if per in ("birth", "birth_fiscal_year") and child is not None:
+        uses = [u for u in uses if u.child is None or abs(u.child - child) <= SAME_CHILD]
+    if per in ("fiscal_year", "birth_fiscal_year"):
+        uses = [u for u in uses if fiscal_year(u.start) == fiscal_year(on_date)]
+    return uses
 
 
 @dataclass(frozen=True)
@@ -123,7 +142,7 @@ def decide(rule_set: RuleSet, answers: Mapping[str, Any], *, on_date: date,
     version = rule_set.in_force(on_date)
     if version is None:
         return Decision(on_date, None, {}, None, (_reason("no_rules", date=on_date.isoformat()),))
-    uses = [Use.of(u) for u in existing_uses]
+    uses = counted(version, answers, [Use.of(u) for u in existing_uses], on_date)
     babies = _babies(answers)
     multiples = (babies or 1) >= 2
     total_cap = _cap(version.caps.total, version.caps.total_multiples, multiples)

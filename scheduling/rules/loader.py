@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .schema import (
     BY_PROVIDER,
+    CAP_PERIODS,
     CLASSES,
     DAYS,
     EXCLUSIONS,
@@ -311,13 +312,14 @@ class _Checker:
         return Exclusions(items=items, doctor_clearance=cleared, applies_to=applies_to, wording=wording)
 
     def caps(self, raw, path: str) -> Caps:
-        raw = self.table(raw, path, ("total", "total_multiples", "use_number"))
+        raw = self.table(raw, path, ("total", "total_multiples", "use_number", "per"))
         total = self.integer(raw, "total", path, low=1)
         multiples = self.integer(raw, "total_multiples", path, low=1)
         if multiples is not None and total is None:
             self.error(f"{path}.total_multiples", "needs total（total も書いてください）")
         return Caps(total=total, total_multiples=multiples,
-                    use_number=self.choice(raw, "use_number", path, ("total", "type"), "total"))
+                    use_number=self.choice(raw, "use_number", path, ("total", "type"), "total"),
+                    per=self.choice(raw, "per", path, CAP_PERIODS, "birth"))
 
     def application(self, raw, path: str) -> Application:
         raw = self.table(raw, path, ("from_pregnancy_week",))

@@ -23,6 +23,8 @@ STAFF_NEEDS = ("doctor_recommended", "staff_recognised")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun", "holiday")
 # How a short stay counts against the caps: per night, per calendar day (1泊2日 = 2), per stay.
 STAY_COUNTS = ("night", "day", "stay")
+# What the caps count over: each birth (child) its own, the 年度 of the care, or each birth within each 年度.
+CAP_PERIODS = ("birth", "fiscal_year", "birth_fiscal_year")
 # A type's rules a provider may set for itself (config/booking.toml), when the rules file says by_provider.
 BY_PROVIDER = ("age", "exclusions")
 
@@ -114,6 +116,7 @@ class Caps:
     total: int | None = None
     total_multiples: int | None = None
     use_number: str = "total"           # fee tiers count uses in "total" or per "type"
+    per: str = "birth"                  # CAP_PERIODS: the uses that count together against the caps
 
 
 @dataclass(frozen=True)
