@@ -169,7 +169,7 @@ def _result(state: dict, ctx: Context) -> Outcome:
     version = decision.version
     offered = sorted(version.offered if version else (), key=lambda name: ORDER[decision.results[name].status])
     cards = tuple(_card(name, decision.results[name], state["fees"], version.types[name].note,
-                        version.caps.per != "birth") for name in offered)
+                        version.caps.per != "birth", version.household.switch_month) for name in offered)
     usable = any(decision.results[name].status != "not_eligible" for name in offered)  # or the centre checks
     state = dict(state, asking=None, updated=ctx.now.isoformat(), usable=usable,
                  fee_shown=state["fees"] or not _fee_to_show(decision, offered))
@@ -183,7 +183,8 @@ def _result(state: dict, ctx: Context) -> Outcome:
     return Outcome(state, says, (command,))
 
 
-def _card(type_name: str, result, fees: bool, note: str = "", per_year: bool = False) -> Card:
+def _card(type_name: str, result, fees: bool, note: str = "", per_year: bool = False,
+          switch_month: int | None = None) -> Card:
     lines = [Line(f"screening.status.{result.status}")]
     lines += [Line(reason.key, dict(reason.params)) for reason in result.reasons]
     if result.status == "eligible" and result.remaining is not None:   # caps per 年度: say it is this year's
@@ -199,11 +200,23 @@ def _card(type_name: str, result, fees: bool, note: str = "", per_year: bool = F
             lines.append(Line("screening.fee.exact", {"amount": f"{fee.low:,}"}))
         else:
             lines.append(Line("screening.fee.range", {"low": f"{fee.low:,}", "high": f"{fee.high:,}"}))
+        after = result.fee_next   # the household class follows the 住民税 year, which switches soon
+        if after is not None and not after.text and switch_month:
+            lines.append(_fee_after(after, switch_month))
     if note and result.status != "not_eligible":
         lines.append(Line("screening.reason.city_text", {"text": note}))
     button = (Choice("care.book", f"book|{type_name}") if result.status == "eligible"
               else Choice("care.staff_button", PREFIX + "staff"))
     return Card(Line(f"screening.type.{type_name}"), tuple(lines), (button,))
+
+
+def _fee_after(fee, month: int) -> Line:
+    """The fee per use from the 住民税 switch on, when it may differ from today's."""
+    if fee.high == 0:
+        return Line("screening.fee.after_switch_free", {"month": month})
+    if fee.low == fee.high:
+        return Line("screening.fee.after_switch_exact", {"month": month, "amount": f"{fee.low:,}"})
+    return Line("screening.fee.after_switch_range", {"month": month, "low": f"{fee.low:,}", "high": f"{fee.high:,}"})
 
 
 def _fee_to_show(decision, offered) -> bool:

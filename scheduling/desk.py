@@ -24,7 +24,7 @@ from scheduling.classes import Mother
 from scheduling.models import CareBooking, ClassBooking, ClassSession
 from scheduling.models import Provider as ProviderRow
 from scheduling.rules import Fee, Reason, RuleSet, Use, decide, fee_for, total_fee
-from scheduling.rules.engine import ELIGIBLE, units
+from scheduling.rules.engine import ELIGIBLE, household_for, units
 
 KEY_NAMESPACE = uuid.UUID("0b7f3c1e-9a44-4c52-8e0f-5d1f6a2b7c90")
 
@@ -154,6 +154,11 @@ class Desk:
             self._screening = rows[-1] if rows else False
         return self._screening or None
 
+    def _asked_on(self) -> date | None:
+        """The day of her latest screening (her household class is the one of the 住民税 year then)."""
+        row = self._latest_screening()
+        return _day(row.care_date) if row else None
+
     def uses(self) -> list[Use]:
         """Her care bookings that count against the caps (requested, confirmed, attended)."""
         if self._uses is None:
@@ -255,7 +260,8 @@ class Desk:
         fees, total, first = (), None, getattr(result, "use_number", 1)
         if version is not None and care_type in version.types and result.fee_per_use is not None:
             answers = self.answers() or {}
-            rules, household, babies = version.types[care_type], answers.get("household"), _babies(answers)
+            household = household_for(version, answers, day, self._asked_on() or day)
+            rules, babies = version.types[care_type], _babies(answers)
             fees = tuple(fee_for(rules, first + n, household, babies) for n in range(count))
             total = total_fee(rules, first, count, household, babies)
         return Quote(result.fee_per_use, count, result.remaining, provider, deadline, fees, total, first)
@@ -377,7 +383,7 @@ class Desk:
         uses = (care_bookings.uses_of(self.session, user_id=self.user_id, excluding=replacing)
                 if replacing else self.uses())
         decision = decide(self.rules, self.answers() or {}, on_date=day, nights=nights, existing_uses=uses,
-                          provider=provider)
+                          provider=provider, asked_on=self._asked_on())
         result = decision.results.get(care_type)
         if result is None:
             return _NotOffered(decision.reasons)

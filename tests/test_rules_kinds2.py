@@ -373,3 +373,113 @@ def test_caps_a_second_birth_has_its_own_caps_in_the_booking(sqlite_template, tm
 def parse(body: str, start: str = "2025-04-01"):
     from scheduling.rules import parse_rules
     return parse_rules(f'[city]\nname = "テスト市"\n\n[[versions]]\neffective_from = {start}\n{body}', name="city.toml")
+
+
+# --- 12. The household class that changes in the year ------------------------------------------------------
+
+SWITCH = parse(types("day_care", version="\n[versions.household]\nswitch_month = 7\n", day_care=(
+    "[[versions.types.day_care.fees]]\nfrom_use = 1\nwelfare = 0\ntax_exempt = 0\ntaxed = 2500\n")))
+MAY, JULY, NEXT_MAY = date(2025, 5, 20), date(2025, 7, 1), date(2026, 5, 20)
+YOUNG = {**MOTHER, "birth_date": "2025-04-20"}
+
+
+@pytest.mark.parametrize("on_date, asked_on, fee", [
+    (MAY, MAY, 2500),               # before the switch: her class now (taxed, last year's 住民税)
+    (date(2025, 6, 30), MAY, 2500),
+    (JULY, MAY, 0),                 # from July: the new year's class she gave (tax-exempt)
+    (NEXT_MAY, JULY, 2500),         # asked in July: her class then holds until next June
+    (date(2026, 7, 1), JULY, 0),    # and the class after it from the following July
+    (date(2027, 7, 1), JULY, None), # a tax year she was not asked about: the range
+])
+def test_household_the_class_follows_the_tax_year_of_the_care(on_date, asked_on, fee):
+    answers = {**YOUNG, "household": "taxed", "household_next": "tax_exempt"}
+    found = decide(SWITCH, answers, on_date=on_date, asked_on=asked_on).results["day_care"].fee_per_use
+    assert (found.low, found.high) == ((fee, fee) if fee is not None else (0, 2500))
+
+
+def test_household_before_the_switch_she_is_asked_both_and_told_both():
+    answers = {k: v for k, v in YOUNG.items()}
+    question = next_question(SWITCH, answers, MAY, fees=True)
+    assert (question.key, question.text_key, question.params) == (
+        "household", "screening.question.household_before", {"before": 6})
+    question = next_question(SWITCH, {**answers, "household": "taxed"}, MAY, fees=True)
+    assert (question.key, question.params) == ("household_next", {"month": 7})
+    assert next_question(SWITCH, {**answers, "household": "taxed"}, JULY, fees=True) is None   # after: once
+    assert next_question(SWITCH, {**answers, "household": "taxed"}, MAY) is None              # no fee wanted
+    no_next = parse(types("day_care", version="\n[versions.household]\nswitch_month = 7\nask_next = false\n",
+                          day_care=FEE_TAXED))
+    assert next_question(no_next, {**answers, "household": "taxed"}, MAY, fees=True) is None
+    found = decide(no_next, {**answers, "household": "taxed"}, on_date=MAY).results["day_care"]
+    assert (found.fee_next.low, found.fee_next.high) == (0, 2500)
+
+
+FEE_TAXED = "[[versions.types.day_care.fees]]\nfrom_use = 1\nwelfare = 0\ntax_exempt = 0\ntaxed = 2500\n"
+
+
+def test_household_the_chat_shows_the_fee_now_and_after_the_switch():
+    from datetime import datetime
+
+    from dialogs import router
+    from dialogs.core import JST, Context, Postback
+    from tests.test_screening_dialog import CITY
+    answers = {**YOUNG, "babies": "1", "household": "taxed", "household_next": "tax_exempt"}
+    now = datetime(2025, 5, 20, 10, 0, tzinfo=JST)
+    ctx = Context(now=now, city=CITY["city"], rules=SWITCH)
+    outcome = router.handle(None, Postback("menu:care", {}), ctx)
+    for _ in range(12):
+        state = outcome.state
+        asking = (state or {}).get("asking")
+        if asking is None:
+            if "scr|fee" in [c.data for s in outcome.says for c in getattr(s, "choices", ())]:
+                outcome = router.handle(state, Postback("scr|fee", {}), ctx)
+                continue
+            break
+        data = f"scr|a|{asking}" + ("" if asking.endswith("_date") else f"|{answers[asking]}")
+        outcome = router.handle(state, Postback(data, {"date": answers.get(asking)}), ctx)
+    from bot.render import render
+    text = str(render(outcome.says, "ja"))
+    assert "1回 2,500円" in text and "7月からのご利用: 無料" in text
+    assert "From July: free" in str(render(outcome.says, "en"))
+
+
+@pytest.mark.parametrize("household, expected", [
+    ("switch_month = 8", "household.switch_month: must be 6 or 7"),
+    ("ask_next = true", "household.ask_next: needs switch_month"),
+    ("switch = 7", "household.switch: unknown setting"),
+])
+def test_household_mistakes_are_named(household, expected):
+    found = problems(types("day_care", version=f"\n[versions.household]\n{household}\n"))
+    assert any(expected in p for p in found), found
+
+
+def test_household_rules_check_says_when_and_how():
+    from scheduling.rules.cli import summarise
+    assert ("料金の区分: 住民税の年度で決まり、7月から新しい年度に切り替わります（4〜6月は前年度の住民税）。"
+            "6月までに聞くときは、7月からの区分も聞きます") in summarise(SWITCH)
+
+
+def test_household_the_booking_prices_a_care_by_the_tax_year_of_its_day(sqlite_template, tmp_path):
+    import shutil
+    from datetime import datetime
+
+    from dialogs.core import JST
+    from scheduling import providers, screenings
+    from scheduling.db import make_engine, make_sessionmaker, transaction
+    from scheduling.desk import Desk
+    from tests.test_booking_dialog import booking_config
+    path = tmp_path / "hagukumi.sqlite3"
+    shutil.copy(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    sessions, config, user = make_sessionmaker(engine), booking_config(), "U" + "3" * 32
+    now = datetime(2025, 6, 10, 10, 0, tzinfo=JST)
+    try:
+        with transaction(sessions) as session:
+            providers.sync(session, config=config)
+            screenings.record(session, user_id=user, answers={**YOUNG, "household": "taxed",
+                                                              "household_next": "tax_exempt"},
+                              decision={}, rules_version="t", care_date="2025-06-10", now=now)
+            desk = Desk(session, user, config=config, rules=SWITCH, now=now)
+            june, july = desk.quote("day_care", "sakura", date(2025, 6, 30)), desk.quote("day_care", "sakura", JULY)
+            assert (june.total.low, july.total.low) == (2500, 0)
+    finally:
+        engine.dispose()

@@ -8,11 +8,11 @@ from datetime import date
 from .questions import question_for
 from .schema import EXCLUSIONS, NEEDS, RuleSet
 
-CASE_FIELDS = {"name", "on_date", "answers", "existing_uses", "nights", "fees", "language", "expect"}
+CASE_FIELDS = {"name", "on_date", "asked_on", "answers", "existing_uses", "nights", "fees", "language", "expect"}
 USE_FIELDS = {"type", "start", "nights", "child"}
 EXPECT_FIELDS = {"status", "remaining"}
 ANSWER_KEYS = ({"relationship", "residence", "birth_date", "due_date", "loss_date", "preterm", "exclusions",
-                "doctor_clearance", "babies", "household"}
+                "doctor_clearance", "babies", "household", "household_next"}
                | {f"need:{n}" for n in NEEDS} | {f"exclusion:{e}" for e in EXCLUSIONS})
 
 
@@ -30,6 +30,8 @@ def check_case(rule_set: RuleSet, case, where: str) -> None:
     if "on_date" not in case:
         raise CaseError(f"{where}: on_date（利用を始める日、YYYY-MM-DD）がありません（on_date is required）")
     on_date = _date(case["on_date"], f"{where}: on_date")
+    if "asked_on" in case:
+        _date(case["asked_on"], f"{where}: asked_on")
     version = rule_set.in_force(on_date)
     answers = case.get("answers", {})
     if not isinstance(answers, dict):

@@ -131,6 +131,12 @@ def _version_lines(v: Version, following: Version | None) -> list[str]:
     else:
         lines.append("  上限: 全体の上限なし")
     lines.append("  上限の数え方: " + PER_JA[caps.per])
+    month = v.household.switch_month
+    if month:
+        lines.append(f"  料金の区分: 住民税の年度で決まり、{month}月から新しい年度に切り替わります"
+                     f"（4〜{month - 1}月は前年度の住民税）。"
+                     + (f"{month - 1}月までに聞くときは、{month}月からの区分も聞きます" if v.household.ask_next
+                        else f"{month}月からの料金は幅でお伝えします"))
     lines.append("  料金の「何回目」: " + ("3つの型を合わせて数えます（宿泊の4回目のあとの通所は5回目）"
                                         if caps.use_number == "total" else "型ごとに数えます（型ごとに1回目から）"))
     for name in v.offered:
@@ -247,7 +253,8 @@ def evaluate_case(rule_set: RuleSet, case: dict, index: int = 0) -> dict:
     uses = [Use.of(u) for u in case.get("existing_uses", [])]
     nights = int(case.get("nights", 1))
     language = case.get("language", "ja")
-    decision = decide(rule_set, answers, on_date=on_date, existing_uses=uses, nights=nights)
+    asked_on = date.fromisoformat(case["asked_on"]) if "asked_on" in case else None
+    decision = decide(rule_set, answers, on_date=on_date, existing_uses=uses, nights=nights, asked_on=asked_on)
     result = {"name": _name(case, index), **decision.as_json()}
     for type_name, type_result in decision.results.items():
         result["results"][type_name]["reasons"] = [

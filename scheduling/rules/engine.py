@@ -8,7 +8,7 @@ keys it needs). Per type: any failure -> "not_eligible"; else a missing answer o
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -95,11 +95,13 @@ class TypeResult:
     missing: tuple[str, ...] = ()  # question keys that would still change this result
     use_number: int = 1            # the number (for the fee tiers) of her next use of this type
     providers: tuple[str, ...] | None = None   # rules that differ by facility: the providers she can use
+    fee_next: Fee | None = None    # the fee per use from the 住民税 switch on, when a care then may differ
 
     def as_json(self) -> dict:
         return {"status": self.status, "reasons": [r.as_json() for r in self.reasons],
                 "remaining": self.remaining, "fee_per_use": self.fee_per_use and self.fee_per_use.as_json(),
-                "missing": list(self.missing)} | ({} if self.providers is None else {"providers": list(self.providers)})
+                "missing": list(self.missing)} | ({} if self.providers is None else {"providers": list(self.providers)}) \
+            | ({} if self.fee_next is None else {"fee_after_switch": self.fee_next.as_json()})
 
 
 @dataclass(frozen=True)
@@ -133,12 +135,14 @@ class _Check:
 
 def decide(rule_set: RuleSet, answers: Mapping[str, Any], *, on_date: date,
            existing_uses: Iterable = (), nights: int = 1, day_known: bool = True,
-           provider: str | None = None) -> Decision:
+           provider: str | None = None, asked_on: date | None = None) -> Decision:
     """Decide each offered type for the care starting on `on_date` (a short stay of `nights` nights),
     under the rules in force on that date. `existing_uses`: her uses and bookings for this birth.
     day_known=False (the screening: she has not chosen a day yet): the days a type cannot start on are
     told, not held against `on_date`. A type whose rules differ by facility is decided at each of its
-    providers (only at `provider` when given): eligible where any of them takes her, naming those."""
+    providers (only at `provider` when given): eligible where any of them takes her, naming those.
+    asked_on: the day she answered (default: on_date), for the household class where it follows the
+    住民税 year (household.switch_month): her class then, or after the switch."""
     version = rule_set.in_force(on_date)
     if version is None:
         return Decision(on_date, None, {}, None, (_reason("no_rules", date=on_date.isoformat()),))
@@ -159,8 +163,12 @@ def decide(rule_set: RuleSet, answers: Mapping[str, Any], *, on_date: date,
         type_cap = _cap(rules.cap, rules.cap_multiples, multiples)
         remaining = _min(None if type_cap is None else max(type_cap - used_type, 0), remaining_total)
         use_number = (used_total if version.caps.use_number == "total" else used_type) + 1
-        fee = fee_for(rules, use_number, answers.get("household"), babies or 1)
-        return _combine(name, checks, remaining, fee, use_number)
+        fee = fee_for(rules, use_number, household_for(version, answers, on_date, asked_on or on_date), babies or 1)
+        found = _combine(name, checks, remaining, fee, use_number)
+        if before_switch(version, on_date) and fee is not None:
+            after = fee_for(rules, use_number, answers.get("household_next"), babies or 1)
+            found = replace(found, fee_next=after) if after != fee else found
+        return found
 
     results = {}
     for name in version.offered:
@@ -496,6 +504,32 @@ def _remaining(version: Version, rules: TypeRules, uses: list[Use], multiples: b
     used_type = sum(units(version, u.type, u.nights) for u in uses if u.type == rules.name)
     return _min(None if total_cap is None else total_cap - used_total,
                 None if type_cap is None else type_cap - used_type)
+
+
+# --- the household class, which may follow the 住民税 year --------------------------------------------------
+
+def tax_year(version: Version, day: date) -> int:
+    """The 住民税 year that decides the household class on `day`: the 年度's own from household.switch_month
+    on; from April to the month before the switch, the previous 年度's."""
+    year, month = fiscal_year(day), version.household.switch_month
+    return year - 1 if month is not None and 4 <= day.month < month else year
+
+
+def before_switch(version: Version, day: date) -> bool:
+    """Is `day` in April up to the month before the switch (a care then is priced by the previous tax year)?"""
+    month = version.household.switch_month
+    return month is not None and 4 <= day.month < month
+
+
+def household_for(version: Version, answers: Mapping[str, Any], on_date: date, asked_on: date) -> str | None:
+    """Her household class for a care on `on_date`: `household` is her class in the tax year in force on the
+    day she answered, `household_next` the one after the switch; a later tax year is unknown (a range)."""
+    if version.household.switch_month is None:
+        return answers.get("household")
+    then, now = tax_year(version, on_date), tax_year(version, asked_on)
+    if then <= now:
+        return answers.get("household")
+    return answers.get("household_next") if then == now + 1 else None
 
 
 # --- fees ------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from .schema import (
     Eligibility,
     Exclusions,
     FeeTier,
+    Household,
     RuleSet,
     TypeRules,
     Version,
@@ -215,7 +216,7 @@ class _Checker:
 
     def version(self, raw, path: str) -> Version | None:
         keys = ("effective_from", "effective_until", "label", "offered", "eligibility", "exclusions", "caps",
-                "application", "types", "note")
+                "application", "types", "note", "household")
         raw = self.table(raw, path, keys, ("effective_from", "offered", "types"))
         errors_before = len(self.errors)
         start = self.day(raw, "effective_from", path)
@@ -244,6 +245,7 @@ class _Checker:
         note = self.text(raw, "note", path)
         caps = self.caps(raw.get("caps", {}), f"{path}.caps")
         application = self.application(raw.get("application", {}), f"{path}.application")
+        household = self.household(raw.get("household", {}), f"{path}.household")
         for name, rules in types.items():
             for key in ("after_loss", "after_loss_months"):
                 if isinstance(types_raw.get(name), dict) and key in types_raw[name] and not eligibility.after_loss:
@@ -258,7 +260,7 @@ class _Checker:
             return None
         return Version(effective_from=start, effective_until=until, label=label or f"{start}〜",
                        offered=offered, types=types, eligibility=eligibility, exclusions=exclusions, caps=caps,
-                       application=application, note=note)
+                       application=application, note=note, household=household)
 
     def eligibility(self, raw, path: str) -> Eligibility:
         raw = self.table(raw, path, ("mode", "needs", "needs_match", "mothers", "after_loss", "after_loss_months",
@@ -320,6 +322,17 @@ class _Checker:
         return Caps(total=total, total_multiples=multiples,
                     use_number=self.choice(raw, "use_number", path, ("total", "type"), "total"),
                     per=self.choice(raw, "per", path, CAP_PERIODS, "birth"))
+
+    def household(self, raw, path: str) -> Household:
+        raw = self.table(raw, path, ("switch_month", "ask_next"))
+        month = self.integer(raw, "switch_month", path, low=1)
+        if month is not None and month not in (6, 7):
+            self.error(f"{path}.switch_month", "must be 6 or 7: the month the new 住民税 year decides the class"
+                                               "（住民税の年度が切り替わる月: 6 か 7）")
+            month = None
+        if "ask_next" in raw and "switch_month" not in raw:
+            self.error(f"{path}.ask_next", "needs switch_month（switch_month も書いてください）")
+        return Household(switch_month=month, ask_next=self.boolean(raw, "ask_next", path, True))
 
     def application(self, raw, path: str) -> Application:
         raw = self.table(raw, path, ("from_pregnancy_week",))

@@ -120,6 +120,14 @@ class Caps:
 
 
 @dataclass(frozen=True)
+class Household:
+    """The household class for fees follows the 住民税 of a tax year that switches in the middle of the 年度:
+    from `switch_month` (6 or 7) on, the new 年度's tax; before it (from April), the previous one's."""
+    switch_month: int | None = None     # None: one class all year (the one she says)
+    ask_next: bool = True               # before the switch, ask her class after it too (else: a range)
+
+
+@dataclass(frozen=True)
 class Application:
     from_pregnancy_week: int | None = None   # None: apply after the birth only
 
@@ -134,6 +142,7 @@ class Version:
     exclusions: Exclusions = Exclusions()
     caps: Caps = Caps()
     application: Application = Application()
+    household: Household = Household()
     effective_until: date | None = None      # inclusive; None: until the next version
     note: str = ""                           # shown to her with every result (the city's own words)
     providers: tuple[ProviderRules, ...] = ()   # the providers, for the types whose rules differ by facility

@@ -1,6 +1,7 @@
 """The screening texts (texts_ja.toml, texts_en.toml) as flat dicts, and reason rendering."""
 from __future__ import annotations
 
+import calendar
 import tomllib
 from datetime import date, datetime
 from pathlib import Path
@@ -90,6 +91,9 @@ def with_words(params: dict, language: str) -> dict:
         values["until"] = format_moment(values["until"], language)
     if isinstance(values.get("days"), list):
         values["days"] = days_words(values["days"], language)
+    for name in ("month", "before"):   # a month of the year: 7 (for 7月) in Japanese, July in English
+        if language == "en" and isinstance(values.get(name), int) and 1 <= values[name] <= 12:
+            values[name] = calendar.month_name[values[name]]
     if values.get("unit") in ("months", "days"):
         for end in ("min", "max"):
             if isinstance(values.get(end), int):
