@@ -8,7 +8,10 @@ SUBJECTS = {"care_booking": "受付番号{}", "mother": "記録番号{}", "staff
             "class_session": "教室の回（番号{}）", "class_booking": "教室の予約（番号{}）"}
 FIELDS = {"status": "状態", "reason": "理由", "note": "メモ", "category": "区分", "outcome": "結果",
           "retry_on": "次にかける日", "staff_ref": "登録番号", "due_date": "出産予定日", "babies": "お子さんの人数",
-          "role": "役割", "login": "ログインID", "error": "理由", "length": "文字数", "message": "メッセージ番号"}
+          "role": "役割", "staff_need": "センターの判断",
+          "login": "ログインID", "error": "理由", "length": "文字数", "message": "メッセージ番号"}
+STAFF_NEED_NAMES = {"doctor_recommended": "産婦健康診査等の結果、医師から勧められた方",
+                    "staff_recognised": "保健師等が特に支援が必要と認めた方"}
 ACTORS = {"command line": "管理コマンド", "hagukumi chat": "管理コマンド（ローカルのチャット）", "test": "管理コマンド"}
 
 
@@ -50,6 +53,8 @@ def _value(key: str, value) -> str:
     if key == "status":
         return STATUS_NAMES.get(value, {"open": "受付中", "closed": "終了", "handled": "対応済み", "pending": "送信予定",
                                         "failed": "送れなかった", "resolved": "対応済み"}.get(value, str(value)))
+    if key == "staff_need":
+        return STAFF_NEED_NAMES.get(value, str(value))
     if isinstance(value, bool):
         return "はい" if value else "いいえ"
     if isinstance(value, dict):

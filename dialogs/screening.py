@@ -97,8 +97,8 @@ def _postback(state: dict, command: str, params: dict, ctx: Context, menu: Say) 
 def _answer(state: dict, key: str, raw: str | None, ctx: Context, menu: Say) -> Outcome:
     if key != state.get("asking"):
         return _reask(state, ctx, "care.hint_stale", menu)
-    question = next_question(ctx.rules, state["answers"], ctx.today, fees=state["fees"], existing_uses=ctx.uses,
-                             day_known=False)
+    question = next_question(ctx.rules, {**state["answers"], **ctx.marks}, ctx.today, fees=state["fees"],
+                             existing_uses=ctx.uses, day_known=False)
     value = _parse(question, raw)
     if question is None or question.key != key or value is None:
         return _reask(state, ctx, "care.hint_invalid" if question and question.kind == "date" else "care.hint_tap",
@@ -131,8 +131,8 @@ def _back(state: dict, ctx: Context) -> Outcome:
 
 
 def _ask(state: dict, ctx: Context, *, hint: str | None = None, intro: bool = False) -> Outcome:
-    question = next_question(ctx.rules, state["answers"], ctx.today, fees=state["fees"], existing_uses=ctx.uses,
-                             day_known=False)
+    question = next_question(ctx.rules, {**state["answers"], **ctx.marks}, ctx.today, fees=state["fees"],
+                             existing_uses=ctx.uses, day_known=False)
     if question is None:
         return _result(state, ctx)
     state = dict(state, asking=question.key, updated=ctx.now.isoformat())
@@ -164,8 +164,8 @@ def _reask(state: dict, ctx: Context, hint: str | None, menu: Say) -> Outcome:
 
 
 def _result(state: dict, ctx: Context) -> Outcome:
-    decision = decide(ctx.rules, state["answers"], on_date=ctx.today, existing_uses=ctx.uses,
-                             day_known=False)
+    decision = decide(ctx.rules, {**state["answers"], **ctx.marks}, on_date=ctx.today, existing_uses=ctx.uses,
+                      day_known=False)
     version = decision.version
     offered = sorted(version.offered if version else (), key=lambda name: ORDER[decision.results[name].status])
     cards = tuple(_card(name, decision.results[name], state["fees"], version.types[name].note,

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduling import care_bookings, classes, mothers, providers, screenings
+from scheduling import care_bookings, classes, mothers, providers, screenings, staff_needs
 from scheduling.booking_config import BookingConfig
 from scheduling.booking_config import Provider as ProviderConfig
 from scheduling.calendar import jst_today, provider_open
@@ -141,12 +141,20 @@ class Desk:
         self.today = jst_today(now)
         self._screening = None
         self._uses = None
+        self._marks = None
 
     # --- her facts --------------------------------------------------------------------------------
     def answers(self) -> dict | None:
-        """Her latest finished screening's answers, or None when she has none."""
+        """Her latest finished screening's answers (with staff's marks on her record), or None when she
+        has none."""
         row = self._latest_screening()
-        return json.loads(row.answers) if row else None
+        return {**json.loads(row.answers), **self.marks()} if row else None
+
+    def marks(self) -> dict:
+        """Needs staff have judged on her record, as answers ("staff_need:…": "yes")."""
+        if self._marks is None:
+            self._marks = staff_needs.answers_of(self.session, user_id=self.user_id)
+        return self._marks
 
     def _latest_screening(self):
         if self._screening is None:

@@ -6,14 +6,15 @@ from __future__ import annotations
 from datetime import date
 
 from .questions import question_for
-from .schema import EXCLUSIONS, NEEDS, RuleSet
+from .schema import EXCLUSIONS, NEEDS, STAFF_NEEDS, RuleSet
 
 CASE_FIELDS = {"name", "on_date", "asked_on", "answers", "existing_uses", "nights", "fees", "language", "expect"}
 USE_FIELDS = {"type", "start", "nights", "child"}
 EXPECT_FIELDS = {"status", "remaining"}
 ANSWER_KEYS = ({"relationship", "residence", "birth_date", "due_date", "loss_date", "preterm", "exclusions",
                 "doctor_clearance", "babies", "household", "household_next"}
-               | {f"need:{n}" for n in NEEDS} | {f"exclusion:{e}" for e in EXCLUSIONS})
+               | {f"need:{n}" for n in NEEDS} | {f"exclusion:{e}" for e in EXCLUSIONS}
+               | {f"staff_need:{n}" for n in STAFF_NEEDS})   # staff's marks on her record, never asked
 
 
 class CaseError(ValueError):
@@ -39,6 +40,10 @@ def check_case(rule_set: RuleSet, case, where: str) -> None:
     for key, value in answers.items():
         if key not in ANSWER_KEYS:
             raise CaseError(f"{where}: answers.{key} は知らない質問です（unknown answer key）")
+        if key.startswith("staff_need:"):
+            if value not in ("yes", "no"):
+                raise CaseError(f"{where}: answers.{key} = {value!r} は \"yes\" か \"no\" です（staff's mark）")
+            continue
         if version is None:
             continue
         question = question_for(key, version, on_date)

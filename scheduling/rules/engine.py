@@ -262,6 +262,9 @@ def _needs(version: Version, answers) -> _Check:
     rules = version.eligibility
     if rules.mode == "anyone":
         return _Check(PASS)
+    marked = [need for need in rules.staff_needs if answers.get(f"staff_need:{need}") == "yes"]
+    if marked:   # staff have judged it on her record: nothing to ask, nothing to check
+        return _Check(PASS, [_reason(f"staff_marked.{need}") for need in marked])
     if not rules.needs:   # only needs staff judge: nothing to ask her
         return _staff_needs(rules)
     values = {need: answers.get(f"need:{need}") for need in rules.needs}
