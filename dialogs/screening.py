@@ -197,12 +197,13 @@ def _card(type_name: str, result, fees: bool, note: str = "", per_year: bool = F
         elif fee.high == 0:
             lines.append(Line("screening.fee.free"))
         elif fee.low == fee.high:
-            lines.append(Line("screening.fee.exact", {"amount": f"{fee.low:,}"}))
+            lines.append(Line("screening.fee.exact", {"amount": f"{fee.low:,}", "per": result.fee_unit}))
         else:
-            lines.append(Line("screening.fee.range", {"low": f"{fee.low:,}", "high": f"{fee.high:,}"}))
+            lines.append(Line("screening.fee.range", {"low": f"{fee.low:,}", "high": f"{fee.high:,}",
+                                                      "per": result.fee_unit}))
         after = result.fee_next   # the household class follows the 住民税 year, which switches soon
         if after is not None and not after.text and switch_month:
-            lines.append(_fee_after(after, switch_month))
+            lines.append(_fee_after(after, switch_month, result.fee_unit))
     if note and result.status != "not_eligible":
         lines.append(Line("screening.reason.city_text", {"text": note}))
     button = (Choice("care.book", f"book|{type_name}") if result.status == "eligible"
@@ -210,13 +211,14 @@ def _card(type_name: str, result, fees: bool, note: str = "", per_year: bool = F
     return Card(Line(f"screening.type.{type_name}"), tuple(lines), (button,))
 
 
-def _fee_after(fee, month: int) -> Line:
+def _fee_after(fee, month: int, per: str) -> Line:
     """The fee per use from the 住民税 switch on, when it may differ from today's."""
     if fee.high == 0:
         return Line("screening.fee.after_switch_free", {"month": month})
     if fee.low == fee.high:
-        return Line("screening.fee.after_switch_exact", {"month": month, "amount": f"{fee.low:,}"})
-    return Line("screening.fee.after_switch_range", {"month": month, "low": f"{fee.low:,}", "high": f"{fee.high:,}"})
+        return Line("screening.fee.after_switch_exact", {"month": month, "amount": f"{fee.low:,}", "per": per})
+    return Line("screening.fee.after_switch_range", {"month": month, "low": f"{fee.low:,}", "high": f"{fee.high:,}",
+                                                     "per": per})
 
 
 def _fee_to_show(decision, offered) -> bool:

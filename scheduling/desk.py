@@ -24,7 +24,7 @@ from scheduling.classes import Mother
 from scheduling.models import CareBooking, ClassBooking, ClassSession
 from scheduling.models import Provider as ProviderRow
 from scheduling.rules import Fee, Reason, RuleSet, Use, decide, fee_for, total_fee
-from scheduling.rules.engine import ELIGIBLE, household_for, units
+from scheduling.rules.engine import ELIGIBLE, fee_unit, household_for, units
 
 KEY_NAMESPACE = uuid.UUID("0b7f3c1e-9a44-4c52-8e0f-5d1f6a2b7c90")
 
@@ -68,6 +68,7 @@ class Quote:
     fees: tuple[Fee, ...] = ()
     total: Fee | None = None
     first_use: int = 1
+    unit: str = "use"       # what one fee is for: night (1泊), day (1日), use (1回)
 
 
 @dataclass(frozen=True)
@@ -272,7 +273,8 @@ class Desk:
             rules, babies = version.types[care_type], _babies(answers)
             fees = tuple(fee_for(rules, first + n, household, babies) for n in range(count))
             total = total_fee(rules, first, count, household, babies)
-        return Quote(result.fee_per_use, count, result.remaining, provider, deadline, fees, total, first)
+        unit = fee_unit(version, care_type) if version else "use"
+        return Quote(result.fee_per_use, count, result.remaining, provider, deadline, fees, total, first, unit)
 
     def care_booking(self, booking_id: int) -> CareView | None:
         """Her own open care booking."""

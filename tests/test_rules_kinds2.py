@@ -483,3 +483,69 @@ def test_household_the_booking_prices_a_care_by_the_tax_year_of_its_day(sqlite_t
             assert (june.total.low, july.total.low) == (2500, 0)
     finally:
         engine.dispose()
+
+
+# --- Texts that fit the rule that made them ------------------------------------------------------------------
+
+@pytest.mark.parametrize("clearance, told", [("", False), ('doctor_clearance = ["medical_care"]\n', True)])
+def test_a_medical_refusal_names_the_doctor_only_where_the_file_allows_clearance(clearance, told):
+    found = rules(types("day_care", version=f'\n[versions.exclusions]\nitems = ["medical_care"]\n{clearance}'))
+    answers = {**MOTHER, "exclusions": "some", "exclusion:medical_care": "yes", "doctor_clearance": "no"}
+    refused = result(found, answers)
+    assert refused.status == "not_eligible"
+    from scheduling.rules import render_reason
+    texts = [render_reason(r, "ja") for r in refused.reasons]
+    assert "医療的な処置が必要な間は、ご利用いただけません。" in texts
+    assert any("主治医" in t for t in texts) is told
+    assert ("主治医が認めた場合は利用できます。" in texts) is told
+
+
+LAST_DAY = rules(types("short_stay", short_stay="").replace("age = { max = 4 }", 'age = { max = 4, at = "last_day" }'))
+BORN_JULY = {**MOTHER, "birth_date": "2025-07-25"}      # 4 months on 2025-11-25
+
+
+def test_a_stay_past_the_window_on_its_last_day_names_it_and_the_longest_that_fits():
+    from scheduling.rules import render_reason
+    long = decide(LAST_DAY, BORN_JULY, on_date=ON, nights=3).results["short_stay"]     # 11/23 → 11/26
+    assert long.status == "not_eligible"
+    [reason] = long.reasons
+    assert (reason.key, reason.params["date"], reason.params["nights"]) == ("screening.reason.stay_too_long",
+                                                                            "2025-11-26", 1)
+    assert render_reason(reason, "ja") == ("最終日の2025年11月26日(水)には、お子さんが生後4か月になっています。"
+                                           "1泊2日までならご利用いただけます。")
+    assert decide(LAST_DAY, BORN_JULY, on_date=ON, nights=1).results["short_stay"].status == "eligible"
+    none_fit = decide(LAST_DAY, BORN_JULY, on_date=date(2025, 11, 24)).results["short_stay"]
+    assert [r.key for r in none_fit.reasons] == ["screening.reason.stay_last_day"]
+    started_late = decide(LAST_DAY, BORN_JULY, on_date=date(2025, 11, 25)).results["short_stay"]
+    assert [r.key for r in started_late.reasons] == ["screening.reason.age_over_months"]
+
+
+TIERED = rules(types("short_stay", version="\n[versions.caps]\ntotal = 7\n", short_stay=(
+    "[[versions.types.short_stay.fees]]\nfrom_use = 1\nwelfare = 0\ntax_exempt = 0\ntaxed = 2500\n"
+    "[[versions.types.short_stay.fees]]\nfrom_use = 6\nwelfare = 0\ntax_exempt = 0\ntaxed = 5000\n")))
+
+
+def test_fees_say_their_unit_and_a_stay_its_real_total_across_tiers(tmp_path, capsys):
+    import json
+
+    from scheduling.rules.cli import main
+    path = tmp_path / "city.toml"
+    body = types("short_stay", version="\n[versions.caps]\ntotal = 7\n", short_stay=(
+        'count = "day"\n[[versions.types.short_stay.fees]]\nfrom_use = 1\nwelfare = 0\ntax_exempt = 0\ntaxed = 2500\n'
+        "[[versions.types.short_stay.fees]]\nfrom_use = 6\nwelfare = 0\ntax_exempt = 0\ntaxed = 5000\n"))
+    path.write_text('[city]\nname = "テスト市"\n\n[[versions]]\neffective_from = 2025-04-01\n' + body, encoding="utf-8")
+    cases = tmp_path / "cases.json"
+    used = [{"type": "short_stay", "start": "2025-11-01", "nights": 1}]     # 1泊2日 = 2 days: uses 1 and 2
+    cases.write_text(json.dumps([{"on_date": "2025-11-23", "nights": 3, "existing_uses": used,
+                                  "answers": {**MOTHER, "household": "taxed"}}]), encoding="utf-8")
+    assert main(["rules", "try", str(path), str(cases)]) == 0
+    stay = json.loads(capsys.readouterr().out)[0]["results"]["short_stay"]
+    assert stay["fee_unit"] == "day"
+    assert stay["fee_per_use"]["min"] == 2500
+    assert stay["fee_total"]["min"] == 2500 * 3 + 5000          # 3泊4日 = 4 days: uses 3 to 6 (6: the dearer tier)
+    chat = Chat(TIERED)
+    chat.walk({**MOTHER, "babies": "1"})
+    chat.send("scr|fee")
+    while chat.asking:
+        chat.send(f"scr|a|{chat.asking}|taxed")
+    assert "1泊 2,500円" in chat.text() and "2,500 yen per night" in chat.text("en")

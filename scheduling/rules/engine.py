@@ -96,12 +96,16 @@ class TypeResult:
     use_number: int = 1            # the number (for the fee tiers) of her next use of this type
     providers: tuple[str, ...] | None = None   # rules that differ by facility: the providers she can use
     fee_next: Fee | None = None    # the fee per use from the 住民税 switch on, when a care then may differ
+    fee_total: Fee | None = None   # what this care (a stay of `nights`) costs in all, each unit in its tier
+    fee_unit: str = "use"          # what one fee is for: "night" (1泊), "day" (1日) or "use" (1回)
 
     def as_json(self) -> dict:
         return {"status": self.status, "reasons": [r.as_json() for r in self.reasons],
                 "remaining": self.remaining, "fee_per_use": self.fee_per_use and self.fee_per_use.as_json(),
                 "missing": list(self.missing)} | ({} if self.providers is None else {"providers": list(self.providers)}) \
-            | ({} if self.fee_next is None else {"fee_after_switch": self.fee_next.as_json()})
+            | ({} if self.fee_next is None else {"fee_after_switch": self.fee_next.as_json()}) \
+            | ({} if self.fee_per_use is None else {"fee_unit": self.fee_unit}) \
+            | ({} if self.fee_total is None else {"fee_total": self.fee_total.as_json()})
 
 
 @dataclass(frozen=True)
@@ -163,8 +167,11 @@ def decide(rule_set: RuleSet, answers: Mapping[str, Any], *, on_date: date,
         type_cap = _cap(rules.cap, rules.cap_multiples, multiples)
         remaining = _min(None if type_cap is None else max(type_cap - used_type, 0), remaining_total)
         use_number = (used_total if version.caps.use_number == "total" else used_type) + 1
-        fee = fee_for(rules, use_number, household_for(version, answers, on_date, asked_on or on_date), babies or 1)
-        found = _combine(name, checks, remaining, fee, use_number)
+        household = household_for(version, answers, on_date, asked_on or on_date)
+        fee = fee_for(rules, use_number, household, babies or 1)
+        total = total_fee(rules, use_number, units(version, name, nights), household, babies or 1)
+        found = replace(_combine(name, checks, remaining, fee, use_number), fee_total=total,
+                        fee_unit=fee_unit(version, name))
         if before_switch(version, on_date) and fee is not None:
             after = fee_for(rules, use_number, answers.get("household_next"), babies or 1)
             found = replace(found, fee_next=after) if after != fee else found
@@ -324,7 +331,7 @@ def _exclusions(version: Version, answers, type_name: str, own: tuple[str, ...] 
             checks.append(_reason(f"exclusion_unsure.{item}"))
         elif value == "yes":
             if item not in version.exclusions.doctor_clearance:
-                failed.append(_excluded(version, item, answers.get("relationship") == "after_loss"))
+                failed += _excluded(version, item, answers.get("relationship") == "after_loss")
                 continue
             clearance = answers.get("doctor_clearance")
             if clearance is None:
@@ -334,7 +341,7 @@ def _exclusions(version: Version, answers, type_name: str, own: tuple[str, ...] 
             elif clearance == "not_yet":
                 checks.append(_reason("doctor_not_yet"))
             else:
-                failed.append(_excluded(version, item, answers.get("relationship") == "after_loss"))
+                failed += _excluded(version, item, answers.get("relationship") == "after_loss")
     if failed:
         return _Check(FAIL, failed)
     if missing:
@@ -347,11 +354,15 @@ def _exclusions(version: Version, answers, type_name: str, own: tuple[str, ...] 
     return _Check(PASS, cleared)
 
 
-def _excluded(version: Version, item: str, after_loss: bool = False) -> Reason:
+def _excluded(version: Version, item: str, after_loss: bool = False) -> list[Reason]:
+    """Why she is refused for this item; 「主治医が認めた場合は利用できます」 only where the file lets a doctor
+    clear it."""
     wording = version.exclusions.wording.get(item)
     if wording:
-        return _reason("exclusion_city", text=wording)
-    return _reason(f"exclusion_mother.{item}" if after_loss and item == "infection" else f"exclusion.{item}")
+        found = _reason("exclusion_city", text=wording)
+    else:
+        found = _reason(f"exclusion_mother.{item}" if after_loss and item == "infection" else f"exclusion.{item}")
+    return [found] + ([_reason("doctor_can_clear")] if item in version.exclusions.doctor_clearance else [])
 
 
 def _date(answers, key: str) -> date | None:
@@ -397,9 +408,10 @@ def _timing(version: Version, rules: TypeRules, answers, on_date: date, nights: 
     starts = add_period(born, age.min, age.unit)
     if day < starts:
         return _Check(FAIL, [_reason(f"age_under_{age.unit}", date=starts.isoformat(), **params)])
-    if day < add_period(born, age.max, age.unit):
+    limit = add_period(born, age.max, age.unit)
+    if day < limit:
         return _Check(PASS)
-    over = _reason(f"age_over_{age.unit}", **params)
+    over = _over(rules, on_date, day, limit, _reason(f"age_over_{age.unit}", **params))
     if not age.corrected or day >= add_period(born + MAX_CORRECTION, age.max, age.unit):
         return _Check(FAIL, [over])
     preterm = answers.get("preterm")
@@ -412,9 +424,22 @@ def _timing(version: Version, rules: TypeRules, answers, on_date: date, nights: 
     due = _date(answers, "due_date")
     if due is None:
         return _Check(MISSING, missing=["due_date"])
-    if due > born and day < add_period(due, age.max, age.unit):
+    corrected = add_period(due, age.max, age.unit) if due > born else limit
+    if day < corrected:
         return _Check(PASS, [_reason("corrected_age", **params)])
-    return _Check(FAIL, [_reason(f"age_over_corrected_{age.unit}", **params)])
+    return _Check(FAIL, [_over(rules, on_date, day, corrected, _reason(f"age_over_corrected_{age.unit}", **params))])
+
+
+def _over(rules: TypeRules, start: date, day: date, limit: date, reason: Reason) -> Reason:
+    """Past the age window. A stay judged on its last day that starts inside the window names that day
+    and the longest stay that fits (「2泊3日までならご利用いただけます」)."""
+    if day == start or start >= limit:
+        return reason
+    nights = (limit - start).days - 1          # the last day (start + nights) must be before the limit
+    params = {**reason.params, "date": day.isoformat()}
+    if nights < 1:
+        return _reason("stay_last_day", **params)
+    return _reason("stay_too_long", nights=nights, days=nights + 1, **params)
 
 
 def _after_loss(version: Version, rules: TypeRules, answers, on_date: date, day: date) -> _Check:
@@ -473,6 +498,13 @@ def units(version: Version, type_name: str, nights: int) -> int:
 
 
 _units = units
+
+
+def fee_unit(version: Version, type_name: str) -> str:
+    """What one fee (one unit of the caps) is for: a night (1泊), a day (1日) or a use (1回)."""
+    if type_name != "short_stay" or "short_stay" not in version.types:
+        return "use"
+    return {"night": "night", "day": "day"}.get(version.types["short_stay"].count, "use")
 
 
 def multiples_matter(version: Version) -> bool:
