@@ -18,7 +18,7 @@ TYPICAL = {"relationship": "birth", "residence": "resident", "birth_date": "2026
            "babies": "1", "preterm": "no", "need:family_help": "yes", "need:unwell": "yes", "need:anxiety": "yes"}
 
 
-@pytest.mark.parametrize("name", ["yokohama", "setagaya", "ami"])
+@pytest.mark.parametrize("name", ["yokohama", "setagaya", "ami", "fukuoka", "kitakyushu"])
 def test_the_new_cities_have_cases(name):
     assert (RULES / "cases" / f"{name}.json").is_file()
 

@@ -10,7 +10,7 @@ from .schema import EXCLUSIONS, NEEDS, STAFF_NEEDS, RuleSet
 
 CASE_FIELDS = {"name", "on_date", "asked_on", "answers", "existing_uses", "nights", "fees", "language", "expect"}
 USE_FIELDS = {"type", "start", "nights", "child"}
-EXPECT_FIELDS = {"status", "remaining"}
+EXPECT_FIELDS = {"status", "remaining", "providers"}
 ANSWER_KEYS = ({"relationship", "residence", "birth_date", "due_date", "loss_date", "preterm", "exclusions",
                 "doctor_clearance", "babies", "household", "household_next"}
                | {f"need:{n}" for n in NEEDS} | {f"exclusion:{e}" for e in EXCLUSIONS}
