@@ -549,3 +549,15 @@ def test_fees_say_their_unit_and_a_stay_its_real_total_across_tiers(tmp_path, ca
     while chat.asking:
         chat.send(f"scr|a|{chat.asking}|taxed")
     assert "1泊 2,500円" in chat.text() and "2,500 yen per night" in chat.text("en")
+
+
+def test_by_facility_keeps_the_fee_unit_total_and_the_fee_after_the_switch():
+    from scheduling.booking_config import load_booking_config
+    from scheduling.rules import load_rules
+    from scheduling.rules.facilities import attach
+    fukuoka = attach(load_rules("config/rules/fukuoka.toml"),
+                     load_booking_config("config/rules/cases/fukuoka.booking.toml"))
+    answers = {**YOUNG, "household": "taxed", "household_next": "tax_exempt"}
+    stay = decide(fukuoka, answers, on_date=MAY, nights=2).results["short_stay"]
+    assert stay.providers == ("clinic", "josanin")
+    assert (stay.fee_unit, stay.fee_total.low, stay.fee_next.low) == ("day", 9000, 0)   # 2泊3日 = 3日 × 3,000円

@@ -201,9 +201,9 @@ def _by_provider(name: str, per: list) -> TypeResult:
     if any(r.status == NEEDS_CHECK and r.missing for _, r in chosen) and status == NEEDS_CHECK:
         reasons += (_reason("missing"),)
     missing = tuple(dict.fromkeys(k for _, r in per if r.status != NOT_ELIGIBLE for k in r.missing))
-    first = per[0][1]
-    return TypeResult(name, status, reasons, first.remaining, first.fee_per_use, missing, first.use_number,
-                      providers=tuple(p.key for p, _ in eligible))
+    # remaining uses and fees do not differ by provider: those of any one of them
+    return replace(per[0][1], status=status, reasons=reasons, missing=missing,
+                   providers=tuple(p.key for p, _ in eligible))
 
 
 def _combine(name: str, checks: list[_Check], remaining, fee, use_number: int = 1) -> TypeResult:
