@@ -11,9 +11,11 @@ FIELDS = {"status": "状態", "reason": "理由", "note": "メモ", "category": 
           "retry_on": "次にかける日", "staff_ref": "登録番号", "due_date": "出産予定日", "babies": "お子さんの人数",
           "role": "役割", "login": "ログインID", "error": "理由", "length": "文字数", "message": "メッセージ番号",
           "state": "状態", "number": "承認番号", "period": "期間", "consent_version": "同意の版", "via": "見た画面",
-          "count": "件数", "booking": "受付番号"}
+          "count": "件数", "booking": "受付番号", "staff_need": "センターの判断"}
 APPLICATION_STATES = {"draft": "入力中", "submitted": "承認待ち", "approved": "承認済み", "returned": "差し戻し",
                       "withdrawn": "取り下げ"}
+STAFF_NEED_NAMES = {"doctor_recommended": "産婦健康診査等の結果、医師から勧められた方",
+                    "staff_recognised": "保健師等が特に支援が必要と認めた方"}
 ACTORS = {"command line": "管理コマンド", "hagukumi chat": "管理コマンド（ローカルのチャット）", "test": "管理コマンド"}
 
 
@@ -57,6 +59,8 @@ def _value(key: str, value) -> str:
                                         "failed": "送れなかった", "resolved": "対応済み"}.get(value, str(value)))
     if key == "state":
         return APPLICATION_STATES.get(value, str(value))
+    if key == "staff_need":
+        return STAFF_NEED_NAMES.get(value, str(value))
     if isinstance(value, bool):
         return "はい" if value else "いいえ"
     if isinstance(value, dict):

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         from admin.cli import main as staff_main
         return staff_main(argv[1:])
     if argv[:1] == ["rules"]:
-        from scheduling.rules.cli import main as rules_main
+        from scheduling.city.rules_cli import main as rules_main
         return rules_main(argv)
     if argv[:1] == ["safety"]:
         from scheduling.safety.cli import main as safety_main

@@ -236,16 +236,20 @@ def _fee(quote, *, units: bool = True) -> list[Line]:
         if fee.high == 0 and (total is None or total.high == 0):
             lines.append(Line("booking.summary.fee_free"))
         elif len(set(quote.fees)) > 1:
-            lines.append(Line("booking.summary.fee_total", {"amount": _yen(total), "units": quote.units}))
+            lines.append(Line("booking.summary.fee_total", {"amount": _yen(total), "units": quote.units,
+                                                            "count": quote.unit}))
             lines += [Line("booking.summary.fee_part" if first < last else "booking.summary.fee_part_one",
-                           {"first": first, "last": last, "amount": _yen(part)}) for first, last, part in _tiers(quote)]
+                           {"first": first, "last": last, "amount": _yen(part), "per": quote.unit})
+                      for first, last, part in _tiers(quote)]
         else:
             if fee.low == fee.high:
-                lines.append(Line("booking.summary.fee_exact", {"amount": f"{fee.low:,}"}))
+                lines.append(Line("booking.summary.fee_exact", {"amount": f"{fee.low:,}", "per": quote.unit}))
             else:
-                lines.append(Line("booking.summary.fee_range", {"low": f"{fee.low:,}", "high": f"{fee.high:,}"}))
+                lines.append(Line("booking.summary.fee_range", {"low": f"{fee.low:,}", "high": f"{fee.high:,}",
+                                                                "per": quote.unit}))
             if total is not None and quote.units > 1:
-                lines.append(Line("booking.summary.fee_total", {"amount": _yen(total), "units": quote.units}))
+                lines.append(Line("booking.summary.fee_total", {"amount": _yen(total), "units": quote.units,
+                                                                "count": quote.unit}))
     if units and quote.remaining is not None:
         lines.append(Line("booking.summary.units", {"units": quote.units,
                                                     "left": max(quote.remaining - quote.units, 0)}))

@@ -86,6 +86,11 @@ class Context:
         """Her existing uses of care (for the uses left), asked of the desk only when a dialog needs them."""
         return tuple(self.desk.uses()) if self.desk is not None else ()
 
+    @property
+    def marks(self) -> dict:
+        """Needs staff have judged on her record, as answers the rules read (never asked of her)."""
+        return self.desk.marks() if self.desk is not None and hasattr(self.desk, "marks") else {}
+
 
 T = TypeVar("T")
 

@@ -97,8 +97,8 @@ def _postback(state: dict, command: str, params: dict, ctx: Context, menu: Say) 
 def _answer(state: dict, key: str, raw: str | None, ctx: Context, menu: Say) -> Outcome:
     if key != state.get("asking"):
         return _reask(state, ctx, "care.hint_stale", menu)
-    question = next_question(ctx.rules, state["answers"], ctx.today, fees=state["fees"], existing_uses=ctx.uses,
-                             day_known=False)
+    question = next_question(ctx.rules, {**state["answers"], **ctx.marks}, ctx.today, fees=state["fees"],
+                             existing_uses=ctx.uses, day_known=False)
     value = _parse(question, raw)
     if question is None or question.key != key or value is None:
         return _reask(state, ctx, "care.hint_invalid" if question and question.kind == "date" else "care.hint_tap",
@@ -131,8 +131,8 @@ def _back(state: dict, ctx: Context) -> Outcome:
 
 
 def _ask(state: dict, ctx: Context, *, hint: str | None = None, intro: bool = False) -> Outcome:
-    question = next_question(ctx.rules, state["answers"], ctx.today, fees=state["fees"], existing_uses=ctx.uses,
-                             day_known=False)
+    question = next_question(ctx.rules, {**state["answers"], **ctx.marks}, ctx.today, fees=state["fees"],
+                             existing_uses=ctx.uses, day_known=False)
     if question is None:
         return _result(state, ctx)
     state = dict(state, asking=question.key, updated=ctx.now.isoformat())
@@ -164,11 +164,12 @@ def _reask(state: dict, ctx: Context, hint: str | None, menu: Say) -> Outcome:
 
 
 def _result(state: dict, ctx: Context) -> Outcome:
-    decision = decide(ctx.rules, state["answers"], on_date=ctx.today, existing_uses=ctx.uses,
-                             day_known=False)
+    decision = decide(ctx.rules, {**state["answers"], **ctx.marks}, on_date=ctx.today, existing_uses=ctx.uses,
+                      day_known=False)
     version = decision.version
     offered = sorted(version.offered if version else (), key=lambda name: ORDER[decision.results[name].status])
-    cards = tuple(_card(name, decision.results[name], state["fees"], version.types[name].note) for name in offered)
+    cards = tuple(_card(name, decision.results[name], state["fees"], version.types[name].note,
+                        version.caps.per != "birth", version.household.switch_month) for name in offered)
     usable = any(decision.results[name].status != "not_eligible" for name in offered)  # or the centre checks
     state = dict(state, asking=None, updated=ctx.now.isoformat(), usable=usable,
                  fee_shown=state["fees"] or not _fee_to_show(decision, offered))
@@ -182,11 +183,13 @@ def _result(state: dict, ctx: Context) -> Outcome:
     return Outcome(state, says, (command,))
 
 
-def _card(type_name: str, result, fees: bool, note: str = "") -> Card:
+def _card(type_name: str, result, fees: bool, note: str = "", per_year: bool = False,
+          switch_month: int | None = None) -> Card:
     lines = [Line(f"screening.status.{result.status}")]
     lines += [Line(reason.key, dict(reason.params)) for reason in result.reasons]
-    if result.status == "eligible" and result.remaining is not None:
-        lines.append(Line("screening.fee.remaining", {"remaining": result.remaining}))
+    if result.status == "eligible" and result.remaining is not None:   # caps per 年度: say it is this year's
+        lines.append(Line("screening.fee.remaining_year" if per_year else "screening.fee.remaining",
+                          {"remaining": result.remaining}))
     fee = result.fee_per_use
     if fees and fee and result.status != "not_eligible":
         if fee.text:   # the city names no amount: never 無料, never a number
@@ -194,14 +197,28 @@ def _card(type_name: str, result, fees: bool, note: str = "") -> Card:
         elif fee.high == 0:
             lines.append(Line("screening.fee.free"))
         elif fee.low == fee.high:
-            lines.append(Line("screening.fee.exact", {"amount": f"{fee.low:,}"}))
+            lines.append(Line("screening.fee.exact", {"amount": f"{fee.low:,}", "per": result.fee_unit}))
         else:
-            lines.append(Line("screening.fee.range", {"low": f"{fee.low:,}", "high": f"{fee.high:,}"}))
+            lines.append(Line("screening.fee.range", {"low": f"{fee.low:,}", "high": f"{fee.high:,}",
+                                                      "per": result.fee_unit}))
+        after = result.fee_next   # the household class follows the 住民税 year, which switches soon
+        if after is not None and not after.text and switch_month:
+            lines.append(_fee_after(after, switch_month, result.fee_unit))
     if note and result.status != "not_eligible":
         lines.append(Line("screening.reason.city_text", {"text": note}))
     button = (Choice("care.book", f"book|{type_name}") if result.status == "eligible"
               else Choice("care.staff_button", PREFIX + "staff"))
     return Card(Line(f"screening.type.{type_name}"), tuple(lines), (button,))
+
+
+def _fee_after(fee, month: int, per: str) -> Line:
+    """The fee per use from the 住民税 switch on, when it may differ from today's."""
+    if fee.high == 0:
+        return Line("screening.fee.after_switch_free", {"month": month})
+    if fee.low == fee.high:
+        return Line("screening.fee.after_switch_exact", {"month": month, "amount": f"{fee.low:,}", "per": per})
+    return Line("screening.fee.after_switch_range", {"month": month, "low": f"{fee.low:,}", "high": f"{fee.high:,}",
+                                                     "per": per})
 
 
 def _fee_to_show(decision, offered) -> bool:

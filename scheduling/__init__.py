@@ -11,6 +11,7 @@
     accounts   staff accounts, sign-in, sessions, the second factor
     family     pregnancies and births, link codes, the 32-week call, finished screenings
     applications  利用申請: the application form's data (contact fields encrypted), staff's approval
+    staff_needs   needs only staff can judge (保健師等が認めた方), marked on her record
     care       産後ケア bookings, providers, places on a day, a booking's history
     classes    parent classes: sessions, places, waiting lists
     consult    相談 cases and the items staff must see (urgent messages, words the bot did not understand)

@@ -83,7 +83,7 @@ def test_unknown_setting():
         "booking.toml:8: providers[0].day_places: is required for day_care（day_care には必要です）",
         "booking.toml:14: providers[0].day_place: unknown setting（不明な項目）; allowed: id, name, phone, types, "
         "beds, day_places, visit_times, check_in, day_hours, open_days, holidays, closed, open, cancel, "
-            "check_out, address, what_to_bring"]
+            "check_out, address, what_to_bring, rules"]
     [problem] = problems(GOOD.replace('reminder_time = "17:00"', 'remind_time = "17:00"'))
     assert problem.startswith("booking.toml:2: policy.remind_time: unknown setting")
 

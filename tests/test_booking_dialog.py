@@ -249,7 +249,7 @@ def test_a_short_stay_anywhere_for_two_nights(world):
     assert "booking.summary.anywhere" in c.lines() and "booking.policy.anywhere" in c.lines()
     summary = c.last[-1]
     fee = next(line for line in summary.lines if line.key == "booking.summary.fee_exact")
-    assert fee.params == {"amount": "2,500"}
+    assert fee.params == {"amount": "2,500", "per": "night"}
     units = next(line for line in summary.lines if line.key == "booking.summary.units")
     assert units.params == {"units": 2, "left": 4}   # short stays: 6 nights at most
     c.tap(c.data("bk|go|")[0])
@@ -636,14 +636,14 @@ def test_a_stay_of_several_nights_shows_the_total_and_the_check_out(world):
     c = world.chat().screened(household="taxed")
     day = _stay(c, 3)
     lines = {line.key: line.params for line in c.last[-1].lines}
-    assert lines["booking.summary.fee_exact"] == {"amount": "2,500"}
-    assert lines["booking.summary.fee_total"] == {"amount": "7,500", "units": 3}
+    assert lines["booking.summary.fee_exact"] == {"amount": "2,500", "per": "night"}
+    assert lines["booking.summary.fee_total"] == {"amount": "7,500", "units": 3, "count": "night"}
     assert lines["booking.summary.check_out"] == {"date": day + timedelta(days=3), "time": "10:00"}
     text = render((c.last[-1],), "ja")[0]["text"]
-    assert "合計 7,500円" in text and "退所：" in text
+    assert "合計 7,500円（3泊分）" in text and "1泊 2,500円" in text and "退所：" in text
     c.tap(c.data("bk|go|")[0])
     done = {line.key: line.params for line in c.last[0].lines}   # the chat's answer after booking
-    assert done["booking.summary.fee_total"] == {"amount": "7,500", "units": 3}
+    assert done["booking.summary.fee_total"] == {"amount": "7,500", "units": 3, "count": "night"}
 
 
 def test_a_stay_across_a_fee_tier_is_the_sum_of_the_nights_real_fees(world):
@@ -652,7 +652,7 @@ def test_a_stay_across_a_fee_tier_is_the_sum_of_the_nights_real_fees(world):
     c.tap(c.data("bk|go|")[0])
     _stay(c, 3, page_day=5)                      # uses 4 to 6: the 6th is in the dearer tier (from_use = 6)
     lines = [(line.key, line.params) for line in c.last[-1].lines]
-    assert ("booking.summary.fee_total", {"amount": "10,000", "units": 3}) in lines   # 2,500 + 2,500 + 5,000
-    assert ("booking.summary.fee_part", {"first": 4, "last": 5, "amount": "2,500"}) in lines
-    assert ("booking.summary.fee_part_one", {"first": 6, "last": 6, "amount": "5,000"}) in lines
+    assert ("booking.summary.fee_total", {"amount": "10,000", "units": 3, "count": "night"}) in lines   # 2,500 × 2
+    assert ("booking.summary.fee_part", {"first": 4, "last": 5, "amount": "2,500", "per": "night"}) in lines   # + 5,000
+    assert ("booking.summary.fee_part_one", {"first": 6, "last": 6, "amount": "5,000", "per": "night"}) in lines
     assert not any(key == "booking.summary.fee_exact" for key, _ in lines)   # no single price that is wrong

@@ -139,9 +139,12 @@ def test_age_is_checked_on_the_last_day_of_a_stay_under_the_令和8年度_rules(
     assert ok.ok
     last_day_too_old = ask(db, date(2026, 6, 9), born=born, user="U2")
     assert (last_day_too_old.ok, last_day_too_old.problem) == (False, "not_eligible")
-    assert [r.key for r in last_day_too_old.reasons] == ["screening.reason.age_over_months"]
+    assert [r.key for r in last_day_too_old.reasons] == ["screening.reason.stay_last_day"]   # names 10 June
+    assert last_day_too_old.reasons[0].params["date"] == "2026-06-10"
     two_nights = ask(db, date(2026, 6, 8), nights=2, born=born, user="U3")
     assert two_nights.problem == "not_eligible"
+    [reason] = two_nights.reasons                        # the longest stay that fits: 1泊2日
+    assert (reason.key, reason.params["nights"]) == ("screening.reason.stay_too_long", 1)
 
 
 def test_age_is_checked_on_the_first_day_under_the_令和7年度_rules(db):

@@ -7,8 +7,8 @@ import pytest
 
 from dialogs import router
 from dialogs.core import JST, Cards, Context, Postback
+from scheduling.city.rules_cli import main
 from scheduling.rules import load_rules
-from scheduling.rules.cli import main
 from tests.test_screening_dialog import CITY
 
 RULES = Path(__file__).resolve().parent.parent / "config" / "rules"
@@ -18,7 +18,7 @@ TYPICAL = {"relationship": "birth", "residence": "resident", "birth_date": "2026
            "babies": "1", "preterm": "no", "need:family_help": "yes", "need:unwell": "yes", "need:anxiety": "yes"}
 
 
-@pytest.mark.parametrize("name", ["yokohama", "setagaya", "ami"])
+@pytest.mark.parametrize("name", ["yokohama", "setagaya", "ami", "fukuoka", "kitakyushu"])
 def test_the_new_cities_have_cases(name):
     assert (RULES / "cases" / f"{name}.json").is_file()
 
@@ -26,7 +26,9 @@ def test_the_new_cities_have_cases(name):
 @pytest.mark.parametrize("path", [p for p in FILES if (RULES / "cases" / f"{p.stem}.json").is_file()],
                          ids=lambda p: p.stem)
 def test_each_citys_cases_hold(path, capsys):
-    assert main(["rules", "try", str(path), str(RULES / "cases" / f"{path.stem}.json")]) == 0, \
+    booking = RULES / "cases" / f"{path.stem}.booking.toml"   # its providers, where rules differ by facility
+    extra = ["--booking", str(booking)] if booking.is_file() else []
+    assert main(["rules", "try", str(path), str(RULES / "cases" / f"{path.stem}.json"), *extra]) == 0, \
         capsys.readouterr().err
 
 

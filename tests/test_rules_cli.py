@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scheduling.rules.cli import main
+from scheduling.city.rules_cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 HAGUKUMI = str(ROOT / "config" / "rules" / "hagukumi.toml")
@@ -75,6 +75,6 @@ def test_usage_errors(capsys, tmp_path):
 
 
 def test_runs_as_a_module():
-    done = subprocess.run([sys.executable, "-m", "scheduling.rules.cli", "rules", "check", HAGUKUMI], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "scheduling.city.rules_cli", "rules", "check", HAGUKUMI], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "令和8年度" in done.stdout

@@ -523,7 +523,7 @@ def test_days_the_booking_offers_only_days_the_rules_allow(sqlite_template, tmp_
 
 
 def test_rules_check_words_every_new_setting(tmp_path, capsys):
-    from scheduling.rules.cli import main
+    from scheduling.city.rules_cli import main
     path = tmp_path / "city.toml"
     path.write_text('[city]\nname = "テスト市"\n\n[[versions]]\neffective_from = 2025-04-01\n' + types(
         "short_stay", "home_visit",

@@ -4,8 +4,8 @@ import json
 import pytest
 
 from scheduling.city.booking_config import parse_booking_config
+from scheduling.city.rules_cli import main
 from scheduling.rules import RulesError
-from scheduling.rules.cli import main
 from scheduling.rules.loader import parse_rules
 
 RULES = "config/rules/hagukumi.toml"
@@ -42,6 +42,12 @@ def test_cases_with_expected_results_pass_and_a_difference_fails_with_a_diff(tmp
     ({"on_date": "2026-12-01", "answers": {"birth_date": "10/20"}}, "answers.birth_date = '10/20' は日付ではありません"),
     ({"on_date": "2026-12-01", "existing_uses": [{"type": "short_stay", "day": "2026-11-01"}]}, "existing_uses[0]"),
     ({"on_date": "2026-12-01", "nights": 0}, "nights は1以上"),
+    ({"on_date": "2026-12-01", "answers": {"staff_need:staff_recognised": True}}, "は \"yes\" か \"no\" です"),
+    ({"on_date": "2026-12-01", "answers": {"staff_need:nurse": "yes"}}, "answers.staff_need:nurse は知らない質問"),
+    ({"on_date": "2026-12-01", "asked_on": "May"}, "asked_on = 'May' は日付ではありません"),
+    ({"on_date": "2026-12-01", "existing_uses": [{"type": "day_care", "start": "2026-11-01", "child": "first"}]},
+     "existing_uses[0].child = 'first' は日付ではありません"),
+    ({"on_date": "2026-12-01", "expect": {"day_care": {"provider": ["a"]}}}, "expect.day_care"),
 ])
 def test_a_mistake_in_a_case_is_named_not_ignored(tmp_path, capsys, case, named):
     code, out, err = run(tmp_path, [case], capsys)

@@ -53,7 +53,7 @@ def test_the_good_file_loads():
 def test_typo_key():
     assert problems(GOOD.replace("total = 7", "totl = 7")) == [
         "city.toml:10: versions[0].caps.totl: unknown setting（不明な項目）; allowed: total, total_multiples, "
-        "use_number"]
+        "use_number, per"]
     [problem] = problems("cty = 1\n" + GOOD)
     assert problem.startswith("city.toml:1: cty: unknown setting")
 

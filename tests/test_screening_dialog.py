@@ -240,13 +240,14 @@ def test_fee_estimate_asks_the_household_class_only_when_wanted():
     says = c.answer("household", "unknown")
     stay = cards(says)["short_stay"]
     fee_line = next(line for line in stay.lines if line.key.startswith("screening.fee.range"))
-    assert fee_line.params == {"low": "0", "high": "2,500"}
+    assert fee_line.params == {"low": "0", "high": "2,500", "per": "night"}
     c.tap("scr|restart")
     typical_mother(c)
     c.tap("scr|fee")
     says = c.answer("household", "taxed")
     fee_line = next(line for line in cards(says)["short_stay"].lines if line.key == "screening.fee.exact")
-    assert fee_line.params == {"amount": "2,500"}
+    assert fee_line.params == {"amount": "2,500", "per": "night"}
+    assert "1泊 2,500円" in str(render(says, "ja")) and "2,500 yen per night" in str(render(says, "en"))
 
 
 def test_answers_are_never_echoed_into_the_chat():

@@ -6,7 +6,9 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Form, Request
 
+from admin.audit_words import STAFF_NEED_NAMES
 from admin.web import Me, as_date, db, missing, now, page, posted, signed_in, staff_names
+from scheduling import staff_needs
 from scheduling.dates.calendar import jst_today
 from scheduling.family import link_codes
 from scheduling.records import residents
@@ -19,7 +21,8 @@ PROBLEMS = {"due_date": "出産予定日を選んでください（今日から1
             "staff_ref": "登録番号は40文字までで入力してください。",
             "confirm": "削除するには、記録番号を入力してください。",
             "gone": "この記録はすでに削除されています。",
-            "linked": "この記録はすでにご本人の LINE とつながっているため、新しいコードは出せません。"}
+            "linked": "この記録はすでにご本人の LINE とつながっているため、新しいコードは出せません。",
+            "need": "今の産後ケアのきまりには、その項目がありません。"}
 
 
 @router.get("/residents")
@@ -85,6 +88,27 @@ def set_ref(request: Request, mother_id: int, me: Me = Depends(posted(*STAFF)), 
         return _record(request, session, me, mother_id)
 
 
+@router.post("/residents/{mother_id}/needs")
+def set_needs(request: Request, mother_id: int, me: Me = Depends(posted(*STAFF)), need: str = Form(""),
+              marked: str = Form("")):
+    """Mark (or take off) a need only staff can judge: her screening then passes on it (audited)."""
+    with db(request) as session:
+        mother = session.get(Mother, mother_id)
+        if mother is None or mother.deleted_at is not None:
+            return missing(request, me)
+        if need not in _staff_needs(request):
+            return _record(request, session, me, mother_id, problem="need", status_code=400)
+        change = staff_needs.mark if marked == "yes" else staff_needs.unmark
+        change(session, mother_id=mother_id, need=need, actor=me.actor, now=now(request))
+        return _record(request, session, me, mother_id)
+
+
+def _staff_needs(request: Request) -> tuple[str, ...]:
+    """The needs only staff judge, in the rules in force today."""
+    version = request.app.state.city.rules.in_force(jst_today(now(request)))
+    return version.eligibility.staff_needs if version else ()
+
+
 @router.get("/residents/{mother_id}/delete")
 def delete_form(request: Request, mother_id: int, me: Me = Depends(signed_in(*STAFF))):
     with db(request) as session:
@@ -121,8 +145,12 @@ def _record(request: Request, session, me: Me, mother_id: int, *, problem: str |
                                 city_name=city.name)
     if found is None:
         return missing(request, me)
+    marks = {m.need: m for m in staff_needs.of_mother(session, mother_id=mother_id)}
     response = page(request, "resident.html", me, r=found, m=found.mother, names=staff_names(session),
-                    week=city.pregnancy.call_week, problem=PROBLEMS.get(problem or ""))
+                    week=city.pregnancy.call_week, problem=PROBLEMS.get(problem or ""),
+                    needs=[(need, STAFF_NEED_NAMES[need], marks.get(need)) for need in _staff_needs(request)]
+                    + [(need, STAFF_NEED_NAMES[need], mark) for need, mark in marks.items()
+                       if need not in _staff_needs(request)])
     response.status_code = status_code
     return response
 

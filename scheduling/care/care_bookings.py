@@ -4,6 +4,7 @@ the city's policy and the provider's room; then confirmed or declined by staff, 
 Services never commit: the caller's transaction does. Every change of state is recorded (history) and
 every push to her is a reminder row written in the same transaction.
 """
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -17,8 +18,8 @@ from scheduling.city.booking_config import Provider as ProviderConfig
 from scheduling.dates.calendar import at, jst_today, provider_open
 from scheduling.messaging import reminders, users
 from scheduling.rules import RuleSet, Use, decide
-from scheduling.rules.engine import ELIGIBLE, units
-from scheduling.store.models import CareBooking
+from scheduling.rules.engine import ELIGIBLE, child_date, units
+from scheduling.store.models import CareBooking, Screening
 from scheduling.store.models import Provider as ProviderRow
 
 OPEN = ("requested", "confirmed")          # holding places
@@ -50,10 +51,16 @@ class Outcome:
 
 
 def uses_of(session: Session, *, user_id: str, excluding: int | None = None) -> list[Use]:
-    rows = session.scalars(select(CareBooking).where(CareBooking.user_id == user_id,
-                                                     CareBooking.status.in_(COUNTED)))
-    return [Use(row.care_type, date.fromisoformat(row.start_date), row.nights) for row in rows
+    """Her uses that count against the caps, each with the child it was for (from the screening it was
+    booked under), so that a second birth has its own caps where the city counts by birth."""
+    rows = [row for row in session.scalars(select(CareBooking).where(CareBooking.user_id == user_id,
+                                                                     CareBooking.status.in_(COUNTED)))
             if row.id != excluding]
+    ids = {row.screening_id for row in rows if row.screening_id}
+    children = {s.id: child_date(json.loads(s.answers)) for s in
+                session.scalars(select(Screening).where(Screening.id.in_(ids)))} if ids else {}
+    return [Use(row.care_type, date.fromisoformat(row.start_date), row.nights, children.get(row.screening_id))
+            for row in rows]
 
 
 def of_user(session: Session, *, user_id: str, upcoming_from: date | None = None) -> list[CareBooking]:
@@ -87,7 +94,8 @@ def check(session: Session, *, config: BookingConfig, rules: RuleSet, request: R
                                                                           upcoming_from=today)):
         return Outcome(False, problem="one_open")
     decision = decide(rules, answers, on_date=request.start, nights=max(request.nights, 1),
-                      existing_uses=uses_of(session, user_id=request.user_id, excluding=replacing))
+                      existing_uses=uses_of(session, user_id=request.user_id, excluding=replacing),
+                      provider=request.provider_key)
     result = decision.results.get(request.care_type)
     if result is None or result.status != ELIGIBLE:
         return Outcome(False, problem="not_eligible", reasons=result.reasons if result else decision.reasons)
@@ -109,10 +117,15 @@ def request(session: Session, *, config: BookingConfig, rules: RuleSet, request:
         return problem
     candidates = [p for p in config.providers_for(request.care_type)
                   if request.provider_key in (None, p.key) and provider_open(p, request.start)]
+    version = rules.in_force(request.start)
+    if version is not None and version.providers_for(request.care_type):   # only where its own rules take her
+        taking = decide(rules, answers, on_date=request.start, nights=max(request.nights, 1),
+                        existing_uses=uses_of(session, user_id=request.user_id, excluding=replacing)
+                        ).results[request.care_type].providers or ()
+        candidates = [p for p in candidates if p.key in taking]
     if not candidates:
         return Outcome(False, problem="closed")
     row_ids = providers.ids(session)
-    version = rules.in_force(request.start)
     for provider in candidates:
         if request.care_type == "home_visit" and request.slot not in provider.visit_times:
             continue

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scheduling import staff_needs
 from scheduling.care import care_bookings, providers
 from scheduling.city.booking_config import BookingConfig
 from scheduling.city.booking_config import Provider as ProviderConfig
@@ -24,7 +25,7 @@ from scheduling.classes.classes import Mother
 from scheduling.dates.calendar import jst_today, provider_open
 from scheduling.family import mothers, screenings
 from scheduling.rules import Fee, Reason, RuleSet, Use, decide, fee_for, total_fee
-from scheduling.rules.engine import ELIGIBLE, units
+from scheduling.rules.engine import ELIGIBLE, fee_unit, household_for, units
 from scheduling.store.models import CareBooking, ClassBooking, ClassSession
 from scheduling.store.models import Provider as ProviderRow
 
@@ -70,6 +71,7 @@ class Quote:
     fees: tuple[Fee, ...] = ()
     total: Fee | None = None
     first_use: int = 1
+    unit: str = "use"       # what one fee is for: night (1泊), day (1日), use (1回)
 
 
 @dataclass(frozen=True)
@@ -143,18 +145,31 @@ class Desk:
         self.today = jst_today(now)
         self._screening = None
         self._uses = None
+        self._marks = None
 
     # --- her facts --------------------------------------------------------------------------------
     def answers(self) -> dict | None:
-        """Her latest finished screening's answers, or None when she has none."""
+        """Her latest finished screening's answers (with staff's marks on her record), or None when she
+        has none."""
         row = self._latest_screening()
-        return json.loads(row.answers) if row else None
+        return {**json.loads(row.answers), **self.marks()} if row else None
+
+    def marks(self) -> dict:
+        """Needs staff have judged on her record, as answers ("staff_need:…": "yes")."""
+        if self._marks is None:
+            self._marks = staff_needs.answers_of(self.session, user_id=self.user_id)
+        return self._marks
 
     def _latest_screening(self):
         if self._screening is None:
             rows = screenings.of_user(self.session, user_id=self.user_id)
             self._screening = rows[-1] if rows else False
         return self._screening or None
+
+    def _asked_on(self) -> date | None:
+        """The day of her latest screening (her household class is the one of the 住民税 year then)."""
+        row = self._latest_screening()
+        return _day(row.care_date) if row else None
 
     def uses(self) -> list[Use]:
         """Her care bookings that count against the caps (requested, confirmed, attended)."""
@@ -180,7 +195,18 @@ class Desk:
 
     # --- care: queries ----------------------------------------------------------------------------
     def providers(self, care_type: str) -> list[ProviderInfo]:
-        return [_info(p) for p in self.config.providers_for(care_type)]
+        """The type's providers; where its rules differ by facility, only those that take her."""
+        allowed = self._allowed(care_type)
+        return [_info(p) for p in self.config.providers_for(care_type) if allowed is None or p.key in allowed]
+
+    def _allowed(self, care_type: str, day: date | None = None) -> set[str] | None:
+        """The providers whose own rules take her (from the first day she may book, or `day`); None: no
+        such rules, no screening yet, or none takes her (the dates step then says why)."""
+        version = self.rules.in_force(day or self.window(care_type)[0])
+        if version is None or not version.providers_for(care_type) or self.answers() is None:
+            return None
+        found = self._result(care_type, day or self.window(care_type)[0], 1, None).providers
+        return set(found) if found else None
 
     def provider(self, key: str) -> ProviderInfo | None:
         found = self.config.provider(key)
@@ -199,13 +225,21 @@ class Desk:
         if answers is None:
             return Days((), "no_screening")
         first, last = self.window(care_type)
+        allowed = self._allowed(care_type)
+        if provider_key is None and allowed is not None:   # anywhere: the days at a provider that takes her
+            found = [self.care_days(care_type, key, replacing=replacing) for key in sorted(allowed)]
+            days = tuple(sorted({d for f in found for d in f.days}))
+            if days:
+                return Days(days)
+            return next((f for f in found if f.problem == "not_eligible"), Days((), "full"))
         room = providers.open_days(self.session, config=self.config, care_type=care_type,
                                    provider_key=provider_key, first=first, last=last)
         if not room:
             return Days((), "full")
-        days = tuple(d.day for d in room if self._result(care_type, d.day, 1, replacing).status == ELIGIBLE)
+        days = tuple(d.day for d in room
+                     if self._result(care_type, d.day, 1, replacing, provider_key).status == ELIGIBLE)
         if not days:
-            return Days((), "not_eligible", self._result(care_type, room[0].day, 1, replacing).reasons)
+            return Days((), "not_eligible", self._result(care_type, room[0].day, 1, replacing, provider_key).reasons)
         return Days(days)
 
     def visit_times(self, provider_key: str | None, day: date) -> list[str]:
@@ -221,13 +255,16 @@ class Desk:
         most = self.config.policy.max_nights
         keys = [provider_key] if provider_key else [p.key for p in self.config.providers_for("short_stay")
                                                     if provider_open(p, day)]
-        free = max((providers.nights_free(self.session, config=self.config, provider_key=k, start=day, most=most)
-                    for k in keys), default=0)
-        return [n for n in range(1, free + 1) if self._result("short_stay", day, n, replacing).status == ELIGIBLE]
+        found = set()
+        for key in keys:   # per provider: where the rules differ by facility, its own age window counts
+            free = providers.nights_free(self.session, config=self.config, provider_key=key, start=day, most=most)
+            found.update(n for n in range(1, free + 1) if n not in found
+                         and self._result("short_stay", day, n, replacing, key).status == ELIGIBLE)
+        return sorted(found)
 
     def quote(self, care_type: str, provider_key: str | None, day: date, nights: int = 0, *,
               replacing: int | None = None) -> Quote:
-        result = self._result(care_type, day, max(nights, 1), replacing)
+        result = self._result(care_type, day, max(nights, 1), replacing, provider_key)
         version = self.rules.in_force(day)
         provider = self.provider(provider_key) if provider_key else None
         deadline = care_bookings.free_until(self.config.provider(provider_key), day) if provider else None
@@ -235,10 +272,12 @@ class Desk:
         fees, total, first = (), None, getattr(result, "use_number", 1)
         if version is not None and care_type in version.types and result.fee_per_use is not None:
             answers = self.answers() or {}
-            rules, household, babies = version.types[care_type], answers.get("household"), _babies(answers)
+            household = household_for(version, answers, day, self._asked_on() or day)
+            rules, babies = version.types[care_type], _babies(answers)
             fees = tuple(fee_for(rules, first + n, household, babies) for n in range(count))
             total = total_fee(rules, first, count, household, babies)
-        return Quote(result.fee_per_use, count, result.remaining, provider, deadline, fees, total, first)
+        unit = fee_unit(version, care_type) if version else "use"
+        return Quote(result.fee_per_use, count, result.remaining, provider, deadline, fees, total, first, unit)
 
     def care_booking(self, booking_id: int) -> CareView | None:
         """Her own open care booking."""
@@ -353,10 +392,11 @@ class Desk:
         return any(b.id != replacing for b in care_bookings.of_user(self.session, user_id=self.user_id,
                                                                      upcoming_from=self.today))
 
-    def _result(self, care_type: str, day: date, nights: int, replacing: int | None):
+    def _result(self, care_type: str, day: date, nights: int, replacing: int | None, provider: str | None = None):
         uses = (care_bookings.uses_of(self.session, user_id=self.user_id, excluding=replacing)
                 if replacing else self.uses())
-        decision = decide(self.rules, self.answers() or {}, on_date=day, nights=nights, existing_uses=uses)
+        decision = decide(self.rules, self.answers() or {}, on_date=day, nights=nights, existing_uses=uses,
+                          provider=provider, asked_on=self._asked_on())
         result = decision.results.get(care_type)
         if result is None:
             return _NotOffered(decision.reasons)
@@ -401,6 +441,7 @@ class _NotOffered:
     status: str = "not_offered"
     fee_per_use: Fee | None = None
     remaining: int | None = None
+    providers: tuple | None = None
 
 
 def _info(p: ProviderConfig) -> ProviderInfo:

@@ -11,9 +11,9 @@ from datetime import date, timedelta
 
 from scheduling.city.booking_config import BookingConfig, load_booking_config
 from scheduling.city.pregnancy_config import PregnancyConfig, load_pregnancy_config
+from scheduling.city.rules_cli import TYPE_JA
 from scheduling.dates.calendar import class_dates
 from scheduling.rules import RulesError
-from scheduling.rules.cli import TYPE_JA
 
 WEEKDAY_JA = {"mon": "月", "tue": "火", "wed": "水", "thu": "木", "fri": "金", "sat": "土", "sun": "日"}
 LATE_FEE_JA = {"none": "かかりません", "half": "利用料の半額", "full": "利用料の全額"}

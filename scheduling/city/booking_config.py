@@ -12,7 +12,7 @@ from datetime import date
 from scheduling.dates.calendar import WEEKDAYS
 from scheduling.rules import config_files
 from scheduling.rules.loader import RulesError, _Checker, _join
-from scheduling.rules.schema import TYPES
+from scheduling.rules.schema import EXCLUSIONS, TYPES, AgeWindow, ProviderRules
 
 LATE_FEES = ("none", "half", "full")
 MAX_ADDRESS = 100   # one line of a push
@@ -51,6 +51,12 @@ class Provider:
     closed: tuple[date, ...] = ()
     extra_open: tuple[date, ...] = ()
     cancel: CancelPolicy = CancelPolicy()
+    age: dict[str, AgeWindow] = field(default_factory=dict)              # its own age window per type
+    exclusions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # its own exclusions per type
+
+    def rules(self) -> ProviderRules:
+        """What the rule engine needs of it, for the types whose rules differ by facility."""
+        return ProviderRules(self.key, self.name, self.types, dict(self.age), dict(self.exclusions))
 
 
 @dataclass(frozen=True)
@@ -191,7 +197,7 @@ class _BookingChecker(_Checker):
 
     def provider(self, raw, path: str) -> Provider:
         keys = ("id", "name", "phone", "types", "beds", "day_places", "visit_times", "check_in", "day_hours",
-                "open_days", "holidays", "closed", "open", "cancel", "check_out", "address", "what_to_bring")
+                "open_days", "holidays", "closed", "open", "cancel", "check_out", "address", "what_to_bring", "rules")
         raw = self.table(raw, path, keys, ("id", "name", "phone", "types"))
         types = self.choices(raw, "types", path, TYPES, ())
         if "types" in raw and not types:
@@ -211,6 +217,7 @@ class _BookingChecker(_Checker):
                               self.clock(cancel_raw, "time", f"{path}.cancel", "17:00"),
                               self.choice(cancel_raw, "late_fee", f"{path}.cancel", LATE_FEES, "full"))
         holidays = self.choice(raw, "holidays", path, ("closed", "open"), "closed")
+        age, exclusions = self.provider_rules(raw.get("rules", {}), f"{path}.rules", types)
         return Provider(
             key=self.text(raw, "id", path), name=self.text(raw, "name", path), phone=self.text(raw, "phone", path),
             types=types, beds=beds or 0, day_places=places or 0, visit_times=tuple(sorted(times)),
@@ -220,7 +227,28 @@ class _BookingChecker(_Checker):
             what_to_bring=self.optional_text(raw, "what_to_bring", path, MAX_BRING),
             open_days=self.choices(raw, "open_days", path, WEEKDAYS, WEEKDAYS[:5]),
             open_on_holidays=holidays == "open", closed=self.dates(raw, "closed", path),
-            extra_open=self.dates(raw, "open", path), cancel=cancel)
+            extra_open=self.dates(raw, "open", path), cancel=cancel, age=age, exclusions=exclusions)
+
+    def provider_rules(self, raw, path: str, types: tuple[str, ...]):
+        """[providers.rules.TYPE]: the provider's own age window and exclusions for a type whose rules the
+        rules file says differ by facility (by_provider)."""
+        raw = self.table(raw, path, TYPES)
+        age, exclusions = {}, {}
+        for name, table in raw.items():
+            if name not in TYPES:
+                continue
+            if name not in types:
+                self.error(f"{path}.{name}", f"{name} is not in this provider's types（types にない型です）")
+            table = self.table(table, f"{path}.{name}", ("age", "exclusions"))
+            if not table and isinstance(raw[name], dict):
+                self.error(f"{path}.{name}", "is empty: write age or exclusions（age か exclusions を書きます）")
+            if "age" in table:   # checked as the rules file checks an age window
+                checker = _Checker()
+                age[name] = checker.age(table["age"], f"{path}.{name}.age")
+                self.errors += checker.errors
+            if "exclusions" in table:
+                exclusions[name] = self.choices(table, "exclusions", f"{path}.{name}", EXCLUSIONS, ())
+        return age, exclusions
 
     def parent_class(self, raw, path: str) -> ParentClass:
         keys = ("id", "title", "place", "start", "end", "capacity", "requires_confirmation", "opens_days_before",

@@ -12,6 +12,7 @@ from scheduling.city.booking_config import BookingConfig, load_booking_config
 from scheduling.city.pregnancy_config import PregnancyConfig, load_pregnancy_config
 from scheduling.city.richmenu_config import load_richmenu_config
 from scheduling.rules import RulesError, RuleSet, load_rules
+from scheduling.rules.facilities import attach
 from scheduling.rules.loader import _LineIndex
 from scheduling.safety import SafetyNet, load_safety
 
@@ -91,6 +92,10 @@ def load_city(path: Path) -> City:
     pregnancy = _load_named(path, data, "pregnancy", load_pregnancy_config,
                             "registration, timed pushes, the 32-week call")
     safety = _load_named(path, data, "safety", load_safety, "the safety net: crisis words, answers, the centre's hours")
+    try:   # the types whose rules differ by facility take them from the booking file's providers
+        rule_set = attach(rule_set, booking, name=data["booking"]["file"])
+    except RulesError as error:
+        raise CityConfigError(f"{path}: the rules and booking files disagree:\n" + "\n".join(error.problems)) from None
     classes = {c.key for c in booking.classes}
     unknown = [p.key for p in pregnancy.timed_pushes if p.about_class and p.about_class not in classes]
     if unknown:   # a warning, not a stop: such a push is simply never held back (test cities have few classes)

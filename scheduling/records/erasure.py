@@ -33,6 +33,7 @@ from scheduling.store.models import (
     OutgoingMessage,
     Reminder,
     Screening,
+    StaffNeed,
 )
 
 
@@ -81,6 +82,7 @@ def erase_records(session: Session, *, mother_ids: list[int], now: datetime) -> 
         "call_notes_deleted": _update(session, CallOutcome, CallOutcome.call_id.in_(
             select(Call.id).where(Call.mother_id.in_(mother_ids))), note=None),
         "link_codes": _delete(session, LinkCode, LinkCode.mother_id.in_(mother_ids)),
+        "staff_needs": _delete(session, StaffNeed, StaffNeed.mother_id.in_(mother_ids)),
     }
 
 

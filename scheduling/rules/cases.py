@@ -6,14 +6,15 @@ from __future__ import annotations
 from datetime import date
 
 from .questions import question_for
-from .schema import EXCLUSIONS, NEEDS, RuleSet
+from .schema import EXCLUSIONS, NEEDS, STAFF_NEEDS, RuleSet
 
-CASE_FIELDS = {"name", "on_date", "answers", "existing_uses", "nights", "fees", "language", "expect"}
-USE_FIELDS = {"type", "start", "nights"}
-EXPECT_FIELDS = {"status", "remaining"}
+CASE_FIELDS = {"name", "on_date", "asked_on", "answers", "existing_uses", "nights", "fees", "language", "expect"}
+USE_FIELDS = {"type", "start", "nights", "child"}
+EXPECT_FIELDS = {"status", "remaining", "providers"}
 ANSWER_KEYS = ({"relationship", "residence", "birth_date", "due_date", "loss_date", "preterm", "exclusions",
-                "doctor_clearance", "babies", "household"}
-               | {f"need:{n}" for n in NEEDS} | {f"exclusion:{e}" for e in EXCLUSIONS})
+                "doctor_clearance", "babies", "household", "household_next"}
+               | {f"need:{n}" for n in NEEDS} | {f"exclusion:{e}" for e in EXCLUSIONS}
+               | {f"staff_need:{n}" for n in STAFF_NEEDS})   # staff's marks on her record, never asked
 
 
 class CaseError(ValueError):
@@ -30,6 +31,8 @@ def check_case(rule_set: RuleSet, case, where: str) -> None:
     if "on_date" not in case:
         raise CaseError(f"{where}: on_date（利用を始める日、YYYY-MM-DD）がありません（on_date is required）")
     on_date = _date(case["on_date"], f"{where}: on_date")
+    if "asked_on" in case:
+        _date(case["asked_on"], f"{where}: asked_on")
     version = rule_set.in_force(on_date)
     answers = case.get("answers", {})
     if not isinstance(answers, dict):
@@ -37,6 +40,10 @@ def check_case(rule_set: RuleSet, case, where: str) -> None:
     for key, value in answers.items():
         if key not in ANSWER_KEYS:
             raise CaseError(f"{where}: answers.{key} は知らない質問です（unknown answer key）")
+        if key.startswith("staff_need:"):
+            if value not in ("yes", "no"):
+                raise CaseError(f"{where}: answers.{key} = {value!r} は \"yes\" か \"no\" です（staff's mark）")
+            continue
         if version is None:
             continue
         question = question_for(key, version, on_date)
@@ -48,8 +55,11 @@ def check_case(rule_set: RuleSet, case, where: str) -> None:
     for n, use in enumerate(case.get("existing_uses", [])):
         here = f"{where}: existing_uses[{n}]"
         if not isinstance(use, dict) or set(use) - USE_FIELDS or not {"type", "start"} <= set(use):
-            raise CaseError(f"{here}: type と start（と宿泊は nights）で書いてください（fields: type, start, nights）")
+            raise CaseError(f"{here}: type と start（と宿泊は nights、どのお子さんのためかは child）で書いてください"
+                            "（fields: type, start, nights, child）")
         _date(use["start"], f"{here}.start")
+        if "child" in use:
+            _date(use["child"], f"{here}.child")
     if "nights" in case and (not isinstance(case["nights"], int) or case["nights"] < 1):
         raise CaseError(f"{where}: nights は1以上の整数です（a whole number from 1）")
     for type_name, expected in (case.get("expect") or {}).items():

@@ -12,6 +12,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from .schema import (
+    BY_PROVIDER,
+    CAP_PERIODS,
     CLASSES,
     DAYS,
     EXCLUSIONS,
@@ -26,6 +28,7 @@ from .schema import (
     Eligibility,
     Exclusions,
     FeeTier,
+    Household,
     RuleSet,
     TypeRules,
     Version,
@@ -213,7 +216,7 @@ class _Checker:
 
     def version(self, raw, path: str) -> Version | None:
         keys = ("effective_from", "effective_until", "label", "offered", "eligibility", "exclusions", "caps",
-                "application", "types", "note")
+                "application", "types", "note", "household")
         raw = self.table(raw, path, keys, ("effective_from", "offered", "types"))
         errors_before = len(self.errors)
         start = self.day(raw, "effective_from", path)
@@ -242,14 +245,22 @@ class _Checker:
         note = self.text(raw, "note", path)
         caps = self.caps(raw.get("caps", {}), f"{path}.caps")
         application = self.application(raw.get("application", {}), f"{path}.application")
+        household = self.household(raw.get("household", {}), f"{path}.household")
         for name, rules in types.items():
+            for key in ("after_loss", "after_loss_months"):
+                if isinstance(types_raw.get(name), dict) and key in types_raw[name] and not eligibility.after_loss:
+                    self.error(f"{path}.types.{name}.{key}", "is only used when eligibility.after_loss = true"
+                                                             "（死産・流産のあとの方を対象にするときだけ）")
+            if not rules.after_loss and rules.after_loss_months is not None:
+                self.error(f"{path}.types.{name}.after_loss_months", "is not used when after_loss = false"
+                                                                     "（after_loss = false の型には書きません）")
             if rules.full_price is not None and rules.cap is None and caps.total is None:
                 self.error(f"{path}.types.{name}.full_price", "needs a cap to go beyond（cap か caps.total が必要です）")
         if len(self.errors) > errors_before or start is None:
             return None
         return Version(effective_from=start, effective_until=until, label=label or f"{start}〜",
                        offered=offered, types=types, eligibility=eligibility, exclusions=exclusions, caps=caps,
-                       application=application, note=note)
+                       application=application, note=note, household=household)
 
     def eligibility(self, raw, path: str) -> Eligibility:
         raw = self.table(raw, path, ("mode", "needs", "needs_match", "mothers", "after_loss", "after_loss_months",
@@ -303,13 +314,25 @@ class _Checker:
         return Exclusions(items=items, doctor_clearance=cleared, applies_to=applies_to, wording=wording)
 
     def caps(self, raw, path: str) -> Caps:
-        raw = self.table(raw, path, ("total", "total_multiples", "use_number"))
+        raw = self.table(raw, path, ("total", "total_multiples", "use_number", "per"))
         total = self.integer(raw, "total", path, low=1)
         multiples = self.integer(raw, "total_multiples", path, low=1)
         if multiples is not None and total is None:
             self.error(f"{path}.total_multiples", "needs total（total も書いてください）")
         return Caps(total=total, total_multiples=multiples,
-                    use_number=self.choice(raw, "use_number", path, ("total", "type"), "total"))
+                    use_number=self.choice(raw, "use_number", path, ("total", "type"), "total"),
+                    per=self.choice(raw, "per", path, CAP_PERIODS, "birth"))
+
+    def household(self, raw, path: str) -> Household:
+        raw = self.table(raw, path, ("switch_month", "ask_next"))
+        month = self.integer(raw, "switch_month", path, low=1)
+        if month is not None and month not in (6, 7):
+            self.error(f"{path}.switch_month", "must be 6 or 7: the month the new 住民税 year decides the class"
+                                               "（住民税の年度が切り替わる月: 6 か 7）")
+            month = None
+        if "ask_next" in raw and "switch_month" not in raw:
+            self.error(f"{path}.ask_next", "needs switch_month（switch_month も書いてください）")
+        return Household(switch_month=month, ask_next=self.boolean(raw, "ask_next", path, True))
 
     def application(self, raw, path: str) -> Application:
         raw = self.table(raw, path, ("from_pregnancy_week",))
@@ -320,7 +343,7 @@ class _Checker:
 
     def type_rules(self, raw, path: str, name: str) -> TypeRules:
         keys = ("age", "fees", "cap", "cap_multiples", "apply_before_birth", "fee_text", "full_price", "note",
-                "not_on", "first_not_on") + \
+                "not_on", "first_not_on", "after_loss", "after_loss_months", "by_provider") + \
             (("count",) if name == "short_stay" else ())
         raw = self.table(raw, path, keys, ("age",))
         age = self.age(raw.get("age", {}), f"{path}.age")
@@ -341,7 +364,10 @@ class _Checker:
                          apply_before_birth=self.boolean(raw, "apply_before_birth", path, True),
                          fee_text=fee_text, full_price=full_price, note=self.text(raw, "note", path),
                          not_on=self.choices(raw, "not_on", path, DAYS, ()),
-                         first_not_on=self.choices(raw, "first_not_on", path, DAYS, ()))
+                         first_not_on=self.choices(raw, "first_not_on", path, DAYS, ()),
+                         after_loss=self.boolean(raw, "after_loss", path, True),
+                         after_loss_months=self.integer(raw, "after_loss_months", path, low=1),
+                         by_provider=self.choices(raw, "by_provider", path, BY_PROVIDER, ()))
 
     def age(self, raw, path: str) -> AgeWindow:
         raw = self.table(raw, path, ("min", "max", "unit", "at", "corrected", "ask_text"), ("max",))

@@ -39,6 +39,16 @@ def pregnancy_week(due_date: date, on_date: date) -> tuple[int, int]:
     return days // 7, days % 7
 
 
+def fiscal_year(day: date) -> int:
+    """The 年度 of a day: April to March, named by the year it starts in (2025-05-01 → 2025)."""
+    return day.year if day.month >= 4 else day.year - 1
+
+
+# A use belongs to this birth when its child's date (a birth, a due date, the end of a pregnancy) is this
+# near hers: a due date is at most 18 weeks from the birth, and two births of one mother are further apart.
+SAME_CHILD = timedelta(weeks=20)
+
+
 WEEKDAY_TAGS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 

@@ -3,7 +3,8 @@
 Order (a key is skipped when no offered type's result depends on it):
   relationship → residence → birth_date | due_date | loss_date → preterm → due_date (corrected age)
   → need:* (in the city's order) → exclusions → exclusion:* (those a doctor cannot clear first)
-  → doctor_clearance → babies → household (only with fees=True)
+  → doctor_clearance → babies → household → household_next (only with fees=True; the second only before
+  the 住民税 switch, household.switch_month)
 It returns None as soon as every offered type's result (status and remaining uses; the fee too when
 fees=True) is certain.
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from .engine import NOT_ELIGIBLE, decide, exclusion_order, fee_varies
+from .engine import NOT_ELIGIBLE, before_switch, decide, exclusion_order, fee_varies
 from .schema import EXCLUSIONS, NEEDS, RuleSet, Version
 
 YES, NO, UNSURE = ("yes", "screening.option.yes"), ("no", "screening.option.no"), \
@@ -43,9 +44,24 @@ def _name(key: str) -> str:
     return key.replace(":", ".")
 
 
-def question_for(key: str, version: Version, on_date: date, types: Iterable[str] | None = None) -> Question:
+# Exclusions whose standard words name 「お母さんかお子さん」: after a loss they speak of her alone.
+MOTHER_ONLY = ("infection", "hospital", "medical_care")
+
+
+def question_for(key: str, version: Version, on_date: date, types: Iterable[str] | None = None, *,
+                 after_loss: bool = False) -> Question:
     """The Question for `key` under `version` (every key next_question may return); `types`: the types
-    still open, whose exclusions are listed under the exclusions question (default: all)."""
+    still open, whose exclusions are listed under the exclusions question (default: all).
+    after_loss: she has lost her baby: no word about a baby in the exclusions."""
+    if after_loss and key in ("exclusions",) + tuple(f"exclusion:{i}" for i in MOTHER_ONLY):
+        question = question_for(key, version, on_date, types)
+        if key == "exclusions":
+            return replace(question, details=tuple(
+                d.replace("exclusion.", "exclusion_mother.")
+                if d.rsplit(".", 1)[1] in MOTHER_ONLY and d not in question.wording else d for d in question.details))
+        if question.text_key.startswith("screening.question.exclusion."):
+            return replace(question, text_key=question.text_key.replace("exclusion.", "exclusion_mother."))
+        return question
     if key == "relationship":
         return _choice(key, [(v, f"screening.option.relationship.{v}") for v in
                              ("birth", "pregnant", "adoptive", "foster", "after_loss", "other")], sensitive=True)
@@ -68,7 +84,7 @@ def question_for(key: str, version: Version, on_date: date, types: Iterable[str]
                              ("some", "screening.option.exclusions.some"),
                              ("unsure", "screening.option.unsure")], sensitive=True,
                        details=[f"screening.detail.exclusion.{i}" for i in exclusion_order(version)
-                                if types is None or any(i in version.exclusions.for_type(t) for t in types)]),
+                                if types is None or any(i in version.exclusions_for(t) for t in types)]),
                        wording=wording)
     if key.startswith("exclusion:"):
         question = _choice(key, [YES, NO, UNSURE], sensitive=True)
@@ -80,21 +96,28 @@ def question_for(key: str, version: Version, on_date: date, types: Iterable[str]
                              ("not_yet", "screening.option.doctor_clearance.not_yet")], sensitive=True)
     if key == "babies":
         return _choice(key, [(n, f"screening.option.babies.{n}") for n in (1, 2, 3)])
-    if key == "household":
-        return _choice(key, [(v, f"screening.option.household.{v}") for v in
-                             ("welfare", "tax_exempt", "taxed", "unknown")], sensitive=True)
+    if key in ("household", "household_next"):
+        question = _choice(key, [(v, f"screening.option.household.{v}") for v in
+                                 ("welfare", "tax_exempt", "taxed", "unknown")], sensitive=True)
+        month = version.household.switch_month
+        if month is None or not before_switch(version, on_date):
+            return question
+        if key == "household":   # before the switch: her class now, then the one from the switch on
+            return replace(question, text_key="screening.question.household_before", params={"before": month - 1})
+        return replace(question, params={"month": month})
     raise KeyError(key)
 
 
 def question_order(version: Version) -> list[str]:
     return (["relationship", "residence", "birth_date", "due_date", "loss_date", "preterm"]
             + [f"need:{n}" for n in version.eligibility.needs] + ["exclusions"]
-            + [f"exclusion:{i}" for i in exclusion_order(version)] + ["doctor_clearance", "babies", "household"])
+            + [f"exclusion:{i}" for i in exclusion_order(version)]
+            + ["doctor_clearance", "babies", "household", "household_next"])
 
 
 ALL_KEYS = (["relationship", "residence", "birth_date", "due_date", "loss_date", "preterm"]
             + [f"need:{n}" for n in NEEDS] + ["exclusions"] + [f"exclusion:{i}" for i in EXCLUSIONS]
-            + ["doctor_clearance", "babies", "household"])
+            + ["doctor_clearance", "babies", "household", "household_next"])
 
 
 def next_question(rules_set: RuleSet, answers: Mapping[str, Any], on_date: date, *, fees: bool = False,
@@ -110,12 +133,18 @@ def next_question(rules_set: RuleSet, answers: Mapping[str, Any], on_date: date,
     missing = {key for result in decision.results.values() for key in result.missing}
     if fees:
         open_types = [version.types[t] for t, r in decision.results.items() if r.status != NOT_ELIGIBLE]
-        if "household" not in answers and any(fee_varies(t, by="household") for t in open_types):
+        by_class = any(fee_varies(t, by="household") for t in open_types)
+        if "household" not in answers and by_class:
             missing.add("household")
-        if "babies" not in answers and any(fee_varies(t, by="babies") for t in open_types):
+        if "household_next" not in answers and by_class and version.household.ask_next and \
+                before_switch(version, on_date):   # her class after the 住民税 switch too
+            missing.add("household_next")
+        if "babies" not in answers and answers.get("relationship") != "after_loss" and \
+                any(fee_varies(t, by="babies") for t in open_types):
             missing.add("babies")
     for key in question_order(version):
         if key in missing:
             open_types = [t for t, r in decision.results.items() if key in r.missing]
-            return question_for(key, version, on_date, open_types)
+            return question_for(key, version, on_date, open_types,
+                                after_loss=answers.get("relationship") == "after_loss")
     return None

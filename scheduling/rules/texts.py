@@ -1,6 +1,7 @@
 """The screening texts (texts_ja.toml, texts_en.toml) as flat dicts, and reason rendering."""
 from __future__ import annotations
 
+import calendar
 import tomllib
 from datetime import date, datetime
 from pathlib import Path
@@ -74,6 +75,11 @@ DAY_WORDS = {"ja": dict(zip(("mon", "tue", "wed", "thu", "fri", "sat", "sun", "h
                              "public holidays"), strict=True))}
 
 
+PER_WORDS = {"ja": {"night": "1泊", "day": "1日", "use": "1回"},
+             "en": {"night": "per night", "day": "per day", "use": "per use"}}
+COUNT_WORDS = {"ja": {"night": "泊", "day": "日", "use": "回"}, "en": {"night": "nights", "day": "days", "use": "uses"}}
+
+
 def days_words(days: list[str], language: str = "ja") -> str:
     """["sat", "sun", "holiday"] as 土曜・日曜・祝日 (or Saturdays, Sundays, public holidays)."""
     words = DAY_WORDS.get(language, DAY_WORDS["ja"])
@@ -90,6 +96,13 @@ def with_words(params: dict, language: str) -> dict:
         values["until"] = format_moment(values["until"], language)
     if isinstance(values.get("days"), list):
         values["days"] = days_words(values["days"], language)
+    if values.get("per") in PER_WORDS["ja"]:          # what one fee is for: 1泊 / 1日 / 1回
+        values["per"] = PER_WORDS.get(language, PER_WORDS["ja"])[values["per"]]
+    if values.get("count") in COUNT_WORDS["ja"]:      # 3泊分 / 3日分 / 3回分
+        values["count"] = COUNT_WORDS.get(language, COUNT_WORDS["ja"])[values["count"]]
+    for name in ("month", "before"):   # a month of the year: 7 (for 7月) in Japanese, July in English
+        if language == "en" and isinstance(values.get(name), int) and 1 <= values[name] <= 12:
+            values[name] = calendar.month_name[values[name]]
     if values.get("unit") in ("months", "days"):
         for end in ("min", "max"):
             if isinstance(values.get(end), int):

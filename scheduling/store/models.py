@@ -288,6 +288,20 @@ class Mother(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class StaffNeed(Base):
+    """Staff's judgement that a mother meets a need only staff can judge (the rules file's staff_needs:
+    産婦健康診査の結果、医師から勧められた方 / 保健師等が特に支援が必要と認めた方): her screening is then eligible
+    on that need instead of needs-a-check. Marked and removed from the resident's record, audited."""
+    __tablename__ = "staff_needs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mother_id: Mapped[int] = mapped_column(ForeignKey("mothers.id"), index=True)
+    need: Mapped[str] = mapped_column(String(32))       # doctor_recommended | staff_recognised
+    actor: Mapped[str] = mapped_column(String(64))      # who marked it
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("mother_id", "need", name="uq_staff_needs_mother_need"),)
+
+
 class LinkCode(Base):
     """A short code staff hand her to link her LINE account to the record they made. Only its hash
     is kept; it expires and works once."""

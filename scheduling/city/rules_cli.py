@@ -1,10 +1,11 @@
 """Staff commands for the rules file:
 
-    hagukumi rules check FILE              validate and summarise the rules, in Japanese
+    hagukumi rules check FILE [--booking B] validate and summarise the rules, in Japanese (with B: each
+                                           provider's own rules where they differ by facility)
     hagukumi rules try FILE CASES.json     evaluate cases and print each decision as JSON; a case with
                                            `expect` is a check: a different decision exits with 1
 
-Also runnable as `python -m scheduling.rules.cli rules check FILE`. Case format: docs/rules.md.
+Also runnable as `python -m scheduling.city.rules_cli rules check FILE`. Case format: docs/rules.md.
 Exit codes: 0 fine, 1 the rules or cases have mistakes, 2 wrong usage.
 """
 from __future__ import annotations
@@ -14,13 +15,15 @@ import json
 import sys
 from datetime import date
 
-from .cases import CaseError, check_case, differences
-from .engine import Use, decide
-from .loader import RulesError, load_rules
-from .questions import next_question
-from .schema import RuleSet, Version
-from .texts import days_words, format_age, render, render_reason
-from .texts import format_date as _format_date
+from scheduling.city.booking_config import load_booking_config
+from scheduling.rules.cases import CaseError, check_case, differences
+from scheduling.rules.engine import Use, decide
+from scheduling.rules.facilities import attach
+from scheduling.rules.loader import RulesError, load_rules
+from scheduling.rules.questions import next_question
+from scheduling.rules.schema import RuleSet, Version
+from scheduling.rules.texts import days_words, format_age, render, render_reason
+from scheduling.rules.texts import format_date as _format_date
 
 TYPE_JA = {"short_stay": "宿泊型", "day_care": "通所型（日帰り）", "home_visit": "訪問型"}
 CLASS_JA = {"welfare": "生活保護", "tax_exempt": "住民税非課税", "taxed": "課税"}
@@ -31,6 +34,9 @@ EXCLUSION_JA = {"infection": "感染症", "hospital": "入院治療が必要", "
                 "siblings": "上の子の同伴", "household_fever": "1週間以内の家族の発熱",
                 "household_illness": "同居家族の感染症（回復から1週間未満を含む）"}
 STAFF_NEED_JA = {"doctor_recommended": "医師が勧めた方", "staff_recognised": "保健師等が支援が必要と認めた方"}
+PER_JA = {"birth": "お子さん（出産）ごと。2人目の出産には新しい上限（年度をまたいでも同じ上限）",
+          "fiscal_year": "年度ごと（4月〜3月、利用日の年度）。出産が2回でも合わせて数えます",
+          "birth_fiscal_year": "お子さん（出産）ごと、かつ年度ごと"}
 COUNT_JA = {"night": "1泊を1回（1泊2日 = 1回）", "day": "1日を1回（1泊2日 = 2日）", "stay": "1回の宿泊を1回"}
 
 
@@ -49,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     try_ = sub.add_parser("try", help="evaluate cases and print decisions as JSON（試しに判定）")
     try_.add_argument("file")
     try_.add_argument("cases")
+    for command in (check, try_):
+        command.add_argument("--booking", metavar="BOOKING.toml",
+                             help="the booking file, for rules that differ by facility（施設ごとのきまり）")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
@@ -58,6 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     except RulesError as error:
         print(error.report(args.file), file=sys.stderr)
         return 1
+    if args.booking:
+
+        try:
+            rule_set = attach(rule_set, load_booking_config(args.booking), name=args.booking)
+        except RulesError as error:
+            print(error.report(args.booking), file=sys.stderr)
+            return 1
     if args.action == "check":
         print(summarise(rule_set))
         return 0
@@ -115,21 +131,40 @@ def _version_lines(v: Version, following: Version | None) -> list[str]:
         lines.append(f"  上限: 全体で {caps.total} 回（日）{multiples}")
     else:
         lines.append("  上限: 全体の上限なし")
+    lines.append("  上限の数え方: " + PER_JA[caps.per])
+    month = v.household.switch_month
+    if month:
+        lines.append(f"  料金の区分: 住民税の年度で決まり、{month}月から新しい年度に切り替わります"
+                     f"（4〜{month - 1}月は前年度の住民税）。"
+                     + (f"{month - 1}月までに聞くときは、{month}月からの区分も聞きます" if v.household.ask_next
+                        else f"{month}月からの料金は幅でお伝えします"))
     lines.append("  料金の「何回目」: " + ("3つの型を合わせて数えます（宿泊の4回目のあとの通所は5回目）"
                                         if caps.use_number == "total" else "型ごとに数えます（型ごとに1回目から）"))
     for name in v.offered:
-        lines += _type_lines(name, v.types[name], week)
+        lines += _type_lines(name, v.types[name], week, e)
+        for p in v.providers_for(name):
+            own = []
+            if name in p.age and "age" in v.types[name].by_provider:
+                own.append(_window(p.age[name]))
+            if name in p.exclusions and "exclusions" in v.types[name].by_provider:
+                own.append("利用できない場合: " + ("、".join(EXCLUSION_JA[i] for i in p.exclusions[name]) or "なし"))
+            lines.append(f"      {p.name}: " + ("、".join(own) if own else "この型の市のきまりのまま"))
     return lines
 
 
-def _type_lines(name: str, t, week: int | None) -> list[str]:
-    """One type's age window, counting, caps and fees, as the summary lists them."""
-    lines = []
-    age = t.age
+def _window(age) -> str:
+    """An age window in words that cannot be misread: 生後4か月未満（4か月になる前日まで）."""
     last = format_age(age.max, age.unit).removeprefix("生後")
     window = (f"{format_age(age.min, age.unit)}から" if age.min else "") + \
         f"{format_age(age.max, age.unit)}未満（{last}になる前日まで）"
-    window += "（利用最終日で判定）" if age.at == "last_day" else "（利用開始日で判定）"
+    return window + ("（利用最終日で判定）" if age.at == "last_day" else "（利用開始日で判定）")
+
+
+def _type_lines(name: str, t, week: int | None, e=None) -> list[str]:
+    """One type's age window, counting, caps and fees, as the summary lists them."""
+    lines = []
+    age = t.age
+    window = _window(age)
     if age.corrected == "ask":
         window += f"、早産児は相談（「{age.ask_text}」と案内）"
     elif age.corrected:
@@ -146,6 +181,14 @@ def _type_lines(name: str, t, week: int | None) -> list[str]:
         extra.append(f"{days_words(list(t.not_on))}は利用不可")
     if t.first_not_on:
         extra.append(f"{days_words(list(t.first_not_on))}の初回利用は不可")
+    if e is not None and e.after_loss:
+        if not t.after_loss:
+            extra.append("死産・流産のあとの方は対象外")
+        elif t.after_loss_months is not None:
+            extra.append(f"死産・流産のあとはお産から{t.after_loss_months}か月未満（この型の期間）")
+    if t.by_provider:
+        extra.append("施設によって異なる: " + "・".join({"age": "月齢", "exclusions": "利用できない場合"}[k]
+                                                   for k in t.by_provider) + "（予約の設定の providers.rules）")
     if t.full_price is not None:
         extra.append(f"上限を超えた分は全額自己負担 {t.full_price:,}円")
     if extra:
@@ -211,7 +254,8 @@ def evaluate_case(rule_set: RuleSet, case: dict, index: int = 0) -> dict:
     uses = [Use.of(u) for u in case.get("existing_uses", [])]
     nights = int(case.get("nights", 1))
     language = case.get("language", "ja")
-    decision = decide(rule_set, answers, on_date=on_date, existing_uses=uses, nights=nights)
+    asked_on = date.fromisoformat(case["asked_on"]) if "asked_on" in case else None
+    decision = decide(rule_set, answers, on_date=on_date, existing_uses=uses, nights=nights, asked_on=asked_on)
     result = {"name": _name(case, index), **decision.as_json()}
     for type_name, type_result in decision.results.items():
         result["results"][type_name]["reasons"] = [
