@@ -146,7 +146,7 @@ async def run(args, standin_url: str) -> dict:
         messages = await turn(user, {"type": "follow", "follow": {"isUnblocked": False}}, None)
         for step in SCREENING:
             messages = await turn(user, pick(messages, step), "screening")
-        for step in BOOKING:
+        for step in BOOKING if args.only != "screening" else ():
             messages = await turn(user, pick(messages, step), "booking")
         if n == 0 and not args.quiet:
             print("  last answer of the first mother:", json.dumps(messages, ensure_ascii=False)[:160], flush=True)
@@ -165,6 +165,7 @@ def main() -> int:
     parser.add_argument("--database-url", help="an empty database of your own (default: a fresh SQLite file)")
     parser.add_argument("--redis-url", help="the state store in Redis (a database of your own)")
     parser.add_argument("--cprofile", metavar="FILE", help="write cProfile stats of all the worker's work")
+    parser.add_argument("--only", choices=("screening",), help="only the screening (for a profile of it)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -192,6 +193,8 @@ def main() -> int:
     print(f"  {'turn':<10} {'taps':>6} {'CPU ms/tap: mean':>17} {'p50':>7} {'p95':>7} {'wall ms: p50':>13} {'p95':>7}")
     verdicts = []
     for kind, rows in figures.items():
+        if not rows:
+            continue
         cpu = sorted(c * 1000 for c, _ in rows)
         wall = sorted(w * 1000 for _, w in rows)
         mean = statistics.fmean(cpu)

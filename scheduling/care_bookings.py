@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -49,11 +49,17 @@ class Outcome:
     repeated: bool = False           # the same request was made before: this is that booking
 
 
+_BOOKINGS = CareBooking.__table__
+# asked on every screening answer: a prebuilt Core statement of four columns, not whole ORM objects
+_USES = (select(_BOOKINGS.c.id, _BOOKINGS.c.care_type, _BOOKINGS.c.start_date, _BOOKINGS.c.nights)
+         .where(_BOOKINGS.c.user_id == bindparam("user"), _BOOKINGS.c.status.in_(COUNTED)))
+
+
 def uses_of(session: Session, *, user_id: str, excluding: int | None = None) -> list[Use]:
-    rows = session.scalars(select(CareBooking).where(CareBooking.user_id == user_id,
-                                                     CareBooking.status.in_(COUNTED)))
-    return [Use(row.care_type, date.fromisoformat(row.start_date), row.nights) for row in rows
-            if row.id != excluding]
+    session.flush()  # her bookings made in this transaction count (as session.execute would flush them)
+    rows = session.connection().execute(_USES, {"user": user_id})
+    return [Use(care_type, date.fromisoformat(start_date), nights) for booking_id, care_type, start_date, nights in rows
+            if booking_id != excluding]
 
 
 def of_user(session: Session, *, user_id: str, upcoming_from: date | None = None) -> list[CareBooking]:
