@@ -2,6 +2,7 @@
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from scheduling.models import InboundEvent
@@ -27,7 +28,7 @@ _CLAIM = (update(_EVENTS)
 _FINISH = update(_EVENTS).where(_EVENTS.c.id == bindparam("event")).values(status="done", lease_until=None)
 
 
-def add(session: Session, *, events: list[dict], now: datetime) -> int:
+def add(session: Session | Connection, *, events: list[dict], now: datetime) -> int:
     """Store events (dicts with webhook_event_id, user_id, event_type, occurred_at, is_redelivery,
     body, and optionally status "rejected" with the reason as last_error); an id seen before is
     skipped, which is the de-duplication. Returns how many were new."""

@@ -1,11 +1,12 @@
 """Small helpers for SQL that differs between SQLite and PostgreSQL."""
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 _INSERTS: dict[tuple, object] = {}
 
 
-def insert_ignoring_duplicates(session: Session, table, rows: list[dict], key: str | None) -> int:
+def insert_ignoring_duplicates(session: Session | Connection, table, rows: list[dict], key: str | None) -> int:
     """Insert rows, skipping any whose unique `key` exists already (any unique constraint when key is
     None); returns how many were new.
 
@@ -14,8 +15,11 @@ def insert_ignoring_duplicates(session: Session, table, rows: list[dict], key: s
     each number of rows and never found in the compiled cache, it is compiled once."""
     if not rows:
         return 0
-    session.flush()  # as session.execute would (nothing to do when no object is pending)
-    connection = session.connection()
+    if isinstance(session, Connection):
+        connection = session
+    else:
+        session.flush()  # as session.execute would (nothing to do when no object is pending)
+        connection = session.connection()
     dialect = connection.dialect.name
     columns = tuple(rows[0])
     if any(tuple(row) != columns for row in rows):  # rows of different shapes: one group per shape
