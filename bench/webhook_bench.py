@@ -375,7 +375,8 @@ async def own_generator(url: str, lines: list[tuple[bytes, str]], seconds: float
         return result
 
 
-def wrk_comparison(args, urls: dict, meter: "CpuMeter", users: list[str], tmp: Path) -> list[tuple[str, dict, str]]:
+def wrk_comparison(args, urls: dict, meter: "CpuMeter", users: list[str], tmp: Path,
+                   db: "BotDb") -> list[tuple[str, dict, str]]:
     """Floor and bot alternated --wrk-rounds times, each run on events of its own (--wrk-events distinct)."""
     have_wrk = shutil.which("wrk") is not None
     print(f"  wrk-style: {'wrk' if have_wrk else 'wrk not installed: own generator (one Python process)'}, "
@@ -384,6 +385,10 @@ def wrk_comparison(args, urls: dict, meter: "CpuMeter", users: list[str], tmp: P
     runs = []
     for round_no in range(1, args.wrk_rounds + 1):
         for name in ("bare", "bot"):
+            if name == "bare" and round_no > 1:  # the floor is not measured while the bot still answers
+                ok, counts, waited = db.wait_settled(args.drain_timeout)
+                print(f"  (bot backlog {'answered' if ok else 'NOT answered'} after {waited:.0f} s: {counts['inbound']})",
+                      flush=True)
             events = Events(users)
             if name == "bot":
                 events.issue(urls["standin"], args.wrk_events)
@@ -558,8 +563,8 @@ def main() -> int:
               flush=True)
 
         if args.wrk:
-            runs = wrk_comparison(args, urls, meter, users, tmp)
             db = BotDb(database_url)
+            runs = wrk_comparison(args, urls, meter, users, tmp, db)
             ok, counts, waited = db.wait_settled(args.drain_timeout)
             rss = {pid: (status_kb(pid, "VmHWM"), status_kb(pid, "VmRSS")) for pid in bot_pids}
             bot_log = bot.log()
