@@ -112,8 +112,11 @@ class Tapper:
 
 
 async def tap_through(client: httpx.AsyncClient, tapper: Tapper, t0: float, deadline: float) -> None:
+    """Her taps: the push's button, then each next button of PATH she has not tapped yet (予約する, or
+    キャンセル待ちに登録 when the class is full by then), until an answer offers none."""
     await asyncio.sleep(max(0.0, t0 + tapper.start - time.time()))
     seq, data, label = 0, "menu:class", "パパママ教室 (the push's button)"
+    tapped: set[str] = set()
     step = 0
     while True:
         sent = time.time()
@@ -123,12 +126,13 @@ async def tap_through(client: httpx.AsyncClient, tapper: Tapper, t0: float, dead
             tapper.taps.append((label, sent, None))
             tapper.outcome = f"webhook answered {response.json()}"
             return
+        tapped.add(label)
         if label in FINAL:
             tapper.final_at = sent
         await asyncio.sleep(tapper.thinks[step % len(tapper.thinks)])   # she reads the answer
         step += 1
         while True:
-            got = (await client.get("/_standin/messages", params={"user_id": tapper.user, "after": seq})).json()
+            got = await read_messages(client, tapper.user, seq)
             answers = [m for m in got["messages"] if m["at"] >= sent and not is_opening_push(m)]
             if answers or time.time() > deadline:
                 break
@@ -139,20 +143,28 @@ async def tap_through(client: httpx.AsyncClient, tapper: Tapper, t0: float, dead
             return
         seq = got["messages"][-1]["seq"]
         tapper.taps.append((label, sent, answers[0]["at"]))
-        if label in FINAL:
-            text_ = json.dumps([m["message"] for m in answers], ensure_ascii=False)
-            tapper.outcome = ("booked" if "ご予約が確定しました" in text_ else
-                              "waiting" if "キャンセル待ち" in text_ else "other")
-            return
         buttons = {}
         for message in answers:
             for action in wb_actions(message["message"]):
                 buttons.setdefault(action.get("label"), action)
-        nxt = next((name for name in PATH if name in buttons), None)
+        nxt = next((name for name in PATH if name in buttons and name not in tapped), None)
         if nxt is None:
-            tapper.outcome = "no button to go on: " + json.dumps([m["message"] for m in answers], ensure_ascii=False)[:200]
+            text_ = json.dumps([m["message"] for m in answers], ensure_ascii=False)
+            tapper.outcome = ("booked" if "ご予約が確定しました" in text_ else
+                              "waiting" if label == "キャンセル待ちに登録" else "other: " + text_[:120])
             return
         data, label = buttons[nxt]["data"], nxt
+
+
+async def read_messages(client: httpx.AsyncClient, user: str, after: int) -> dict:
+    for attempt in range(5):
+        try:
+            return (await client.get("/_standin/messages", params={"user_id": user, "after": after})).json()
+        except httpx.TransportError:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.2)
+    raise AssertionError("unreachable")
 
 
 def is_opening_push(message: dict) -> bool:
@@ -167,7 +179,8 @@ def wb_actions(message: dict) -> list[dict]:
 
 
 async def rush(standin_url: str, tappers: list[Tapper], t0: float, timeout: float) -> None:
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    # idle connections are dropped before the stand-in's keep-alive timeout (5 s) can close one under a request
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=standin_url, timeout=120, limits=limits) as client:
         await asyncio.gather(*(tap_through(client, tapper, t0, t0 + timeout) for tapper in tappers))
 
@@ -240,7 +253,8 @@ def main() -> int:  # noqa: C901 (a report, step by step)
         while time.time() < deadline:
             with engine.connect() as conn:
                 pending = conn.execute(text(
-                    "SELECT (SELECT count(*) FROM reminders WHERE status = 'pending') + "
+                    "SELECT (SELECT count(*) FROM reminders WHERE status = 'pending' "
+                    "AND due_at <= (now() AT TIME ZONE 'UTC')) + "
                     "(SELECT count(*) FROM inbound_events WHERE status = 'pending') + "
                     "(SELECT count(*) FROM outgoing_messages WHERE status = 'pending')")).scalar()
             if not pending:
@@ -259,7 +273,9 @@ def main() -> int:  # noqa: C901 (a report, step by step)
                 "SELECT user_id, status, party, created_at, id FROM class_bookings WHERE session_id = :s "
                 "ORDER BY created_at, id"), {"s": session_id}).all()
             inbound = dict(conn.execute(text("SELECT status, count(*) FROM inbound_events GROUP BY status")).all())
-            pushes = dict(conn.execute(text("SELECT status, count(*) FROM reminders GROUP BY status")).all())
+            pushes = dict(conn.execute(text(
+                "SELECT status || CASE WHEN due_at > (now() AT TIME ZONE 'UTC') THEN ' (due later)' ELSE '' END, "
+                "count(*) FROM reminders GROUP BY 1")).all())
             outgoing = dict(conn.execute(text("SELECT status, count(*) FROM outgoing_messages GROUP BY status")).all())
         bot_log = bot.log()
     finally:
@@ -285,7 +301,7 @@ def main() -> int:  # noqa: C901 (a report, step by step)
     unanswered = sum(1 for _, _, got in taps if got is None)
     booked = [b for b in bookings if b.status == "booked"]
     waiting = [b for b in bookings if b.status == "waiting"]
-    final_at = {t.user: t.final_at for t in tappers if t.final_at}
+    final_at = {t.user: t.final_at for t in tappers if t.final_at}   # her last 予約する / キャンセル待ち tap
     order = [final_at.get(b.user_id) for b in waiting if final_at.get(b.user_id)]
     inversions = sum(1 for a, b in zip(order, order[1:], strict=False) if b < a)
     worst = max((a - b for a, b in zip(order, order[1:], strict=False) if b < a), default=0.0)

@@ -67,12 +67,14 @@ def postpone(session: Session, *, event_id: int, error: str, now: datetime) -> N
 
 
 def users_waiting(session: Session, *, now: datetime, limit: int = 500) -> list[str]:
-    """Users with a pending event nobody holds: events left by a stopped or crashed worker."""
+    """Users with a pending event nobody holds (events left by a stopped or crashed worker, or waiting
+    for a worker process), the longest waiting first: under a backlog, first come is first answered."""
     return list(session.scalars(
         select(InboundEvent.user_id)
         .where(InboundEvent.status == "pending",
                (InboundEvent.lease_until.is_(None)) | (InboundEvent.lease_until <= now))
-        .distinct()
+        .group_by(InboundEvent.user_id)
+        .order_by(func.min(InboundEvent.received_at), func.min(InboundEvent.id))
         .limit(limit)
     ))
 
