@@ -313,6 +313,123 @@ async def warm_up(url: str, events: Events, count: int = 200) -> None:
             await asyncio.gather(*(post(session, url, events, tally, None) for _ in range(16)))
 
 
+# --- the wrk-style comparison (--wrk) ------------------------------------------------------------------
+
+WRK_SCRIPT = ROOT / "bench" / "wrk_events.lua"
+
+
+def write_events(path: Path, events: Events, count: int) -> Path:
+    """`count` distinct signed one-event bodies, one a line: signature TAB body (bench/wrk_events.lua)."""
+    with open(path, "w", encoding="utf-8") as out:
+        for _ in range(count):
+            body, signature, _token = events.make()
+            out.write(f"{signature}\t{body.decode()}\n")
+    return path
+
+
+def run_wrk(url: str, events_file: Path, args) -> dict:
+    """One wrk run: requests/s, p50/p99/max ms, errors, and how many events were sent a second time."""
+    argv = ["wrk", f"-t{args.wrk_threads}", f"-c{args.concurrency}", f"-d{args.seconds:g}s", "--latency",
+            "-s", str(WRK_SCRIPT), url, "--", str(events_file), str(args.wrk_threads)]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=args.seconds + 60).stdout
+    line = next((x for x in out.splitlines() if x.startswith("BENCH ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no result:\n{out}")
+    fields = line.split()[1:]
+    found = {fields[i]: float(fields[i + 1]) for i in range(0, len(fields), 2)}
+    return {"ok": int(found["requests"]), "rps": found["requests"] / found["seconds"], "p50": found["p50_ms"],
+            "p99": found["p99_ms"], "max": found["max_ms"],
+            "errors": {"wrk errors": int(found["errors"])} if found["errors"] else {},
+            "repeated": int(found["repeated"]), "elapsed": found["seconds"]}
+
+
+async def own_generator(url: str, lines: list[tuple[bytes, str]], seconds: float, connections: int) -> dict:
+    """Without wrk: closed loop over the same pre-signed bodies, `connections` in flight (one Python process,
+    so a fast server may be measured against the generator's limit: the CPU line shows it)."""
+    tally, position = Tally(), [0]
+    async with session_for(connections) as session:
+        t0 = time.perf_counter()
+        deadline = t0 + seconds
+
+        async def client():
+            while time.perf_counter() < deadline:
+                body, signature = lines[position[0] % len(lines)]
+                position[0] += 1
+                start = time.perf_counter()
+                try:
+                    async with session.post(url, data=body, headers={
+                            "Content-Type": "application/json; charset=utf-8", "X-Line-Signature": signature}) as r:
+                        await r.read()
+                        status = r.status
+                except Exception as exc:  # noqa: BLE001
+                    tally.errors[f"{type(exc).__name__}"] += 1
+                    continue
+                if status == 200:
+                    tally.latencies.append(time.perf_counter() - start)
+                else:
+                    tally.errors[f"HTTP {status}"] += 1
+
+        await asyncio.gather(*(client() for _ in range(connections)))
+        result = tally.result(time.perf_counter() - t0)
+        result["repeated"] = max(0, position[0] - len(lines))
+        return result
+
+
+def wrk_comparison(args, urls: dict, meter: "CpuMeter", users: list[str], tmp: Path,
+                   db: "BotDb") -> list[tuple[str, dict, str]]:
+    """Floor and bot alternated --wrk-rounds times, each run on events of its own (--wrk-events distinct)."""
+    have_wrk = shutil.which("wrk") is not None
+    print(f"  wrk-style: {'wrk' if have_wrk else 'wrk not installed: own generator (one Python process)'}, "
+          f"{args.wrk_threads} threads, {args.concurrency} connections, {args.wrk_events} distinct pre-signed "
+          f"events per run, {args.seconds:g} s per run", flush=True)
+    runs = []
+    for round_no in range(1, args.wrk_rounds + 1):
+        for name in ("bare", "bot"):
+            if name == "bare" and round_no > 1:  # the floor is not measured while the bot still answers
+                ok, counts, waited = db.wait_settled(args.drain_timeout)
+                print(f"  (bot backlog {'answered' if ok else 'NOT answered'} after {waited:.0f} s: {counts['inbound']})",
+                      flush=True)
+            events = Events(users)
+            if name == "bot":
+                events.issue(urls["standin"], args.wrk_events)
+            path = write_events(tmp / f"events-{name}-{round_no}.txt", events, args.wrk_events)
+            url = urls[name] + "/callback"
+            before = meter.snapshot()
+            if have_wrk:
+                result = run_wrk(url, path, args)
+            else:
+                lines = [(line.split("\t", 1)[1].rstrip("\n").encode(), line.split("\t", 1)[0])
+                         for line in path.read_text(encoding="utf-8").splitlines()]
+                result = asyncio.run(own_generator(url, lines, args.seconds, args.concurrency))
+            cpu = CpuMeter.share(before, meter.snapshot())
+            runs.append((f"{name} {round_no}", result, cpu))
+            print(f"  {name} {round_no}: {result['ok']} acknowledged, {result['rps']:.0f}/s, p50 {result['p50']:.1f} ms, "
+                  f"p99 {result['p99']:.1f} ms, errors {fmt_errors(result['errors'])}, events sent twice "
+                  f"{result['repeated']}  [cpu {cpu}]", flush=True)
+            time.sleep(2.0)  # let the bot's webhook finish what was in flight
+    return runs
+
+
+def print_wrk(runs: list[tuple[str, dict, str]], args) -> float:
+    print(f"  {'run':<10} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} {'sent twice':>11}   errors")
+    for label, r, _cpu in runs:
+        print(f"  {label:<10} {r['rps']:>9.0f} {r['p50']:>9.1f} {r['p99']:>9.1f} {r['max']:>9.1f} {r['repeated']:>11}"
+              f"   {fmt_errors(r['errors'])}")
+    print("  CPU during each run (100% = one core):")
+    for label, _r, cpu in runs:
+        print(f"    {label}: {cpu}")
+    ratios = []
+    for round_no in range(1, args.wrk_rounds + 1):
+        bare = next(r for label, r, _ in runs if label == f"bare {round_no}")
+        bot = next(r for label, r, _ in runs if label == f"bot {round_no}")
+        ratios.append(bot["rps"] / bare["rps"])
+    ratio = sum(r["rps"] for label, r, _ in runs if label.startswith("bot")) / \
+        sum(r["rps"] for label, r, _ in runs if label.startswith("bare"))
+    print(f"  bot/bare req/s per round: {', '.join(f'{x:.2f}' for x in ratios)}; over all rounds {ratio:.2f}   "
+          f"aim >= {AIM_RATIO}: {yes(ratio >= AIM_RATIO)}")
+    return ratio
+
+
 # --- the bot's progress -------------------------------------------------------------------------------
 
 class BotDb:
@@ -390,6 +507,12 @@ def main() -> int:
     parser.add_argument("--uvicorn-default", action="store_true",
                         help="start plain uvicorn, which leaves TCP_NODELAY off with --workers > 1")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, SQLite file)")
+    parser.add_argument("--wrk", action="store_true",
+                        help="the wrk-style comparison instead of phases A and B: floor and bot alternated, "
+                             "pre-signed distinct events (wrk when installed, else this process)")
+    parser.add_argument("--wrk-events", type=int, default=20_000, help="distinct events per --wrk run (20,000)")
+    parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument("--wrk-rounds", type=int, default=2, help="floor-then-bot rounds (default 2)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="hagukumi-bench-"))
@@ -439,6 +562,27 @@ def main() -> int:
         print(f"  ready in {time.monotonic() - started:.1f} s; bot workers {bot_pids}, bare workers {bare_pids}",
               flush=True)
 
+        if args.wrk:
+            db = BotDb(database_url)
+            runs = wrk_comparison(args, urls, meter, users, tmp, db)
+            ok, counts, waited = db.wait_settled(args.drain_timeout)
+            rss = {pid: (status_kb(pid, "VmHWM"), status_kb(pid, "VmRSS")) for pid in bot_pids}
+            bot_log = bot.log()
+            print()
+            print("=" * 96)
+            print_wrk(runs, args)
+            print(f"  bot backlog {'answered' if ok else 'NOT yet answered'} {waited:.0f} s after the last run: "
+                  f"inbound_events {counts['inbound']}, outgoing_messages {counts['outgoing']}")
+            for pid, (hwm, _now_kb) in rss.items():
+                print(f"  bot process {pid}: peak RSS (VmHWM) {(hwm or 0) / 1024:.1f} MB")
+            load = os.getloadavg()
+            print(f"  load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; total time "
+                  f"{time.monotonic() - started:.0f} s")
+            problems = [line for line in bot_log.splitlines() if line.strip()]
+            for line in problems[:10]:
+                print("    " + line[:200])
+            print("=" * 96)
+            return 0
         results, cpu = {}, {}
         bare_events = Events(users)  # the bare app ignores reply tokens: none needed
         bot_events = Events(users)

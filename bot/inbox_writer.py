@@ -5,11 +5,11 @@ If a batch fails anyway, each request's events are written again on their own, s
 that cannot be stored never costs the others their 200."""
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduling.messaging import inbox
-from scheduling.store.db import transaction
 from scheduling.store.models import utcnow
 
 
@@ -52,8 +52,11 @@ class InboxWriter:
             await asyncio.shield(self._writing)
 
     def _write(self, rows: list[dict]) -> None:
-        with transaction(self.sessions) as session:
-            inbox.add(session, events=rows, now=utcnow())
+        """One transaction, one INSERT statement for every event of the batch: on a Core connection,
+        as no ORM object is involved (SQLite's writers queue on the engine's write lock)."""
+        engine = self.sessions.kw["bind"]
+        with getattr(engine, "write_lock", nullcontext()), engine.begin() as connection:
+            inbox.add(connection, events=rows, now=utcnow())
 
     def close(self) -> None:
         self._thread.shutdown(wait=True)

@@ -12,14 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import aiohttp
-from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration, PushMessageRequest, ReplyMessageRequest
+from aiohttp.helpers import get_env_proxy_for_url
+from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration
 from linebot.v3.messaging.exceptions import ApiException
+from yarl import URL
 
 from scheduling.city.richmenu_config import alias_of
 
 log = logging.getLogger("hagukumi.line")
 TIMEOUT = 10
 BACKOFF = (0.2, 0.8, 2.0)  # in-process retries; later ones are rescheduled rows
+MAX_MESSAGES = 5  # LINE's limit per reply or push (the SDK's request models check the same)
+JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,19 @@ def _retryable(status: int | None) -> bool:
     return status is None or status == 429 or status >= 500
 
 
+def request_problem(to_key: str, to: str, messages) -> str | None:
+    """Why a reply or push body would be refused, as the SDK's request model would say it, or None.
+    Each message was checked with the SDK's own model when it was built (bot/render.py), so only the
+    request's own shape is checked here, not every message again."""
+    if not isinstance(to, str) or not to:
+        return f"{to_key} must be a non-empty string"
+    if not isinstance(messages, list) or not 1 <= len(messages) <= MAX_MESSAGES:
+        return f"messages must be a list of 1 to {MAX_MESSAGES} messages"
+    if not all(isinstance(message, dict) and isinstance(message.get("type"), str) for message in messages):
+        return "every message must be an object with a type"
+    return None
+
+
 def _error_text(error: Exception) -> str:
     if isinstance(error, ApiException):
         return f"HTTP {error.status}: {error.body!r}"
@@ -50,11 +67,35 @@ def _error_text(error: Exception) -> str:
 
 class LineClient:
     def __init__(self, *, base_url: str, access_token: str):
-        self._api_client = AsyncApiClient(Configuration(host=base_url, access_token=access_token))
+        configuration = Configuration(host=base_url, access_token=access_token)
+        # The SDK's aiohttp session trusts the environment, so every request looked up a proxy and a
+        # .netrc in two thread-pool round trips (a third of a push's CPU). The proxy is looked up once
+        # here instead (HTTPS_PROXY, NO_PROXY); a .netrc entry could only clash with the Bearer token.
+        try:
+            proxy, proxy_auth = get_env_proxy_for_url(URL(base_url))
+        except LookupError:
+            proxy, proxy_auth = None, None
+        if proxy is not None:
+            configuration.proxy = str(proxy)
+            if proxy_auth is not None:
+                configuration.proxy_headers = {"Proxy-Authorization": proxy_auth.encode()}
+        self._api_client = AsyncApiClient(configuration)
+        session = self._api_client.rest_client.pool_manager
+        if hasattr(session, "_trust_env"):
+            session._trust_env = False
         self.api = AsyncMessagingApi(self._api_client)
 
     async def close(self) -> None:
         await self._api_client.close()
+
+    async def _post(self, path: str, body: dict, headers: dict | None = None) -> None:
+        """POST a JSON body through the SDK's own API client (its connection pool, Bearer token,
+        errors as ApiException), without building its request models from the dict and back: the
+        messages were checked with the SDK's models when they were rendered."""
+        await self._api_client.call_api(
+            path, "POST", {}, [], dict(JSON_HEADERS, **headers) if headers else dict(JSON_HEADERS), body=body,
+            post_params=[], files={}, response_types_map={}, auth_settings=["Bearer"],
+            _return_http_data_only=True, collection_formats={}, _preload_content=True, _request_timeout=TIMEOUT)
 
     async def send(self, *, user_id: str, messages: list[dict], retry_key: str,
                    reply_token: str | None, reply_deadline: datetime | None, now: datetime,
@@ -66,11 +107,11 @@ class LineClient:
         first use, or 429) falls back to a push. `replied_before`: an earlier sender of this row may
         have replied (it died before recording the outcome)."""
         if reply_token and reply_deadline and now < reply_deadline:
-            try:
-                request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": messages})
-            except ValueError as error:
-                log.error("a reply to %s is not a valid LINE request: %s", user_id, error)
-                return Result("failed", error=str(error))
+            problem = request_problem("replyToken", reply_token, messages)
+            if problem:
+                log.error("a reply to %s is not a valid LINE request: %s", user_id, problem)
+                return Result("failed", error=problem)
+            request = {"replyToken": reply_token, "messages": messages}
             time_left, started = (reply_deadline - now).total_seconds(), time.monotonic()
             maybe_delivered = replied_before
             for pause in (0.0, *BACKOFF):
@@ -78,7 +119,7 @@ class LineClient:
                     break
                 await asyncio.sleep(pause)
                 try:
-                    await self.api.reply_message_with_http_info(request, _request_timeout=TIMEOUT)
+                    await self._post("/v2/bot/message/reply", request)
                     return Result("sent", "reply")
                 except (TimeoutError, ApiException, aiohttp.ClientError) as error:
                     status = getattr(error, "status", None)
@@ -101,17 +142,16 @@ class LineClient:
         return await self.push(user_id=user_id, messages=messages, retry_key=retry_key)
 
     async def push(self, *, user_id: str, messages: list[dict], retry_key: str) -> Result:
-        try:
-            request = PushMessageRequest.from_dict({"to": user_id, "messages": messages})
-        except ValueError as error:  # the SDK's own model refuses it: LINE would too
-            log.error("a push to %s is not a valid LINE request: %s", user_id, error)
-            return Result("failed", error=str(error))
+        problem = request_problem("to", user_id, messages)
+        if problem:  # the SDK's request model would refuse it: LINE would too
+            log.error("a push to %s is not a valid LINE request: %s", user_id, problem)
+            return Result("failed", error=problem)
+        request, headers = {"to": user_id, "messages": messages}, {"X-Line-Retry-Key": retry_key} if retry_key else None
         error: Exception | None = None
         for pause in (0.0, *BACKOFF):
             await asyncio.sleep(pause)
             try:
-                await self.api.push_message_with_http_info(
-                    request, x_line_retry_key=retry_key, _request_timeout=TIMEOUT)
+                await self._post("/v2/bot/message/push", request, headers)
                 return Result("sent", "push")
             except ApiException as exc:
                 error = exc

@@ -1,4 +1,6 @@
 """Turn a dialog's words into LINE message objects (dicts), checked by line-bot-sdk's models."""
+import json
+
 from linebot.v3.messaging import Message
 
 from dialogs import catalog
@@ -6,6 +8,8 @@ from dialogs.core import Cards, Choice, CityText, DateChoice, Link, Say
 
 MAX_MESSAGES = 5
 MAX_TEXT = 5000  # LINE's limit for one text message
+CHECKED_KEEP = 20_000  # messages remembered as accepted by the SDK's model (most repeat: the same question)
+_checked: set[str] = set()
 
 
 def render(says: tuple[Say | Cards | CityText, ...], language: str) -> list[dict]:
@@ -29,8 +33,21 @@ def _render_one(say: Say | Cards | CityText, language: str) -> dict:
     if say.choices:
         message["quickReply"] = {"items": [{"type": "action", "action": _action(c, language)}
                                            for c in say.choices]}
-    Message.from_dict(message)  # line-bot-sdk's own model must accept it
+    check(message)
     return message
+
+
+def check(message: dict) -> None:
+    """line-bot-sdk's own model must accept the message (ValueError if not). Building the model costs far
+    more than the rest of rendering, and most messages are the same for every mother (a question, its
+    buttons), so a message accepted once is remembered by its JSON and not built again."""
+    key = json.dumps(message, ensure_ascii=False, sort_keys=True)
+    if key in _checked:
+        return
+    Message.from_dict(message)
+    if len(_checked) >= CHECKED_KEEP:
+        _checked.clear()
+    _checked.add(key)
 
 
 def _action(choice: Choice | DateChoice | Link, language: str) -> dict:

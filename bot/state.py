@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.store.models import ConversationState
@@ -45,17 +45,27 @@ def _decode(version: int, text: str) -> Stored:
     return Stored(version, record["data"], record["event"], record["before"])
 
 
+_STATES = ConversationState.__table__
+_LOAD = (select(_STATES.c.version, _STATES.c.expires_at, _STATES.c.data)
+         .where(_STATES.c.user_id == bindparam("user")))
+_SAVE = (update(_STATES).where(_STATES.c.user_id == bindparam("user"), _STATES.c.version == bindparam("expected"))
+         .values(data=bindparam("text"), version=bindparam("next"), expires_at=bindparam("expires")))
+
+
 class SqlStateStore:
+    """Core statements on the event's own connection (the worker's hot path)."""
+
     def __init__(self, ttl: timedelta):
         self.ttl = ttl
 
     def load(self, session: Session, user_id: str, now: datetime) -> Stored:
-        row = session.scalars(select(ConversationState).where(ConversationState.user_id == user_id)).first()
+        row = session.connection().execute(_LOAD, {"user": user_id}).first()
         if row is None:
             return Stored(0)
-        if row.expires_at <= now:
-            return Stored(row.version)
-        return _decode(row.version, row.data)
+        version, expires_at, text = row
+        if expires_at <= now:
+            return Stored(version)
+        return _decode(version, text)
 
     def save(self, session: Session, user_id: str, *, expected: int, data: dict | None,
              event_id: int, before: dict | None, now: datetime) -> None:
@@ -65,10 +75,8 @@ class SqlStateStore:
             if not insert_ignoring_duplicates(session, ConversationState.__table__, [row], "user_id"):
                 raise StateConflict(user_id)
             return
-        changed = session.execute(
-            update(ConversationState)
-            .where(ConversationState.user_id == user_id, ConversationState.version == expected)
-            .values(data=text, version=expected + 1, expires_at=expires)
+        changed = session.connection().execute(
+            _SAVE, {"user": user_id, "expected": expected, "text": text, "next": expected + 1, "expires": expires}
         ).rowcount
         if not changed:
             raise StateConflict(user_id)

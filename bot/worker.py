@@ -84,17 +84,26 @@ class Worker:
 
     async def _drain(self, user_id: str) -> None:
         task = asyncio.current_task()
+        sent = None  # (message id, result) of the answer just sent: recorded with the next claim
         try:
             while True:
                 task.kick_again = False
-                if not await self._handle_next(user_id) and not task.kick_again:
+                handled, sent = await self._handle_next(user_id, sent)
+                if not handled and not task.kick_again:
                     return
         finally:
+            if sent is not None:  # stopped between sending and recording: record it on its own
+                try:
+                    await asyncio.shield(self._in_db(self._record, *sent))
+                except Exception:  # noqa: BLE001 (the row's lease runs out; the sweep sends it again)
+                    log.exception("recording message %s failed", sent[0])
             if self._drains.get(user_id) is task:
                 del self._drains[user_id]
 
-    async def _handle_next(self, user_id: str) -> bool:
-        """Handle the user's oldest pending event, if no other worker holds it."""
+    async def _handle_next(self, user_id: str, sent: tuple | None = None) -> tuple[bool, tuple | None]:
+        """Record the outcome of the answer sent before (`sent`), and handle the user's oldest pending
+        event if no other worker holds it, in one transaction; then send its answer. Returns (whether an
+        event was handled, the (message id, result) of the answer sent, still to be recorded)."""
         language = self._languages.get(user_id)
         if language is None:  # once per user and process: her LINE profile's language
             language = await self._in_db(self._stored_language, user_id)
@@ -105,24 +114,33 @@ class Worker:
             self._languages[user_id] = language
         if self._give_way is not None:
             await self._give_way()
-        handled = await self._in_db(self._claim_and_apply, user_id, language)
+        handled = await self._in_db(self._claim_and_apply, user_id, language, sent)
         if handled is None:
-            return False
-        for message in handled:
-            await self._send(message.id, claimed=message)
-        return True
+            return False, None
+        sent = None
+        for row, messages in handled:
+            if sent is not None:  # more than one answer (not today): record each before the next
+                await self._in_db(self._record, *sent)
+                sent = None
+            result = await self._send_claimed(row, messages)
+            if result is not None:
+                sent = (row.id, result)
+        return True, sent
 
     def _stored_language(self, user_id: str) -> str | None:
         with transaction(self.sessions) as session:
             user = users.get(session, user_id=user_id)
             return user.language if user else None
 
-    def _claim_and_apply(self, user_id: str, language: str) -> list | None:
-        """Everything an event changes, in one transaction: the claim, user, dialog state, answer,
-        done. The answer's row is written already claimed by this worker, which sends it next.
-        A failing event is set aside to be retried later, with backoff."""
+    def _claim_and_apply(self, user_id: str, language: str, sent: tuple | None = None) -> list | None:
+        """Everything an event changes, in one transaction: the outcome of the answer sent before, the
+        claim, user, dialog state, answer, done. The answer's row is written already claimed by this
+        worker, which sends it next. A failing event is set aside to be retried later, with backoff.
+        Returns [(claimed row, messages)] to send, or None when no event was claimed."""
         now = self.clock()
         with transaction(self.sessions) as session:
+            if sent is not None:
+                self._record_in(session, *sent, now=now)
             claimed = inbox.claim_next(session, user_id=user_id, now=now)
             if claimed is None:
                 return None
@@ -145,14 +163,14 @@ class Worker:
                 # given up: she still hears from us, as a push since her reply token is long gone
                 sorry = Say("reply.sorry", {"phone": self.city.contact.phone})
                 apology = render((sorry, MENU), catalog.language_of(language))
-                return [outbox.add(session, user_id=user_id, messages=apology, now=now, claimed=True,
-                                   source_event_id=event_id)]
+                return [outbox.add_claimed(session, user_id=user_id, messages=apology, now=now,
+                                           source_event_id=event_id)]
         return messages
 
     def _converse(self, session, event, event_id, raw, user_id, language, now) -> list:
         if raw["type"] in ("follow", "unfollow"):
             users.set_following(session, user_id=user_id, following=raw["type"] == "follow", now=now)
-        user = users.ensure(session, user_id=user_id, now=now, language=language)
+        stored_language = users.ensure_language(session, user_id=user_id, now=now, language=language)
         dialog_input = events.to_input(event)
         if dialog_input is None:
             return []
@@ -168,14 +186,13 @@ class Worker:
                               event_id=event_id, before=base, now=now)
         for command in outcome.commands:
             self._run(session, command, user_id=user_id, event_id=event_id, now=now)
-        messages = render(outcome.says, catalog.language_of(user.language))
+        messages = render(outcome.says, catalog.language_of(stored_language))
         if not messages:
             return []
         token = events.reply_token(event)
-        row = outbox.add(session, user_id=user_id, messages=messages, now=now, reply_token=token,
-                         reply_deadline=events.occurred_at(raw) + REPLY_TOKEN_LIFETIME if token else None,
-                         source_event_id=event_id, claimed=True)
-        return [row]
+        return [outbox.add_claimed(session, user_id=user_id, messages=messages, now=now, reply_token=token,
+                                   reply_deadline=events.occurred_at(raw) + REPLY_TOKEN_LIFETIME if token else None,
+                                   source_event_id=event_id)]
 
     def _run(self, session, command, *, user_id: str, event_id: int, now: datetime) -> None:
         """A dialog's domain command, in the event's own transaction."""
@@ -200,21 +217,29 @@ class Worker:
                 raise TypeError(f"unknown command {command!r}")
 
     # --- sending --------------------------------------------------------------------------------
-    async def _send(self, message_id: int, claimed=None) -> None:
+    async def _send(self, message_id: int) -> None:
+        """Send a message row no live sender holds (found by the sweep), and record the outcome."""
         try:
-            await self._send_row(claimed or await self._in_db(self._claim_message, message_id))
+            claimed = await self._in_db(self._claim_message, message_id)
+            if claimed is None:
+                return
+            result = await self._send_claimed(*claimed)
+            if result is not None:
+                await self._in_db(self._record, message_id, result)
         except Exception:  # the row's lease runs out and the sweep tries again
             log.exception("sending message %s failed", message_id)
 
-    async def _send_row(self, claimed) -> None:
-        if claimed is None:
-            return
-        row, messages = claimed if isinstance(claimed, tuple) else (claimed, json.loads(claimed.messages))
-        result = await self.line.send(user_id=row.user_id, messages=messages,
-                                      retry_key=row.retry_key, reply_token=row.reply_token,
-                                      reply_deadline=row.reply_deadline, now=self.clock(),
-                                      replied_before=row.attempts > 1)
-        await self._in_db(self._record, row.id, result)
+    async def _send_claimed(self, row, messages: list[dict]):
+        """Send a claimed row; the outcome (None when sending failed unexpectedly: the row's lease runs out
+        and the sweep tries again)."""
+        try:
+            return await self.line.send(user_id=row.user_id, messages=messages,
+                                        retry_key=row.retry_key, reply_token=row.reply_token,
+                                        reply_deadline=row.reply_deadline, now=self.clock(),
+                                        replied_before=row.attempts > 1)
+        except Exception:
+            log.exception("sending message %s failed", row.id)
+            return None
 
     def _claim_message(self, message_id: int):
         """(row, its messages) to send, or None; an answer that leaves late says sorry first."""
@@ -236,13 +261,17 @@ class Worker:
     def _record(self, message_id: int, result) -> None:
         now = self.clock()
         with transaction(self.sessions) as session:
-            if result.status == "sent":
-                outbox.mark_sent(session, message_id=message_id, via=result.via, now=now)
-            elif result.status == "failed":
-                outbox.mark_failed(session, message_id=message_id, error=result.error)
-            else:
-                outbox.retry_later(session, message_id=message_id, error=result.error, now=now,
-                                   retry_after=result.retry_after)
+            self._record_in(session, message_id, result, now=now)
+
+    @staticmethod
+    def _record_in(session, message_id: int, result, *, now: datetime) -> None:
+        if result.status == "sent":
+            outbox.mark_sent(session, message_id=message_id, via=result.via, now=now)
+        elif result.status == "failed":
+            outbox.mark_failed(session, message_id=message_id, error=result.error)
+        else:
+            outbox.retry_later(session, message_id=message_id, error=result.error, now=now,
+                               retry_after=result.retry_after)
 
     # --- the sweep ------------------------------------------------------------------------------
     async def sweep(self) -> None:

@@ -232,11 +232,14 @@ class LineState:
 
     # --- Messaging API
     def _deliver(self, user_id: str, messages: list[dict], via: str) -> list[dict]:
+        """`at`: when it arrived (time.time(), for benchmarks); `request`: which API call brought it."""
         sent = []
+        self.deliveries = getattr(self, "deliveries", 0) + 1
+        at = time.time()
         for message in messages:
             self.seq += 1
             self.messages.append({"seq": self.seq, "user_id": user_id, "via": via,
-                                  "message": message})
+                                  "message": message, "at": at, "request": self.deliveries})
             sent.append(self._sent_message(message))
         return sent
 

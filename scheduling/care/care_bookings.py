@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,17 +50,22 @@ class Outcome:
     repeated: bool = False           # the same request was made before: this is that booking
 
 
+_BOOKINGS = CareBooking.__table__
+# asked on every screening answer: a prebuilt Core statement of four columns, not whole ORM objects
+_SCREENINGS = Screening.__table__
+_USES = (select(_BOOKINGS.c.id, _BOOKINGS.c.care_type, _BOOKINGS.c.start_date, _BOOKINGS.c.nights,
+                _SCREENINGS.c.answers)
+         .outerjoin(_SCREENINGS, _SCREENINGS.c.id == _BOOKINGS.c.screening_id)
+         .where(_BOOKINGS.c.user_id == bindparam("user"), _BOOKINGS.c.status.in_(COUNTED)))
+
+
 def uses_of(session: Session, *, user_id: str, excluding: int | None = None) -> list[Use]:
     """Her uses that count against the caps, each with the child it was for (from the screening it was
     booked under), so that a second birth has its own caps where the city counts by birth."""
-    rows = [row for row in session.scalars(select(CareBooking).where(CareBooking.user_id == user_id,
-                                                                     CareBooking.status.in_(COUNTED)))
-            if row.id != excluding]
-    ids = {row.screening_id for row in rows if row.screening_id}
-    children = {s.id: child_date(json.loads(s.answers)) for s in
-                session.scalars(select(Screening).where(Screening.id.in_(ids)))} if ids else {}
-    return [Use(row.care_type, date.fromisoformat(row.start_date), row.nights, children.get(row.screening_id))
-            for row in rows]
+    session.flush()  # her bookings made in this transaction count (as session.execute would flush them)
+    rows = [row for row in session.connection().execute(_USES, {"user": user_id}) if row.id != excluding]
+    return [Use(row.care_type, date.fromisoformat(row.start_date), row.nights,
+                child_date(json.loads(row.answers)) if row.answers else None) for row in rows]
 
 
 def of_user(session: Session, *, user_id: str, upcoming_from: date | None = None) -> list[CareBooking]:

@@ -1,9 +1,10 @@
 """Outgoing LINE requests: written in the transaction that decides them, then sent and marked."""
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.store import audit
@@ -46,6 +47,36 @@ def add(session: Session, *, user_id: str, messages: list[dict], now: datetime,
     return row
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A message row written already claimed (the worker's own answer): what sending it needs."""
+    id: int
+    user_id: str
+    retry_key: str
+    reply_token: str | None
+    reply_deadline: datetime | None
+    attempts: int = 1
+
+
+_MESSAGES = OutgoingMessage.__table__
+_ADD_CLAIMED = insert(_MESSAGES).returning(_MESSAGES.c.id)
+_MARK_SENT = (update(_MESSAGES).where(_MESSAGES.c.id == bindparam("message"))
+              .values(status="sent", sent_via=bindparam("via"), sent_at=bindparam("now"), lease_until=None))
+
+
+def add_claimed(session: Session, *, user_id: str, messages: list[dict], now: datetime,
+                reply_token: str | None = None, reply_deadline: datetime | None = None,
+                source_event_id: int | None = None) -> tuple[Claimed, list[dict]]:
+    """As `add(..., claimed=True)` in one Core statement (the worker's hot path): the claimed row and
+    its messages, for the caller to send right after the commit."""
+    retry_key = str(uuid.uuid4())
+    message_id = session.connection().execute(_ADD_CLAIMED, dict(
+        user_id=user_id, messages=json.dumps(messages, ensure_ascii=False), reply_token=reply_token,
+        reply_deadline=reply_deadline, retry_key=retry_key, status="pending", not_before=now, created_at=now,
+        source_event_id=source_event_id, attempts=1, lease_until=now + LEASE)).scalar_one()
+    return Claimed(message_id, user_id, retry_key, reply_token, reply_deadline), messages
+
+
 def claim(session: Session, *, message_id: int, now: datetime) -> OutgoingMessage | None:
     """Take a pending message for sending, unless another sender holds it."""
     claimed = session.execute(
@@ -70,8 +101,7 @@ def due_ids(session: Session, *, now: datetime, limit: int = 200) -> list[int]:
 
 
 def mark_sent(session: Session, *, message_id: int, via: str, now: datetime) -> None:
-    session.execute(update(OutgoingMessage).where(OutgoingMessage.id == message_id)
-                    .values(status="sent", sent_via=via, sent_at=now, lease_until=None))
+    session.connection().execute(_MARK_SENT, {"message": message_id, "via": via, "now": now})
 
 
 def mark_failed(session: Session, *, message_id: int, error: str) -> None:

@@ -1,7 +1,7 @@
 """LINE users: following or not (no push goes to a user who blocked the account), language."""
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.store.models import LineUser
@@ -21,6 +21,25 @@ def ensure(session: Session, *, user_id: str, now: datetime, language: str | Non
     elif language and not user.language:
         user.language = language
     return user
+
+
+_USERS = LineUser.__table__
+_LANGUAGE = select(_USERS.c.language).where(_USERS.c.user_id == bindparam("user"))
+_SET_LANGUAGE = update(_USERS).where(_USERS.c.user_id == bindparam("user")).values(language=bindparam("lang"))
+
+
+def ensure_language(session: Session, *, user_id: str, now: datetime, language: str | None = None) -> str | None:
+    """As `ensure`, in Core statements for the worker's hot path: her stored language (None if unknown)."""
+    connection = session.connection()
+    found = connection.execute(_LANGUAGE, {"user": user_id}).first()
+    if found is None:
+        insert_ignoring_duplicates(session, _USERS, [dict(user_id=user_id, language=language, following=True,
+                                                          created_at=now)], "user_id")
+        return language
+    if language and not found[0]:
+        connection.execute(_SET_LANGUAGE, {"user": user_id, "lang": language})
+        return language
+    return found[0]
 
 
 def hold(session: Session, *, user_id: str, now: datetime) -> None:

@@ -1,15 +1,37 @@
 """Small helpers for SQL that differs between SQLite and PostgreSQL."""
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+_INSERTS: dict[tuple, object] = {}
 
-def insert_ignoring_duplicates(session: Session, table, rows: list[dict], key: str | None) -> int:
+
+def insert_ignoring_duplicates(session: Session | Connection, table, rows: list[dict], key: str | None) -> int:
     """Insert rows, skipping any whose unique `key` exists already (any unique constraint when key is
-    None); returns how many were new."""
+    None); returns how many were new.
+
+    One statement per table, key and set of columns, run with the rows as parameters (executemany;
+    SQLAlchemy sends them as multi-row VALUES in batches): unlike `.values(rows)`, whose SQL is new for
+    each number of rows and never found in the compiled cache, it is compiled once."""
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (insert(table).values(rows).on_conflict_do_nothing(index_elements=[key] if key else None)
-                 .returning(table.c[key] if key else table.c.id))  # psycopg reports no rowcount here
-    return len(session.execute(statement).all())
+    if isinstance(session, Connection):
+        connection = session
+    else:
+        session.flush()  # as session.execute would (nothing to do when no object is pending)
+        connection = session.connection()
+    dialect = connection.dialect.name
+    columns = tuple(rows[0])
+    if any(tuple(row) != columns for row in rows):  # rows of different shapes: one group per shape
+        groups: dict[tuple, list[dict]] = {}
+        for row in rows:
+            groups.setdefault(tuple(row), []).append(row)
+        return sum(insert_ignoring_duplicates(session, table, group, key) for group in groups.values())
+    cache_key = (dialect, table.name, key, columns)
+    statement = _INSERTS.get(cache_key)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (insert(table).on_conflict_do_nothing(index_elements=[key] if key else None)
+                     .returning(table.c[key] if key else table.c.id))  # psycopg reports no rowcount here
+        _INSERTS[cache_key] = statement
+    return len(connection.execute(statement, rows).all())
