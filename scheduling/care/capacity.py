@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from scheduling.store.models import CapacityCounter
-from scheduling.store.sql import insert_ignoring_duplicates
+from scheduling.store.sql import affected, insert_ignoring_duplicates
 
 
 def _ensure(session: Session, resource: str, day: str, slot: str, capacity: int) -> None:
@@ -24,13 +24,13 @@ def take(session: Session, *, resource: str, places: list[tuple[str, str, int]],
     savepoint: on False some days may have been taken and the caller must roll them back."""
     for day, slot, capacity in sorted(places):
         _ensure(session, resource, day, slot, capacity)
-        taken = session.execute(
+        taken = affected(session, 
             update(CapacityCounter)
             .where(CapacityCounter.resource == resource, CapacityCounter.day == day, CapacityCounter.slot == slot,
                    CapacityCounter.used + count <= CapacityCounter.capacity)
             .values(used=CapacityCounter.used + count)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if taken != 1:
             return False
     return True
@@ -56,8 +56,8 @@ def used(session: Session, *, resource: str, first: str, last: str) -> dict[tupl
 def set_capacity(session: Session, *, resource: str, day: str, slot: str, capacity: int) -> bool:
     """Change a place's capacity (staff); refused (False) below what is already taken."""
     _ensure(session, resource, day, slot, capacity)
-    return session.execute(
+    return affected(session, 
         update(CapacityCounter)
         .where(CapacityCounter.resource == resource, CapacityCounter.day == day, CapacityCounter.slot == slot,
                CapacityCounter.used <= capacity)
-        .values(capacity=capacity).execution_options(synchronize_session=False)).rowcount == 1
+        .values(capacity=capacity).execution_options(synchronize_session=False)) == 1

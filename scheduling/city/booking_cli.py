@@ -29,13 +29,14 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    loader = load_booking_config if args.command == "booking" else load_pregnancy_config
     try:
-        config = loader(args.file)
+        if args.command == "booking":
+            print(summarise(load_booking_config(args.file), date.today()))
+        else:
+            print(summarise_pregnancy(load_pregnancy_config(args.file)))
     except RulesError as error:
         print(error.report(args.file), file=sys.stderr)
         return 1
-    print(summarise(config, date.today()) if args.command == "booking" else summarise_pregnancy(config))
     return 0
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from scheduling.store import audit
 from scheduling.store.models import SafetyAlert
+from scheduling.store.sql import affected
 
 MAX_BODY = 5000
 UNREAD_WORDS = "unread_words"
@@ -66,4 +67,4 @@ def of_user(session: Session, *, user_id: str) -> list[SafetyAlert]:
 
 
 def erase(session: Session, *, user_id: str) -> int:
-    return session.execute(delete(SafetyAlert).where(SafetyAlert.user_id == user_id)).rowcount
+    return affected(session, delete(SafetyAlert).where(SafetyAlert.user_id == user_id))

@@ -9,6 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from scheduling.store.models import Heartbeat
+from scheduling.store.sql import affected
 
 BEAT_EVERY = timedelta(seconds=5)
 STALE_AFTER = timedelta(seconds=30)
@@ -21,8 +22,8 @@ def holder() -> str:
 
 def beat(session: Session, *, role: str, now: datetime, who: str | None = None) -> None:
     who = who or holder()
-    if not session.execute(update(Heartbeat).where(Heartbeat.role == role, Heartbeat.holder == who)
-                           .values(beat_at=now)).rowcount:
+    if not affected(session, update(Heartbeat).where(Heartbeat.role == role, Heartbeat.holder == who)
+                           .values(beat_at=now)):
         insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         session.execute(insert(Heartbeat).values(role=role, holder=who, beat_at=now)
                         .on_conflict_do_update(index_elements=["role", "holder"], set_={"beat_at": now}))
@@ -39,7 +40,8 @@ class Pacemaker:
     """Beats for a loop at most every BEAT_EVERY (a loop may run ten times a second)."""
 
     def __init__(self, role: str):
-        self.role, self._last = role, None
+        self.role = role
+        self._last: datetime | None = None
 
     def due(self, now: datetime) -> bool:
         return self._last is None or now - self._last >= BEAT_EVERY

@@ -58,11 +58,12 @@ def summarise(net: SafetyNet) -> str:
         lines.append(f"  {{{c.key}}} {c.text('name', 'ja')} {c.number}"
                      + (f"（{c.text('hours', 'ja')}）" if c.text("hours", "ja") else ""))
     lines.append("区分（上ほど優先）:")
-    for n, c in enumerate(net.categories, start=1):
-        flags = [f for f, on in (("職員に至急の知らせ", c.urgent), ("相談をすすめる", c.offer_consult)) if on]
-        languages = sorted({language for _, language, _ in c.answers})
-        lines.append(f"  {n}. {c.label}（{c.key}）: 言葉 {len(c.words)}、パターン {len(c.patterns)}、"
-                     f"除外 {len(c.excepts)}; {'・'.join(flags) or '知らせなし'}; 答え {'・'.join(languages)}")
+    for n, category in enumerate(net.categories, start=1):
+        flags = [f for f, on in (("職員に至急の知らせ", category.urgent), ("相談をすすめる", category.offer_consult)) if on]
+        languages = sorted({language for _, language, _ in category.answers})
+        lines.append(f"  {n}. {category.label}（{category.key}）: 言葉 {len(category.words)}、"
+                     f"パターン {len(category.patterns)}、除外 {len(category.excepts)}; "
+                     f"{'・'.join(flags) or '知らせなし'}; 答え {'・'.join(languages)}")
     return "\n".join(lines)
 
 

@@ -135,10 +135,10 @@ class _SafetyChecker(_Checker):
         if "label" in raw and (not isinstance(label, str) or not label.strip()):
             self.error(_join(path, "label"), "must be text（文字で）")
         words = self.phrases(raw, "words", path)
-        compiled = []
+        found = []
         for i, pattern in enumerate(self.listed(raw, "patterns", path)):
-            compiled.append(self.pattern(pattern, f"{path}.patterns[{i}]"))
-        compiled = tuple(c for c in compiled if c)
+            found.append(self.pattern(pattern, f"{path}.patterns[{i}]"))
+        compiled = tuple(c for c in found if c)
         if not words and not compiled and ("words" in raw or "patterns" in raw or "key" in raw):
             self.error(path, "needs words or patterns（words か patterns が必要です）")
         excepts = self.phrases(raw, "except", path)
@@ -160,7 +160,8 @@ class _SafetyChecker(_Checker):
 
     def phrases(self, raw: dict, key: str, path: str) -> tuple[tuple[str, str], ...]:
         """(normalised, as written) for each phrase of the list; mistakes and repeats named."""
-        good, seen = [], {}
+        good: list[tuple[str, str]] = []
+        seen: dict[str, int] = {}
         for i, item in enumerate(self.listed(raw, key, path)):
             where = f"{path}.{key}[{i}]"
             folded = normalize(item) if isinstance(item, str) else ""

@@ -1,7 +1,10 @@
 """Small helpers for SQL that differs between SQLite and PostgreSQL."""
+from typing import cast
+
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 _INSERTS: dict[tuple, object] = {}
 
@@ -35,3 +38,8 @@ def insert_ignoring_duplicates(session: Session | Connection, table, rows: list[
                      .returning(table.c[key] if key else table.c.id))  # psycopg reports no rowcount here
         _INSERTS[cache_key] = statement
     return len(connection.execute(statement, rows).all())
+
+
+def affected(session: Session, statement: Executable) -> int:
+    """How many rows an UPDATE or DELETE changed."""
+    return cast(CursorResult, session.execute(statement)).rowcount

@@ -30,7 +30,7 @@ def fold(text: str) -> str:
     (Used alone for regex patterns, whose punctuation is syntax: case is left alone there too.)"""
     text = jaconv.kata2hira(unicodedata.normalize("NFKC", text))
     text = _LONG_MARKS.sub("", text)
-    kept = []
+    kept: list[str] = []
     for char in text:
         vowel = _SMALL_VOWELS.get(char)
         if vowel and kept and (kept[-1] == char or kept[-1] in _ROWS[vowel]):
