@@ -41,8 +41,9 @@ def test_a_killed_worker_and_dispatcher_are_restarted_and_nothing_is_lost_or_dou
         env = dict(os.environ, LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN=TOKEN, HAGUKUMI_DATA_KEYS=DATA_KEY,
                    LINE_API_BASE_URL=standin_url, DATABASE_URL=database_url)
         env.pop("REDIS_URL", None)
+        # its own process group: should serve not stop, the test ends it with its children (who hold stderr)
         serve = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", "2"],
-                                 env=env, stderr=subprocess.PIPE, text=True)
+                                 env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
         launched = time.monotonic()
         try:
             assert wait_for(lambda: worker_pid(sessions), timeout=30), "the worker never beat"
@@ -94,8 +95,8 @@ def test_a_killed_worker_and_dispatcher_are_restarted_and_nothing_is_lost_or_dou
             try:
                 _, errors = serve.communicate(timeout=30)
             except subprocess.TimeoutExpired:
-                serve.kill()
-                _, errors = serve.communicate()
+                os.killpg(serve.pid, signal.SIGKILL)
+                _, errors = serve.communicate(timeout=30)
         print(f"serve stopped in {time.monotonic() - stopping:.1f} s")
         assert "the worker process" in errors and "starting it again" in errors
     print(f"\nkilled the worker at {killed_at - started:.1f} s ({sent_at_kill} of {PUSHES} pushes accepted by LINE): "
