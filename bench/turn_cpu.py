@@ -21,6 +21,7 @@ import cProfile
 import json
 import logging
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -190,6 +191,7 @@ def main() -> int:
     finally:
         standin.terminate()
         standin.wait()
+        shutil.rmtree(args.data, ignore_errors=True)
     print(f"  {'turn':<10} {'taps':>6} {'CPU ms/tap: mean':>17} {'p50':>7} {'p95':>7} {'wall ms: p50':>13} {'p95':>7}")
     verdicts = []
     for kind, rows in figures.items():

@@ -166,6 +166,7 @@ class LineState:
             self.reply_tokens: dict[str, tuple[str, float]] = {}  # token -> (user, issued)
             self.retry_keys: dict[str, list[dict]] = {}  # key -> sentMessages
             self.messages: list[dict] = []
+            self.messages_of: dict[str, list[dict]] = {}  # the same, by user (a benchmark polls per user)
             self.undelivered: list[dict] = []
             self.requests: list[dict] = []
             self.faults: list[dict] = []
@@ -238,8 +239,10 @@ class LineState:
         at = time.time()
         for message in messages:
             self.seq += 1
-            self.messages.append({"seq": self.seq, "user_id": user_id, "via": via,
-                                  "message": message, "at": at, "request": self.deliveries})
+            record = {"seq": self.seq, "user_id": user_id, "via": via,
+                      "message": message, "at": at, "request": self.deliveries}
+            self.messages.append(record)
+            self.messages_of.setdefault(user_id, []).append(record)
             sent.append(self._sent_message(message))
         return sent
 
@@ -302,8 +305,8 @@ class LineState:
 
     def messages_for(self, user_id: str | None = None, after: int = 0) -> list[dict]:
         with self._lock:
-            return [m for m in self.messages
-                    if m["seq"] > after and (user_id is None or m["user_id"] == user_id)]
+            found = self.messages if user_id is None else self.messages_of.get(user_id, [])
+            return [m for m in found if m["seq"] > after]
 
 
 class UserIn(BaseModel):

@@ -1,0 +1,56 @@
+"""The fast paths of issue 16 keep their meaning: first come first answered under a backlog, duplicate
+events skipped in the batched insert, the SDK's model still refusing what it refuses after a cache hit,
+and a reply or push of a wrong shape refused without a call."""
+from datetime import timedelta
+
+import pytest
+
+from bot.line_client import request_problem
+from bot.render import check
+from scheduling import inbox
+from scheduling.db import transaction
+from scheduling.models import utcnow
+
+
+def event(n: int, user: str, at) -> dict:
+    return dict(webhook_event_id=f"E{n:030d}", user_id=user, event_type="message", occurred_at=at,
+                is_redelivery=False, body="{}")
+
+
+def test_a_backlog_is_answered_longest_waiting_first(sessions):
+    now = utcnow()
+    with transaction(sessions) as session:   # received in this order, one request each
+        for n, user in enumerate(["Ub", "Uc", "Ua"]):
+            inbox.add(session, events=[event(n, user, now)], now=now + timedelta(seconds=n))
+        inbox.add(session, events=[event(9, "Ub", now)], now=now + timedelta(seconds=9))
+    with transaction(sessions) as session:
+        assert inbox.users_waiting(session, now=now + timedelta(seconds=10)) == ["Ub", "Uc", "Ua"]
+
+
+def test_the_batched_insert_skips_events_seen_before_and_counts_only_new_ones(sessions):
+    now = utcnow()
+    with transaction(sessions) as session:
+        assert inbox.add(session, events=[event(1, "Ua", now), event(2, "Ua", now)], now=now) == 2
+    rejected = dict(event(4, "Ub", now), status="rejected", last_error="too old")   # a row of another shape
+    with sessions.kw["bind"].begin() as connection:   # as the webhook's writer: a Core connection
+        assert inbox.add(connection, events=[event(2, "Ua", now), event(3, "Ua", now), rejected], now=now) == 2
+    with transaction(sessions) as session:
+        assert inbox.claim_next(session, user_id="Ua", now=now) is not None
+        assert len(inbox.users_waiting(session, now=now)) == 1   # Ua's next ones wait behind her claim; Ub's rejected
+
+
+def test_a_message_the_sdk_refuses_is_refused_every_time():
+    good = {"type": "text", "text": "こんにちは"}
+    check(good)
+    check(good)   # remembered: no second model
+    bad = {"type": "text", "text": "x", "quickReply": {"items": [{"type": "action", "action": {"type": "nonsense"}}]}}
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            check(bad)
+
+
+@pytest.mark.parametrize("messages", [[], [{"type": "text", "text": "a"}] * 6, [{"text": "no type"}], "text"])
+def test_a_request_of_a_wrong_shape_is_refused_before_any_call(messages):
+    assert request_problem("to", "U" + "a" * 32, messages)
+    assert request_problem("to", "", [{"type": "text", "text": "a"}])
+    assert request_problem("to", "U" + "a" * 32, [{"type": "text", "text": "a"}] * 5) is None
