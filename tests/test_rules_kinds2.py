@@ -563,3 +563,13 @@ def test_by_facility_keeps_the_fee_unit_total_and_the_fee_after_the_switch():
     stay = decide(fukuoka, answers, on_date=MAY, nights=2).results["short_stay"]
     assert stay.providers == ("clinic", "josanin")
     assert (stay.fee_unit, stay.fee_total.low, stay.fee_next.low) == ("day", 9000, 0)   # 2泊3日 = 3日 × 3,000円
+
+
+def test_by_facility_rules_try_without_the_booking_file_says_it_decides_with_the_citys_rule(capsys):
+    from scheduling.rules.cli import main
+    assert main(["rules", "check", "config/rules/fukuoka.toml"]) == 0
+    assert "--booking で予約の設定を渡すと施設ごとに判定します" in capsys.readouterr().err
+    assert main(["rules", "check", "config/rules/fukuoka.toml", "--booking",
+                 "config/rules/cases/fukuoka.booking.toml"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "（仮）産婦人科クリニック: 生後4か月未満（4か月になる前日まで）" in captured.out

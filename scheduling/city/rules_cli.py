@@ -74,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
         except RulesError as error:
             print(error.report(args.booking), file=sys.stderr)
             return 1
+    by_facility = sorted({n for v in rule_set.versions for n in v.offered if v.types[n].by_provider})
+    if by_facility and not args.booking:   # decided with the city's own rule: say so, never silently
+        print(f"{args.file}: {', '.join(by_facility)} のきまりは施設ごとです（by_provider）。--booking で予約の設定を"
+              "渡すと施設ごとに判定します。渡さないと市のきまりで判定します（rules that differ by facility: give "
+              "--booking）", file=sys.stderr)
     if args.action == "check":
         print(summarise(rule_set))
         return 0
