@@ -7,9 +7,9 @@ import pytest
 
 from bot.line_client import request_problem
 from bot.render import check
-from scheduling import inbox
-from scheduling.db import transaction
-from scheduling.models import utcnow
+from scheduling.messaging import inbox
+from scheduling.store.db import transaction
+from scheduling.store.models import utcnow
 
 
 def event(n: int, user: str, at) -> dict:
