@@ -1,11 +1,19 @@
 """Keeps a child process running: `hagukumi serve` runs its worker process under one, so a worker (and
 the dispatcher inside it) that dies, whatever the cause, is started again."""
 import logging
+import os
 import subprocess
 import threading
 import time
 
 log = logging.getLogger("hagukumi.supervisor")
+SUPERVISOR = "HAGUKUMI_SUPERVISOR_PID"   # the child stops when this process is gone (bot/worker_process.py)
+
+
+def orphaned() -> bool:
+    """Run under a supervisor that has died (killed, so it could not stop us): our parent is no longer it."""
+    supervisor = os.environ.get(SUPERVISOR)
+    return supervisor is not None and os.getppid() != int(supervisor)
 
 
 class Supervised:
@@ -32,7 +40,7 @@ class Supervised:
             with self._lock:
                 if self._stopping.is_set():
                     return
-                self.process = subprocess.Popen(self.command)
+                self.process = subprocess.Popen(self.command, env={**os.environ, SUPERVISOR: str(os.getpid())})
             started = time.monotonic()
             code = self.process.wait()
             if self._stopping.is_set():

@@ -2,13 +2,16 @@
 acknowledging LINE's requests comes first; it polls for stored events and due messages, and its
 dispatcher sends due reminders. `hagukumi dispatch` runs a process with the dispatcher only."""
 import asyncio
+import contextlib
 import os
 import signal
 
 from bot.runtime import build
 from bot.settings import Settings
+from bot.supervisor import orphaned
 
 POLL_EVERY = 0.1
+ORPHAN_CHECK_EVERY = 1.0
 
 
 async def run(settings: Settings, *, nice: int = 0, answer_events: bool = True) -> None:
@@ -25,7 +28,9 @@ async def run(settings: Settings, *, nice: int = 0, answer_events: bool = True) 
     stopping = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(signum, stopping.set)
-    await stopping.wait()
+    while not stopping.is_set() and not orphaned():   # serve killed: a restarted serve starts its own worker
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), ORPHAN_CHECK_EVERY)
     await dispatcher.stop()
     if worker:
         await worker.stop()

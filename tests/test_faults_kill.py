@@ -1,6 +1,7 @@
 """Fault tests with real processes: `hagukumi serve --workers 2` under load, its worker process (which
 runs the dispatcher) killed with SIGKILL mid-load; every acknowledged event is answered exactly once and
 every due push delivered exactly once, counted on the LINE stand-in. /healthz tells a stale heartbeat."""
+import contextlib
 import os
 import signal
 import subprocess
@@ -119,3 +120,31 @@ def test_healthz_reports_a_stale_heartbeat_and_the_oldest_waiting_event(tmp_path
         assert body["worker"]["ok"] is False and body["worker"]["heartbeat_age_seconds"] >= 300
         assert body["dispatcher"]["ok"] is True
         assert body["oldest_pending_seconds"] >= 1.0
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:   # a zombie has ended; only its parent has not reaped it yet
+        return stat.read().split(") ")[1][0] != "Z"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_worker_whose_serve_was_killed_stops_instead_of_running_on_alone(database_url, sessions):
+    """systemd restarts a killed serve, which starts a worker of its own: the old one must not linger."""
+    env = dict(os.environ, LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN=TOKEN, HAGUKUMI_DATA_KEYS=DATA_KEY,
+               LINE_API_BASE_URL="http://127.0.0.1:9", DATABASE_URL=database_url)
+    env.pop("REDIS_URL", None)
+    serve = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(local.free_port()),
+                              "--workers", "1"], env=env, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        worker = wait_for(lambda: worker_pid(sessions), timeout=90)
+        assert worker, "the worker never beat"
+        serve.kill()   # SIGKILL: serve cannot stop its children
+        serve.wait(10)
+        assert wait_for(lambda: not alive(worker), timeout=15), "the worker ran on without its serve"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(serve.pid, signal.SIGKILL)
