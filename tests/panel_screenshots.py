@@ -1,5 +1,6 @@
 """Screenshots of the staff panel as staff see it, at a desk (1280 px) and on a phone (390 px): 今日 with an
-urgent item, a 相談 and a stay in progress, a booking with the facts to decide with, a 相談, the figures.
+urgent item, a 相談 and a stay in progress, a booking with the facts to decide with, a 相談, the figures, the
+利用申請 waiting for a decision; and the mother's 利用申請 form (LIFF) as her phone shows it (form-390.png).
 
     scripts/screenshots [FOLDER]        (default: screenshots/; needs Debian's Chromium, see README)
 
@@ -12,8 +13,12 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+from scheduling.applications.config import ApplicationConfig
+
 from bot.local import running
 from scheduling.accounts import staff
+from scheduling.applications import service as application_service
+from scheduling.applications.crypto import Cipher
 from scheduling.care import care_bookings
 from scheduling.care.care_bookings import Request
 from scheduling.city.city_file import load_city
@@ -23,11 +28,11 @@ from scheduling.family import mothers, screenings
 from scheduling.store.db import make_engine, make_sessionmaker, transaction
 from scheduling.store.models import utcnow
 from tests.browser_helpers import chromium
-from tests.conftest import make_settings
+from tests.conftest import DATA_KEY, make_settings
 
 PASSWORD = "screenshots-only-password"
 WIDTHS = (1280, 390)
-PAGES = ("today", "booking", "consults", "consult", "figures")
+PAGES = ("today", "booking", "consults", "consult", "figures", "applications", "application")
 
 
 def seed(sessions, city) -> dict:
@@ -60,7 +65,18 @@ def seed(sessions, city) -> dict:
                                   time_band="afternoon", phone="080-1111-2222", now=now - timedelta(hours=2)).case
         consults.add_message(session, case=case, kind="text", body="夜になると涙が止まりません。\n夫は帰りが遅いです。",
                              now=now - timedelta(hours=2))
-        return {"booking": outcome.booking.id, "case": case.id, "mother": mother.id}
+        cipher = Cipher([DATA_KEY])
+        form = application_service.start(session, user_id="U" + "b" * 32, now=now, cipher=cipher)
+        sent = application_service.submit(
+            session, user_id="U" + "b" * 32, draft_token=form.draft_token, now=now, cipher=cipher,
+            config=ApplicationConfig(), postal_lookup=lambda code: "東京都千代田区千代田",
+            form={"mother_name": "山田 花子", "mother_kana": "ヤマダ ハナコ", "mother_birth_date": "1994-05-06",
+                  "postal_code": "100-0001", "address": "東京都千代田区千代田1-1 はぐくみハイツ203",
+                  "phone": "090-1234-5678", "baby_born": "yes", "baby_name": "山田 陽菜", "baby_kana": "ヤマダ ヒナ",
+                  "baby_birth_date": born, "birth_weight_g": "2980", "weeks_at_birth": "39",
+                  "care_types": ["short_stay", "day_care"], "household": "taxed", "consent": True})
+        assert sent.ok, sent.problems
+        return {"booking": outcome.booking.id, "case": case.id, "mother": mother.id, "application": form.id}
 
 
 def take(folder: Path, browser=None) -> list[Path]:
@@ -78,7 +94,8 @@ def take(folder: Path, browser=None) -> list[Path]:
             engine.dispose()
             base = local.bot_url + "/admin"
             paths = {"today": "/", "booking": f"/bookings/{ids['booking']}", "consults": "/consults",
-                     "consult": f"/consults/{ids['case']}", "figures": "/figures"}
+                     "consult": f"/consults/{ids['case']}", "figures": "/figures", "applications": "/applications",
+                     "application": f"/applications/{ids['application']}"}
             saved = []
             for width in WIDTHS:
                 context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo",
@@ -95,6 +112,14 @@ def take(folder: Path, browser=None) -> list[Path]:
                     page.screenshot(path=str(path), full_page=True)
                     saved.append(path)
                 context.close()
+            phone = browser.new_context(locale="ja-JP", viewport={"width": 390, "height": 844}, is_mobile=True,
+                                        has_touch=True, device_scale_factor=2)
+            form_page = phone.new_page()
+            form_page.goto(local.form_url("U" + "d" * 32))
+            form_page.wait_for_selector("#form:not([hidden])")
+            form_page.screenshot(path=str(folder / "form-390.png"))
+            saved.append(folder / "form-390.png")
+            phone.close()
     return saved
 
 

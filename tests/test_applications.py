@@ -104,13 +104,24 @@ def test_before_the_birth_the_due_date_is_asked_not_the_babys():
     assert checked.ok and checked.values["due_date"] == "2027-01-20"
 
 
-def test_a_wrong_submit_saves_the_draft_and_says_what_is_wrong(sessions):
+def test_a_wrong_submit_writes_nothing_and_says_what_is_wrong(sessions):
     with transaction(sessions) as session:
         row = service.start(session, user_id=HER, now=NOW, cipher=CIPHER)
+        before = row.sealed
         outcome = service.submit(session, user_id=HER, draft_token=row.draft_token, form=valid_form(phone="12"),
                                  now=NOW, cipher=CIPHER, config=CONFIG_APP, postal_lookup=postal)
         assert not outcome.ok and set(outcome.problems) == {"phone"}
-        assert row.state == "draft" and service.form_of(row, CIPHER)["phone"] == "12"
+        assert row.state == "draft" and row.sealed == before
+
+
+def test_a_draft_refuses_a_text_longer_than_any_answer(sessions):
+    with transaction(sessions) as session:
+        row = service.start(session, user_id=HER, now=NOW, cipher=CIPHER)
+        before = row.sealed
+        with pytest.raises(fields.TooLong):
+            service.save_draft(session, user_id=HER, draft_token=row.draft_token, now=NOW, cipher=CIPHER,
+                               form={"mother_name": "花" * 10_000, "phone": "090"})
+        assert row.sealed == before
 
 
 def test_a_second_submit_writes_nothing_new(sessions):
@@ -183,6 +194,8 @@ def test_a_returned_application_is_corrected_and_sent_again(sessions):
     with transaction(sessions) as session:
         row = service.start(session, user_id=HER, now=NOW, cipher=CIPHER)
         assert row.id == application_id and row.state == "returned"
+        again = service.form_of(row, CIPHER)
+        assert again["care_types"] == ["short_stay", "day_care"] and "consent" not in again   # she agrees anew
         assert service.submit(session, user_id=HER, draft_token=row.draft_token, form=valid_form(), now=NOW,
                               cipher=CIPHER, config=CONFIG_APP, postal_lookup=postal).ok
         service.send_back(session, application_id=application_id, reason="もう一度", actor="staff:1", now=NOW)

@@ -156,6 +156,19 @@ def test_writes_are_csrf_safe(form, standin, sessions, headers, body, status):
         assert service.form_of(service.current(session, user_id=HER), CIPHER) == {}
 
 
+def test_a_10000_character_name_gets_a_clear_answer_and_writes_nothing(form, standin, sessions):
+    mine = token(standin)
+    draft = form.get("/api/application", headers=auth(mine)).json()["draft_token"]
+    saved = form.put("/api/application/draft", headers=auth(mine, draft), json={"values": {"mother_name": "花" * 10_000}})
+    assert saved.status_code == 422 and saved.json()["problems"] == {"mother_name": "40文字までで入力してください。"}
+    sent = form.post("/api/application/submit", headers=auth(mine, draft),
+                     json={"values": valid_form(mother_name="花" * 10_000)})
+    assert sent.status_code == 422 and set(sent.json()["problems"]) == {"mother_name"}
+    with transaction(sessions) as session:
+        row = service.current(session, user_id=HER)
+        assert row.state == "draft" and service.form_of(row, CIPHER) == {}
+
+
 def test_a_body_too_large_is_refused(form, standin):
     mine = token(standin)
     draft = form.get("/api/application", headers=auth(mine)).json()["draft_token"]

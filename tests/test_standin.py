@@ -455,4 +455,4 @@ def test_the_demo_script_screens_books_and_shows_the_booking(tmp_path):
         assert run_chat(servers.standin_url, "U" + "e" * 32, lines=script, out=out.append) == 0, "\n".join(out)
     checks = [line for line in script if line.startswith("?")]
     assert len(checks) >= 20 and all(f"> {line}" in out for line in checks)
-    assert out[out.index("> ? [3] 予約の確認") + 1] == "> 3"  # the walk ends on the booking list
+    assert out[out.index("> ? [4] 予約の確認") + 1] == "> 4"  # the walk ends on the booking list

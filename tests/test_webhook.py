@@ -127,8 +127,8 @@ def test_follow_is_greeted_with_the_menu_end_to_end(live):
     greeting, menu = [m["message"] for m in standin.wait_messages(USER, 2)]
     assert "友だち追加ありがとうございます" in greeting["text"]
     labels = [item["action"]["label"] for item in menu["quickReply"]["items"]]
-    assert labels == ["産後ケア", "パパママ・0歳児教室", "予約の確認", "妊娠・出産の登録", "相談する", "使い方",
-                      "データの削除"]
+    assert labels == ["産後ケア", "利用申請", "パパママ・0歳児教室", "予約の確認", "妊娠・出産の登録", "相談する",
+                      "使い方", "データの削除"]
     assert all(r["status"] == 200 for r in standin.requests())
     assert {r["endpoint"] for r in standin.requests()} >= {"reply"}
 
@@ -144,7 +144,7 @@ def test_messages_outside_a_dialog_get_a_hint_and_the_menu(live, message):
     standin.send(USER, {"type": "message", "message": message})
     hint, menu = [m["message"] for m in standin.wait_messages(USER, 2)]
     assert "ボタン" in hint["text"]
-    assert len(menu["quickReply"]["items"]) == 7
+    assert len(menu["quickReply"]["items"]) == 8
 
 
 def test_language_comes_from_the_line_profile(live):

@@ -178,6 +178,10 @@ def create_liff_app(*, sessions: sessionmaker[Session], city: City, verifier: To
             return problem(request, 409, "gone")
         except applications.Closed:
             return problem(request, 409, "closed")
+        except fields.TooLong as too_long:
+            language = language_of(request)
+            text = t(language, "apply.error.too_long", max=fields.MAX.get(too_long.field, fields.MAX_TYPED))
+            return JSONResponse({"problems": {too_long.field: text}, "message": text}, status_code=422)
         return {"saved": True}
 
     @app.post("/api/application/submit")

@@ -18,7 +18,7 @@ CARE_TYPES = ("short_stay", "day_care", "home_visit")
 HOUSEHOLDS = ("taxed", "tax_exempt", "welfare", "unknown")
 MAX = {"mother_name": 40, "mother_kana": 60, "baby_name": 40, "baby_kana": 60, "address": 120, "email": 254,
        "techo_number": 20, "phone": 20, "postal_code": 10}
-MAX_TYPED = 300   # a draft keeps at most this much of any field (a 10,000-character name is cut, and refused)
+MAX_TYPED = 300   # a draft refuses a field longer than this (the page's own limits are far below it)
 KANA = re.compile(r"^[\u30A0-\u30FF\u3000 ・ー]+$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TECHO = re.compile(r"^[0-9A-Za-z\-]+$")
@@ -34,13 +34,22 @@ class Checked:
         return not self.problems
 
 
+class TooLong(ValueError):
+    def __init__(self, field: str):
+        super().__init__(field)
+        self.field = field
+
+
 def typed(raw: dict) -> dict:
-    """What a draft keeps of a posted form: known fields only, text cut to MAX_TYPED, care types a list."""
+    """What a draft keeps of a posted form: known fields only, care types a list. A text longer than
+    MAX_TYPED is no one's answer: TooLong, and nothing is kept."""
     kept = {}
     for name in TEXT_FIELDS:
         value = raw.get(name)
         if isinstance(value, str | int | float) and not isinstance(value, bool):
-            kept[name] = str(value)[:MAX_TYPED]
+            if len(str(value)) > MAX_TYPED:
+                raise TooLong(name)
+            kept[name] = str(value)
     types = raw.get("care_types")
     if isinstance(types, list):
         kept["care_types"] = [t for t in types if t in CARE_TYPES][:len(CARE_TYPES)]

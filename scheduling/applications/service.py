@@ -133,7 +133,8 @@ def _hers(session: Session, user_id: str, draft_token: str) -> Application:
 
 def save_draft(session: Session, *, user_id: str, draft_token: str, form: dict, now: datetime,
                cipher: Cipher) -> Application:
-    """Keep what she typed so far (known fields only, each cut to its longest), whatever is still wrong."""
+    """Keep what she typed so far (known fields only), whatever is still wrong; fields.TooLong for a text
+    longer than anyone's answer, and nothing is kept."""
     row = _hers(session, user_id, draft_token)
     if row.state not in EDITABLE:
         raise Closed(row.state)
@@ -150,13 +151,10 @@ def submit(session: Session, *, user_id: str, draft_token: str, form: dict, now:
     if row.state not in EDITABLE:
         raise Closed(row.state)
     checked = fields.check(form, today=jst_today(now), postal_lookup=postal_lookup)
-    row.sealed = cipher.seal(fields.typed(form))
-    row.updated_at = now
-    if not checked.ok:
+    if not checked.ok:   # nothing written: the page keeps what she typed, and its draft was saved as she went
         return Submitted(False, row, checked.problems)
     clean = checked.values
-    row.sealed = cipher.seal({name: value for name, value in clean.items()
-                              if name not in ("care_types", "consent")})
+    row.sealed = cipher.seal({name: value for name, value in clean.items() if name != "consent"})   # re-ticked if sent back
     row.baby_birth_date = clean.get("baby_birth_date")
     row.birth_weight_g, row.weeks_at_birth = clean.get("birth_weight_g"), clean.get("weeks_at_birth")
     row.care_types, row.household = ",".join(clean["care_types"]), clean["household"]
