@@ -13,14 +13,13 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from scheduling.applications.config import ApplicationConfig
-
 from bot.local import running
 from scheduling.accounts import staff
 from scheduling.applications import service as application_service
 from scheduling.applications.crypto import Cipher
 from scheduling.care import care_bookings
 from scheduling.care.care_bookings import Request
+from scheduling.city.application_config import ApplicationConfig
 from scheduling.city.city_file import load_city
 from scheduling.consult import alerts, consults
 from scheduling.dates.calendar import jst_today, provider_open

@@ -226,7 +226,8 @@ def test_every_panel_page_passes_axe_and_none_scrolls_sideways_on_a_phone(browse
         base = local.bot_url + "/admin"
         paths = ["/", "/bookings", f"/bookings/{ids['booking']}", "/capacity", "/classes", "/classes/new",
                  "/consults", f"/consults/{ids['case']}", "/calls", "/residents", f"/residents/{ids['mother']}",
-                 "/figures", "/staff", "/audit", "/account"]
+                 "/figures", "/staff", "/audit", "/account", "/applications",
+                 f"/applications/{ids['application']}"]
         axe, found, wide = Axe(), {}, []
         booking = f"/bookings/{ids['booking']}"
         for login, width in (("boss", 1280), ("boss", 390), ("sakura-desk", 1280), ("sakura-desk", 390)):

@@ -566,7 +566,7 @@ def test_by_facility_keeps_the_fee_unit_total_and_the_fee_after_the_switch():
 
 
 def test_by_facility_rules_try_without_the_booking_file_says_it_decides_with_the_citys_rule(capsys):
-    from scheduling.rules.cli import main
+    from scheduling.city.rules_cli import main
     assert main(["rules", "check", "config/rules/fukuoka.toml"]) == 0
     assert "--booking で予約の設定を渡すと施設ごとに判定します" in capsys.readouterr().err
     assert main(["rules", "check", "config/rules/fukuoka.toml", "--booking",
