@@ -244,7 +244,7 @@ def test_at_night_the_switch_is_made_and_pushes_still_wait(sessions, standin):
     dispatch(sessions, url, at=night)
     assert menus.links[HER] == menus.aliases["hagukumi-pregnant"]
     with transaction(sessions) as session:
-        [push] = session.scalars(select(Reminder).where(Reminder.kind == "care_confirmed")).all()
+        [push] = session.scalars(select(Reminder).where(Reminder.kind == "care_offer")).all()
         assert (push.status, push.attempts) == ("pending", 0)
 
 
