@@ -232,15 +232,16 @@ class LineState:
             return tokens
 
     # --- Messaging API
-    def _deliver(self, user_id: str, messages: list[dict], via: str) -> list[dict]:
-        """`at`: when it arrived (time.time(), for benchmarks); `request`: which API call brought it."""
+    def _deliver(self, user_id: str, messages: list[dict], via: str, reply_token: str | None = None) -> list[dict]:
+        """`at`: when it arrived (time.time(), for benchmarks); `request`: which API call brought it;
+        `reply_token`: the token a reply used (so a test knows its event's whole answer is there)."""
         sent = []
         self.deliveries = getattr(self, "deliveries", 0) + 1
         at = time.time()
         for message in messages:
             self.seq += 1
-            record = {"seq": self.seq, "user_id": user_id, "via": via,
-                      "message": message, "at": at, "request": self.deliveries}
+            record = {"seq": self.seq, "user_id": user_id, "via": via, "message": message, "at": at,
+                      "request": self.deliveries, "reply_token": reply_token}
             self.messages.append(record)
             self.messages_of.setdefault(user_id, []).append(record)
             sent.append(self._sent_message(message))
@@ -259,7 +260,7 @@ class LineState:
             issued = self.reply_tokens.pop(token, None)
             if issued is None or time.monotonic() - issued[1] > self.reply_token_ttl:
                 return None
-            return self._deliver(issued[0], messages, "reply")
+            return self._deliver(issued[0], messages, "reply", token)
 
     def push(self, to: str, messages: list[dict], retry_key: str | None) -> tuple[int, dict]:
         with self._lock:
