@@ -29,6 +29,7 @@ Run it:  python -m bot.standin.server --webhook-url http://127.0.0.1:8000/callba
 
 import asyncio
 import base64
+import bisect
 import hashlib
 import hmac
 import json
@@ -307,7 +308,7 @@ class LineState:
     def messages_for(self, user_id: str | None = None, after: int = 0) -> list[dict]:
         with self._lock:
             found = self.messages if user_id is None else self.messages_of.get(user_id, [])
-            return [m for m in found if m["seq"] > after]
+            return found[bisect.bisect_right(found, after, key=lambda m: m["seq"]):]  # in seq order
 
 
 class UserIn(BaseModel):
