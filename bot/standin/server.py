@@ -369,6 +369,7 @@ def create_standin_app(*, channel_secret: str, access_token: str, webhook_url: s
         data = await request.body()
         raw = data if binary else data.decode("utf-8", "replace")
         retry_key = request.headers.get("x-line-retry-key")
+        logged: object
         if binary:
             logged = {"content_type": request.headers.get("content-type"), "bytes": len(data)}
         else:
@@ -394,18 +395,19 @@ def create_standin_app(*, channel_secret: str, access_token: str, webhook_url: s
             headers["Retry-After"] = str(fault["retry_after"])
         return JSONResponse(body, status, headers=headers)
 
-    def validate(model, raw: str) -> tuple[dict | None, tuple[int, dict] | None]:
+    def validate(model, raw: str) -> tuple[dict, tuple[int, dict] | None]:
+        """The request's JSON object and None, or {} and LINE's answer refusing it."""
         try:
             body = json.loads(raw)
         except ValueError:
-            return None, error(400, "The request body has 1 error(s)",
-                               [{"message": "Malformed JSON", "property": ""}])
+            return {}, error(400, "The request body has 1 error(s)",
+                             [{"message": "Malformed JSON", "property": ""}])
         if not isinstance(body, dict):
-            return None, error(400, "The request body has 1 error(s)",
-                               [{"message": "Must be a JSON object", "property": ""}])
+            return {}, error(400, "The request body has 1 error(s)",
+                             [{"message": "Must be a JSON object", "property": ""}])
         details = check_limits(body) or sdk_errors(model, raw)
         if details:
-            return None, error(400, f"The request body has {len(details)} error(s)", details)
+            return {}, error(400, f"The request body has {len(details)} error(s)", details)
         return body, None
 
     def do_reply(raw: str, retry_key: str | None) -> tuple[int, dict]:
@@ -449,19 +451,20 @@ def create_standin_app(*, channel_secret: str, access_token: str, webhook_url: s
         return await api_call(request, "info", lambda raw, key: (200, BOT_INFO))
 
     # --- rich menus (LINE's api-data host for the image; one base URL here)
-    def json_body(model, raw: str) -> tuple[dict | None, tuple[int, dict] | None]:
+    def json_body(model, raw: str) -> tuple[dict, tuple[int, dict] | None]:
+        """The request's JSON object and None, or {} and LINE's answer refusing it."""
         try:
             body = json.loads(raw)
         except ValueError:
-            return None, error(400, "The request body has 1 error(s)", [{"message": "Malformed JSON", "property": ""}])
+            return {}, error(400, "The request body has 1 error(s)", [{"message": "Malformed JSON", "property": ""}])
         if not isinstance(body, dict):
-            return None, error(400, "The request body has 1 error(s)",
-                               [{"message": "Must be a JSON object", "property": ""}])
+            return {}, error(400, "The request body has 1 error(s)",
+                             [{"message": "Must be a JSON object", "property": ""}])
         details = sdk_errors(model, raw)
         if model is RichMenuRequest and not details:
             details = layout_problems(body)
         if details:
-            return None, error(400, f"The request body has {len(details)} error(s)", details)
+            return {}, error(400, f"The request body has {len(details)} error(s)", details)
         return body, None
 
     def create_menu(raw: str, retry_key: str | None) -> tuple[int, dict]:
