@@ -151,7 +151,7 @@ def create_app(settings: Settings | None = None) -> HagukumiApp:
         """200 when the database (and Redis) answer, the worker and the dispatcher beat in time and no
         event waits too long; 503 otherwise, within a second even when the database hangs."""
         found, redis_up = await asyncio.gather(database_probe(), redis_probe() if redis_client else _nothing())
-        checks = {"database": bool(found)}
+        checks: dict[str, object] = {"database": bool(found)}
         if redis_client is not None:
             checks["redis"] = bool(redis_up)
         healthy = all(checks.values())
