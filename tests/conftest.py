@@ -32,6 +32,25 @@ SECRET, TOKEN = "test-channel-secret", "test-access-token"
 DATA_KEY = "kWb1Ijk6lcYyy7mhyrFRr5tJmh1lO0yrD5lnNrS5Ys0="   # tests only: a fixed Fernet key (HAGUKUMI_DATA_KEYS)
 
 
+def pytest_collection_modifyitems(config, items):
+    """On xdist workers, each worker starts with its share of the tests marked slow: xdist hands each worker
+    one contiguous run of the collection and steals from their ends, so a long test left at the end of a run
+    would be the suite's tail."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if workers < 2 or not slow:
+        return
+    rest = [item for item in items if not item.get_closest_marker("slow")]
+    ordered, left = [], len(items)
+    for worker in range(workers):
+        size = left // (workers - worker)  # xdist's first split (scheduler/worksteal.py)
+        firsts = slow[worker::workers]
+        taken = size - len(firsts)
+        ordered += firsts + rest[:taken]
+        rest, left = rest[taken:], left - size
+    items[:] = ordered + rest
+
+
 def service_missing(what: str, error: Exception):
     reason = f"{what} is not reachable ({type(error).__name__}: {error}); start it or unset REQUIRE_SERVICES"
     if os.environ.get("REQUIRE_SERVICES") == "1":

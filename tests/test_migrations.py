@@ -1,6 +1,7 @@
 """Starting brings the schema up to date, also when several worker processes start at once."""
 import multiprocessing
 
+import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
@@ -20,6 +21,7 @@ def _start(url: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_several_processes_migrating_at_once_end_with_one_schema(empty_database_url):
     database_url = empty_database_url
     context = multiprocessing.get_context("spawn")
