@@ -6,11 +6,18 @@ transaction racing for the same row waits for the first and re-checks the row as
 on SQLite writers queue for the one write lock. Several days (the nights of a stay) are taken in date
 order, so two stays never wait for each other in a cycle.
 """
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.store.models import CapacityCounter
-from scheduling.store.sql import affected, insert_ignoring_duplicates
+from scheduling.store.sql import affected, insert_ignoring_duplicates, run
+
+_COUNTERS = CapacityCounter.__table__
+# every booking takes places: prebuilt, on the session's connection
+_TAKE = (update(_COUNTERS)
+         .where(_COUNTERS.c.resource == bindparam("r"), _COUNTERS.c.day == bindparam("d"),
+                _COUNTERS.c.slot == bindparam("s"), _COUNTERS.c.used + bindparam("n") <= _COUNTERS.c.capacity)
+         .values(used=_COUNTERS.c.used + bindparam("n")))
 
 
 def _ensure(session: Session, resource: str, day: str, slot: str, capacity: int) -> None:
@@ -24,14 +31,7 @@ def take(session: Session, *, resource: str, places: list[tuple[str, str, int]],
     savepoint: on False some days may have been taken and the caller must roll them back."""
     for day, slot, capacity in sorted(places):
         _ensure(session, resource, day, slot, capacity)
-        taken = affected(session, 
-            update(CapacityCounter)
-            .where(CapacityCounter.resource == resource, CapacityCounter.day == day, CapacityCounter.slot == slot,
-                   CapacityCounter.used + count <= CapacityCounter.capacity)
-            .values(used=CapacityCounter.used + count)
-            .execution_options(synchronize_session=False)
-        )
-        if taken != 1:
+        if run(session, _TAKE, {"r": resource, "d": day, "s": slot, "n": count}).rowcount != 1:
             return False
     return True
 

@@ -12,8 +12,9 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
-from sqlalchemy import select
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from scheduling import staff_needs
@@ -26,7 +27,7 @@ from scheduling.dates.calendar import jst_today, provider_open
 from scheduling.family import mothers, screenings
 from scheduling.rules import Fee, Reason, RuleSet, Use, decide, fee_for, total_fee
 from scheduling.rules.engine import ELIGIBLE, fee_unit, household_for, units
-from scheduling.store.models import CareBooking, ClassBooking, ClassSession
+from scheduling.store.models import CareBooking, ClassBooking
 from scheduling.store.models import Provider as ProviderRow
 
 KEY_NAMESPACE = uuid.UUID("0b7f3c1e-9a44-4c52-8e0f-5d1f6a2b7c90")
@@ -143,33 +144,38 @@ class Desk:
     def __init__(self, session: Session, user_id: str, *, config: BookingConfig, rules: RuleSet, now: datetime):
         self.session, self.user_id, self.config, self.rules, self.now = session, user_id, config, rules, now
         self.today = jst_today(now)
-        self._screening = None
-        self._uses = None
-        self._marks = None
+        self._uses: list[Use] | None = None
+        self._marks: dict[str, str] | None = None
 
-    # --- her facts --------------------------------------------------------------------------------
+    # --- her facts (read once for the event: nothing in it changes them) ------------------------------
     def answers(self) -> dict | None:
         """Her latest finished screening's answers (with staff's marks on her record), or None when she
         has none."""
-        row = self._latest_screening()
-        return {**json.loads(row.answers), **self.marks()} if row else None
+        return {**self._answers, **self.marks()} if self._screening is not None else None
 
     def marks(self) -> dict:
         """Needs staff have judged on her record, as answers ("staff_need:…": "yes")."""
         if self._marks is None:
-            self._marks = staff_needs.answers_of(self.session, user_id=self.user_id)
+            registered = self._registration
+            self._marks = (staff_needs.answers_of_mother(self.session, mother_id=registered.id)
+                           if registered is not None else {})
         return self._marks
 
-    def _latest_screening(self):
-        if self._screening is None:
-            rows = screenings.of_user(self.session, user_id=self.user_id)
-            self._screening = rows[-1] if rows else False
-        return self._screening or None
+    @cached_property
+    def _registration(self) -> Row | None:
+        return mothers.current_facts(self.session, user_id=self.user_id)
+
+    @cached_property
+    def _screening(self) -> Row | None:
+        return screenings.latest(self.session, user_id=self.user_id)
+
+    @cached_property
+    def _answers(self) -> dict:
+        return json.loads(self._screening.answers) if self._screening is not None else {}
 
     def _asked_on(self) -> date | None:
         """The day of her latest screening (her household class is the one of the 住民税 year then)."""
-        row = self._latest_screening()
-        return _day(row.care_date) if row else None
+        return _day(self._screening.care_date) if self._screening is not None else None
 
     def uses(self) -> list[Use]:
         """Her care bookings that count against the caps (requested, confirmed, attended)."""
@@ -178,7 +184,7 @@ class Desk:
         return self._uses
 
     def known(self) -> Known:
-        registered = mothers.current(self.session, user_id=self.user_id)
+        registered = self._registration
         if registered is not None and registered.status == "pregnant" and registered.due_date:
             return Known("pregnant", due_date=_day(registered.due_date), first_baby=registered.first_baby)
         if registered is not None and registered.status == "mother" and registered.birth_date:
@@ -303,9 +309,8 @@ class Desk:
             user_id=self.user_id, care_type=care_type, start=day, request_key=self._key("care", token),
             provider_key=provider_key, nights=nights, slot=slot, babies=_babies(answers))
         common = dict(config=self.config, rules=self.rules, answers=answers, now=self.now)
-        screening = self._latest_screening()
         if replacing is None:
-            outcome = care_bookings.request(self.session, request=request, screening_id=screening.id, **common)
+            outcome = care_bookings.request(self.session, request=request, screening_id=self._screening.id, **common)
         else:
             outcome = care_bookings.change(self.session, booking_id=replacing, user_id=self.user_id, new=request,
                                            **common)
@@ -322,28 +327,26 @@ class Desk:
     # --- classes ----------------------------------------------------------------------------------
     def class_sessions(self, mother: Mother) -> list[SessionView]:
         """Sessions open for booking now, with their free places, whether they fit her, and her own."""
-        mine = {b.session_id: b.status for b, _ in classes.of_user(self.session, user_id=self.user_id,
-                                                                 upcoming_from=self.today)}
-        return [self._session_view(row, free, mother, mine.get(row.id))
-                for row, free in classes.bookable(self.session, config=self.config, now=self.now)]
+        return [self._session_view(row, free, mother, row.mine)
+                for row, free in classes.bookable(self.session, config=self.config, now=self.now,
+                                                  user_id=self.user_id)]
 
     def class_session(self, session_id: int, mother: Mother) -> SessionView | None:
         return next((s for s in self.class_sessions(mother) if s.id == session_id), None)
 
     def class_booking(self, booking_id: int) -> ClassView | None:
         """Her own open class booking (booked, requested, waiting or offered)."""
-        row = self.session.get(ClassBooking, booking_id)
+        row = classes.booking_row(self.session, booking_id=booking_id)
         if row is None or row.user_id != self.user_id or row.status not in classes.OPEN:
             return None
-        return self._class_view(row, self.session.get(ClassSession, row.session_id))
+        return self._class_view(row, row)
 
     def class_request(self, token: str) -> ClassView | None:
         """The booking or waiting-list place made from this draft, if any."""
         for kind in ("class", "wait"):
-            row = self.session.scalars(select(ClassBooking).where(
-                ClassBooking.request_key == self._key(kind, token))).first()
+            row = classes.booking_row_by_key(self.session, request_key=self._key(kind, token))
             if row is not None and row.user_id == self.user_id:
-                return self._class_view(row, self.session.get(ClassSession, row.session_id))
+                return self._class_view(row, row)
         return None
 
     def book_class(self, *, session_id: int, party: int, token: str, mother: Mother | None) -> Result:
@@ -410,28 +413,31 @@ class Desk:
         return CareView(row.id, row.care_type, info, date.fromisoformat(row.start_date), row.nights, row.slot,
                         row.status, care_bookings.cancel_deadline(self.config, self.session, row))
 
-    def _class_view(self, booking: ClassBooking, row: ClassSession) -> ClassView:
+    def _class_view(self, booking: ClassBooking | Row, row: classes.SessionRow) -> ClassView:
+        """The view of a booking and its session (`classes.booking_row` is both in one row)."""
         position = None
         if booking.status == "waiting":
-            line = [b.id for b in classes.waiting(self.session, session_id=row.id)]
+            line = [b.id for b in classes.waiting_line(self.session, session_id=booking.session_id)]
             position = line.index(booking.id) + 1 if booking.id in line else None
-        return ClassView(booking.id, row.id, row.title, date.fromisoformat(row.day), row.start, row.end, row.place,
-                         booking.party, booking.status, classes.cancel_deadline(self.config, row), position,
-                         booking.hold_until)
+        return ClassView(booking.id, booking.session_id, row.title, date.fromisoformat(row.day), row.start, row.end,
+                         row.place, booking.party, booking.status, classes.cancel_deadline(self.config, row),
+                         position, booking.hold_until)
 
-    def _session_view(self, row: ClassSession, free: int, mother: Mother, mine: str | None = None) -> SessionView:
+    def _session_view(self, row: Row, free: int, mother: Mother, mine: str | None = None) -> SessionView:
         source = self.config.parent_class(row.class_key)
+        assert source is not None   # classes.bookable lists only the sessions of the city's classes
         day = date.fromisoformat(row.day)
         fits, unknown = classes.fits(source, mother, day)
         return SessionView(row.id, row.title, day, row.start, row.end, row.place, free, fits, tuple(unknown),
                            source.requires_confirmation, mine)
 
-    def _class_result(self, outcome) -> Result:
+    def _class_result(self, outcome: classes.Outcome) -> Result:
         view = None
         if outcome.booking is not None:
-            self.session.flush()
-            self.session.refresh(outcome.booking)  # the services move some states with a plain UPDATE
-            view = self._class_view(outcome.booking, self.session.get(ClassSession, outcome.booking.session_id))
+            # read back: the services move some states with a plain UPDATE
+            row = classes.booking_row(self.session, booking_id=outcome.booking.id)
+            assert row is not None
+            view = self._class_view(row, row)
         return Result(outcome.ok, outcome.problem, dict(outcome.params), repeated=outcome.repeated, cls=view)
 
 
