@@ -20,7 +20,8 @@ _TAKE = (update(_COUNTERS)
          .values(used=_COUNTERS.c.used + bindparam("n")))
 
 
-def _ensure(session: Session, resource: str, day: str, slot: str, capacity: int) -> None:
+def ensure(session: Session, *, resource: str, day: str, slot: str, capacity: int) -> None:
+    """The counter of a place, made with `capacity` if it does not exist yet."""
     insert_ignoring_duplicates(session, CapacityCounter.__table__,
                                [dict(resource=resource, day=day, slot=slot, capacity=capacity, used=0)],
                                key=None)
@@ -30,10 +31,15 @@ def take(session: Session, *, resource: str, places: list[tuple[str, str, int]],
     """Take `count` places on each (day, slot, capacity) in `places`, all or none. Call inside a
     savepoint: on False some days may have been taken and the caller must roll them back."""
     for day, slot, capacity in sorted(places):
-        _ensure(session, resource, day, slot, capacity)
-        if run(session, _TAKE, {"r": resource, "d": day, "s": slot, "n": count}).rowcount != 1:
+        ensure(session, resource=resource, day=day, slot=slot, capacity=capacity)
+        if not take_ensured(session, resource=resource, day=day, slot=slot, count=count):
             return False
     return True
+
+
+def take_ensured(session: Session, *, resource: str, day: str, slot: str, count: int) -> bool:
+    """As `take`, for one place whose counter exists (`ensure`)."""
+    return run(session, _TAKE, {"r": resource, "d": day, "s": slot, "n": count}).rowcount == 1
 
 
 def give_back(session: Session, *, resource: str, places: list[tuple[str, str]], count: int) -> None:
@@ -55,7 +61,7 @@ def used(session: Session, *, resource: str, first: str, last: str) -> dict[tupl
 
 def set_capacity(session: Session, *, resource: str, day: str, slot: str, capacity: int) -> bool:
     """Change a place's capacity (staff); refused (False) below what is already taken."""
-    _ensure(session, resource, day, slot, capacity)
+    ensure(session, resource=resource, day=day, slot=slot, capacity=capacity)
     return affected(session, 
         update(CapacityCounter)
         .where(CapacityCounter.resource == resource, CapacityCounter.day == day, CapacityCounter.slot == slot,

@@ -247,10 +247,12 @@ def offer_freed(session: Session, *, config: BookingConfig, session_id: int, now
         return []
     # held from the moment she can hear of it: an offer made at night waits for the quiet hours' end
     hold_until = after_quiet_hours(now, config.policy) + timedelta(minutes=config.policy.offer_hold_minutes)
-    offered = []
-    for entry in waiting_line(session, session_id=session_id):
-        if not capacity.take(session, resource=resource(row.id), places=[(row.day, "", row.capacity)],
-                             count=entry.party):
+    offered: list[Row] = []
+    line = waiting_line(session, session_id=session_id)
+    if line:
+        capacity.ensure(session, resource=resource(row.id), day=row.day, slot="", capacity=row.capacity)
+    for entry in line:
+        if not capacity.take_ensured(session, resource=resource(row.id), day=row.day, slot="", count=entry.party):
             continue
         taken = run(session, _OFFER, {"booking": entry.id, "hold": hold_until, "at": now}).rowcount
         if not taken:  # someone else moved this entry meanwhile: give the places back
