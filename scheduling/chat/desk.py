@@ -69,7 +69,7 @@ class Quote:
     remaining: int | None
     provider: ProviderInfo | None
     deadline: datetime | None
-    fees: tuple[Fee, ...] = ()
+    fees: tuple[Fee | None, ...] = ()
     total: Fee | None = None
     first_use: int = 1
     unit: str = "use"       # what one fee is for: night (1泊), day (1日), use (1回)
@@ -261,7 +261,7 @@ class Desk:
         most = self.config.policy.max_nights
         keys = [provider_key] if provider_key else [p.key for p in self.config.providers_for("short_stay")
                                                     if provider_open(p, day)]
-        found = set()
+        found: set[int] = set()
         for key in keys:   # per provider: where the rules differ by facility, its own age window counts
             free = providers.nights_free(self.session, config=self.config, provider_key=key, start=day, most=most)
             found.update(n for n in range(1, free + 1) if n not in found
@@ -273,9 +273,11 @@ class Desk:
         result = self._result(care_type, day, max(nights, 1), replacing, provider_key)
         version = self.rules.in_force(day)
         provider = self.provider(provider_key) if provider_key else None
-        deadline = care_bookings.free_until(self.config.provider(provider_key), day) if provider else None
+        deadline = care_bookings.free_until(self.config.provider(provider_key), day) \
+            if provider_key and provider else None
         count = units(version, care_type, nights) if version else 1
-        fees, total, first = (), None, getattr(result, "use_number", 1)
+        fees: tuple[Fee | None, ...] = ()
+        total, first = None, getattr(result, "use_number", 1)
         if version is not None and care_type in version.types and result.fee_per_use is not None:
             answers = self.answers() or {}
             household = household_for(version, answers, day, self._asked_on() or day)
@@ -302,18 +304,18 @@ class Desk:
                      slot: str = "", token: str, replacing: int | None = None) -> Result:
         """Book the care as a request for staff to confirm; with `replacing`, move that booking here
         (the old one stays until the new one is secured)."""
-        answers = self.answers()
-        if answers is None:
+        screening, answers = self._screening, self.answers()
+        if screening is None or answers is None:
             return Result(False, "no_screening")
         request = care_bookings.Request(
             user_id=self.user_id, care_type=care_type, start=day, request_key=self._key("care", token),
             provider_key=provider_key, nights=nights, slot=slot, babies=_babies(answers))
-        common = dict(config=self.config, rules=self.rules, answers=answers, now=self.now)
         if replacing is None:
-            outcome = care_bookings.request(self.session, request=request, screening_id=self._screening.id, **common)
+            outcome = care_bookings.request(self.session, request=request, screening_id=screening.id,
+                                            config=self.config, rules=self.rules, answers=answers, now=self.now)
         else:
             outcome = care_bookings.change(self.session, booking_id=replacing, user_id=self.user_id, new=request,
-                                           **common)
+                                           config=self.config, rules=self.rules, answers=answers, now=self.now)
         self._uses = None
         return Result(outcome.ok, outcome.problem, dict(outcome.params), tuple(outcome.reasons), outcome.repeated,
                       care=self._care_view(outcome.booking) if outcome.ok and outcome.booking else None)
@@ -383,7 +385,8 @@ class Desk:
                                                                        upcoming_from=self.today)]
         taken = [self._class_view(booking, row) for booking, row in
                  classes.of_user(self.session, user_id=self.user_id, upcoming_from=self.today)]
-        return sorted(care + taken, key=lambda v: (v.start if isinstance(v, CareView) else v.day, v.id))
+        views: list[CareView | ClassView] = [*care, *taken]
+        return sorted(views, key=lambda v: (v.start if isinstance(v, CareView) else v.day, v.id))
 
     # --- inside -----------------------------------------------------------------------------------
     def _key(self, kind: str, token: str) -> str:
@@ -406,7 +409,7 @@ class Desk:
         return result
 
     def _care_view(self, row: CareBooking) -> CareView:
-        provider_row = self.session.get(ProviderRow, row.provider_id)
+        provider_row = self.session.get_one(ProviderRow, row.provider_id)
         source = self.config.provider(provider_row.key)
         info = _info(source) if source else ProviderInfo(provider_row.key, provider_row.name, provider_row.phone,
                                                          1, "17:00", "full", "", "")
@@ -463,5 +466,5 @@ def _day(value) -> date | None:
 
 
 def _babies(answers: dict) -> int:
-    value = answers.get("babies")
-    return int(value) if str(value).isdigit() and int(value) >= 1 else 1
+    value = str(answers.get("babies"))
+    return int(value) if value.isdigit() and int(value) >= 1 else 1

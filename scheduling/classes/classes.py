@@ -6,8 +6,10 @@ an offer takes the freed places at once, in the same transaction that frees them
 """
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import Row, String, and_, bindparam, cast, func, literal, select, update
+from sqlalchemy import Row, String, Table, and_, bindparam, func, literal, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,7 +28,8 @@ PLAN_AHEAD = timedelta(days=400)
 SessionRow = ClassSession | Row   # a session as an ORM object, or as the columns the chat reads of it
 
 # The chat reads these on every tap of the class dialog: prebuilt Core statements of the columns it needs.
-_SESSIONS, _BOOKINGS, _COUNTERS = ClassSession.__table__, ClassBooking.__table__, CapacityCounter.__table__
+_SESSIONS, _COUNTERS = ClassSession.__table__, CapacityCounter.__table__
+_BOOKINGS = cast(Table, ClassBooking.__table__)
 _SESSION_COLUMNS = (_SESSIONS.c.id, _SESSIONS.c.class_key, _SESSIONS.c.day, _SESSIONS.c.start, _SESSIONS.c.end,
                     _SESSIONS.c.title, _SESSIONS.c.place, _SESSIONS.c.capacity, _SESSIONS.c.status)
 _SESSION = select(*_SESSION_COLUMNS).where(_SESSIONS.c.id == bindparam("session"))
@@ -37,7 +40,7 @@ _HERS = (select(_BOOKINGS.c.status)
          .order_by(_BOOKINGS.c.id.desc()).limit(1).scalar_subquery())
 # each scheduled session to come with its counter of places (as `resource` names it), if one exists yet
 _UPCOMING = (select(*_SESSION_COLUMNS, _COUNTERS.c.used, _COUNTERS.c.capacity.label("counted"), _HERS.label("mine"))
-             .outerjoin(_COUNTERS, and_(_COUNTERS.c.resource == literal("class:") + cast(_SESSIONS.c.id, String),
+             .outerjoin(_COUNTERS, and_(_COUNTERS.c.resource == literal("class:") + sql_cast(_SESSIONS.c.id, String),
                                         _COUNTERS.c.day == _SESSIONS.c.day, _COUNTERS.c.slot == ""))
              .where(_SESSIONS.c.status == "scheduled", _SESSIONS.c.day > bindparam("today"))
              .order_by(_SESSIONS.c.day, _SESSIONS.c.start))

@@ -33,7 +33,8 @@ def answers_of(session: Session, *, user_id: str) -> dict[str, str]:
 
 
 def answers_of_mother(session: Session, *, mother_id: int) -> dict[str, str]:
-    return {f"staff_need:{need}": "yes" for need in run(session, _NEEDS_OF, {"mother": mother_id}).scalars()}
+    needs: list[str] = list(run(session, _NEEDS_OF, {"mother": mother_id}).scalars())
+    return {f"staff_need:{need}": "yes" for need in needs}
 
 
 def mark(session: Session, *, mother_id: int, need: str, actor: str, now: datetime) -> bool:
