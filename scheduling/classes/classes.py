@@ -191,7 +191,7 @@ def join_waitlist(session: Session, *, config: BookingConfig, session_id: int, u
         return _already(session, request_key, row.id, user_id)
     position = waiting_count(session, session_id=row.id)
     # places may have been freed meanwhile, with nobody waiting to offer them to
-    offer_freed(session, config=config, session_id=row.id, now=now)
+    _offer_in_turn(session, config, row, now)
     return Outcome(True, booking, params={"position": position})
 
 
@@ -248,10 +248,15 @@ def offer_freed(session: Session, *, config: BookingConfig, session_id: int, now
     row = session_row(session, session_id)
     if row is None or row.status != "scheduled" or date.fromisoformat(row.day) <= jst_today(now):
         return []
+    return _offer_in_turn(session, config, row, now)
+
+
+def _offer_in_turn(session: Session, config: BookingConfig, row: Row, now: datetime) -> list[Row]:
+    """offer_freed, for a session known to be scheduled and to come."""
     # held from the moment she can hear of it: an offer made at night waits for the quiet hours' end
     hold_until = after_quiet_hours(now, config.policy) + timedelta(minutes=config.policy.offer_hold_minutes)
     offered: list[Row] = []
-    line = waiting_line(session, session_id=session_id)
+    line = waiting_line(session, session_id=row.id)
     if line:
         capacity.ensure(session, resource=resource(row.id), day=row.day, slot="", capacity=row.capacity)
     for entry in line:
