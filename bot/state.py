@@ -8,8 +8,9 @@ import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.store.models import ConversationState
@@ -45,7 +46,7 @@ def _decode(version: int, text: str) -> Stored:
     return Stored(version, record["data"], record["event"], record["before"])
 
 
-_STATES = ConversationState.__table__
+_STATES = cast(Table, ConversationState.__table__)   # SQLAlchemy types a mapped class's table as a FromClause
 _LOAD = (select(_STATES.c.version, _STATES.c.expires_at, _STATES.c.data)
          .where(_STATES.c.user_id == bindparam("user")))
 _SAVE = (update(_STATES).where(_STATES.c.user_id == bindparam("user"), _STATES.c.version == bindparam("expected"))
@@ -62,10 +63,9 @@ class SqlStateStore:
         row = session.connection().execute(_LOAD, {"user": user_id}).first()
         if row is None:
             return Stored(0)
-        version, expires_at, text = row
-        if expires_at <= now:
-            return Stored(version)
-        return _decode(version, text)
+        if row.expires_at <= now:
+            return Stored(row.version)
+        return _decode(row.version, row.data)
 
     def save(self, session: Session, user_id: str, *, expected: int, data: dict | None,
              event_id: int, before: dict | None, now: datetime) -> None:
@@ -122,6 +122,9 @@ class RedisStateStore:
     def forget(self, session: Session, user_id: str) -> None:
         with _unavailable_as_such():
             self.client.delete(self.prefix + user_id)
+
+
+StateStore = SqlStateStore | RedisStateStore
 
 
 @contextmanager
