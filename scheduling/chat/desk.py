@@ -154,9 +154,11 @@ class Desk:
         return {**self._answers, **self.marks()} if self._screening is not None else None
 
     def marks(self) -> dict:
-        """Needs staff have judged on her record, as answers ("staff_need:…": "yes")."""
+        """Needs staff have judged on her record, as answers ("staff_need:…": "yes"). Only rules that list
+        such needs read them: without any, nothing is read (asked on every screening answer)."""
         if self._marks is None:
-            registered = self._registration
+            judged = any(version.eligibility.staff_needs for version in self.rules.versions)
+            registered = self._registration if judged else None
             self._marks = (staff_needs.answers_of_mother(self.session, mother_id=registered.id)
                            if registered is not None else {})
         return self._marks
