@@ -19,12 +19,13 @@ from tests.admin_helpers import CITY, add_staff, admin_app, page_csrf, signed_in
 from tests.test_admin_pages import NOW, PREGNANCY
 from tests.test_booking_dialog import booking_config
 
-RULES = parse_rules(
+STAFF_NEEDS_LINE = 'staff_needs = ["doctor_recommended", "staff_recognised"]\n'
+RULES_TEXT = (
     '[city]\nname = "テスト市"\n\n[[versions]]\neffective_from = 2026-04-01\noffered = ["day_care"]\n\n'
-    '[versions.eligibility]\nmode = "needs"\nneeds = ["family_help"]\n'
-    'staff_needs = ["doctor_recommended", "staff_recognised"]\n\n'
+    '[versions.eligibility]\nmode = "needs"\nneeds = ["family_help"]\n' + STAFF_NEEDS_LINE + '\n'
     '[versions.types.day_care]\nage = { max = 4 }\n\n[[versions.types.day_care.fees]]\nfrom_use = 1\n'
-    'welfare = 0\ntax_exempt = 0\ntaxed = 1000\n', name="city.toml")
+    'welfare = 0\ntax_exempt = 0\ntaxed = 1000\n')
+RULES = parse_rules(RULES_TEXT, name="city.toml")
 MOTHER = {"relationship": "birth", "residence": "resident", "birth_date": "2026-10-20", "babies": 1}
 TODAY = date(2026, 12, 1)
 
@@ -78,6 +79,21 @@ def test_her_screening_and_booking_see_the_mark_on_her_record(sessions):
         assert desk.care_days("day_care").problem == "not_eligible"              # a check again, not booked
         actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
         assert actions == ["staff_need_marked", "staff_need_removed"]
+
+
+def test_rules_without_staff_needs_read_no_marks(sessions):
+    """A mark can change nothing where no rules version lists staff needs: the desk then reads none (it
+    is asked on every screening answer), and reads them where the rules do."""
+    user = "U" + "3" * 32
+    plain = parse_rules(RULES_TEXT.replace(STAFF_NEEDS_LINE, ""), name="city.toml")
+    assert not any(v.eligibility.staff_needs for v in plain.versions)
+    with transaction(sessions) as session:
+        staff_needs.mark(session, mother_id=_linked_mother(session, user), need="staff_recognised",
+                         actor="staff:1", now=NOW)
+    with transaction(sessions) as session:
+        assert Desk(session, user, config=booking_config(), rules=plain, now=NOW).marks() == {}
+        assert Desk(session, user, config=booking_config(), rules=RULES, now=NOW).marks() == {
+            "staff_need:staff_recognised": "yes"}
 
 
 @pytest.fixture

@@ -6,14 +6,24 @@ transaction racing for the same row waits for the first and re-checks the row as
 on SQLite writers queue for the one write lock. Several days (the nights of a stay) are taken in date
 order, so two stays never wait for each other in a cycle.
 """
-from sqlalchemy import select, update
+from typing import cast
+
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.store.models import CapacityCounter
-from scheduling.store.sql import affected, insert_ignoring_duplicates
+from scheduling.store.sql import affected, insert_ignoring_duplicates, run
+
+_COUNTERS = cast(Table, CapacityCounter.__table__)
+# every booking takes places: prebuilt, on the session's connection
+_TAKE = (update(_COUNTERS)
+         .where(_COUNTERS.c.resource == bindparam("r"), _COUNTERS.c.day == bindparam("d"),
+                _COUNTERS.c.slot == bindparam("s"), _COUNTERS.c.used + bindparam("n") <= _COUNTERS.c.capacity)
+         .values(used=_COUNTERS.c.used + bindparam("n")))
 
 
-def _ensure(session: Session, resource: str, day: str, slot: str, capacity: int) -> None:
+def ensure(session: Session, *, resource: str, day: str, slot: str, capacity: int) -> None:
+    """The counter of a place, made with `capacity` if it does not exist yet."""
     insert_ignoring_duplicates(session, CapacityCounter.__table__,
                                [dict(resource=resource, day=day, slot=slot, capacity=capacity, used=0)],
                                key=None)
@@ -23,17 +33,15 @@ def take(session: Session, *, resource: str, places: list[tuple[str, str, int]],
     """Take `count` places on each (day, slot, capacity) in `places`, all or none. Call inside a
     savepoint: on False some days may have been taken and the caller must roll them back."""
     for day, slot, capacity in sorted(places):
-        _ensure(session, resource, day, slot, capacity)
-        taken = affected(session, 
-            update(CapacityCounter)
-            .where(CapacityCounter.resource == resource, CapacityCounter.day == day, CapacityCounter.slot == slot,
-                   CapacityCounter.used + count <= CapacityCounter.capacity)
-            .values(used=CapacityCounter.used + count)
-            .execution_options(synchronize_session=False)
-        )
-        if taken != 1:
+        ensure(session, resource=resource, day=day, slot=slot, capacity=capacity)
+        if not take_ensured(session, resource=resource, day=day, slot=slot, count=count):
             return False
     return True
+
+
+def take_ensured(session: Session, *, resource: str, day: str, slot: str, count: int) -> bool:
+    """As `take`, for one place whose counter exists (`ensure`)."""
+    return run(session, _TAKE, {"r": resource, "d": day, "s": slot, "n": count}).rowcount == 1
 
 
 def give_back(session: Session, *, resource: str, places: list[tuple[str, str]], count: int) -> None:
@@ -55,7 +63,7 @@ def used(session: Session, *, resource: str, first: str, last: str) -> dict[tupl
 
 def set_capacity(session: Session, *, resource: str, day: str, slot: str, capacity: int) -> bool:
     """Change a place's capacity (staff); refused (False) below what is already taken."""
-    _ensure(session, resource, day, slot, capacity)
+    ensure(session, resource=resource, day=day, slot=slot, capacity=capacity)
     return affected(session, 
         update(CapacityCounter)
         .where(CapacityCounter.resource == resource, CapacityCounter.day == day, CapacityCounter.slot == slot,

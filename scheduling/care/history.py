@@ -1,18 +1,21 @@
 """The history of every booking: each change of state, who made it, when, and why."""
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from scheduling.store.models import BookingChange
+from scheduling.store.sql import run
 
 MOTHER, SYSTEM = "mother", "system"
+_RECORD = insert(cast(Table, BookingChange.__table__))
 
 
 def record(session: Session, *, kind: str, booking_id: int, before: str | None, after: str, actor: str,
            now: datetime, note: str | None = None) -> None:
-    session.add(BookingChange(kind=kind, booking_id=booking_id, from_status=before, to_status=after,
-                              actor=actor, note=note, at=now))
+    run(session, _RECORD, dict(kind=kind, booking_id=booking_id, from_status=before, to_status=after, actor=actor,
+                               note=note, at=now))
 
 
 def of_booking(session: Session, *, kind: str, booking_id: int) -> list[BookingChange]:

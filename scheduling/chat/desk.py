@@ -12,8 +12,9 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
-from sqlalchemy import select
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from scheduling import staff_needs
@@ -26,7 +27,7 @@ from scheduling.dates.calendar import jst_today, provider_open
 from scheduling.family import mothers, screenings
 from scheduling.rules import Fee, Reason, RuleSet, Use, decide, fee_for, total_fee
 from scheduling.rules.engine import ELIGIBLE, fee_unit, household_for, units
-from scheduling.store.models import CareBooking, ClassBooking, ClassSession
+from scheduling.store.models import CareBooking, ClassBooking
 from scheduling.store.models import Provider as ProviderRow
 
 KEY_NAMESPACE = uuid.UUID("0b7f3c1e-9a44-4c52-8e0f-5d1f6a2b7c90")
@@ -68,7 +69,7 @@ class Quote:
     remaining: int | None
     provider: ProviderInfo | None
     deadline: datetime | None
-    fees: tuple[Fee, ...] = ()
+    fees: tuple[Fee | None, ...] = ()
     total: Fee | None = None
     first_use: int = 1
     unit: str = "use"       # what one fee is for: night (1泊), day (1日), use (1回)
@@ -143,33 +144,40 @@ class Desk:
     def __init__(self, session: Session, user_id: str, *, config: BookingConfig, rules: RuleSet, now: datetime):
         self.session, self.user_id, self.config, self.rules, self.now = session, user_id, config, rules, now
         self.today = jst_today(now)
-        self._screening = None
-        self._uses = None
-        self._marks = None
+        self._uses: list[Use] | None = None
+        self._marks: dict[str, str] | None = None
 
-    # --- her facts --------------------------------------------------------------------------------
+    # --- her facts (read once for the event: nothing in it changes them) ------------------------------
     def answers(self) -> dict | None:
         """Her latest finished screening's answers (with staff's marks on her record), or None when she
         has none."""
-        row = self._latest_screening()
-        return {**json.loads(row.answers), **self.marks()} if row else None
+        return {**self._answers, **self.marks()} if self._screening is not None else None
 
     def marks(self) -> dict:
-        """Needs staff have judged on her record, as answers ("staff_need:…": "yes")."""
+        """Needs staff have judged on her record, as answers ("staff_need:…": "yes"). Only rules that list
+        such needs read them: without any, nothing is read (asked on every screening answer)."""
         if self._marks is None:
-            self._marks = staff_needs.answers_of(self.session, user_id=self.user_id)
+            judged = any(version.eligibility.staff_needs for version in self.rules.versions)
+            registered = self._registration if judged else None
+            self._marks = (staff_needs.answers_of_mother(self.session, mother_id=registered.id)
+                           if registered is not None else {})
         return self._marks
 
-    def _latest_screening(self):
-        if self._screening is None:
-            rows = screenings.of_user(self.session, user_id=self.user_id)
-            self._screening = rows[-1] if rows else False
-        return self._screening or None
+    @cached_property
+    def _registration(self) -> Row | None:
+        return mothers.current_facts(self.session, user_id=self.user_id)
+
+    @cached_property
+    def _screening(self) -> Row | None:
+        return screenings.latest(self.session, user_id=self.user_id)
+
+    @cached_property
+    def _answers(self) -> dict:
+        return json.loads(self._screening.answers) if self._screening is not None else {}
 
     def _asked_on(self) -> date | None:
         """The day of her latest screening (her household class is the one of the 住民税 year then)."""
-        row = self._latest_screening()
-        return _day(row.care_date) if row else None
+        return _day(self._screening.care_date) if self._screening is not None else None
 
     def uses(self) -> list[Use]:
         """Her care bookings that count against the caps (requested, confirmed, attended)."""
@@ -178,7 +186,7 @@ class Desk:
         return self._uses
 
     def known(self) -> Known:
-        registered = mothers.current(self.session, user_id=self.user_id)
+        registered = self._registration
         if registered is not None and registered.status == "pregnant" and registered.due_date:
             return Known("pregnant", due_date=_day(registered.due_date), first_baby=registered.first_baby)
         if registered is not None and registered.status == "mother" and registered.birth_date:
@@ -255,7 +263,7 @@ class Desk:
         most = self.config.policy.max_nights
         keys = [provider_key] if provider_key else [p.key for p in self.config.providers_for("short_stay")
                                                     if provider_open(p, day)]
-        found = set()
+        found: set[int] = set()
         for key in keys:   # per provider: where the rules differ by facility, its own age window counts
             free = providers.nights_free(self.session, config=self.config, provider_key=key, start=day, most=most)
             found.update(n for n in range(1, free + 1) if n not in found
@@ -267,9 +275,11 @@ class Desk:
         result = self._result(care_type, day, max(nights, 1), replacing, provider_key)
         version = self.rules.in_force(day)
         provider = self.provider(provider_key) if provider_key else None
-        deadline = care_bookings.free_until(self.config.provider(provider_key), day) if provider else None
+        deadline = care_bookings.free_until(self.config.provider(provider_key), day) \
+            if provider_key and provider else None
         count = units(version, care_type, nights) if version else 1
-        fees, total, first = (), None, getattr(result, "use_number", 1)
+        fees: tuple[Fee | None, ...] = ()
+        total, first = None, getattr(result, "use_number", 1)
         if version is not None and care_type in version.types and result.fee_per_use is not None:
             answers = self.answers() or {}
             household = household_for(version, answers, day, self._asked_on() or day)
@@ -296,19 +306,18 @@ class Desk:
                      slot: str = "", token: str, replacing: int | None = None) -> Result:
         """Book the care as a request for staff to confirm; with `replacing`, move that booking here
         (the old one stays until the new one is secured)."""
-        answers = self.answers()
-        if answers is None:
+        screening, answers = self._screening, self.answers()
+        if screening is None or answers is None:
             return Result(False, "no_screening")
         request = care_bookings.Request(
             user_id=self.user_id, care_type=care_type, start=day, request_key=self._key("care", token),
             provider_key=provider_key, nights=nights, slot=slot, babies=_babies(answers))
-        common = dict(config=self.config, rules=self.rules, answers=answers, now=self.now)
-        screening = self._latest_screening()
         if replacing is None:
-            outcome = care_bookings.request(self.session, request=request, screening_id=screening.id, **common)
+            outcome = care_bookings.request(self.session, request=request, screening_id=screening.id,
+                                            config=self.config, rules=self.rules, answers=answers, now=self.now)
         else:
             outcome = care_bookings.change(self.session, booking_id=replacing, user_id=self.user_id, new=request,
-                                           **common)
+                                           config=self.config, rules=self.rules, answers=answers, now=self.now)
         self._uses = None
         return Result(outcome.ok, outcome.problem, dict(outcome.params), tuple(outcome.reasons), outcome.repeated,
                       care=self._care_view(outcome.booking) if outcome.ok and outcome.booking else None)
@@ -322,28 +331,26 @@ class Desk:
     # --- classes ----------------------------------------------------------------------------------
     def class_sessions(self, mother: Mother) -> list[SessionView]:
         """Sessions open for booking now, with their free places, whether they fit her, and her own."""
-        mine = {b.session_id: b.status for b, _ in classes.of_user(self.session, user_id=self.user_id,
-                                                                 upcoming_from=self.today)}
-        return [self._session_view(row, free, mother, mine.get(row.id))
-                for row, free in classes.bookable(self.session, config=self.config, now=self.now)]
+        return [self._session_view(row, free, mother, row.mine)
+                for row, free in classes.bookable(self.session, config=self.config, now=self.now,
+                                                  user_id=self.user_id)]
 
     def class_session(self, session_id: int, mother: Mother) -> SessionView | None:
         return next((s for s in self.class_sessions(mother) if s.id == session_id), None)
 
     def class_booking(self, booking_id: int) -> ClassView | None:
         """Her own open class booking (booked, requested, waiting or offered)."""
-        row = self.session.get(ClassBooking, booking_id)
+        row = classes.booking_row(self.session, booking_id=booking_id)
         if row is None or row.user_id != self.user_id or row.status not in classes.OPEN:
             return None
-        return self._class_view(row, self.session.get(ClassSession, row.session_id))
+        return self._class_view(row, row)
 
     def class_request(self, token: str) -> ClassView | None:
         """The booking or waiting-list place made from this draft, if any."""
         for kind in ("class", "wait"):
-            row = self.session.scalars(select(ClassBooking).where(
-                ClassBooking.request_key == self._key(kind, token))).first()
+            row = classes.booking_row_by_key(self.session, request_key=self._key(kind, token))
             if row is not None and row.user_id == self.user_id:
-                return self._class_view(row, self.session.get(ClassSession, row.session_id))
+                return self._class_view(row, row)
         return None
 
     def book_class(self, *, session_id: int, party: int, token: str, mother: Mother | None) -> Result:
@@ -380,7 +387,8 @@ class Desk:
                                                                        upcoming_from=self.today)]
         taken = [self._class_view(booking, row) for booking, row in
                  classes.of_user(self.session, user_id=self.user_id, upcoming_from=self.today)]
-        return sorted(care + taken, key=lambda v: (v.start if isinstance(v, CareView) else v.day, v.id))
+        views: list[CareView | ClassView] = [*care, *taken]
+        return sorted(views, key=lambda v: (v.start if isinstance(v, CareView) else v.day, v.id))
 
     # --- inside -----------------------------------------------------------------------------------
     def _key(self, kind: str, token: str) -> str:
@@ -403,35 +411,38 @@ class Desk:
         return result
 
     def _care_view(self, row: CareBooking) -> CareView:
-        provider_row = self.session.get(ProviderRow, row.provider_id)
+        provider_row = self.session.get_one(ProviderRow, row.provider_id)
         source = self.config.provider(provider_row.key)
         info = _info(source) if source else ProviderInfo(provider_row.key, provider_row.name, provider_row.phone,
                                                          1, "17:00", "full", "", "")
         return CareView(row.id, row.care_type, info, date.fromisoformat(row.start_date), row.nights, row.slot,
                         row.status, care_bookings.cancel_deadline(self.config, self.session, row))
 
-    def _class_view(self, booking: ClassBooking, row: ClassSession) -> ClassView:
+    def _class_view(self, booking: ClassBooking | Row, row: classes.SessionRow) -> ClassView:
+        """The view of a booking and its session (`classes.booking_row` is both in one row)."""
         position = None
         if booking.status == "waiting":
-            line = [b.id for b in classes.waiting(self.session, session_id=row.id)]
+            line = [b.id for b in classes.waiting_line(self.session, session_id=booking.session_id)]
             position = line.index(booking.id) + 1 if booking.id in line else None
-        return ClassView(booking.id, row.id, row.title, date.fromisoformat(row.day), row.start, row.end, row.place,
-                         booking.party, booking.status, classes.cancel_deadline(self.config, row), position,
-                         booking.hold_until)
+        return ClassView(booking.id, booking.session_id, row.title, date.fromisoformat(row.day), row.start, row.end,
+                         row.place, booking.party, booking.status, classes.cancel_deadline(self.config, row),
+                         position, booking.hold_until)
 
-    def _session_view(self, row: ClassSession, free: int, mother: Mother, mine: str | None = None) -> SessionView:
+    def _session_view(self, row: Row, free: int, mother: Mother, mine: str | None = None) -> SessionView:
         source = self.config.parent_class(row.class_key)
+        assert source is not None   # classes.bookable lists only the sessions of the city's classes
         day = date.fromisoformat(row.day)
         fits, unknown = classes.fits(source, mother, day)
         return SessionView(row.id, row.title, day, row.start, row.end, row.place, free, fits, tuple(unknown),
                            source.requires_confirmation, mine)
 
-    def _class_result(self, outcome) -> Result:
+    def _class_result(self, outcome: classes.Outcome) -> Result:
         view = None
         if outcome.booking is not None:
-            self.session.flush()
-            self.session.refresh(outcome.booking)  # the services move some states with a plain UPDATE
-            view = self._class_view(outcome.booking, self.session.get(ClassSession, outcome.booking.session_id))
+            # read back: the services move some states with a plain UPDATE
+            row = classes.booking_row(self.session, booking_id=outcome.booking.id)
+            assert row is not None
+            view = self._class_view(row, row)
         return Result(outcome.ok, outcome.problem, dict(outcome.params), repeated=outcome.repeated, cls=view)
 
 
@@ -457,5 +468,5 @@ def _day(value) -> date | None:
 
 
 def _babies(answers: dict) -> int:
-    value = answers.get("babies")
-    return int(value) if str(value).isdigit() and int(value) >= 1 else 1
+    value = str(answers.get("babies"))
+    return int(value) if value.isdigit() and int(value) >= 1 else 1

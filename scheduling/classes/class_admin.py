@@ -166,7 +166,7 @@ def mark_attendance(session: Session, *, booking_id: int, status: str, actor: st
     booking = session.get(ClassBooking, booking_id)
     if status not in ATTENDANCE or booking is None or booking.status not in ("booked", *ATTENDANCE):
         raise ClassAdminError("gone")
-    row = session.get(ClassSession, booking.session_id)
+    row = session.get_one(ClassSession, booking.session_id)
     if date.fromisoformat(row.day) > jst_today(now):
         raise ClassAdminError("not_yet")
     if booking.status == status:
@@ -185,7 +185,7 @@ def confirm_request(session: Session, *, booking_id: int, actor: str, now: datet
     booking = classes.locked(session, booking_id)
     if booking is None or booking.status != "requested":
         raise ClassAdminError("gone")
-    row = session.get(ClassSession, booking.session_id)
+    row = session.get_one(ClassSession, booking.session_id)
     history.record(session, kind=classes.KIND, booking_id=booking.id, before="requested", after="booked",
                    actor=actor, now=now)
     booking.status, booking.updated_at = "booked", now

@@ -6,8 +6,10 @@ an offer takes the freed places at once, in the same transaction that frees them
 """
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, String, Table, and_, bindparam, func, literal, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,13 +18,54 @@ from scheduling.city.booking_config import BookingConfig, ParentClass
 from scheduling.dates.calendar import JST, after_quiet_hours, at, class_dates, jst_today
 from scheduling.messaging import reminders
 from scheduling.rules.periods import add_months, pregnancy_week
-from scheduling.store.models import ClassBooking, ClassSession
-from scheduling.store.sql import insert_ignoring_duplicates
+from scheduling.store.models import CapacityCounter, ClassBooking, ClassSession
+from scheduling.store.sql import insert_ignoring_duplicates, run
 
 KIND = "class"
 HOLDING = ("booked", "requested", "offered")   # statuses that hold places
 OPEN = ("booked", "requested", "waiting", "offered")
 PLAN_AHEAD = timedelta(days=400)
+SessionRow = ClassSession | Row   # a session as an ORM object, or as the columns the chat reads of it
+
+# The chat reads these on every tap of the class dialog: prebuilt Core statements of the columns it needs.
+_SESSIONS, _COUNTERS = ClassSession.__table__, CapacityCounter.__table__
+_BOOKINGS = cast(Table, ClassBooking.__table__)
+_SESSION_COLUMNS = (_SESSIONS.c.id, _SESSIONS.c.class_key, _SESSIONS.c.day, _SESSIONS.c.start, _SESSIONS.c.end,
+                    _SESSIONS.c.title, _SESSIONS.c.place, _SESSIONS.c.capacity, _SESSIONS.c.status)
+_SESSION = select(*_SESSION_COLUMNS).where(_SESSIONS.c.id == bindparam("session"))
+# her own open booking of each session (the index allows one); none when no user is given
+_HERS = (select(_BOOKINGS.c.status)
+         .where(_BOOKINGS.c.session_id == _SESSIONS.c.id, _BOOKINGS.c.user_id == bindparam("user"),
+                _BOOKINGS.c.status.in_(OPEN))
+         .order_by(_BOOKINGS.c.id.desc()).limit(1).scalar_subquery())
+# each scheduled session to come with its counter of places (as `resource` names it), if one exists yet
+_UPCOMING = (select(*_SESSION_COLUMNS, _COUNTERS.c.used, _COUNTERS.c.capacity.label("counted"), _HERS.label("mine"))
+             .outerjoin(_COUNTERS, and_(_COUNTERS.c.resource == literal("class:") + sql_cast(_SESSIONS.c.id, String),
+                                        _COUNTERS.c.day == _SESSIONS.c.day, _COUNTERS.c.slot == ""))
+             .where(_SESSIONS.c.status == "scheduled", _SESSIONS.c.day > bindparam("today"))
+             .order_by(_SESSIONS.c.day, _SESSIONS.c.start))
+_BY_KEY = select(_BOOKINGS.c.id).where(_BOOKINGS.c.request_key == bindparam("key"))
+# a booking's columns with its session's (the session's own id is the booking's session_id)
+_BOOKING_ROW = (select(_BOOKINGS.c.id, _BOOKINGS.c.session_id, _BOOKINGS.c.user_id, _BOOKINGS.c.party,
+                       _BOOKINGS.c.status, _BOOKINGS.c.hold_until, _SESSIONS.c.class_key, _SESSIONS.c.day,
+                       _SESSIONS.c.start, _SESSIONS.c.end, _SESSIONS.c.title, _SESSIONS.c.place)
+                .join(_SESSIONS, _SESSIONS.c.id == _BOOKINGS.c.session_id))
+_BOOKING_BY_ID = _BOOKING_ROW.where(_BOOKINGS.c.id == bindparam("booking"))
+_BOOKING_BY_KEY = _BOOKING_ROW.where(_BOOKINGS.c.request_key == bindparam("key"))
+_WAITING = (select(_BOOKINGS.c.id, _BOOKINGS.c.user_id, _BOOKINGS.c.party)
+            .where(_BOOKINGS.c.session_id == bindparam("session"), _BOOKINGS.c.status == "waiting")
+            .order_by(_BOOKINGS.c.created_at, _BOOKINGS.c.id))
+# an offer moves a place on the waiting list only as long as nobody else has moved it
+_OFFER = (update(_BOOKINGS).where(_BOOKINGS.c.id == bindparam("booking"), _BOOKINGS.c.status == "waiting")
+          .values(status="offered", hold_until=bindparam("hold"), updated_at=bindparam("at")))
+_ACCEPT = (update(_BOOKINGS).where(_BOOKINGS.c.id == bindparam("booking"), _BOOKINGS.c.status == "offered",
+                                   _BOOKINGS.c.hold_until > bindparam("at"))
+           .values(status=bindparam("to"), hold_until=None, updated_at=bindparam("at")))
+_EXPIRE = (update(_BOOKINGS).where(_BOOKINGS.c.id == bindparam("booking"), _BOOKINGS.c.status == "offered",
+                                   _BOOKINGS.c.hold_until <= bindparam("at"))
+           .values(status="expired", updated_at=bindparam("at")))
+_WAITING_COUNT = (select(func.count()).select_from(_BOOKINGS)
+                  .where(_BOOKINGS.c.session_id == bindparam("session"), _BOOKINGS.c.status == "waiting"))
 
 
 @dataclass(frozen=True)
@@ -84,21 +127,21 @@ def fits(parent_class: ParentClass, mother: Mother, day: date) -> tuple[bool, li
     return not unknown, unknown
 
 
-def bookable(session: Session, *, config: BookingConfig, now: datetime) -> list[tuple[ClassSession, int]]:
-    """Scheduled sessions whose booking is open now, with their free places."""
+def bookable(session: Session, *, config: BookingConfig, now: datetime,
+             user_id: str | None = None) -> list[tuple[Row, int]]:
+    """Scheduled sessions whose booking is open now, with their free places; each row's `mine` is the
+    status of `user_id`'s own open booking of it, if any."""
     today = jst_today(now)
-    rows = session.scalars(select(ClassSession).where(ClassSession.status == "scheduled",
-                                                      ClassSession.day > today.isoformat())
-                           .order_by(ClassSession.day, ClassSession.start))
     found = []
-    for row in rows:
+    for row in run(session, _UPCOMING, {"today": today.isoformat(), "user": user_id}):
         source = config.parent_class(row.class_key)
         if source and date.fromisoformat(row.day) - timedelta(days=source.opens_days_before) <= today:
-            found.append((row, free_places(session, row)))
+            used, cap = (row.used, row.counted) if row.counted is not None else (0, row.capacity)
+            found.append((row, max(cap - used, 0)))
     return found
 
 
-def free_places(session: Session, row: ClassSession) -> int:
+def free_places(session: Session, row: SessionRow) -> int:
     taken = capacity.used(session, resource=resource(row.id), first=row.day, last=row.day)
     used, cap = taken.get((row.day, ""), (0, row.capacity))
     return max(cap - used, 0)
@@ -113,6 +156,7 @@ def book(session: Session, *, config: BookingConfig, session_id: int, user_id: s
     row, source, problem = _open_session(session, config, session_id, now)
     if problem:
         return problem
+    assert row is not None and source is not None
     if mother is not None and not fits(source, mother, date.fromisoformat(row.day))[0]:
         return Outcome(False, problem="not_for_her")
     status = "requested" if source.requires_confirmation else "booked"
@@ -139,14 +183,15 @@ def join_waitlist(session: Session, *, config: BookingConfig, session_id: int, u
     row, _, problem = _open_session(session, config, session_id, now)
     if problem:
         return problem
+    assert row is not None
     try:
         with session.begin_nested():
             booking = _insert(session, row, user_id, party, "waiting", request_key, now)
     except IntegrityError:
         return _already(session, request_key, row.id, user_id)
-    position = len(waiting(session, session_id=row.id))
+    position = waiting_count(session, session_id=row.id)
     # places may have been freed meanwhile, with nobody waiting to offer them to
-    offer_freed(session, config=config, session_id=row.id, now=now)
+    _offer_in_turn(session, config, row, now)
     return Outcome(True, booking, params={"position": position})
 
 
@@ -156,13 +201,31 @@ def waiting(session: Session, *, session_id: int) -> list[ClassBooking]:
                                 .order_by(ClassBooking.created_at, ClassBooking.id)))
 
 
+def booking_row(session: Session, *, booking_id: int) -> Row | None:
+    """A booking with its session's class_key, day, start, end, title and place, as one row."""
+    return run(session, _BOOKING_BY_ID, {"booking": booking_id}).first()
+
+
+def booking_row_by_key(session: Session, *, request_key: str) -> Row | None:
+    return run(session, _BOOKING_BY_KEY, {"key": request_key}).first()
+
+
+def waiting_line(session: Session, *, session_id: int) -> list[Row]:
+    """The waiting list in turn: each place's id, user_id and party."""
+    return list(run(session, _WAITING, {"session": session_id}))
+
+
+def waiting_count(session: Session, *, session_id: int) -> int:
+    return run(session, _WAITING_COUNT, {"session": session_id}).scalar_one()
+
+
 def cancel(session: Session, *, config: BookingConfig, booking_id: int, now: datetime, user_id: str | None = None,
            actor: str = history.MOTHER, reason: str | None = None) -> Outcome:
     """Her own (until the class's deadline), or by staff; freed places go to the waiting list."""
     booking = locked(session, booking_id)
     if booking is None or (user_id is not None and booking.user_id != user_id) or booking.status not in OPEN:
         return Outcome(False, booking, problem="gone")
-    row = session.get(ClassSession, booking.session_id)
+    row = _session_of(session, booking.session_id)
     if actor == history.MOTHER and booking.status != "waiting" and now >= cancel_deadline(config, row):
         return Outcome(False, booking, problem="past_deadline")
     freed = booking.status in HOLDING  # leaving the waiting list frees no place
@@ -172,30 +235,34 @@ def cancel(session: Session, *, config: BookingConfig, booking_id: int, now: dat
     return Outcome(True, booking)
 
 
-def cancel_deadline(config: BookingConfig, row: ClassSession) -> datetime:
+def cancel_deadline(config: BookingConfig, row: SessionRow) -> datetime:
     source = config.parent_class(row.class_key)
     days = source.cancel_days_before if source else 0
     day = date.fromisoformat(row.day) - timedelta(days=days)
     return at(day, "23:59") if days else at(day, row.start)
 
 
-def offer_freed(session: Session, *, config: BookingConfig, session_id: int, now: datetime) -> list[ClassBooking]:
+def offer_freed(session: Session, *, config: BookingConfig, session_id: int, now: datetime) -> list[Row]:
     """Offer free places to the waiting list in turn (the first in line whose party fits), each held
     for the city's hold time: the places are taken now, so nobody else can have them meanwhile."""
-    row = session.get(ClassSession, session_id)
+    row = session_row(session, session_id)
     if row is None or row.status != "scheduled" or date.fromisoformat(row.day) <= jst_today(now):
         return []
+    return _offer_in_turn(session, config, row, now)
+
+
+def _offer_in_turn(session: Session, config: BookingConfig, row: Row, now: datetime) -> list[Row]:
+    """offer_freed, for a session known to be scheduled and to come."""
     # held from the moment she can hear of it: an offer made at night waits for the quiet hours' end
     hold_until = after_quiet_hours(now, config.policy) + timedelta(minutes=config.policy.offer_hold_minutes)
-    offered = []
-    for entry in waiting(session, session_id=session_id):
-        if not capacity.take(session, resource=resource(row.id), places=[(row.day, "", row.capacity)],
-                             count=entry.party):
+    offered: list[Row] = []
+    line = waiting_line(session, session_id=row.id)
+    if line:
+        capacity.ensure(session, resource=resource(row.id), day=row.day, slot="", capacity=row.capacity)
+    for entry in line:
+        if not capacity.take_ensured(session, resource=resource(row.id), day=row.day, slot="", count=entry.party):
             continue
-        taken = session.execute(update(ClassBooking).where(ClassBooking.id == entry.id,
-                                                           ClassBooking.status == "waiting")
-                                .values(status="offered", hold_until=hold_until, updated_at=now)
-                                .execution_options(synchronize_session=False)).rowcount
+        taken = run(session, _OFFER, {"booking": entry.id, "hold": hold_until, "at": now}).rowcount
         if not taken:  # someone else moved this entry meanwhile: give the places back
             capacity.give_back(session, resource=resource(row.id), places=[(row.day, "")], count=entry.party)
             continue
@@ -216,14 +283,10 @@ def accept_offer(session: Session, *, config: BookingConfig, booking_id: int, us
         return Outcome(False, problem="gone")
     if booking.status in ("booked", "requested"):
         return Outcome(True, booking, repeated=True)
-    row = session.get(ClassSession, booking.session_id)
+    row = _session_of(session, booking.session_id)
     source = config.parent_class(row.class_key)
     status = "requested" if source and source.requires_confirmation else "booked"
-    accepted = session.execute(update(ClassBooking).where(ClassBooking.id == booking_id,
-                                                          ClassBooking.status == "offered",
-                                                          ClassBooking.hold_until > now)
-                               .values(status=status, hold_until=None, updated_at=now)
-                               .execution_options(synchronize_session=False)).rowcount
+    accepted = run(session, _ACCEPT, {"booking": booking_id, "to": status, "at": now}).rowcount
     session.refresh(booking)
     if not accepted:
         if booking.status in ("booked", "requested"):  # her other tap got there first
@@ -251,15 +314,11 @@ def expire_offers(session: Session, *, config: BookingConfig, now: datetime, lim
                                                           ClassBooking.hold_until <= now).limit(limit)))
     count = 0
     for booking in due:
-        expired = session.execute(update(ClassBooking).where(ClassBooking.id == booking.id,
-                                                             ClassBooking.status == "offered",
-                                                             ClassBooking.hold_until <= now)
-                                  .values(status="expired", updated_at=now)
-                                  .execution_options(synchronize_session=False)).rowcount
+        expired = run(session, _EXPIRE, {"booking": booking.id, "at": now}).rowcount
         if not expired:  # accepted or declined meanwhile
             continue
         count += 1
-        row = session.get(ClassSession, booking.session_id)
+        row = _session_of(session, booking.session_id)
         capacity.give_back(session, resource=resource(row.id), places=[(row.day, "")], count=booking.party)
         history.record(session, kind=KIND, booking_id=booking.id, before="offered", after="expired",
                        actor=history.SYSTEM, now=now)
@@ -284,8 +343,19 @@ def participants(session: Session, *, session_id: int) -> list[ClassBooking]:
 
 # --- inside ------------------------------------------------------------------------------------------
 
-def _open_session(session: Session, config: BookingConfig, session_id: int, now: datetime):
-    row = session.get(ClassSession, session_id)
+def session_row(session: Session, session_id: int) -> Row | None:
+    """A session's columns (not an ORM object)."""
+    return run(session, _SESSION, {"session": session_id}).first()
+
+
+def _session_of(session: Session, session_id: int) -> Row:
+    """The session of a booking (it always has one)."""
+    return run(session, _SESSION, {"session": session_id}).one()
+
+
+def _open_session(session: Session, config: BookingConfig, session_id: int,
+                  now: datetime) -> tuple[Row | None, ParentClass | None, Outcome | None]:
+    row = session_row(session, session_id)
     source = config.parent_class(row.class_key) if row else None
     if row is None or source is None or row.status != "scheduled" or date.fromisoformat(row.day) <= jst_today(now):
         return row, source, Outcome(False, problem="closed")
@@ -295,7 +365,8 @@ def _open_session(session: Session, config: BookingConfig, session_id: int, now:
     return row, source, None
 
 
-def _insert(session, row, user_id, party, status, request_key, now) -> ClassBooking:
+def _insert(session: Session, row: Row, user_id: str, party: int, status: str, request_key: str,
+            now: datetime) -> ClassBooking:
     booking = ClassBooking(session_id=row.id, user_id=user_id, party=party, status=status,
                            request_key=request_key, created_at=now, updated_at=now)
     session.add(booking)
@@ -313,7 +384,8 @@ def locked(session: Session, booking_id: int) -> ClassBooking | None:
 
 
 def _by_key(session: Session, request_key: str) -> ClassBooking | None:
-    return session.scalars(select(ClassBooking).where(ClassBooking.request_key == request_key)).first()
+    found = run(session, _BY_KEY, {"key": request_key}).scalar()
+    return session.get(ClassBooking, found) if found is not None else None
 
 
 def _already(session: Session, request_key: str, session_id: int, user_id: str) -> Outcome:
@@ -326,8 +398,8 @@ def _already(session: Session, request_key: str, session_id: int, user_id: str) 
     return Outcome(False, existing, problem="already")
 
 
-def _leave(session, booking: ClassBooking, to: str, actor: str, now: datetime, note: str | None) -> None:
-    row = session.get(ClassSession, booking.session_id)
+def _leave(session: Session, booking: ClassBooking, to: str, actor: str, now: datetime, note: str | None) -> None:
+    row = _session_of(session, booking.session_id)
     if booking.status in HOLDING:
         capacity.give_back(session, resource=resource(row.id), places=[(row.day, "")], count=booking.party)
     history.record(session, kind=KIND, booking_id=booking.id, before=booking.status, after=to, actor=actor,
@@ -336,14 +408,15 @@ def _leave(session, booking: ClassBooking, to: str, actor: str, now: datetime, n
     reminders.cancel_for(session, class_booking_id=booking.id)
 
 
-def _plan_day_before(session, *, config: BookingConfig, row: ClassSession, booking: ClassBooking, now) -> None:
+def _plan_day_before(session: Session, *, config: BookingConfig, row: Row, booking: ClassBooking,
+                     now: datetime) -> None:
     due = at(date.fromisoformat(row.day) - timedelta(days=1), config.policy.reminder_time)
     if due > now:
         reminders.add(session, user_id=booking.user_id, kind="class_day_before", due_at=due, now=now,
                       class_booking_id=booking.id, facts=_params(row))
 
 
-def _params(row: ClassSession) -> dict:
+def _params(row: Row) -> dict:
     return {"date": row.day, "title": row.title, "start": row.start, "place": row.place}
 
 

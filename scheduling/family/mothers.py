@@ -7,7 +7,7 @@ reminder row per push, keyed so a re-plan moves it instead of adding one) and th
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.city.pregnancy_config import CALL_NOTICE, PregnancyConfig, TimedPush
@@ -17,9 +17,15 @@ from scheduling.messaging import reminders
 from scheduling.rules.periods import pregnancy_week_start
 from scheduling.store import audit
 from scheduling.store.models import Call, Mother, Reminder
-from scheduling.store.sql import affected
+from scheduling.store.sql import affected, run
 
 ACTIVE = ("pregnant", "mother")
+_MOTHERS = Mother.__table__
+# read on every booking tap: the facts the chat needs of her registration, not a whole ORM object
+_CURRENT_FACTS = (select(_MOTHERS.c.id, _MOTHERS.c.status, _MOTHERS.c.due_date, _MOTHERS.c.birth_date,
+                         _MOTHERS.c.first_baby)
+                  .where(_MOTHERS.c.user_id == bindparam("user"), _MOTHERS.c.status.in_(ACTIVE))
+                  .order_by(_MOTHERS.c.created_at.desc(), _MOTHERS.c.id.desc()).limit(1))
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,11 @@ def current(session: Session, *, user_id: str) -> Mother | None:
     """Her registration in force: the latest pregnancy or birth that has not ended."""
     return session.scalars(select(Mother).where(Mother.user_id == user_id, Mother.status.in_(ACTIVE))
                            .order_by(Mother.created_at.desc(), Mother.id.desc())).first()
+
+
+def current_facts(session: Session, *, user_id: str) -> Row | None:
+    """As `current`, only its id, status, due_date, birth_date and first_baby."""
+    return run(session, _CURRENT_FACTS, {"user": user_id}).first()
 
 
 def latest(session: Session, *, user_id: str) -> Mother | None:

@@ -2,10 +2,16 @@
 import json
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from scheduling.store.models import Screening
+from scheduling.store.sql import run
+
+_SCREENINGS = Screening.__table__
+_LATEST = (select(_SCREENINGS.c.id, _SCREENINGS.c.care_date, _SCREENINGS.c.answers)
+           .where(_SCREENINGS.c.user_id == bindparam("user"))
+           .order_by(_SCREENINGS.c.created_at.desc(), _SCREENINGS.c.id.desc()).limit(1))
 
 
 def record(session: Session, *, user_id: str, answers: dict, decision: dict, rules_version: str,
@@ -16,6 +22,11 @@ def record(session: Session, *, user_id: str, answers: dict, decision: dict, rul
     session.add(row)
     session.flush()
     return row
+
+
+def latest(session: Session, *, user_id: str) -> Row | None:
+    """Her latest screening's id, care_date and answers (JSON), or None."""
+    return run(session, _LATEST, {"user": user_id}).first()
 
 
 def of_user(session: Session, *, user_id: str) -> list[Screening]:

@@ -7,7 +7,7 @@ The marks reach the rule engine as answers ("staff_need:staff_recognised": "yes"
 registration in force for her LINE account."""
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,10 @@ from scheduling.family import mothers
 from scheduling.rules.schema import STAFF_NEEDS
 from scheduling.store import audit
 from scheduling.store.models import StaffNeed
+from scheduling.store.sql import run
+
+_NEEDS = StaffNeed.__table__
+_NEEDS_OF = select(_NEEDS.c.need).where(_NEEDS.c.mother_id == bindparam("mother")).order_by(_NEEDS.c.need)
 
 
 def of_mother(session: Session, *, mother_id: int) -> list[StaffNeed]:
@@ -24,10 +28,13 @@ def of_mother(session: Session, *, mother_id: int) -> list[StaffNeed]:
 
 def answers_of(session: Session, *, user_id: str) -> dict[str, str]:
     """Her marks as the rule engine reads them, from the registration in force for her account."""
-    mother = mothers.current(session, user_id=user_id)
-    if mother is None:
-        return {}
-    return {f"staff_need:{mark.need}": "yes" for mark in of_mother(session, mother_id=mother.id)}
+    mother = mothers.current_facts(session, user_id=user_id)
+    return answers_of_mother(session, mother_id=mother.id) if mother is not None else {}
+
+
+def answers_of_mother(session: Session, *, mother_id: int) -> dict[str, str]:
+    needs: list[str] = list(run(session, _NEEDS_OF, {"mother": mother_id}).scalars())
+    return {f"staff_need:{need}": "yes" for need in needs}
 
 
 def mark(session: Session, *, mother_id: int, need: str, actor: str, now: datetime) -> bool:

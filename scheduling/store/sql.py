@@ -41,6 +41,13 @@ def insert_ignoring_duplicates(session: Session | Connection, table, rows: list[
     return len(connection.execute(statement, rows).all())
 
 
+def run(session: Session, statement: Executable, params: dict | None = None) -> CursorResult:
+    """A prebuilt Core statement on the session's connection, after its pending changes are flushed (as
+    session.execute would do): without the ORM's setup of each statement, for the chat's hot paths."""
+    session.flush()
+    return session.connection().execute(statement, params or {})
+
+
 def affected(session: Session, statement: Executable) -> int:
     """How many rows an UPDATE or DELETE changed."""
     return cast(CursorResult, session.execute(statement)).rowcount
