@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from scheduling.care import capacity, history
 from scheduling.city.booking_config import load_booking_config, parse_booking_config
@@ -277,6 +277,26 @@ def test_a_full_session_has_a_waiting_list_with_positions(db):
     with transaction(db) as session:
         assert [b.user_id for b in classes.waiting(session, session_id=sid)] == ["W1", "W2"]
     assert used(db) == 4 and reminders_of(db, first.booking.id) == []
+
+
+def test_joining_a_long_waiting_list_tries_the_full_class_once_per_party_size_not_per_person(db, engine):
+    """The 9:00 rush: two thousand mothers joining one after another must not each try every place before
+    theirs (that was a statement per person waiting, the rush's quadratic cost)."""
+    fill(db)
+    for n in range(30):
+        wait(db, f"W{n}", 2 if n % 3 == 0 else 1)
+    tries = []
+
+    def _count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE") and "capacity_counters" in statement:
+            tries.append(statement)
+    event.listen(engine, "before_cursor_execute", _count)
+    try:
+        assert wait(db, "LAST", 1).params == {"position": 31}
+    finally:
+        event.remove(engine, "before_cursor_execute", _count)
+    assert 1 <= len(tries) <= 2   # a party of two refused, then one of one: nobody later fits either
+    assert statuses(db)["LAST"] == ("waiting", 1)
 
 
 def test_a_freed_place_goes_to_the_first_in_line_whose_party_fits_at_once(db):

@@ -259,8 +259,12 @@ def _offer_in_turn(session: Session, config: BookingConfig, row: Row, now: datet
     line = waiting_line(session, session_id=row.id)
     if line:
         capacity.ensure(session, resource=resource(row.id), day=row.day, slot="", capacity=row.capacity)
+    refused = None  # the smallest party there was no room for: a party as large does not fit either
     for entry in line:
+        if refused is not None and entry.party >= refused:
+            continue
         if not capacity.take_ensured(session, resource=resource(row.id), day=row.day, slot="", count=entry.party):
+            refused = entry.party
             continue
         taken = run(session, _OFFER, {"booking": entry.id, "hold": hold_until, "at": now}).rowcount
         if not taken:  # someone else moved this entry meanwhile: give the places back
