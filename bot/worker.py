@@ -48,6 +48,7 @@ class Worker:
         single_writer = hasattr(sessions.kw["bind"], "write_lock")
         self._db = ThreadPoolExecutor(max_workers=1 if single_writer else 4, thread_name_prefix="hagukumi-db")
         self._drains: dict[str, asyncio.Task] = {}
+        self._kicked_again: set[str] = set()  # users kicked while their drain was handling an event
         self._languages: dict[str, str] = {}  # "" when her profile did not say
         self._sends: set[asyncio.Task] = set()
         self._sweeper: asyncio.Task | None = None
@@ -80,16 +81,16 @@ class Worker:
         if task is None or task.done():
             self._drains[user_id] = asyncio.create_task(self._drain(user_id))
         else:
-            task.kick_again = True
+            self._kicked_again.add(user_id)
 
     async def _drain(self, user_id: str) -> None:
         task = asyncio.current_task()
-        sent = None  # (message id, result) of the answer just sent: recorded with the next claim
+        sent: tuple | None = None  # (message id, result) of the answer just sent: recorded with the next claim
         try:
             while True:
-                task.kick_again = False
+                self._kicked_again.discard(user_id)
                 handled, sent = await self._handle_next(user_id, sent)
-                if not handled and not task.kick_again:
+                if not handled and user_id not in self._kicked_again:
                     return
         finally:
             if sent is not None:  # stopped between sending and recording: record it on its own
@@ -99,6 +100,7 @@ class Worker:
                     log.exception("recording message %s failed", sent[0])
             if self._drains.get(user_id) is task:
                 del self._drains[user_id]
+                self._kicked_again.discard(user_id)  # (a kick this late is picked up by the sweep)
 
     async def _handle_next(self, user_id: str, sent: tuple | None = None) -> tuple[bool, tuple | None]:
         """Record the outcome of the answer sent before (`sent`), and handle the user's oldest pending
