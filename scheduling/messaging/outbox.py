@@ -7,28 +7,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from scheduling.messaging import lease
 from scheduling.store import audit
 from scheduling.store.models import LineUser, OutgoingMessage
 
-# A sender holds a row this long; one that dies is replaced after it. A second sender of the same row is
-# harmless (a push's retry key, a reply's used-up token), so the lease is short: a reply still goes out
-# while its token lives.
-LEASE = timedelta(seconds=10)
-# LINE recognises a retry key for 24 hours: a row is tried (backing off up to MAX_BACKOFF, or longer
-# when LINE says Retry-After) until GIVE_UP_AFTER from its first try, and only then marked failed.
-MAX_BACKOFF = timedelta(minutes=5)
-MAX_RETRY_AFTER = timedelta(hours=1)
-GIVE_UP_AFTER = timedelta(hours=23)
 LATE_AFTER = timedelta(minutes=3)  # an answer leaving later than this after her message says sorry first
 DELAYED_AFTER = timedelta(minutes=10)  # staff see an answer still not delivered after this
-
-
-def next_try(attempts: int, now: datetime, retry_after: float | None) -> datetime:
-    """When to try again after `attempts` tries: exponential backoff, capped, or LINE's Retry-After."""
-    wait = min(timedelta(seconds=2 ** min(attempts, 20)), MAX_BACKOFF)
-    if retry_after:
-        wait = max(wait, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
-    return now + wait
 
 
 def add(session: Session, *, user_id: str, messages: list[dict], now: datetime,
@@ -40,7 +24,7 @@ def add(session: Session, *, user_id: str, messages: list[dict], now: datetime,
         user_id=user_id, messages=json.dumps(messages, ensure_ascii=False),
         reply_token=reply_token, reply_deadline=reply_deadline, retry_key=str(uuid.uuid4()),
         status="pending", not_before=not_before or now, created_at=now, source_event_id=source_event_id,
-        attempts=1 if claimed else 0, lease_until=now + LEASE if claimed else None,
+        attempts=1 if claimed else 0, lease_until=now + lease.LEASE if claimed else None,
     )
     session.add(row)
     session.flush()
@@ -73,7 +57,7 @@ def add_claimed(session: Session, *, user_id: str, messages: list[dict], now: da
     message_id = session.connection().execute(_ADD_CLAIMED, dict(
         user_id=user_id, messages=json.dumps(messages, ensure_ascii=False), reply_token=reply_token,
         reply_deadline=reply_deadline, retry_key=retry_key, status="pending", not_before=now, created_at=now,
-        source_event_id=source_event_id, attempts=1, lease_until=now + LEASE)).scalar_one()
+        source_event_id=source_event_id, attempts=1, lease_until=now + lease.LEASE)).scalar_one()
     return Claimed(message_id, user_id, retry_key, reply_token, reply_deadline), messages
 
 
@@ -82,9 +66,8 @@ def claim(session: Session, *, message_id: int, now: datetime) -> OutgoingMessag
     claimed = session.execute(
         update(OutgoingMessage)
         .where(OutgoingMessage.id == message_id, OutgoingMessage.status == "pending",
-               OutgoingMessage.not_before <= now,
-               (OutgoingMessage.lease_until.is_(None)) | (OutgoingMessage.lease_until <= now))
-        .values(lease_until=now + LEASE, attempts=OutgoingMessage.attempts + 1)
+               OutgoingMessage.not_before <= now, lease.free(OutgoingMessage.lease_until, now))
+        .values(lease.claimed(OutgoingMessage.attempts, now))
         .execution_options(synchronize_session=False)
     ).rowcount
     return session.get(OutgoingMessage, message_id, populate_existing=True) if claimed else None
@@ -94,7 +77,7 @@ def due_ids(session: Session, *, now: datetime, limit: int = 200) -> list[int]:
     return list(session.scalars(
         select(OutgoingMessage.id)
         .where(OutgoingMessage.status == "pending", OutgoingMessage.not_before <= now,
-               (OutgoingMessage.lease_until.is_(None)) | (OutgoingMessage.lease_until <= now))
+               lease.free(OutgoingMessage.lease_until, now))
         .order_by(OutgoingMessage.not_before, OutgoingMessage.id)
         .limit(limit)
     ))
@@ -106,25 +89,23 @@ def mark_sent(session: Session, *, message_id: int, via: str, now: datetime) -> 
 
 def mark_failed(session: Session, *, message_id: int, error: str) -> None:
     session.execute(update(OutgoingMessage).where(OutgoingMessage.id == message_id)
-                    .values(status="failed", last_error=error[-2000:], lease_until=None))
+                    .values(lease.released("failed", error)))
 
 
 def mark_skipped(session: Session, *, message_id: int, reason: str) -> None:
     session.execute(update(OutgoingMessage).where(OutgoingMessage.id == message_id)
-                    .values(status="skipped", last_error=reason, lease_until=None))
+                    .values(lease.released("skipped", reason)))
 
 
 def retry_later(session: Session, *, message_id: int, error: str, now: datetime,
                 retry_after: float | None = None) -> None:
-    """Try again later (see next_try); give up as failed once the retry key no longer holds."""
+    """Try again later (lease.retry_later), by push: a reply's token is long dead by the next try."""
     row = session.get(OutgoingMessage, message_id, populate_existing=True)
-    row.last_error = error[-2000:]
-    row.lease_until = None
-    if now - row.created_at >= GIVE_UP_AFTER:
-        row.status = "failed"
-    else:
-        row.not_before = next_try(row.attempts, now, retry_after)
-        row.reply_token = None  # a token is long dead by the next try: push instead
+    if row is None:
+        return
+    next_try = lease.retry_later(row, error=error, first_try=row.created_at, now=now, retry_after=retry_after)
+    if next_try is not None:
+        row.not_before, row.reply_token = next_try, None
 
 
 def recipient_blocked(session: Session, *, user_id: str) -> bool:
@@ -161,7 +142,7 @@ def resend(session: Session, *, message_id: int, actor: str, now: datetime) -> b
     row = session.get(OutgoingMessage, message_id, populate_existing=True)
     if row is None or row.status != "failed":
         return False
-    if now - row.created_at >= GIVE_UP_AFTER:
+    if now - row.created_at >= lease.GIVE_UP_AFTER:
         row.retry_key, row.created_at = str(uuid.uuid4()), now
     row.status, row.not_before, row.lease_until, row.reply_token = "pending", now, None, None
     audit.record(session, actor=actor, action="message.resend", subject=f"outgoing_message:{message_id}", now=now)

@@ -9,17 +9,16 @@ notices hold a list of {"key", "params", "choices"}; the dispatcher still reads 
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.dates.calendar import after_quiet_hours, jst_today
-from scheduling.messaging import outbox
+from scheduling.messaging import lease, outbox
 from scheduling.store import audit
 from scheduling.store.models import CareBooking, ClassBooking, ClassSession, LineUser, Reminder
 
-LEASE = timedelta(seconds=10)  # a second dispatcher pushing a row is harmless (the retry key): keep it short
 RETRY_NAMESPACE = uuid.UUID("6f1c8a52-3e0b-4d7e-9a51-0c2f6b9d4e11")
 CARE_CHECKED = ("care_day_before",)  # sent only while the booking is on
 CLASS_CHECKED = ("class_day_before", "class_offer")
@@ -98,14 +97,14 @@ def claim_due(session: Session, *, now: datetime, limit: int = 200,
     time anyway."""
     due = (select(Reminder.id)
            .where(Reminder.status == "pending", Reminder.due_at <= now,
-                  (Reminder.lease_until.is_(None)) | (Reminder.lease_until <= now))
+                  lease.free(Reminder.lease_until, now))
            .order_by(Reminder.due_at, Reminder.id).limit(limit))
     if kinds is not None:
         due = due.where(Reminder.kind.in_(kinds))
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     rows = session.scalars(update(Reminder).where(Reminder.id.in_(due.scalar_subquery()))
-                           .values(lease_until=now + LEASE, attempts=Reminder.attempts + 1,
+                           .values(**lease.claimed(Reminder.attempts, now),
                                    first_tried_at=func.coalesce(Reminder.first_tried_at,
                                                                  literal(now, Reminder.first_tried_at.type)))
                            .returning(Reminder)
@@ -199,22 +198,20 @@ def mark_sent(session: Session, *, ids: list[int], now: datetime) -> None:
 def mark(session: Session, *, reminder_id: int, status: str, error: str) -> None:
     """failed (staff see it) or skipped (blocked user, booking no longer on)."""
     session.execute(update(Reminder).where(Reminder.id == reminder_id, Reminder.status == "pending")
-                    .values(status=status, last_error=error[-2000:], lease_until=None)
+                    .values(lease.released(status, error))
                     .execution_options(synchronize_session=False))
 
 
 def retry_later(session: Session, *, reminder_id: int, error: str, now: datetime,
                 retry_after: float | None = None) -> None:
-    """Try again later, as outgoing messages are (outbox.next_try); give up as failed once the retry key,
-    which LINE keeps 24 hours from the first try, no longer holds."""
+    """Try again later, as outgoing messages are (lease.retry_later): the retry key holds from its first try."""
     row = session.get(Reminder, reminder_id, populate_existing=True)
     if row is None or row.status != "pending":
         return
-    row.last_error, row.lease_until = error[-2000:], None
-    if now - (row.first_tried_at or now) >= outbox.GIVE_UP_AFTER:
-        row.status = "failed"
-    else:
-        row.due_at = outbox.next_try(row.attempts, now, retry_after)
+    next_try = lease.retry_later(row, error=error, first_try=row.first_tried_at or now, now=now,
+                                 retry_after=retry_after)
+    if next_try is not None:
+        row.due_at = next_try
 
 
 @dataclass(frozen=True)
