@@ -6,7 +6,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from scheduling.store.models import InboundEvent
-from scheduling.store.sql import insert_ignoring_duplicates
+from scheduling.store.sql import affected, insert_ignoring_duplicates
 
 LEASE = timedelta(seconds=30)
 MAX_ATTEMPTS = 5
@@ -50,7 +50,7 @@ def finish(session: Session, *, event_id: int) -> None:
 
 def fail(session: Session, *, event_id: int, error: str, now: datetime) -> bool:
     """Retry a failed event later, with backoff; after MAX_ATTEMPTS set it aside for staff (True)."""
-    event = session.get(InboundEvent, event_id)
+    event = session.get_one(InboundEvent, event_id)
     event.last_error = error[-2000:]
     event.lease_until = now + timedelta(seconds=2 ** event.attempts)
     if event.attempts >= MAX_ATTEMPTS:
@@ -81,9 +81,8 @@ def users_waiting(session: Session, *, now: datetime, limit: int = 500) -> list[
 
 def purge_done(session: Session, *, before: datetime) -> int:
     """Forget handled (and rejected) events once LINE can no longer redeliver them."""
-    return session.execute(
-        delete(InboundEvent).where(InboundEvent.status.in_(("done", "rejected")), InboundEvent.received_at < before)
-    ).rowcount
+    return affected(session, delete(InboundEvent).where(InboundEvent.status.in_(("done", "rejected")),
+                                                        InboundEvent.received_at < before))
 
 
 def backlog(session: Session, *, now: datetime) -> tuple[int, float]:

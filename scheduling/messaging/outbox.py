@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from scheduling.messaging import lease
 from scheduling.store import audit
 from scheduling.store.models import LineUser, OutgoingMessage
+from scheduling.store.sql import affected
 
 LATE_AFTER = timedelta(minutes=3)  # an answer leaving later than this after her message says sorry first
 DELAYED_AFTER = timedelta(minutes=10)  # staff see an answer still not delivered after this
@@ -54,7 +55,7 @@ def add_claimed(session: Session, *, user_id: str, messages: list[dict], now: da
     """As `add(..., claimed=True)` in one Core statement (the worker's hot path): the claimed row and
     its messages, for the caller to send right after the commit."""
     retry_key = str(uuid.uuid4())
-    message_id = session.connection().execute(_ADD_CLAIMED, dict(
+    message_id: int = session.connection().execute(_ADD_CLAIMED, dict(
         user_id=user_id, messages=json.dumps(messages, ensure_ascii=False), reply_token=reply_token,
         reply_deadline=reply_deadline, retry_key=retry_key, status="pending", not_before=now, created_at=now,
         source_event_id=source_event_id, attempts=1, lease_until=now + lease.LEASE)).scalar_one()
@@ -63,13 +64,13 @@ def add_claimed(session: Session, *, user_id: str, messages: list[dict], now: da
 
 def claim(session: Session, *, message_id: int, now: datetime) -> OutgoingMessage | None:
     """Take a pending message for sending, unless another sender holds it."""
-    claimed = session.execute(
+    claimed = affected(session,
         update(OutgoingMessage)
         .where(OutgoingMessage.id == message_id, OutgoingMessage.status == "pending",
                OutgoingMessage.not_before <= now, lease.free(OutgoingMessage.lease_until, now))
         .values(lease.claimed(OutgoingMessage.attempts, now))
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     return session.get(OutgoingMessage, message_id, populate_existing=True) if claimed else None
 
 
@@ -115,10 +116,8 @@ def recipient_blocked(session: Session, *, user_id: str) -> bool:
 
 def purge_sent(session: Session, *, before: datetime) -> int:
     """Forget what was sent long ago (failed rows stay for staff): the chat is LINE's to show, not ours to keep."""
-    return session.execute(
-        delete(OutgoingMessage).where(OutgoingMessage.status.in_(("sent", "skipped")),
-                                      OutgoingMessage.created_at < before)
-    ).rowcount
+    return affected(session, delete(OutgoingMessage).where(OutgoingMessage.status.in_(("sent", "skipped")),
+                                                           OutgoingMessage.created_at < before))
 
 
 def is_late_answer(row: OutgoingMessage, *, asked_at: datetime | None, now: datetime) -> bool:

@@ -18,6 +18,7 @@ from scheduling.dates.calendar import after_quiet_hours, jst_today
 from scheduling.messaging import lease, outbox
 from scheduling.store import audit
 from scheduling.store.models import CareBooking, ClassBooking, ClassSession, LineUser, Reminder
+from scheduling.store.sql import affected
 
 RETRY_NAMESPACE = uuid.UUID("6f1c8a52-3e0b-4d7e-9a51-0c2f6b9d4e11")
 CARE_CHECKED = ("care_day_before",)  # sent only while the booking is on
@@ -86,8 +87,8 @@ def cancel_for(session: Session, *, care_booking_id: int | None = None, class_bo
     statement = update(Reminder).where(condition, Reminder.status == "pending")
     if kinds:
         statement = statement.where(Reminder.kind.in_(kinds))
-    return session.execute(statement.values(status="cancelled", lease_until=None)
-                           .execution_options(synchronize_session=False)).rowcount
+    return affected(session, statement.values(status="cancelled", lease_until=None)
+                    .execution_options(synchronize_session=False))
 
 
 def claim_due(session: Session, *, now: datetime, limit: int = 200,
@@ -130,11 +131,12 @@ def reasons_to_hold_back(session: Session, rows: list[Reminder], *, following: d
     account, or the booking a reminder is about is no longer on. Users we never stored count as following."""
     care_ids = {row.care_booking_id for row in rows if row.kind in CARE_CHECKED and row.care_booking_id}
     class_ids = {row.class_booking_id for row in rows if row.kind in CLASS_CHECKED and row.class_booking_id}
-    care = {booking_id: status for booking_id, status in session.execute(
+    care: dict[int | None, str] = {booking_id: status for booking_id, status in session.execute(
         select(CareBooking.id, CareBooking.status).where(CareBooking.id.in_(care_ids)))} if care_ids else {}
-    classes = {booking_id: (status, hold_until) for booking_id, status, hold_until in session.execute(
-        select(ClassBooking.id, ClassBooking.status, ClassBooking.hold_until)
-        .where(ClassBooking.id.in_(class_ids)))} if class_ids else {}
+    classes: dict[int | None, tuple[str | None, datetime | None]] = {
+        booking_id: (status, hold_until) for booking_id, status, hold_until in session.execute(
+            select(ClassBooking.id, ClassBooking.status, ClassBooking.hold_until)
+            .where(ClassBooking.id.in_(class_ids)))} if class_ids else {}
     booked = _classes_booked(session, rows, now)
     reasons = {}
     for row in rows:
