@@ -21,9 +21,10 @@ from scheduling.rules import RuleSet, Use, decide
 from scheduling.rules.engine import ELIGIBLE, child_date, units
 from scheduling.store.models import CareBooking, Screening
 from scheduling.store.models import Provider as ProviderRow
+from scheduling.store.statuses import CareBookingStatus
 
-OPEN = ("requested", "confirmed")          # holding places
-COUNTED = ("requested", "confirmed", "attended")   # counting against her caps
+OPEN = (CareBookingStatus.REQUESTED, CareBookingStatus.CONFIRMED)          # holding places
+COUNTED = (*OPEN, CareBookingStatus.ATTENDED)   # counting against her caps
 KIND = "care"
 
 
@@ -145,7 +146,7 @@ def request(session: Session, *, config: BookingConfig, rules: RuleSet, request:
                     start_date=request.start.isoformat(), nights=request.nights,
                     slot=request.slot if request.care_type == "home_visit" else "",
                     units=units(version, request.care_type, request.nights), babies=request.babies,
-                    status="requested", request_key=request.request_key, screening_id=screening_id,
+                    status=CareBookingStatus.REQUESTED, request_key=request.request_key, screening_id=screening_id,
                     created_at=now, updated_at=now)
                 session.add(booking)
                 session.flush()
@@ -156,7 +157,7 @@ def request(session: Session, *, config: BookingConfig, rules: RuleSet, request:
             if earlier is not None:
                 return Outcome(True, earlier, repeated=True)
             raise
-        history.record(session, kind=KIND, booking_id=booking.id, before=None, after="requested",
+        history.record(session, kind=KIND, booking_id=booking.id, before=None, after=CareBookingStatus.REQUESTED,
                        actor=history.MOTHER, now=now)
         _plan_day_before(session, config=config, booking=booking, now=now)
         return Outcome(True, booking)
@@ -192,7 +193,7 @@ def change(session: Session, *, config: BookingConfig, rules: RuleSet, booking_i
     outcome = request(session, config=config, rules=rules, request=new, answers=answers, now=now,
                       replacing=old.id)
     if outcome.ok and not outcome.repeated:
-        _release(session, booking=old, to="cancelled", actor=history.MOTHER, now=now,
+        _release(session, booking=old, to=CareBookingStatus.CANCELLED, actor=history.MOTHER, now=now,
                  note=f"changed to booking {outcome.booking.id}")
     return outcome
 
@@ -218,16 +219,16 @@ def cancel(session: Session, *, config: BookingConfig, booking_id: int, now: dat
         return Outcome(False, booking, problem="gone")
     if actor == history.MOTHER and now >= cancel_deadline(config, session, booking):
         return Outcome(False, booking, problem="past_deadline", params=_provider_params(session, booking))
-    _release(session, booking=booking, to="cancelled", actor=actor, now=now, note=reason)
+    _release(session, booking=booking, to=CareBookingStatus.CANCELLED, actor=actor, now=now, note=reason)
     booking.reason = reason
     return Outcome(True, booking)
 
 
 def confirm(session: Session, *, config: BookingConfig, booking_id: int, actor: str, now: datetime) -> Outcome:
     booking = _locked(session, booking_id)
-    if booking is None or booking.status != "requested":
+    if booking is None or booking.status != CareBookingStatus.REQUESTED:
         return Outcome(False, booking, problem="gone")
-    _move(session, booking, "confirmed", actor, now)
+    _move(session, booking, CareBookingStatus.CONFIRMED, actor, now)
     reminders.add(session, user_id=booking.user_id, kind="care_confirmed", due_at=now, now=now,
                   care_booking_id=booking.id,
                   facts={**_push_params(session, booking), "booking": booking.id, **_details(session, config, booking)})
@@ -237,9 +238,9 @@ def confirm(session: Session, *, config: BookingConfig, booking_id: int, actor: 
 def decline(session: Session, *, config: BookingConfig, booking_id: int, reason: str, actor: str,
             now: datetime) -> Outcome:
     booking = _locked(session, booking_id)
-    if booking is None or booking.status != "requested":
+    if booking is None or booking.status != CareBookingStatus.REQUESTED:
         return Outcome(False, booking, problem="gone")
-    _release(session, booking=booking, to="declined", actor=actor, now=now, note=reason)
+    _release(session, booking=booking, to=CareBookingStatus.DECLINED, actor=actor, now=now, note=reason)
     booking.reason = reason
     reminders.add(session, user_id=booking.user_id, kind="care_declined", due_at=now, now=now,
                   care_booking_id=booking.id,
@@ -250,7 +251,8 @@ def decline(session: Session, *, config: BookingConfig, booking_id: int, reason:
 def close(session: Session, *, booking_id: int, status: str, actor: str, now: datetime) -> Outcome:
     """After the day: attended or no_show (staff or the provider)."""
     booking = _locked(session, booking_id)
-    if status not in ("attended", "no_show") or booking is None or booking.status != "confirmed":
+    if (status not in (CareBookingStatus.ATTENDED, CareBookingStatus.NO_SHOW) or booking is None
+            or booking.status != CareBookingStatus.CONFIRMED):
         return Outcome(False, booking, problem="gone")
     _move(session, booking, status, actor, now)
     return Outcome(True, booking)

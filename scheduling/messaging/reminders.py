@@ -19,6 +19,7 @@ from scheduling.messaging import lease, outbox
 from scheduling.store import audit
 from scheduling.store.models import CareBooking, ClassBooking, ClassSession, LineUser, Reminder
 from scheduling.store.sql import affected
+from scheduling.store.statuses import CareBookingStatus
 
 RETRY_NAMESPACE = uuid.UUID("6f1c8a52-3e0b-4d7e-9a51-0c2f6b9d4e11")
 CARE_CHECKED = ("care_day_before",)  # sent only while the booking is on
@@ -148,9 +149,9 @@ def reasons_to_hold_back(session: Session, rows: list[Reminder], *, following: d
             reasons[row.id] = f"she has already booked the class it is about ({_about_class(row)})"
         elif row.kind == "care_day_before":
             status = care.get(row.care_booking_id)
-            if status == "requested":
+            if status == CareBookingStatus.REQUESTED:
                 reasons[row.id] = "the care booking was still not confirmed by staff the day before"
-            elif status != "confirmed":
+            elif status != CareBookingStatus.CONFIRMED:
                 reasons[row.id] = f"the care booking is {status or 'gone'}"
         elif row.kind == "class_day_before":
             status = classes.get(row.class_booking_id, (None, None))[0]

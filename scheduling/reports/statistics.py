@@ -23,6 +23,7 @@ from scheduling.family.calls import OUTCOMES
 from scheduling.rules import RuleSet
 from scheduling.rules.engine import units
 from scheduling.store.models import Call, CallOutcome, CareBooking, ClassBooking, ClassSession, Mother
+from scheduling.store.statuses import CareBookingStatus
 
 CARE_TYPES = ("short_stay", "day_care", "home_visit")
 MONTHS = (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)
@@ -159,7 +160,8 @@ def _care(session: Session, rules: RuleSet, first: date, last: date, today: date
     rows = session.execute(
         select(CareBooking.user_id, CareBooking.care_type, CareBooking.start_date, CareBooking.nights,
                CareBooking.status)
-        .where(CareBooking.status.in_(("attended", "confirmed", "cancelled", "no_show")),
+        .where(CareBooking.status.in_((CareBookingStatus.ATTENDED, CareBookingStatus.CONFIRMED,
+                                        CareBookingStatus.CANCELLED, CareBookingStatus.NO_SHOW)),
                CareBooking.start_date >= (first - LONGEST_STAY).isoformat(),
                CareBooking.start_date <= last.isoformat())).all()
     types = list(CARE_TYPES) + sorted({r.care_type for r in rows} - set(CARE_TYPES))
@@ -167,7 +169,7 @@ def _care(session: Session, rules: RuleSet, first: date, last: date, today: date
     counts = defaultdict(int)     # (what, type, month) -> number; month 0 is the year
     for user_id, care_type, start_text, nights, status in rows:
         start = date.fromisoformat(start_text)
-        if status in ("cancelled", "no_show"):
+        if status in (CareBookingStatus.CANCELLED, CareBookingStatus.NO_SHOW):
             if first <= start <= last:
                 for key in (care_type, "total"):
                     counts[status, key, start.month] += 1
@@ -176,7 +178,7 @@ def _care(session: Session, rules: RuleSet, first: date, last: date, today: date
         for day in service_days(rules, care_type, start, nights):
             if not first <= day <= last:
                 continue
-            if status == "attended":
+            if status == CareBookingStatus.ATTENDED:
                 what = "uses"
                 for month in (day.month, 0):
                     used[care_type, month].add(user_id)
