@@ -19,6 +19,7 @@ from datetime import date, timedelta
 
 from dialogs.core import Card, Cards, Choice, Context, DateChoice, Input, Line, Outcome, Postback, Resume, Say
 from scheduling.chat.desk import Mother
+from scheduling.store.statuses import ClassBookingStatus
 
 PREFIX = "cls|"
 MENU_DATA = "menu:class"
@@ -158,7 +159,7 @@ def _card(session) -> Card:
     if session.requires_confirmation:
         lines.append(Line("classes.card.confirmation"))
     if session.mine:  # hers already: her bookings, not a second booking
-        lines.append(Line("classes.card.waiting" if session.mine == "waiting" else "classes.card.mine"))
+        lines.append(Line("classes.card.waiting" if session.mine == ClassBookingStatus.WAITING else "classes.card.mine"))
         return Card(Line("classes.card.title", {"title": session.title}), tuple(lines),
                     (Choice("menu.bookings", "menu:bookings"),))
     return Card(Line("classes.card.title", {"title": session.title}), tuple(lines),
@@ -212,14 +213,14 @@ def _book(state: dict, waiting: bool, ctx: Context, menu: Say) -> Outcome:
 
 def _booked(booking, ctx: Context) -> Say:
     lines = tuple(_session_lines(booking, booking.party))  # a ClassView reads like a session
-    if booking.status == "waiting":
+    if booking.status == ClassBookingStatus.WAITING:
         hold = ctx.bookings.offer_hold_minutes
         after = (Line("classes.waiting_next_hours", {"hours": hold // 60}) if hold % 60 == 0
                  else Line("classes.waiting_next_minutes", {"minutes": hold}))
         return Say("classes.waiting", {"position": booking.position or 1}, lines=(*lines, after))
-    if booking.status == "offered":
+    if booking.status == ClassBookingStatus.OFFERED:
         return Say("classes.offered_now", lines=lines)
-    return Say("classes.requested" if booking.status == "requested" else "classes.booked",
+    return Say("classes.requested" if booking.status == ClassBookingStatus.REQUESTED else "classes.booked",
                lines=(*lines, Line("classes.booked_next")))
 
 

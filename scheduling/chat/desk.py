@@ -28,6 +28,7 @@ from scheduling.rules import Fee, Reason, RuleSet, Use, decide, fee_for, total_f
 from scheduling.rules.engine import ELIGIBLE, fee_unit, household_for, units
 from scheduling.store.models import CareBooking, ClassBooking, ClassSession
 from scheduling.store.models import Provider as ProviderRow
+from scheduling.store.statuses import ClassBookingStatus
 
 KEY_NAMESPACE = uuid.UUID("0b7f3c1e-9a44-4c52-8e0f-5d1f6a2b7c90")
 
@@ -412,7 +413,7 @@ class Desk:
 
     def _class_view(self, booking: ClassBooking, row: ClassSession) -> ClassView:
         position = None
-        if booking.status == "waiting":
+        if booking.status == ClassBookingStatus.WAITING:
             line = [b.id for b in classes.waiting(self.session, session_id=row.id)]
             position = line.index(booking.id) + 1 if booking.id in line else None
         return ClassView(booking.id, row.id, row.title, date.fromisoformat(row.day), row.start, row.end, row.place,

@@ -21,9 +21,10 @@ from scheduling.family import mothers
 from scheduling.messaging import reminders
 from scheduling.store import audit
 from scheduling.store.models import ClassBooking, ClassSession, Mother
+from scheduling.store.statuses import ClassBookingStatus
 
-PARTICIPATING = ("booked", "requested", "offered", "attended", "no_show")   # on the participant list
-ATTENDANCE = ("attended", "no_show")
+ATTENDANCE = (ClassBookingStatus.ATTENDED, ClassBookingStatus.NO_SHOW)
+PARTICIPATING = (*classes.HOLDING, *ATTENDANCE)   # on the participant list
 
 
 class ClassAdminError(ValueError):
@@ -66,9 +67,9 @@ def sessions(session: Session, *, first: date, last: date | None = None) -> list
     def persons(session_id: int, *statuses: str) -> int:
         return sum(int(counts.get((session_id, s), (0, 0))[1] or 0) for s in statuses)
 
-    return [SessionInfo(row, persons(row.id, *classes.HOLDING), counts.get((row.id, "waiting"), (0, 0))[0],
-                        persons(row.id, "waiting"),
-                        any((row.id, s) in counts for s in ("attended", "no_show"))) for row in rows]
+    return [SessionInfo(row, persons(row.id, *classes.HOLDING), counts.get((row.id, ClassBookingStatus.WAITING), (0, 0))[0],
+                        persons(row.id, ClassBookingStatus.WAITING),
+                        any((row.id, s) in counts for s in ATTENDANCE)) for row in rows]
 
 
 def info(session: Session, *, session_id: int) -> SessionInfo | None:
@@ -164,7 +165,7 @@ def waiting_list(session: Session, *, session_id: int) -> list[Participant]:
 def mark_attendance(session: Session, *, booking_id: int, status: str, actor: str, now: datetime) -> ClassBooking:
     """On the day or after: attended or no_show (a mistake can be corrected the same way)."""
     booking = session.get(ClassBooking, booking_id)
-    if status not in ATTENDANCE or booking is None or booking.status not in ("booked", *ATTENDANCE):
+    if status not in ATTENDANCE or booking is None or booking.status not in (ClassBookingStatus.BOOKED, *ATTENDANCE):
         raise ClassAdminError("gone")
     row = session.get(ClassSession, booking.session_id)
     if date.fromisoformat(row.day) > jst_today(now):
@@ -183,17 +184,17 @@ def mark_attendance(session: Session, *, booking_id: int, status: str, actor: st
 def confirm_request(session: Session, *, booking_id: int, actor: str, now: datetime) -> ClassBooking:
     """A class that the city confirms: her request becomes a place, and she is told by push."""
     booking = classes.locked(session, booking_id)
-    if booking is None or booking.status != "requested":
+    if booking is None or booking.status != ClassBookingStatus.REQUESTED:
         raise ClassAdminError("gone")
     row = session.get(ClassSession, booking.session_id)
-    history.record(session, kind=classes.KIND, booking_id=booking.id, before="requested", after="booked",
-                   actor=actor, now=now)
-    booking.status, booking.updated_at = "booked", now
+    history.record(session, kind=classes.KIND, booking_id=booking.id, before=ClassBookingStatus.REQUESTED,
+                   after=ClassBookingStatus.BOOKED, actor=actor, now=now)
+    booking.status, booking.updated_at = ClassBookingStatus.BOOKED, now
     reminders.add(session, user_id=booking.user_id, kind="class_confirmed", due_at=now, now=now,
                   class_booking_id=booking.id,
                   facts={"date": row.day, "title": row.title, "start": row.start, "place": row.place})
     audit.record(session, actor=actor, action="class_confirmed", subject=f"class_booking:{booking.id}", now=now,
-                 before={"status": "requested"}, after={"status": "booked"})
+                 before={"status": ClassBookingStatus.REQUESTED}, after={"status": ClassBookingStatus.BOOKED})
     return booking
 
 

@@ -18,10 +18,11 @@ from scheduling.messaging import reminders
 from scheduling.rules.periods import add_months, pregnancy_week
 from scheduling.store.models import ClassBooking, ClassSession
 from scheduling.store.sql import insert_ignoring_duplicates
+from scheduling.store.statuses import ClassBookingStatus
 
 KIND = "class"
-HOLDING = ("booked", "requested", "offered")   # statuses that hold places
-OPEN = ("booked", "requested", "waiting", "offered")
+HOLDING = (ClassBookingStatus.BOOKED, ClassBookingStatus.REQUESTED, ClassBookingStatus.OFFERED)   # hold places
+OPEN = (*HOLDING, ClassBookingStatus.WAITING)
 PLAN_AHEAD = timedelta(days=400)
 
 
@@ -115,7 +116,7 @@ def book(session: Session, *, config: BookingConfig, session_id: int, user_id: s
         return problem
     if mother is not None and not fits(source, mother, date.fromisoformat(row.day))[0]:
         return Outcome(False, problem="not_for_her")
-    status = "requested" if source.requires_confirmation else "booked"
+    status = ClassBookingStatus.REQUESTED if source.requires_confirmation else ClassBookingStatus.BOOKED
     try:
         with session.begin_nested():
             if not capacity.take(session, resource=resource(row.id), places=[(row.day, "", row.capacity)],
@@ -141,7 +142,7 @@ def join_waitlist(session: Session, *, config: BookingConfig, session_id: int, u
         return problem
     try:
         with session.begin_nested():
-            booking = _insert(session, row, user_id, party, "waiting", request_key, now)
+            booking = _insert(session, row, user_id, party, ClassBookingStatus.WAITING, request_key, now)
     except IntegrityError:
         return _already(session, request_key, row.id, user_id)
     position = len(waiting(session, session_id=row.id))
@@ -152,7 +153,7 @@ def join_waitlist(session: Session, *, config: BookingConfig, session_id: int, u
 
 def waiting(session: Session, *, session_id: int) -> list[ClassBooking]:
     return list(session.scalars(select(ClassBooking).where(ClassBooking.session_id == session_id,
-                                                           ClassBooking.status == "waiting")
+                                                           ClassBooking.status == ClassBookingStatus.WAITING)
                                 .order_by(ClassBooking.created_at, ClassBooking.id)))
 
 
@@ -163,10 +164,10 @@ def cancel(session: Session, *, config: BookingConfig, booking_id: int, now: dat
     if booking is None or (user_id is not None and booking.user_id != user_id) or booking.status not in OPEN:
         return Outcome(False, booking, problem="gone")
     row = session.get(ClassSession, booking.session_id)
-    if actor == history.MOTHER and booking.status != "waiting" and now >= cancel_deadline(config, row):
+    if actor == history.MOTHER and booking.status != ClassBookingStatus.WAITING and now >= cancel_deadline(config, row):
         return Outcome(False, booking, problem="past_deadline")
     freed = booking.status in HOLDING  # leaving the waiting list frees no place
-    _leave(session, booking, "cancelled", actor, now, reason)
+    _leave(session, booking, ClassBookingStatus.CANCELLED, actor, now, reason)
     if freed:
         offer_freed(session, config=config, session_id=row.id, now=now)
     return Outcome(True, booking)
@@ -193,14 +194,14 @@ def offer_freed(session: Session, *, config: BookingConfig, session_id: int, now
                              count=entry.party):
             continue
         taken = session.execute(update(ClassBooking).where(ClassBooking.id == entry.id,
-                                                           ClassBooking.status == "waiting")
-                                .values(status="offered", hold_until=hold_until, updated_at=now)
+                                                           ClassBooking.status == ClassBookingStatus.WAITING)
+                                .values(status=ClassBookingStatus.OFFERED, hold_until=hold_until, updated_at=now)
                                 .execution_options(synchronize_session=False)).rowcount
         if not taken:  # someone else moved this entry meanwhile: give the places back
             capacity.give_back(session, resource=resource(row.id), places=[(row.day, "")], count=entry.party)
             continue
-        history.record(session, kind=KIND, booking_id=entry.id, before="waiting", after="offered",
-                       actor=history.SYSTEM, now=now)
+        history.record(session, kind=KIND, booking_id=entry.id, before=ClassBookingStatus.WAITING,
+                       after=ClassBookingStatus.OFFERED, actor=history.SYSTEM, now=now)
         reminders.add(session, user_id=entry.user_id, kind="class_offer", due_at=now, now=now,
                       class_booking_id=entry.id,
                       facts={**_params(row), "class_booking": entry.id, "until": _clock(hold_until)})
@@ -214,22 +215,22 @@ def accept_offer(session: Session, *, config: BookingConfig, booking_id: int, us
     booking = session.get(ClassBooking, booking_id)
     if booking is None or booking.user_id != user_id:
         return Outcome(False, problem="gone")
-    if booking.status in ("booked", "requested"):
+    if booking.status in (ClassBookingStatus.BOOKED, ClassBookingStatus.REQUESTED):
         return Outcome(True, booking, repeated=True)
     row = session.get(ClassSession, booking.session_id)
     source = config.parent_class(row.class_key)
-    status = "requested" if source and source.requires_confirmation else "booked"
+    status = ClassBookingStatus.REQUESTED if source and source.requires_confirmation else ClassBookingStatus.BOOKED
     accepted = session.execute(update(ClassBooking).where(ClassBooking.id == booking_id,
-                                                          ClassBooking.status == "offered",
+                                                          ClassBooking.status == ClassBookingStatus.OFFERED,
                                                           ClassBooking.hold_until > now)
                                .values(status=status, hold_until=None, updated_at=now)
                                .execution_options(synchronize_session=False)).rowcount
     session.refresh(booking)
     if not accepted:
-        if booking.status in ("booked", "requested"):  # her other tap got there first
+        if booking.status in (ClassBookingStatus.BOOKED, ClassBookingStatus.REQUESTED):  # her other tap got there first
             return Outcome(True, booking, repeated=True)
         return Outcome(False, booking, problem="expired")
-    history.record(session, kind=KIND, booking_id=booking.id, before="offered", after=status,
+    history.record(session, kind=KIND, booking_id=booking.id, before=ClassBookingStatus.OFFERED, after=status,
                    actor=history.MOTHER, now=now)
     _plan_day_before(session, config=config, row=row, booking=booking, now=now)
     return Outcome(True, booking)
@@ -238,31 +239,31 @@ def accept_offer(session: Session, *, config: BookingConfig, booking_id: int, us
 def decline_offer(session: Session, *, config: BookingConfig, booking_id: int, user_id: str,
                   now: datetime) -> Outcome:
     booking = locked(session, booking_id)
-    if booking is None or booking.user_id != user_id or booking.status != "offered":
+    if booking is None or booking.user_id != user_id or booking.status != ClassBookingStatus.OFFERED:
         return Outcome(False, booking, problem="gone")
-    _leave(session, booking, "cancelled", history.MOTHER, now, "declined the offer")
+    _leave(session, booking, ClassBookingStatus.CANCELLED, history.MOTHER, now, "declined the offer")
     offer_freed(session, config=config, session_id=booking.session_id, now=now)
     return Outcome(True, booking)
 
 
 def expire_offers(session: Session, *, config: BookingConfig, now: datetime, limit: int = 100) -> int:
     """Offers nobody answered in time: the places go to the next in line."""
-    due = list(session.scalars(select(ClassBooking).where(ClassBooking.status == "offered",
+    due = list(session.scalars(select(ClassBooking).where(ClassBooking.status == ClassBookingStatus.OFFERED,
                                                           ClassBooking.hold_until <= now).limit(limit)))
     count = 0
     for booking in due:
         expired = session.execute(update(ClassBooking).where(ClassBooking.id == booking.id,
-                                                             ClassBooking.status == "offered",
+                                                             ClassBooking.status == ClassBookingStatus.OFFERED,
                                                              ClassBooking.hold_until <= now)
-                                  .values(status="expired", updated_at=now)
+                                  .values(status=ClassBookingStatus.EXPIRED, updated_at=now)
                                   .execution_options(synchronize_session=False)).rowcount
         if not expired:  # accepted or declined meanwhile
             continue
         count += 1
         row = session.get(ClassSession, booking.session_id)
         capacity.give_back(session, resource=resource(row.id), places=[(row.day, "")], count=booking.party)
-        history.record(session, kind=KIND, booking_id=booking.id, before="offered", after="expired",
-                       actor=history.SYSTEM, now=now)
+        history.record(session, kind=KIND, booking_id=booking.id, before=ClassBookingStatus.OFFERED,
+                       after=ClassBookingStatus.EXPIRED, actor=history.SYSTEM, now=now)
         reminders.cancel_for(session, class_booking_id=booking.id)
         offer_freed(session, config=config, session_id=row.id, now=now)
     return count

@@ -19,12 +19,14 @@ from scheduling.messaging import lease, outbox
 from scheduling.store import audit
 from scheduling.store.models import CareBooking, ClassBooking, ClassSession, LineUser, Reminder
 from scheduling.store.sql import affected
-from scheduling.store.statuses import CareBookingStatus
+from scheduling.store.statuses import CareBookingStatus, ClassBookingStatus
 
 RETRY_NAMESPACE = uuid.UUID("6f1c8a52-3e0b-4d7e-9a51-0c2f6b9d4e11")
 CARE_CHECKED = ("care_day_before",)  # sent only while the booking is on
 CLASS_CHECKED = ("class_day_before", "class_offer")
-CLASS_OPEN = ("booked", "requested", "waiting", "offered")   # scheduling.classes.classes.OPEN (which imports this)
+# scheduling.classes.classes.OPEN (which imports this)
+CLASS_OPEN = (ClassBookingStatus.BOOKED, ClassBookingStatus.REQUESTED,
+              ClassBookingStatus.WAITING, ClassBookingStatus.OFFERED)
 RICHMENU = "richmenu"   # not a push: her rich menu is switched to her stage's (bot/dispatcher.py)
 MENU_STAGES = {"pregnant": "pregnant", "mother": "after_birth"}   # Mother.status -> the rich menu's stage
 
@@ -155,13 +157,13 @@ def reasons_to_hold_back(session: Session, rows: list[Reminder], *, following: d
                 reasons[row.id] = f"the care booking is {status or 'gone'}"
         elif row.kind == "class_day_before":
             status = classes.get(row.class_booking_id, (None, None))[0]
-            if status == "requested":
+            if status == ClassBookingStatus.REQUESTED:
                 reasons[row.id] = "the class booking was still not confirmed by staff the day before"
-            elif status != "booked":
+            elif status != ClassBookingStatus.BOOKED:
                 reasons[row.id] = f"the class booking is {status or 'gone'}"
         elif row.kind == "class_offer":
             status, hold_until = classes.get(row.class_booking_id, (None, None))
-            if status != "offered" or hold_until is None or hold_until <= now:
+            if status != ClassBookingStatus.OFFERED or hold_until is None or hold_until <= now:
                 reasons[row.id] = "the offered place is no longer held for her"
     return reasons
 

@@ -23,7 +23,7 @@ from scheduling.family.calls import OUTCOMES
 from scheduling.rules import RuleSet
 from scheduling.rules.engine import units
 from scheduling.store.models import Call, CallOutcome, CareBooking, ClassBooking, ClassSession, Mother
-from scheduling.store.statuses import CareBookingStatus
+from scheduling.store.statuses import CareBookingStatus, ClassBookingStatus
 
 CARE_TYPES = ("short_stay", "day_care", "home_visit")
 MONTHS = (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)
@@ -227,8 +227,9 @@ def _classes(session: Session, config: BookingConfig | None, first: date, last: 
                ClassSession.day <= min(last, today).isoformat())
     held = list(session.scalars(select(ClassSession).where(*in_year)))
     bookings = defaultdict(list)
+    taking_part = (ClassBookingStatus.BOOKED, ClassBookingStatus.ATTENDED, ClassBookingStatus.NO_SHOW)
     for booking in session.scalars(select(ClassBooking).join(ClassSession, ClassSession.id == ClassBooking.session_id)
-                                   .where(*in_year, ClassBooking.status.in_(("booked", "attended", "no_show")))):
+                                   .where(*in_year, ClassBooking.status.in_(taking_part))):
         bookings[booking.session_id].append(booking)
     titles = {c.key: c.title for c in config.classes} if config else {}
     order = list(titles)
@@ -242,9 +243,10 @@ def _classes(session: Session, config: BookingConfig | None, first: date, last: 
         for row in (s for s in held if s.class_key == key):
             month = date.fromisoformat(row.day).month
             rows = bookings[row.id]
-            recorded = any(b.status in ("attended", "no_show") for b in rows)
+            recorded = any(b.status in (ClassBookingStatus.ATTENDED, ClassBookingStatus.NO_SHOW) for b in rows)
             unrecorded += bool(rows) and not recorded
-            counted = sum(b.party for b in rows if b.status == ("attended" if recorded else "booked"))
+            counted = sum(b.party for b in rows
+                          if b.status == (ClassBookingStatus.ATTENDED if recorded else ClassBookingStatus.BOOKED))
             for m in (month, 0):
                 sessions[m] += 1
                 persons[m] += counted
