@@ -14,6 +14,7 @@ from scheduling.city.pregnancy_config import CALL_NOTICE, PregnancyConfig, Timed
 from scheduling.dates.calendar import at, jst_today
 from scheduling.family import calls
 from scheduling.messaging import reminders
+from scheduling.messaging.statuses import DeliveryStatus
 from scheduling.rules.periods import pregnancy_week_start
 from scheduling.store import audit
 from scheduling.store.models import Call, Mother, Reminder
@@ -109,9 +110,9 @@ def end_pregnancy(session: Session, *, mother: Mother, actor: str, now: datetime
     stopped = stop_pushes(session, mother=mother, stages=("pregnancy", "baby"))
     if mother.user_id:   # and any other push to her (a class reminder, an offer): nothing of before may arrive
         stopped += session.execute(update(Reminder).where(Reminder.user_id == mother.user_id,
-                                                          Reminder.status == "pending", Reminder.stage.is_(None),
-                                                          Reminder.kind != reminders.RICHMENU)
-                                   .values(status="cancelled", lease_until=None)
+                                                          Reminder.status == DeliveryStatus.PENDING,
+                                                          Reminder.stage.is_(None), Reminder.kind != reminders.RICHMENU)
+                                   .values(status=DeliveryStatus.CANCELLED, lease_until=None)
                                    .execution_options(synchronize_session=False)).rowcount
     calls.take_off_list(session, mother_ids=[mother.id], now=now)
     reminders.switch_menu(session, user_id=mother.user_id, stage="not_registered", now=now)
@@ -149,9 +150,9 @@ def stop_pushes(session: Session, *, mother: Mother, stages: tuple[str, ...]) ->
     # user_id. A LIKE on plan_key would read the whole table on PostgreSQL outside the C collation.
     if mother.user_id is None:
         return 0   # nothing is planned for a record nobody is linked to
-    return session.execute(update(Reminder).where(Reminder.user_id == mother.user_id, Reminder.status == "pending",
-                                                  Reminder.stage.in_(stages))
-                           .values(status="cancelled", lease_until=None)
+    return session.execute(update(Reminder).where(Reminder.user_id == mother.user_id,
+                                                  Reminder.status == DeliveryStatus.PENDING, Reminder.stage.in_(stages))
+                           .values(status=DeliveryStatus.CANCELLED, lease_until=None)
                            .execution_options(synchronize_session=False)).rowcount
 
 
@@ -169,16 +170,16 @@ def plan(session: Session, *, config: PregnancyConfig, mother: Mother, now: date
                                                               & Reminder.plan_key.like(f"timed:{mother.id}:%"))))}
     today_start = at(jst_today(now), "00:00")
     for key, row in existing.items():
-        if key not in wanted and row.status == "pending":
-            row.status = "cancelled"
+        if key not in wanted and row.status == DeliveryStatus.PENDING:
+            row.status = DeliveryStatus.CANCELLED
     for key, push in wanted.items():
         row = existing.get(key)
         if row is None:
             if push.due_at >= today_start:
                 reminders.add(session, user_id=mother.user_id, kind=push.kind, facts=push.facts, due_at=push.due_at,
                               now=now, stage=push.stage, plan_key=key)
-        elif row.status in ("pending", "cancelled"):   # moved; moved into the past: dropped, not sent late
-            row.status = "pending" if push.due_at >= today_start else "cancelled"
+        elif row.status in (DeliveryStatus.PENDING, DeliveryStatus.CANCELLED):  # moved; dropped when moved into the past
+            row.status = DeliveryStatus.PENDING if push.due_at >= today_start else DeliveryStatus.CANCELLED
             row.due_at, row.lease_until, row.user_id = push.due_at, None, mother.user_id
     session.flush()
 

@@ -10,6 +10,8 @@ from typing import Any, Protocol
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Mapped
 
+from scheduling.messaging.statuses import DeliveryStatus
+
 LEASE = timedelta(seconds=10)
 # LINE recognises a retry key for 24 hours: a row is tried (backing off up to MAX_BACKOFF, or longer
 # when LINE says Retry-After) until GIVE_UP_AFTER from its first try, and only then marked failed.
@@ -56,6 +58,6 @@ def retry_later(row: Leased, *, error: str, first_try: datetime, now: datetime,
     was first tried GIVE_UP_AFTER ago and is now failed."""
     row.last_error, row.lease_until = error[-ERROR_KEPT:], None
     if now - first_try >= GIVE_UP_AFTER:
-        row.status = "failed"
+        row.status = DeliveryStatus.FAILED
         return None
     return next_try(row.attempts, now, retry_after)

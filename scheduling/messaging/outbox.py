@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.messaging import lease
+from scheduling.messaging.statuses import DeliveryStatus
 from scheduling.store import audit
 from scheduling.store.models import LineUser, OutgoingMessage
 from scheduling.store.sql import affected
@@ -24,7 +25,7 @@ def add(session: Session, *, user_id: str, messages: list[dict], now: datetime,
     row = OutgoingMessage(
         user_id=user_id, messages=json.dumps(messages, ensure_ascii=False),
         reply_token=reply_token, reply_deadline=reply_deadline, retry_key=str(uuid.uuid4()),
-        status="pending", not_before=not_before or now, created_at=now, source_event_id=source_event_id,
+        status=DeliveryStatus.PENDING, not_before=not_before or now, created_at=now, source_event_id=source_event_id,
         attempts=1 if claimed else 0, lease_until=now + lease.LEASE if claimed else None,
     )
     session.add(row)
@@ -46,7 +47,7 @@ class Claimed:
 _MESSAGES = OutgoingMessage.__table__
 _ADD_CLAIMED = insert(_MESSAGES).returning(_MESSAGES.c.id)
 _MARK_SENT = (update(_MESSAGES).where(_MESSAGES.c.id == bindparam("message"))
-              .values(status="sent", sent_via=bindparam("via"), sent_at=bindparam("now"), lease_until=None))
+              .values(status=DeliveryStatus.SENT, sent_via=bindparam("via"), sent_at=bindparam("now"), lease_until=None))
 
 
 def add_claimed(session: Session, *, user_id: str, messages: list[dict], now: datetime,
@@ -57,7 +58,7 @@ def add_claimed(session: Session, *, user_id: str, messages: list[dict], now: da
     retry_key = str(uuid.uuid4())
     message_id: int = session.connection().execute(_ADD_CLAIMED, dict(
         user_id=user_id, messages=json.dumps(messages, ensure_ascii=False), reply_token=reply_token,
-        reply_deadline=reply_deadline, retry_key=retry_key, status="pending", not_before=now, created_at=now,
+        reply_deadline=reply_deadline, retry_key=retry_key, status=DeliveryStatus.PENDING, not_before=now, created_at=now,
         source_event_id=source_event_id, attempts=1, lease_until=now + lease.LEASE)).scalar_one()
     return Claimed(message_id, user_id, retry_key, reply_token, reply_deadline), messages
 
@@ -66,7 +67,7 @@ def claim(session: Session, *, message_id: int, now: datetime) -> OutgoingMessag
     """Take a pending message for sending, unless another sender holds it."""
     claimed = affected(session,
         update(OutgoingMessage)
-        .where(OutgoingMessage.id == message_id, OutgoingMessage.status == "pending",
+        .where(OutgoingMessage.id == message_id, OutgoingMessage.status == DeliveryStatus.PENDING,
                OutgoingMessage.not_before <= now, lease.free(OutgoingMessage.lease_until, now))
         .values(lease.claimed(OutgoingMessage.attempts, now))
         .execution_options(synchronize_session=False)
@@ -77,7 +78,7 @@ def claim(session: Session, *, message_id: int, now: datetime) -> OutgoingMessag
 def due_ids(session: Session, *, now: datetime, limit: int = 200) -> list[int]:
     return list(session.scalars(
         select(OutgoingMessage.id)
-        .where(OutgoingMessage.status == "pending", OutgoingMessage.not_before <= now,
+        .where(OutgoingMessage.status == DeliveryStatus.PENDING, OutgoingMessage.not_before <= now,
                lease.free(OutgoingMessage.lease_until, now))
         .order_by(OutgoingMessage.not_before, OutgoingMessage.id)
         .limit(limit)
@@ -90,12 +91,12 @@ def mark_sent(session: Session, *, message_id: int, via: str, now: datetime) -> 
 
 def mark_failed(session: Session, *, message_id: int, error: str) -> None:
     session.execute(update(OutgoingMessage).where(OutgoingMessage.id == message_id)
-                    .values(lease.released("failed", error)))
+                    .values(lease.released(DeliveryStatus.FAILED, error)))
 
 
 def mark_skipped(session: Session, *, message_id: int, reason: str) -> None:
     session.execute(update(OutgoingMessage).where(OutgoingMessage.id == message_id)
-                    .values(lease.released("skipped", reason)))
+                    .values(lease.released(DeliveryStatus.SKIPPED, reason)))
 
 
 def retry_later(session: Session, *, message_id: int, error: str, now: datetime,
@@ -116,8 +117,8 @@ def recipient_blocked(session: Session, *, user_id: str) -> bool:
 
 def purge_sent(session: Session, *, before: datetime) -> int:
     """Forget what was sent long ago (failed rows stay for staff): the chat is LINE's to show, not ours to keep."""
-    return affected(session, delete(OutgoingMessage).where(OutgoingMessage.status.in_(("sent", "skipped")),
-                                                           OutgoingMessage.created_at < before))
+    return affected(session, delete(OutgoingMessage).where(
+        OutgoingMessage.status.in_((DeliveryStatus.SENT, DeliveryStatus.SKIPPED)), OutgoingMessage.created_at < before))
 
 
 def is_late_answer(row: OutgoingMessage, *, asked_at: datetime | None, now: datetime) -> bool:
@@ -130,8 +131,8 @@ def troubled(session: Session, *, now: datetime, limit: int = 100) -> list[Outgo
     were written (LINE down, the worker stopped). Oldest first."""
     return list(session.scalars(
         select(OutgoingMessage)
-        .where((OutgoingMessage.status == "failed")
-               | ((OutgoingMessage.status == "pending") & (OutgoingMessage.created_at < now - DELAYED_AFTER)))
+        .where((OutgoingMessage.status == DeliveryStatus.FAILED)
+               | ((OutgoingMessage.status == DeliveryStatus.PENDING) & (OutgoingMessage.created_at < now - DELAYED_AFTER)))
         .order_by(OutgoingMessage.created_at, OutgoingMessage.id).limit(limit)))
 
 
@@ -139,10 +140,10 @@ def resend(session: Session, *, message_id: int, actor: str, now: datetime) -> b
     """A failed message goes out again at once (a staff action, audited). A new retry key when the old
     one may no longer hold, so LINE does not take it for a resend of what it refused."""
     row = session.get(OutgoingMessage, message_id, populate_existing=True)
-    if row is None or row.status != "failed":
+    if row is None or row.status != DeliveryStatus.FAILED:
         return False
     if now - row.created_at >= lease.GIVE_UP_AFTER:
         row.retry_key, row.created_at = str(uuid.uuid4()), now
-    row.status, row.not_before, row.lease_until, row.reply_token = "pending", now, None, None
+    row.status, row.not_before, row.lease_until, row.reply_token = DeliveryStatus.PENDING, now, None, None
     audit.record(session, actor=actor, action="message.resend", subject=f"outgoing_message:{message_id}", now=now)
     return True

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from scheduling.dates.calendar import after_quiet_hours, jst_today
 from scheduling.messaging import lease, outbox
+from scheduling.messaging.statuses import DeliveryStatus
 from scheduling.store import audit
 from scheduling.store.models import CareBooking, ClassBooking, ClassSession, LineUser, Reminder
 from scheduling.store.sql import affected
@@ -40,7 +41,7 @@ def add(session: Session, *, user_id: str, kind: str, facts: dict, due_at: datet
         care_booking_id: int | None = None, class_booking_id: int | None = None, stage: str | None = None,
         plan_key: str | None = None) -> Reminder:
     row = Reminder(user_id=user_id, kind=kind, message=json.dumps({"facts": facts}, ensure_ascii=False), due_at=due_at,
-                   status="pending", stage=stage, care_booking_id=care_booking_id,
+                   status=DeliveryStatus.PENDING, stage=stage, care_booking_id=care_booking_id,
                    class_booking_id=class_booking_id, plan_key=plan_key, attempts=0, created_at=now)
     session.add(row)
     session.flush()
@@ -58,8 +59,8 @@ def switch_menu(session: Session, *, user_id: str | None, stage: str, now: datet
     if user_id is None:
         return None
     session.execute(update(Reminder).where(Reminder.user_id == user_id, Reminder.kind == RICHMENU,
-                                           Reminder.status == "pending")
-                    .values(status="cancelled", lease_until=None).execution_options(synchronize_session=False))
+                                           Reminder.status == DeliveryStatus.PENDING)
+                    .values(status=DeliveryStatus.CANCELLED, lease_until=None).execution_options(synchronize_session=False))
     return add(session, user_id=user_id, kind=RICHMENU, facts={"stage": stage}, due_at=now, now=now)
 
 
@@ -79,7 +80,8 @@ def forget_switches(session: Session, *, ids: list[int]) -> None:
     her data): it goes."""
     if ids:
         session.execute(delete(Reminder).where(Reminder.id.in_(ids), Reminder.kind == RICHMENU,
-                                               Reminder.status == "sent").execution_options(synchronize_session=False))
+                                               Reminder.status == DeliveryStatus.SENT)
+                        .execution_options(synchronize_session=False))
 
 
 def cancel_for(session: Session, *, care_booking_id: int | None = None, class_booking_id: int | None = None,
@@ -87,10 +89,10 @@ def cancel_for(session: Session, *, care_booking_id: int | None = None, class_bo
     """Cancel the pending reminders of a booking (all, or only those of `kinds`)."""
     condition = (Reminder.care_booking_id == care_booking_id if care_booking_id is not None
                  else Reminder.class_booking_id == class_booking_id)
-    statement = update(Reminder).where(condition, Reminder.status == "pending")
+    statement = update(Reminder).where(condition, Reminder.status == DeliveryStatus.PENDING)
     if kinds:
         statement = statement.where(Reminder.kind.in_(kinds))
-    return affected(session, statement.values(status="cancelled", lease_until=None)
+    return affected(session, statement.values(status=DeliveryStatus.CANCELLED, lease_until=None)
                     .execution_options(synchronize_session=False))
 
 
@@ -100,7 +102,7 @@ def claim_due(session: Session, *, now: datetime, limit: int = 200,
     PostgreSQL, FOR UPDATE SKIP LOCKED lets several dispatchers share the work; SQLite has one writer at a
     time anyway."""
     due = (select(Reminder.id)
-           .where(Reminder.status == "pending", Reminder.due_at <= now,
+           .where(Reminder.status == DeliveryStatus.PENDING, Reminder.due_at <= now,
                   lease.free(Reminder.lease_until, now))
            .order_by(Reminder.due_at, Reminder.id).limit(limit))
     if kinds is not None:
@@ -195,14 +197,14 @@ def _classes_booked(session: Session, rows: list[Reminder], now: datetime) -> se
 
 def mark_sent(session: Session, *, ids: list[int], now: datetime) -> None:
     if ids:
-        session.execute(update(Reminder).where(Reminder.id.in_(ids), Reminder.status == "pending")
-                        .values(status="sent", sent_at=now, lease_until=None)
+        session.execute(update(Reminder).where(Reminder.id.in_(ids), Reminder.status == DeliveryStatus.PENDING)
+                        .values(status=DeliveryStatus.SENT, sent_at=now, lease_until=None)
                         .execution_options(synchronize_session=False))
 
 
 def mark(session: Session, *, reminder_id: int, status: str, error: str) -> None:
     """failed (staff see it) or skipped (blocked user, booking no longer on)."""
-    session.execute(update(Reminder).where(Reminder.id == reminder_id, Reminder.status == "pending")
+    session.execute(update(Reminder).where(Reminder.id == reminder_id, Reminder.status == DeliveryStatus.PENDING)
                     .values(lease.released(status, error))
                     .execution_options(synchronize_session=False))
 
@@ -211,7 +213,7 @@ def retry_later(session: Session, *, reminder_id: int, error: str, now: datetime
                 retry_after: float | None = None) -> None:
     """Try again later, as outgoing messages are (lease.retry_later): the retry key holds from its first try."""
     row = session.get(Reminder, reminder_id, populate_existing=True)
-    if row is None or row.status != "pending":
+    if row is None or row.status != DeliveryStatus.PENDING:
         return
     next_try = lease.retry_later(row, error=error, first_try=row.first_tried_at or now, now=now,
                                  retry_after=retry_after)
@@ -231,7 +233,7 @@ def waiting_for_care(session: Session, *, care_booking_id: int, policy, now: dat
     """The booking's pending pushes with the moment each will really go (after the quiet hours, not before now;
     `policy` None: no quiet hours, as in the local chat started with --no-quiet-hours)."""
     rows = session.scalars(select(Reminder).where(Reminder.care_booking_id == care_booking_id,
-                                                  Reminder.status == "pending").order_by(Reminder.due_at))
+                                                  Reminder.status == DeliveryStatus.PENDING).order_by(Reminder.due_at))
     waiting = []
     for row in rows:
         due = max(row.due_at, now)
@@ -242,13 +244,13 @@ def waiting_for_care(session: Session, *, care_booking_id: int, policy, now: dat
 
 def failed(session: Session, *, limit: int = 100) -> list[Reminder]:
     """Reminders that could not be sent, newest first (for staff)."""
-    return list(session.scalars(select(Reminder).where(Reminder.status == "failed")
+    return list(session.scalars(select(Reminder).where(Reminder.status == DeliveryStatus.FAILED)
                                 .order_by(Reminder.due_at.desc()).limit(limit)))
 
 
 def delayed(session: Session, *, now: datetime, limit: int = 100) -> list[Reminder]:
     """Pushes still being retried DELAYED_AFTER after their first try (LINE down), oldest first (for staff)."""
-    return list(session.scalars(select(Reminder).where(Reminder.status == "pending",
+    return list(session.scalars(select(Reminder).where(Reminder.status == DeliveryStatus.PENDING,
                                                        Reminder.first_tried_at < now - outbox.DELAYED_AFTER)
                                 .order_by(Reminder.first_tried_at).limit(limit)))
 
@@ -258,20 +260,21 @@ def resend(session: Session, *, reminder_id: int, actor: str, now: datetime) -> 
     any push (quiet hours, blocked, booking still on), under the same retry key: LINE never took it, so it
     is no duplicate. A staff action, audited."""
     row = session.get(Reminder, reminder_id, populate_existing=True)
-    if row is None or row.status != "failed":
+    if row is None or row.status != DeliveryStatus.FAILED:
         return False
-    row.status, row.due_at, row.attempts, row.lease_until, row.first_tried_at = "pending", now, 0, None, None
+    row.status, row.due_at, row.attempts, row.lease_until, row.first_tried_at = DeliveryStatus.PENDING, now, 0, None, None
     audit.record(session, actor=actor, action="reminder.resend", subject=f"reminder:{reminder_id}", now=now,
-                 before={"status": "failed", "error": (row.last_error or "")[:200]}, after={"status": "pending"})
+                 before={"status": DeliveryStatus.FAILED, "error": (row.last_error or "")[:200]},
+                 after={"status": DeliveryStatus.PENDING})
     return True
 
 
 def resolve(session: Session, *, reminder_id: int, actor: str, now: datetime) -> bool:
     """Staff dealt with a failed push another way (a phone call): it leaves the list; audited."""
     row = session.get(Reminder, reminder_id, populate_existing=True)
-    if row is None or row.status != "failed":
+    if row is None or row.status != DeliveryStatus.FAILED:
         return False
-    row.status = "resolved"
+    row.status = DeliveryStatus.RESOLVED
     audit.record(session, actor=actor, action="reminder.resolve", subject=f"reminder:{reminder_id}", now=now,
-                 before={"status": "failed"}, after={"status": "resolved"})
+                 before={"status": DeliveryStatus.FAILED}, after={"status": DeliveryStatus.RESOLVED})
     return True
