@@ -20,6 +20,7 @@ from scheduling.city.application_config import ApplicationConfig
 from scheduling.dates.calendar import JST, jst_today
 from scheduling.dates.japanese_dates import fiscal_label, fiscal_year
 from scheduling.family import mothers, screenings
+from scheduling.family.statuses import MotherStatus
 from scheduling.messaging import reminders
 from scheduling.rules.periods import add_months
 from scheduling.store import audit
@@ -89,7 +90,7 @@ def prefill(session: Session, *, user_id: str) -> dict:
     if mother is not None and mother.deleted_at is None:
         if mother.birth_date:
             known |= {"baby_born": "yes", "baby_birth_date": mother.birth_date}
-        elif mother.due_date and mother.status == "pregnant":
+        elif mother.due_date and mother.status == MotherStatus.PREGNANT:
             known |= {"baby_born": "no", "due_date": mother.due_date}
         if mother.due_date and mother.birth_date:
             known["_due"] = mother.due_date

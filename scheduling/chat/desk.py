@@ -24,6 +24,7 @@ from scheduling.classes import classes
 from scheduling.classes.classes import Mother
 from scheduling.dates.calendar import jst_today, provider_open
 from scheduling.family import mothers, screenings
+from scheduling.family.statuses import MotherStatus
 from scheduling.rules import Fee, Reason, RuleSet, Use, decide, fee_for, total_fee
 from scheduling.rules.engine import ELIGIBLE, fee_unit, household_for, units
 from scheduling.store.models import CareBooking, ClassBooking, ClassSession
@@ -180,9 +181,9 @@ class Desk:
 
     def known(self) -> Known:
         registered = mothers.current(self.session, user_id=self.user_id)
-        if registered is not None and registered.status == "pregnant" and registered.due_date:
+        if registered is not None and registered.status == MotherStatus.PREGNANT and registered.due_date:
             return Known("pregnant", due_date=_day(registered.due_date), first_baby=registered.first_baby)
-        if registered is not None and registered.status == "mother" and registered.birth_date:
+        if registered is not None and registered.status == MotherStatus.MOTHER and registered.birth_date:
             return Known("born", due_date=_day(registered.due_date), birth_date=_day(registered.birth_date),
                          first_baby=registered.first_baby)
         answers = self.answers() or {}

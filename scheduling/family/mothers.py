@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 from scheduling.city.pregnancy_config import CALL_NOTICE, PregnancyConfig, TimedPush
 from scheduling.dates.calendar import at, jst_today
 from scheduling.family import calls
+from scheduling.family.statuses import MotherStatus
 from scheduling.messaging import reminders
 from scheduling.messaging.statuses import DeliveryStatus
 from scheduling.rules.periods import pregnancy_week_start
 from scheduling.store import audit
 from scheduling.store.models import Call, Mother, Reminder
 
-ACTIVE = ("pregnant", "mother")
+ACTIVE = (MotherStatus.PREGNANT, MotherStatus.MOTHER)
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,14 @@ def register_pregnancy(session: Session, *, config: PregnancyConfig, user_id: st
                        babies: int, first_baby: bool | None, now: datetime, via: str = "chat",
                        staff_ref: str | None = None) -> Mother:
     earlier = current(session, user_id=user_id) if user_id is not None else None
-    if earlier is not None and earlier.status == "pregnant":   # registered again: updated, not doubled
+    if earlier is not None and earlier.status == MotherStatus.PREGNANT:   # registered again: updated, not doubled
         if first_baby is not None:
             earlier.first_baby = first_baby
         if via == "chat":
             earlier.consent_version, earlier.consent_at = config.consent_version, now
         change_dates(session, config=config, mother=earlier, now=now, due_date=due_date, babies=babies)
         return earlier
-    mother = Mother(user_id=user_id, status="pregnant", due_date=due_date.isoformat(), babies=babies,
+    mother = Mother(user_id=user_id, status=MotherStatus.PREGNANT, due_date=due_date.isoformat(), babies=babies,
                     first_baby=first_baby, staff_ref=staff_ref, registered_on=jst_today(now).isoformat(),
                     registered_via=via, created_at=now, updated_at=now)
     if via == "chat":
@@ -71,11 +72,12 @@ def register_birth(session: Session, *, config: PregnancyConfig, user_id: str, b
     """The birth: her pregnancy record becomes a mother's (pregnancy pushes stop), or a new record."""
     mother = current(session, user_id=user_id)
     if mother is None:
-        mother = Mother(user_id=user_id, status="mother", babies=babies, first_baby=first_baby,
+        mother = Mother(user_id=user_id, status=MotherStatus.MOTHER, babies=babies, first_baby=first_baby,
                         registered_on=jst_today(now).isoformat(), registered_via="chat",
                         consent_version=config.consent_version, consent_at=now, created_at=now)
         session.add(mother)
-    mother.status, mother.birth_date, mother.babies, mother.updated_at = "mother", birth_date.isoformat(), babies, now
+    mother.status, mother.birth_date, mother.babies = MotherStatus.MOTHER, birth_date.isoformat(), babies
+    mother.updated_at = now
     if due_date is not None:
         mother.due_date = due_date.isoformat()
     if first_baby is not None:
@@ -106,7 +108,7 @@ def end_pregnancy(session: Session, *, mother: Mother, actor: str, now: datetime
     """The pregnancy has ended: every pregnancy-stage push stops at once, today's included; the call
     is taken off the list. Returns how many pushes were stopped."""
     before = {"status": mother.status}
-    mother.status, mother.ended_on, mother.updated_at = "ended", jst_today(now).isoformat(), now
+    mother.status, mother.ended_on, mother.updated_at = MotherStatus.ENDED, jst_today(now).isoformat(), now
     stopped = stop_pushes(session, mother=mother, stages=("pregnancy", "baby"))
     if mother.user_id:   # and any other push to her (a class reminder, an offer): nothing of before may arrive
         stopped += session.execute(update(Reminder).where(Reminder.user_id == mother.user_id,
@@ -117,7 +119,7 @@ def end_pregnancy(session: Session, *, mother: Mother, actor: str, now: datetime
     calls.take_off_list(session, mother_ids=[mother.id], now=now)
     reminders.switch_menu(session, user_id=mother.user_id, stage="not_registered", now=now)
     audit.record(session, actor=actor, action="pregnancy_ended", subject=f"mother:{mother.id}", now=now,
-                 before=before, after={"status": "ended", "pushes_stopped": stopped})
+                 before=before, after={"status": MotherStatus.ENDED, "pushes_stopped": stopped})
     return stopped
 
 
@@ -139,9 +141,9 @@ def replace(session: Session, *, mother: Mother, by: Mother, now: datetime) -> N
     the staff's record is kept; hers stops its pushes, leaves the call list and the figures."""
     stop_pushes(session, mother=mother, stages=("pregnancy", "baby"))
     calls.take_off_list(session, mother_ids=[mother.id], now=now)
-    mother.status, mother.updated_at = "replaced", now
+    mother.status, mother.updated_at = MotherStatus.REPLACED, now
     audit.record(session, actor="mother", action="registration_replaced", subject=f"mother:{mother.id}", now=now,
-                 before={"status": "pregnant"}, after={"status": "replaced", "by": f"mother:{by.id}"})
+                 before={"status": MotherStatus.PREGNANT}, after={"status": MotherStatus.REPLACED, "by": f"mother:{by.id}"})
 
 
 def stop_pushes(session: Session, *, mother: Mother, stages: tuple[str, ...]) -> int:
@@ -186,7 +188,7 @@ def plan(session: Session, *, config: PregnancyConfig, mother: Mother, now: date
 
 def wanted_pushes(config: PregnancyConfig, mother: Mother) -> list[Planned]:
     pushes = []
-    if mother.status == "pregnant" and mother.due_date:
+    if mother.status == MotherStatus.PREGNANT and mother.due_date:
         due = date.fromisoformat(mother.due_date)
         call_day = pregnancy_week_start(due, config.call_push_week)
         pushes.append(Planned(f"timed:{mother.id}:{CALL_NOTICE}", "call_notice", at(call_day, config.push_time),
@@ -195,7 +197,7 @@ def wanted_pushes(config: PregnancyConfig, mother: Mother) -> list[Planned]:
             if push.pregnancy_week is not None and _for_her(push, mother):
                 day = pregnancy_week_start(due, push.pregnancy_week)
                 pushes.append(_timed(push, mother, day, config))
-    if mother.status == "mother" and mother.birth_date:
+    if mother.status == MotherStatus.MOTHER and mother.birth_date:
         born = date.fromisoformat(mother.birth_date)
         for push in config.timed_pushes:
             if push.days_after_birth is not None and _for_her(push, mother):

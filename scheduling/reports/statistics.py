@@ -20,6 +20,7 @@ from scheduling.consult import consults
 from scheduling.dates.calendar import JST
 from scheduling.dates.japanese_dates import fiscal_bounds, fiscal_label, fiscal_year
 from scheduling.family.calls import OUTCOMES
+from scheduling.family.statuses import MotherStatus
 from scheduling.rules import RuleSet
 from scheduling.rules.engine import units
 from scheduling.store.models import Call, CallOutcome, CareBooking, ClassBooking, ClassSession, Mother
@@ -261,7 +262,7 @@ def _calls(session: Session, first: date, last: date) -> CallFigures:
     registered, at_interview = defaultdict(int), defaultdict(int)
     for day, via in session.execute(select(Mother.registered_on, Mother.registered_via).where(
             Mother.registered_on >= first.isoformat(), Mother.registered_on <= last.isoformat(),
-            Mother.status != "replaced")):  # one pregnancy registered twice counts once
+            Mother.status != MotherStatus.REPLACED)):  # one pregnancy registered twice counts once
         for m in (date.fromisoformat(day).month, 0):
             registered[m] += 1
             at_interview[m] += via == "staff"
