@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from scheduling.consult import consults
 from scheduling.family import calls, mothers
-from scheduling.family.statuses import MotherStatus
+from scheduling.family.statuses import CallStatus, MotherStatus
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class ConsultDesk:
         if row is None or row.status != MotherStatus.PREGNANT:
             return None
         call = calls.of_mother(self.session, mother_id=row.id)
-        return row.id if call is not None and call.status == "open" else None
+        return row.id if call is not None and call.status == CallStatus.OPEN else None
 
     def save_call_phone(self, mother_id: int, phone: str) -> bool:
         row = mothers.current(self.session, user_id=self.user_id)

@@ -6,14 +6,14 @@ from datetime import date, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from scheduling.family.statuses import MotherStatus
+from scheduling.family.statuses import CallStatus, MotherStatus
 from scheduling.messaging import reminders
 from scheduling.store import audit
 from scheduling.store.models import Call, CallOutcome, Mother
 
 PREFERENCES = ("morning", "afternoon", "evening", "in_person", "not_needed")
 OUTCOMES = ("phone", "in_person", "not_reached", "declined")
-FINAL = {"phone": "done", "in_person": "done", "declined": "done", "not_reached": "open"}
+FINAL = {"phone": CallStatus.DONE, "in_person": CallStatus.DONE, "declined": CallStatus.DONE, "not_reached": CallStatus.OPEN}
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,8 @@ def of_mother(session: Session, *, mother_id: int) -> Call | None:
 def take_off_list(session: Session, *, mother_ids: list[int], now: datetime) -> int:
     """Nobody to call any more (the pregnancy ended, the record was replaced or deleted): open calls are
     cancelled; what was already recorded stays for the figures."""
-    return session.execute(update(Call).where(Call.mother_id.in_(mother_ids), Call.status == "open")
-                           .values(status="cancelled", updated_at=now)
+    return session.execute(update(Call).where(Call.mother_id.in_(mother_ids), Call.status == CallStatus.OPEN)
+                           .values(status=CallStatus.CANCELLED, updated_at=now)
                            .execution_options(synchronize_session=False)).rowcount
 
 
@@ -39,7 +39,7 @@ def answer(session: Session, *, mother_id: int, user_id: str, preference: str, n
     call = of_mother(session, mother_id=mother_id)
     mother = session.get(Mother, mother_id)
     if call is None or mother is None or mother.user_id != user_id or preference not in PREFERENCES \
-            or mother.status != MotherStatus.PREGNANT or call.status != "open":
+            or mother.status != MotherStatus.PREGNANT or call.status != CallStatus.OPEN:
         return None
     call.preference, call.answered_at, call.updated_at = preference, now, now
     return call
@@ -53,7 +53,7 @@ def due(session: Session, *, until: date, preference: str | None = None, include
              .where(Mother.status == MotherStatus.PREGNANT, day <= until.isoformat())
              .order_by(day, Call.id).limit(limit))
     if not include_done:
-        query = query.where(Call.status == "open")
+        query = query.where(Call.status == CallStatus.OPEN)
     if preference:
         query = query.where(Call.preference == preference)
     return [DueCall(call, mother) for call, mother in session.execute(query).all()]

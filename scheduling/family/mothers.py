@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from scheduling.city.pregnancy_config import CALL_NOTICE, PregnancyConfig, TimedPush
 from scheduling.dates.calendar import at, jst_today
 from scheduling.family import calls
-from scheduling.family.statuses import MotherStatus
+from scheduling.family.statuses import CallStatus, MotherStatus
 from scheduling.messaging import reminders
 from scheduling.messaging.statuses import DeliveryStatus
 from scheduling.rules.periods import pregnancy_week_start
@@ -94,7 +94,7 @@ def change_dates(session: Session, *, config: PregnancyConfig, mother: Mother, n
     if due_date is not None:
         mother.due_date = due_date.isoformat()
         call = session.scalars(select(Call).where(Call.mother_id == mother.id)).first()
-        if call is not None and call.status == "open":
+        if call is not None and call.status == CallStatus.OPEN:
             call.due_on, call.updated_at = _call_day(config, due_date).isoformat(), now
     if birth_date is not None:
         mother.birth_date = birth_date.isoformat()

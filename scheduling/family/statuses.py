@@ -1,4 +1,4 @@
-"""The statuses of a mother's record: a StrEnum, each member equal to the string stored."""
+"""The statuses of a mother's record and of her 32-week call: StrEnums, each member equal to the string stored."""
 from enum import StrEnum
 
 
@@ -9,3 +9,11 @@ class MotherStatus(StrEnum):
     MOTHER = "mother"
     ENDED = "ended"
     REPLACED = "replaced"
+
+
+class CallStatus(StrEnum):
+    """The 32-week call's: open until it is done (spoke, met, declined, not needed); cancelled when she
+    is taken off the list (the pregnancy ended, her record was replaced or erased)."""
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"

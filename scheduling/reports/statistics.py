@@ -20,7 +20,7 @@ from scheduling.consult import consults
 from scheduling.dates.calendar import JST
 from scheduling.dates.japanese_dates import fiscal_bounds, fiscal_label, fiscal_year
 from scheduling.family.calls import OUTCOMES
-from scheduling.family.statuses import MotherStatus
+from scheduling.family.statuses import CallStatus, MotherStatus
 from scheduling.rules import RuleSet
 from scheduling.rules.engine import units
 from scheduling.store.models import Call, CallOutcome, CareBooking, ClassBooking, ClassSession, Mother
@@ -284,8 +284,9 @@ def _calls(session: Session, first: date, last: date) -> CallFigures:
     due_in_year = (Call.due_on >= first.isoformat(), Call.due_on <= last.isoformat())
     due = session.scalar(select(func.count(Call.id)).where(*due_in_year))
     untried = session.scalar(select(func.count(Call.id)).where(
-        *due_in_year, Call.status != "cancelled", ~select(CallOutcome.id).where(CallOutcome.call_id == Call.id).exists()))
-    cancelled = session.scalar(select(func.count(Call.id)).where(*due_in_year, Call.status == "cancelled"))
+        *due_in_year, Call.status != CallStatus.CANCELLED,
+        ~select(CallOutcome.id).where(CallOutcome.call_id == Call.id).exists()))
+    cancelled = session.scalar(select(func.count(Call.id)).where(*due_in_year, Call.status == CallStatus.CANCELLED))
 
     def line(counts):
         return Line(tuple(counts[m] for m in MONTHS), counts[0])
