@@ -19,6 +19,7 @@ from datetime import date, timedelta
 
 from dialogs.core import Card, Cards, Choice, Context, DateChoice, Input, Line, Outcome, Postback, Resume, Say
 from scheduling.chat.desk import Mother
+from scheduling.classes.problems import ClassProblem
 from scheduling.store.statuses import ClassBookingStatus
 
 PREFIX = "cls|"
@@ -203,9 +204,9 @@ def _book(state: dict, waiting: bool, ctx: Context, menu: Say) -> Outcome:
         if result.repeated:
             return Outcome(None, (Say("classes.already"), menu))
         return Outcome(None, (_booked(result.cls, ctx), menu))
-    if result.problem == "full":
+    if result.problem == ClassProblem.FULL:
         return _next(dict(state, token=None), ctx, menu, hint="classes.filled_meanwhile")
-    if result.problem == "already":
+    if result.problem == ClassProblem.ALREADY:
         return Outcome(None, (Say("classes.already_booked", choices=(Choice("menu.bookings", "menu:bookings"),
                                                                       Choice("care.menu", "menu:show"))),))
     return _next(dict(state, session=None, party=0, token=None), ctx, menu)  # closed, not open, not for her
@@ -235,7 +236,7 @@ def _offer(command: str, ctx: Context, menu: Say) -> Outcome:
         return Outcome(None, (Say("classes.declined"), menu))
     if result.ok:
         return Outcome(None, (Say("classes.accepted_already") if result.repeated else _booked(result.cls, ctx), menu))
-    if result.problem == "expired":
+    if result.problem == ClassProblem.EXPIRED:
         return Outcome(None, (Say("classes.offer_expired", choices=(Choice("menu.class", MENU_DATA),
                                                                    Choice("care.menu", "menu:show"))),))
     return Outcome(None, (Say("classes.offer_gone"), menu))

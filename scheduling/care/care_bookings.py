@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduling.care import capacity, history, providers
+from scheduling.care.problems import CareProblem
 from scheduling.city.booking_config import BookingConfig
 from scheduling.city.booking_config import Provider as ProviderConfig
 from scheduling.dates.calendar import at, jst_today, provider_open
@@ -42,10 +43,10 @@ class Request:
 
 @dataclass(frozen=True)
 class Outcome:
-    """ok, or why not: full, closed, too_soon, too_far, one_open, not_eligible, no_provider."""
+    """ok, or why not (problem, see problems.py)."""
     ok: bool
     booking: CareBooking | None = None
-    problem: str | None = None
+    problem: CareProblem | None = None
     params: dict = field(default_factory=dict)
     reasons: tuple = ()              # the rule engine's reasons when not eligible
     repeated: bool = False           # the same request was made before: this is that booking
@@ -91,20 +92,20 @@ def check(session: Session, *, config: BookingConfig, rules: RuleSet, request: R
     policy = config.policy
     lead = policy.lead_days.get(request.care_type, 0)
     if request.start < today + timedelta(days=lead):
-        return Outcome(False, problem="too_soon", params={"days": lead})
+        return Outcome(False, problem=CareProblem.TOO_SOON, params={"days": lead})
     if request.start > today + timedelta(days=policy.book_ahead_days):
-        return Outcome(False, problem="too_far", params={"days": policy.book_ahead_days})
+        return Outcome(False, problem=CareProblem.TOO_FAR, params={"days": policy.book_ahead_days})
     if request.care_type == "short_stay" and not 1 <= request.nights <= policy.max_nights:
-        return Outcome(False, problem="nights", params={"most": policy.max_nights})
+        return Outcome(False, problem=CareProblem.NIGHTS, params={"most": policy.max_nights})
     if policy.one_open_booking and any(b.id != replacing for b in of_user(session, user_id=request.user_id,
                                                                           upcoming_from=today)):
-        return Outcome(False, problem="one_open")
+        return Outcome(False, problem=CareProblem.ONE_OPEN)
     decision = decide(rules, answers, on_date=request.start, nights=max(request.nights, 1),
                       existing_uses=uses_of(session, user_id=request.user_id, excluding=replacing),
                       provider=request.provider_key)
     result = decision.results.get(request.care_type)
     if result is None or result.status != ELIGIBLE:
-        return Outcome(False, problem="not_eligible", reasons=result.reasons if result else decision.reasons)
+        return Outcome(False, problem=CareProblem.NOT_ELIGIBLE, reasons=result.reasons if result else decision.reasons)
     return None
 
 
@@ -130,7 +131,7 @@ def request(session: Session, *, config: BookingConfig, rules: RuleSet, request:
                         ).results[request.care_type].providers or ()
         candidates = [p for p in candidates if p.key in taking]
     if not candidates:
-        return Outcome(False, problem="closed")
+        return Outcome(False, problem=CareProblem.CLOSED)
     row_ids = providers.ids(session)
     for provider in candidates:
         if request.care_type == "home_visit" and request.slot not in provider.visit_times:
@@ -164,7 +165,7 @@ def request(session: Session, *, config: BookingConfig, rules: RuleSet, request:
     earlier = by_key(session, request_key=request.request_key)  # committed while we waited for the last bed
     if earlier is not None:
         return Outcome(True, earlier, repeated=True)
-    return Outcome(False, problem="full")
+    return Outcome(False, problem=CareProblem.FULL)
 
 
 class _Full(Exception):
@@ -187,9 +188,9 @@ def change(session: Session, *, config: BookingConfig, rules: RuleSet, booking_i
         return Outcome(True, earlier, repeated=True)
     old = _locked(session, booking_id)
     if old is None or old.user_id != user_id or old.status not in OPEN:
-        return Outcome(False, problem="gone")
+        return Outcome(False, problem=CareProblem.GONE)
     if now >= cancel_deadline(config, session, old):
-        return Outcome(False, problem="past_deadline", params=_provider_params(session, old))
+        return Outcome(False, problem=CareProblem.PAST_DEADLINE, params=_provider_params(session, old))
     outcome = request(session, config=config, rules=rules, request=new, answers=answers, now=now,
                       replacing=old.id)
     if outcome.ok and not outcome.repeated:
@@ -216,9 +217,9 @@ def cancel(session: Session, *, config: BookingConfig, booking_id: int, now: dat
     """Cancel: by her (only her own, only before the provider's deadline) or by staff (any time)."""
     booking = _locked(session, booking_id)
     if booking is None or (user_id is not None and booking.user_id != user_id) or booking.status not in OPEN:
-        return Outcome(False, booking, problem="gone")
+        return Outcome(False, booking, problem=CareProblem.GONE)
     if actor == history.MOTHER and now >= cancel_deadline(config, session, booking):
-        return Outcome(False, booking, problem="past_deadline", params=_provider_params(session, booking))
+        return Outcome(False, booking, problem=CareProblem.PAST_DEADLINE, params=_provider_params(session, booking))
     _release(session, booking=booking, to=CareBookingStatus.CANCELLED, actor=actor, now=now, note=reason)
     booking.reason = reason
     return Outcome(True, booking)
@@ -227,7 +228,7 @@ def cancel(session: Session, *, config: BookingConfig, booking_id: int, now: dat
 def confirm(session: Session, *, config: BookingConfig, booking_id: int, actor: str, now: datetime) -> Outcome:
     booking = _locked(session, booking_id)
     if booking is None or booking.status != CareBookingStatus.REQUESTED:
-        return Outcome(False, booking, problem="gone")
+        return Outcome(False, booking, problem=CareProblem.GONE)
     _move(session, booking, CareBookingStatus.CONFIRMED, actor, now)
     reminders.add(session, user_id=booking.user_id, kind="care_confirmed", due_at=now, now=now,
                   care_booking_id=booking.id,
@@ -239,7 +240,7 @@ def decline(session: Session, *, config: BookingConfig, booking_id: int, reason:
             now: datetime) -> Outcome:
     booking = _locked(session, booking_id)
     if booking is None or booking.status != CareBookingStatus.REQUESTED:
-        return Outcome(False, booking, problem="gone")
+        return Outcome(False, booking, problem=CareProblem.GONE)
     _release(session, booking=booking, to=CareBookingStatus.DECLINED, actor=actor, now=now, note=reason)
     booking.reason = reason
     reminders.add(session, user_id=booking.user_id, kind="care_declined", due_at=now, now=now,
@@ -253,7 +254,7 @@ def close(session: Session, *, booking_id: int, status: str, actor: str, now: da
     booking = _locked(session, booking_id)
     if (status not in (CareBookingStatus.ATTENDED, CareBookingStatus.NO_SHOW) or booking is None
             or booking.status != CareBookingStatus.CONFIRMED):
-        return Outcome(False, booking, problem="gone")
+        return Outcome(False, booking, problem=CareProblem.GONE)
     _move(session, booking, status, actor, now)
     return Outcome(True, booking)
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from scheduling import staff_needs
 from scheduling.care import care_bookings, providers
+from scheduling.care.problems import CareProblem
 from scheduling.city.booking_config import BookingConfig
 from scheduling.city.booking_config import Provider as ProviderConfig
 from scheduling.classes import classes
@@ -222,10 +223,10 @@ class Desk:
     def care_days(self, care_type: str, provider_key: str | None = None, *, replacing: int | None = None) -> Days:
         """Days from the lead time to the horizon with room, on which the rules let her start."""
         if self._one_open(replacing):
-            return Days((), "one_open")
+            return Days((), CareProblem.ONE_OPEN)
         answers = self.answers()
         if answers is None:
-            return Days((), "no_screening")
+            return Days((), CareProblem.NO_SCREENING)
         first, last = self.window(care_type)
         allowed = self._allowed(care_type)
         if provider_key is None and allowed is not None:   # anywhere: the days at a provider that takes her
@@ -233,15 +234,16 @@ class Desk:
             days = tuple(sorted({d for f in found for d in f.days}))
             if days:
                 return Days(days)
-            return next((f for f in found if f.problem == "not_eligible"), Days((), "full"))
+            return next((f for f in found if f.problem == CareProblem.NOT_ELIGIBLE), Days((), CareProblem.FULL))
         room = providers.open_days(self.session, config=self.config, care_type=care_type,
                                    provider_key=provider_key, first=first, last=last)
         if not room:
-            return Days((), "full")
+            return Days((), CareProblem.FULL)
         days = tuple(d.day for d in room
                      if self._result(care_type, d.day, 1, replacing, provider_key).status == ELIGIBLE)
         if not days:
-            return Days((), "not_eligible", self._result(care_type, room[0].day, 1, replacing, provider_key).reasons)
+            reasons = self._result(care_type, room[0].day, 1, replacing, provider_key).reasons
+            return Days((), CareProblem.NOT_ELIGIBLE, reasons)
         return Days(days)
 
     def visit_times(self, provider_key: str | None, day: date) -> list[str]:
@@ -300,7 +302,7 @@ class Desk:
         (the old one stays until the new one is secured)."""
         answers = self.answers()
         if answers is None:
-            return Result(False, "no_screening")
+            return Result(False, CareProblem.NO_SCREENING)
         request = care_bookings.Request(
             user_id=self.user_id, care_type=care_type, start=day, request_key=self._key("care", token),
             provider_key=provider_key, nights=nights, slot=slot, babies=_babies(answers))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from scheduling.care import capacity, history
 from scheduling.city.booking_config import BookingConfig, ParentClass
+from scheduling.classes.problems import ClassProblem
 from scheduling.dates.calendar import JST, after_quiet_hours, at, class_dates, jst_today
 from scheduling.messaging import reminders
 from scheduling.rules.periods import add_months, pregnancy_week
@@ -36,10 +37,10 @@ class Mother:
 
 @dataclass(frozen=True)
 class Outcome:
-    """ok, or why not: full, not_open, closed, not_for_her, already, gone, past_deadline, expired."""
+    """ok, or why not (problem, see problems.py)."""
     ok: bool
     booking: ClassBooking | None = None
-    problem: str | None = None
+    problem: ClassProblem | None = None
     params: dict = field(default_factory=dict)
     repeated: bool = False
 
@@ -115,7 +116,7 @@ def book(session: Session, *, config: BookingConfig, session_id: int, user_id: s
     if problem:
         return problem
     if mother is not None and not fits(source, mother, date.fromisoformat(row.day))[0]:
-        return Outcome(False, problem="not_for_her")
+        return Outcome(False, problem=ClassProblem.NOT_FOR_HER)
     status = ClassBookingStatus.REQUESTED if source.requires_confirmation else ClassBookingStatus.BOOKED
     try:
         with session.begin_nested():
@@ -124,7 +125,7 @@ def book(session: Session, *, config: BookingConfig, session_id: int, user_id: s
                 earlier = _by_key(session, request_key)  # committed while we waited for the last places
                 if earlier is not None:
                     return Outcome(True, earlier, repeated=True)
-                return Outcome(False, problem="full", params={"free": free_places(session, row)})
+                return Outcome(False, problem=ClassProblem.FULL, params={"free": free_places(session, row)})
             booking = _insert(session, row, user_id, party, status, request_key, now)
     except IntegrityError:
         return _already(session, request_key, row.id, user_id)
@@ -162,10 +163,10 @@ def cancel(session: Session, *, config: BookingConfig, booking_id: int, now: dat
     """Her own (until the class's deadline), or by staff; freed places go to the waiting list."""
     booking = locked(session, booking_id)
     if booking is None or (user_id is not None and booking.user_id != user_id) or booking.status not in OPEN:
-        return Outcome(False, booking, problem="gone")
+        return Outcome(False, booking, problem=ClassProblem.GONE)
     row = session.get(ClassSession, booking.session_id)
     if actor == history.MOTHER and booking.status != ClassBookingStatus.WAITING and now >= cancel_deadline(config, row):
-        return Outcome(False, booking, problem="past_deadline")
+        return Outcome(False, booking, problem=ClassProblem.PAST_DEADLINE)
     freed = booking.status in HOLDING  # leaving the waiting list frees no place
     _leave(session, booking, ClassBookingStatus.CANCELLED, actor, now, reason)
     if freed:
@@ -214,7 +215,7 @@ def accept_offer(session: Session, *, config: BookingConfig, booking_id: int, us
     """Her place, if she answers while it is held for her; a second tap is the same answer."""
     booking = session.get(ClassBooking, booking_id)
     if booking is None or booking.user_id != user_id:
-        return Outcome(False, problem="gone")
+        return Outcome(False, problem=ClassProblem.GONE)
     if booking.status in (ClassBookingStatus.BOOKED, ClassBookingStatus.REQUESTED):
         return Outcome(True, booking, repeated=True)
     row = session.get(ClassSession, booking.session_id)
@@ -229,7 +230,7 @@ def accept_offer(session: Session, *, config: BookingConfig, booking_id: int, us
     if not accepted:
         if booking.status in (ClassBookingStatus.BOOKED, ClassBookingStatus.REQUESTED):  # her other tap got there first
             return Outcome(True, booking, repeated=True)
-        return Outcome(False, booking, problem="expired")
+        return Outcome(False, booking, problem=ClassProblem.EXPIRED)
     history.record(session, kind=KIND, booking_id=booking.id, before=ClassBookingStatus.OFFERED, after=status,
                    actor=history.MOTHER, now=now)
     _plan_day_before(session, config=config, row=row, booking=booking, now=now)
@@ -240,7 +241,7 @@ def decline_offer(session: Session, *, config: BookingConfig, booking_id: int, u
                   now: datetime) -> Outcome:
     booking = locked(session, booking_id)
     if booking is None or booking.user_id != user_id or booking.status != ClassBookingStatus.OFFERED:
-        return Outcome(False, booking, problem="gone")
+        return Outcome(False, booking, problem=ClassProblem.GONE)
     _leave(session, booking, ClassBookingStatus.CANCELLED, history.MOTHER, now, "declined the offer")
     offer_freed(session, config=config, session_id=booking.session_id, now=now)
     return Outcome(True, booking)
@@ -289,10 +290,10 @@ def _open_session(session: Session, config: BookingConfig, session_id: int, now:
     row = session.get(ClassSession, session_id)
     source = config.parent_class(row.class_key) if row else None
     if row is None or source is None or row.status != "scheduled" or date.fromisoformat(row.day) <= jst_today(now):
-        return row, source, Outcome(False, problem="closed")
+        return row, source, Outcome(False, problem=ClassProblem.CLOSED)
     opens = date.fromisoformat(row.day) - timedelta(days=source.opens_days_before)
     if jst_today(now) < opens:
-        return row, source, Outcome(False, problem="not_open", params={"date": opens.isoformat()})
+        return row, source, Outcome(False, problem=ClassProblem.NOT_OPEN, params={"date": opens.isoformat()})
     return row, source, None
 
 
@@ -324,7 +325,7 @@ def _already(session: Session, request_key: str, session_id: int, user_id: str) 
     existing = session.scalars(select(ClassBooking).where(ClassBooking.session_id == session_id,
                                                           ClassBooking.user_id == user_id,
                                                           ClassBooking.status.in_(OPEN))).first()
-    return Outcome(False, existing, problem="already")
+    return Outcome(False, existing, problem=ClassProblem.ALREADY)
 
 
 def _leave(session, booking: ClassBooking, to: str, actor: str, now: datetime, note: str | None) -> None:
