@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduling.applications.models import Application
+from scheduling.applications.states import ApplicationState
 from scheduling.city.booking_config import BookingConfig
 from scheduling.consult import consults
 from scheduling.dates.calendar import JST
@@ -325,7 +326,8 @@ def _applications(session: Session, first: date, last: date) -> ApplicationFigur
         for m in (at.astimezone(JST).month, 0):
             submitted[m] += 1
     for (at,) in session.execute(select(Application.decided_at).where(
-            Application.state == "approved", Application.decided_at >= since, Application.decided_at < until)):
+            Application.state == ApplicationState.APPROVED, Application.decided_at >= since,
+            Application.decided_at < until)):
         for m in (at.astimezone(JST).month, 0):
             approved[m] += 1
     return ApplicationFigures(Line(tuple(submitted[m] for m in MONTHS), submitted[0]),
