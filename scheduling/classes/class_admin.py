@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from scheduling.care import capacity, history
 from scheduling.city.booking_config import BookingConfig
 from scheduling.classes import classes
+from scheduling.classes.statuses import SessionStatus
 from scheduling.dates.calendar import jst_today
 from scheduling.family import mothers
 from scheduling.messaging import reminders
@@ -92,7 +93,7 @@ def create(session: Session, *, config: BookingConfig, class_key: str, day: date
     if taken is not None:
         raise ClassAdminError("same_day", session_id=taken.id)
     row = ClassSession(class_key=class_key, day=day.isoformat(), start=start, end=end, title=source.title,
-                       place=place.strip(), capacity=capacity_persons, status="scheduled")
+                       place=place.strip(), capacity=capacity_persons, status=SessionStatus.SCHEDULED)
     session.add(row)
     session.flush()
     audit.record(session, actor=actor, action="class_session_created", subject=f"class_session:{row.id}", now=now,
@@ -105,7 +106,7 @@ def edit(session: Session, *, config: BookingConfig, session_id: int, start: str
     """Change a coming session's time, place or capacity. The capacity cannot go below the places
     taken; places it adds go to the waiting list in turn."""
     row = session.get(ClassSession, session_id)
-    if row is None or row.status != "scheduled":
+    if row is None or row.status != SessionStatus.SCHEDULED:
         raise ClassAdminError("gone")
     _check(day=date.fromisoformat(row.day), start=start, end=end, capacity_persons=capacity_persons, place=place,
            now=now)
@@ -127,13 +128,13 @@ def cancel(session: Session, *, config: BookingConfig, session_id: int, reason: 
     """Cancel the session: every booking and waiting-list entry is cancelled (places freed, their
     reminders stopped) and each of those mothers gets one push. Returns the number of pushes."""
     row = session.get(ClassSession, session_id)
-    if row is None or row.status != "scheduled":
+    if row is None or row.status != SessionStatus.SCHEDULED:
         raise ClassAdminError("gone")
     open_bookings = list(session.scalars(select(ClassBooking).where(ClassBooking.session_id == row.id,
                                                                     ClassBooking.status.in_(classes.OPEN))
                                          .order_by(ClassBooking.id)))
     before = {**_facts(row), "bookings": len(open_bookings)}
-    row.status = "cancelled"   # first, so that freed places are not offered to the waiting list
+    row.status = SessionStatus.CANCELLED   # first, so that freed places are not offered to the waiting list
     session.flush()
     told = set()
     for booking in open_bookings:
@@ -146,7 +147,7 @@ def cancel(session: Session, *, config: BookingConfig, session_id: int, reason: 
                       class_booking_id=booking.id,
                       facts={"date": row.day, "title": row.title})
     audit.record(session, actor=actor, action="class_session_cancelled", subject=f"class_session:{row.id}",
-                 now=now, before=before, after={"status": "cancelled", "reason": reason, "pushes": len(told)})
+                 now=now, before=before, after={"status": SessionStatus.CANCELLED, "reason": reason, "pushes": len(told)})
     return len(told)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from scheduling.care import capacity, history
 from scheduling.city.booking_config import BookingConfig, ParentClass
 from scheduling.classes.problems import ClassProblem
+from scheduling.classes.statuses import SessionStatus
 from scheduling.dates.calendar import JST, after_quiet_hours, at, class_dates, jst_today
 from scheduling.messaging import reminders
 from scheduling.rules.periods import add_months, pregnancy_week
@@ -53,7 +54,7 @@ def sync(session: Session, *, config: BookingConfig, today: date) -> None:
     """Create the sessions of the coming year from the file. A session that exists is left as it is:
     once created, staff own it (time, place, capacity, cancellation) in the admin panel."""
     rows = [dict(class_key=c.key, day=d.isoformat(), start=c.start, end=c.end, title=c.title, place=c.place,
-                 capacity=c.capacity, status="scheduled")
+                 capacity=c.capacity, status=SessionStatus.SCHEDULED)
             for c in config.classes for d in class_dates(c, today, today + PLAN_AHEAD)]
     for chunk in range(0, len(rows), 500):
         insert_ignoring_duplicates(session, ClassSession.__table__, rows[chunk:chunk + 500], key=None)
@@ -89,7 +90,7 @@ def fits(parent_class: ParentClass, mother: Mother, day: date) -> tuple[bool, li
 def bookable(session: Session, *, config: BookingConfig, now: datetime) -> list[tuple[ClassSession, int]]:
     """Scheduled sessions whose booking is open now, with their free places."""
     today = jst_today(now)
-    rows = session.scalars(select(ClassSession).where(ClassSession.status == "scheduled",
+    rows = session.scalars(select(ClassSession).where(ClassSession.status == SessionStatus.SCHEDULED,
                                                       ClassSession.day > today.isoformat())
                            .order_by(ClassSession.day, ClassSession.start))
     found = []
@@ -185,7 +186,7 @@ def offer_freed(session: Session, *, config: BookingConfig, session_id: int, now
     """Offer free places to the waiting list in turn (the first in line whose party fits), each held
     for the city's hold time: the places are taken now, so nobody else can have them meanwhile."""
     row = session.get(ClassSession, session_id)
-    if row is None or row.status != "scheduled" or date.fromisoformat(row.day) <= jst_today(now):
+    if row is None or row.status != SessionStatus.SCHEDULED or date.fromisoformat(row.day) <= jst_today(now):
         return []
     # held from the moment she can hear of it: an offer made at night waits for the quiet hours' end
     hold_until = after_quiet_hours(now, config.policy) + timedelta(minutes=config.policy.offer_hold_minutes)
@@ -289,7 +290,8 @@ def participants(session: Session, *, session_id: int) -> list[ClassBooking]:
 def _open_session(session: Session, config: BookingConfig, session_id: int, now: datetime):
     row = session.get(ClassSession, session_id)
     source = config.parent_class(row.class_key) if row else None
-    if row is None or source is None or row.status != "scheduled" or date.fromisoformat(row.day) <= jst_today(now):
+    if (row is None or source is None or row.status != SessionStatus.SCHEDULED
+            or date.fromisoformat(row.day) <= jst_today(now)):
         return row, source, Outcome(False, problem=ClassProblem.CLOSED)
     opens = date.fromisoformat(row.day) - timedelta(days=source.opens_days_before)
     if jst_today(now) < opens:

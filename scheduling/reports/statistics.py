@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from scheduling.applications.models import Application
 from scheduling.applications.states import ApplicationState
 from scheduling.city.booking_config import BookingConfig
+from scheduling.classes.statuses import SessionStatus
 from scheduling.consult import consults
 from scheduling.dates.calendar import JST
 from scheduling.dates.japanese_dates import fiscal_bounds, fiscal_label, fiscal_year
@@ -225,7 +226,7 @@ def stay_rules(rules: RuleSet, first: date, last: date) -> list[tuple[str, date,
 
 def _classes(session: Session, config: BookingConfig | None, first: date, last: date,
              today: date) -> list[ClassFigures]:
-    in_year = (ClassSession.status != "cancelled", ClassSession.day >= first.isoformat(),
+    in_year = (ClassSession.status != SessionStatus.CANCELLED, ClassSession.day >= first.isoformat(),
                ClassSession.day <= min(last, today).isoformat())
     held = list(session.scalars(select(ClassSession).where(*in_year)))
     bookings = defaultdict(list)
