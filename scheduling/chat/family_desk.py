@@ -24,7 +24,7 @@ class Registration:
 @dataclass(frozen=True)
 class Linked:
     """linked, wrong, expired, used, locked (then minutes to wait)."""
-    status: str
+    status: link_codes.RedeemStatus
     minutes: int = 0
 
 

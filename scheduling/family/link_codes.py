@@ -6,6 +6,7 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -18,11 +19,13 @@ from scheduling.store import audit
 from scheduling.store.models import CodeAttempt, LinkCode, Mother
 from scheduling.text.codes import ALPHABET, LENGTH, normalise
 
+RedeemStatus = Literal["linked", "wrong", "expired", "used", "locked"]
+
 
 @dataclass(frozen=True)
 class Redeemed:
     """linked, or why not: wrong, expired, used, locked (then `minutes` until she may try again)."""
-    status: str
+    status: RedeemStatus
     mother: Mother | None = None
     minutes: int = 0
 
