@@ -72,12 +72,12 @@ def _plain(request: Request, status: int, text: str):
 
 def page_routes(app: FastAPI) -> list[tuple[str, str]]:
     """(method, path) of every page and form of the app, however its routers were included."""
-    found = []
+    found: list[tuple[str, str]] = []
 
     def walk(routes, prefix=""):
         for route in routes:
             if isinstance(route, APIRoute):
-                found.extend((method, prefix + route.path) for method in route.methods)
+                found.extend((method, prefix + route.path) for method in route.methods or ())
             elif hasattr(route, "original_router"):  # FastAPI's included router
                 walk(route.original_router.routes, prefix + getattr(route.include_context, "prefix", ""))
     walk(app.router.routes)

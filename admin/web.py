@@ -109,9 +109,10 @@ def push_name(kind: str) -> str:
 
 def who(actor: str | None, names: dict[str, str]) -> str:
     """A history's or the audit's actor ("staff:3", "mother", "system", "client:ADDRESS") as staff read it."""
-    if (actor or "").startswith("client:"):
-        return f"接続元 {actor.removeprefix('client:')}"
-    return names.get(actor or "") or ACTOR_NAMES.get(actor or "") or (actor or "")
+    text = actor or ""
+    if text.startswith("client:"):
+        return f"接続元 {text.removeprefix('client:')}"
+    return names.get(text) or ACTOR_NAMES.get(text) or text
 
 
 templates.env.globals.update(push_name=push_name, who=who, push_problem=push_problem)

@@ -34,6 +34,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, func, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +45,8 @@ from scheduling.family import mothers  # noqa: E402
 from scheduling.messaging import reminders  # noqa: E402
 from scheduling.store.db import make_engine, make_sessionmaker, transaction, upgrade_schema  # noqa: E402
 from scheduling.store.models import Call, Mother, Reminder, utcnow  # noqa: E402
+
+os.environ.setdefault("HAGUKUMI_DATA_KEYS", Fernet.generate_key().decode())  # the bot needs one; a run's data is thrown away
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SECRET, TOKEN = "bench-channel-secret", "bench-access-token"

@@ -28,6 +28,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, insert, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +36,8 @@ sys.path.insert(0, str(ROOT))
 from scheduling.messaging import lease  # noqa: E402
 from scheduling.store.db import make_engine, upgrade_schema  # noqa: E402
 from scheduling.store.models import LineUser, Reminder, utcnow  # noqa: E402
+
+os.environ.setdefault("HAGUKUMI_DATA_KEYS", Fernet.generate_key().decode())  # the bot needs one; a run's data is thrown away
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SECRET, TOKEN = "bench-channel-secret", "bench-access-token"

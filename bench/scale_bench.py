@@ -22,6 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,8 @@ import reminders_bench as rb  # noqa: E402
 from scheduling.messaging import inbox  # noqa: E402
 from scheduling.store.db import make_engine, transaction, upgrade_schema  # noqa: E402
 from scheduling.store.models import utcnow  # noqa: E402
+
+os.environ.setdefault("HAGUKUMI_DATA_KEYS", Fernet.generate_key().decode())  # the bot needs one; a run's data is thrown away
 
 SECRET, TOKEN = "bench-channel-secret", "bench-access-token"
 TEXTS = ("こんにちは", "メニュー", "ありがとう", "使い方", "よろしくお願いします")

@@ -33,6 +33,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,6 +42,8 @@ from bot.settings import Settings  # noqa: E402
 from scheduling.messaging import inbox  # noqa: E402
 from scheduling.store.db import transaction  # noqa: E402
 from scheduling.store.models import utcnow  # noqa: E402
+
+os.environ.setdefault("HAGUKUMI_DATA_KEYS", Fernet.generate_key().decode())  # the bot needs one; a run's data is thrown away
 
 SECRET, TOKEN = "bench-channel-secret", "bench-access-token"
 AIM_MS = 2.0
@@ -98,7 +101,7 @@ def pick(messages: list[dict], step) -> dict:
 
 async def run(args, standin_url: str) -> dict:
     env = {"LINE_CHANNEL_SECRET": SECRET, "LINE_CHANNEL_ACCESS_TOKEN": TOKEN, "LINE_API_BASE_URL": standin_url,
-           "HAGUKUMI_DATA_DIR": args.data}
+           "HAGUKUMI_DATA_DIR": args.data, "HAGUKUMI_DATA_KEYS": os.environ["HAGUKUMI_DATA_KEYS"]}
     if args.database_url:
         env["DATABASE_URL"] = args.database_url
     if args.redis_url:

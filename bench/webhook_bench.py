@@ -33,12 +33,15 @@ from pathlib import Path
 
 import aiohttp
 import httpx
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bot.standin.server import new_event_id, new_message_id, sign  # noqa: E402
+
+os.environ.setdefault("HAGUKUMI_DATA_KEYS", Fernet.generate_key().decode())  # the bot needs one; a run's data is thrown away
 
 SECRET = "bench-channel-secret"
 TOKEN = "bench-access-token"

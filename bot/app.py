@@ -9,6 +9,7 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -38,12 +39,16 @@ PROBE_WAIT = 0.5  # seconds /healthz waits for the database or Redis
 PENDING_TOO_LONG = 120  # seconds an acknowledged event may wait before /healthz says something is wrong
 
 
+# async (body bytes or None when too large, signature) -> (status, JSON-able dict)
+Webhook = Callable[[bytes | None, str], Awaitable[tuple[int, dict]]]
+
+
 class HagukumiApp(FastAPI):
     """The FastAPI app, with LINE's webhook (POST /callback) answered before FastAPI's middleware and
     routing: the webhook is the one endpoint under load (every tap of every mother), its work is small,
     and that stack cost more CPU per request than the work itself (py-spy). Everything else is FastAPI's."""
 
-    webhook = None  # async (body bytes or None when too large, signature) -> (status, JSON-able dict)
+    webhook: Webhook | None = None
 
     async def __call__(self, scope, receive, send):
         if (self.webhook is not None and scope["type"] == "http" and scope["method"] == "POST"
@@ -57,7 +62,7 @@ class HagukumiApp(FastAPI):
         await super().__call__(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> HagukumiApp:
     settings = settings or Settings.from_env()
     runtime = build(settings)
     engine, sessions, redis_client = runtime.engine, runtime.sessions, runtime.redis
@@ -147,7 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """200 when the database (and Redis) answer, the worker and the dispatcher beat in time and no
         event waits too long; 503 otherwise, within a second even when the database hangs."""
         found, redis_up = await asyncio.gather(database_probe(), redis_probe() if redis_client else _nothing())
-        checks = {"database": bool(found)}
+        checks: dict[str, object] = {"database": bool(found)}
         if redis_client is not None:
             checks["redis"] = bool(redis_up)
         healthy = all(checks.values())
@@ -298,6 +303,9 @@ def _redis_answers(client) -> bool:
         return bool(client.ping())
     except Exception:
         return False
+
+
+app: HagukumiApp   # made by __getattr__ on first use
 
 
 def __getattr__(name: str):

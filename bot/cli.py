@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="webhook processes")
+    serve.add_argument("--worker-processes", type=int, default=1,
+                       help="worker processes that answer (each runs a dispatcher too; default 1)")
 
     worker = commands.add_parser("worker", help="run only the worker (serve starts one)")
     worker.add_argument("--nice", type=int, default=0, help="lower the worker's CPU priority by this much")
@@ -171,23 +173,27 @@ def _relink(database_url: str, stages: set[str]) -> str:
 
 
 def _serve(args) -> int:
-    """Webhook processes that only store and acknowledge, and one worker process, less favoured for
-    the CPU, that answers: LINE's requests are acknowledged at once even when answering lags. The
-    worker process (which runs the dispatcher too) is supervised: started again, with backoff, if it
-    dies; uvicorn does the same for the webhook processes."""
+    """Webhook processes that only store and acknowledge, and worker processes (one unless
+    --worker-processes), less favoured for the CPU, that answer: LINE's requests are acknowledged at once
+    even when answering lags. Each worker process (which runs a dispatcher too) is supervised: started
+    again, with backoff, if it dies; uvicorn does the same for the webhook processes. Several worker
+    processes keep each mother's order: an event is claimed only when none of hers is held."""
     import os
 
     from bot import serve
     from bot.supervisor import Supervised
 
     os.environ["HAGUKUMI_INLINE_WORKER"] = "0"
-    worker = Supervised([sys.executable, "-m", "bot.cli", "worker", "--nice", str(WORKER_NICENESS)], "worker")
-    worker.start()
+    workers = [Supervised([sys.executable, "-m", "bot.cli", "worker", "--nice", str(WORKER_NICENESS)], "worker")
+               for _ in range(max(1, args.worker_processes))]
+    for worker in workers:
+        worker.start()
     try:
         return serve.main(["bot.app:app", "--host", args.host, "--port", str(args.port),
                            "--workers", str(args.workers), "--no-access-log"])
     finally:
-        worker.stop()
+        for worker in workers:
+            worker.stop()
 
 
 def _chat(args) -> int:

@@ -59,8 +59,7 @@ class Dispatcher:
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hagukumi-dispatch")
         self._pushing: set[asyncio.Task] = set()
         self._outcomes: list[tuple[int, Result]] = []
-        self._slots: asyncio.Semaphore | None = None
-        self._stopping: asyncio.Event | None = None
+        self._made_signals: tuple[asyncio.Semaphore, asyncio.Event] | None = None
         self._loop: asyncio.Task | None = None
         self._expired_at: datetime | None = None
         self._pacemaker = heartbeats.Pacemaker("dispatcher")
@@ -82,9 +81,9 @@ class Dispatcher:
         self._db.shutdown(wait=True)
 
     def _signals(self) -> tuple[asyncio.Semaphore, asyncio.Event]:
-        if self._slots is None:  # made inside the running loop
-            self._slots, self._stopping = asyncio.Semaphore(self._concurrency), asyncio.Event()
-        return self._slots, self._stopping
+        if self._made_signals is None:  # made inside the running loop
+            self._made_signals = asyncio.Semaphore(self._concurrency), asyncio.Event()
+        return self._made_signals
 
     async def _in_db(self, function, *args):
         return await asyncio.get_running_loop().run_in_executor(self._db, function, *args)
@@ -162,7 +161,7 @@ class Dispatcher:
 
     def _pushed(self, task: asyncio.Task) -> None:
         self._pushing.discard(task)
-        self._slots.release()
+        self._signals()[0].release()
 
     def _take_outcomes(self) -> list[tuple[int, Result]]:
         outcomes, self._outcomes = self._outcomes, []

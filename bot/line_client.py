@@ -60,7 +60,7 @@ def request_problem(to_key: str, to: str, messages) -> str | None:
     return None
 
 
-def _error_text(error: Exception) -> str:
+def _error_text(error: Exception | None) -> str:
     if isinstance(error, ApiException):
         return f"HTTP {error.status}: {error.body!r}"
     return f"{type(error).__name__}: {error}"

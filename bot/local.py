@@ -54,8 +54,6 @@ def running(settings: Settings | None = None, *, bot_port: int = 0, standin_port
     app = create_app(settings)
     servers = [uvicorn.Server(uvicorn.Config(standin, host="127.0.0.1", port=standin_port, log_level=log_level)),
                uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=bot_port, log_level=log_level))]
-    for server in servers:
-        server.install_signal_handlers = lambda: None  # noqa: E731 (the main thread keeps Ctrl-C)
 
     async def serve():
         await asyncio.gather(*(server.serve() for server in servers))

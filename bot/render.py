@@ -1,5 +1,6 @@
 """Turn a dialog's words into LINE message objects (dicts), checked by line-bot-sdk's models."""
 import json
+from typing import Any
 
 from linebot.v3.messaging import Message
 
@@ -22,6 +23,7 @@ def _render_one(say: Say | Cards | CityText, language: str) -> dict:
     def text(line) -> str:
         return catalog.text(language, line.key, **line.params)
 
+    message: dict[str, Any]
     if isinstance(say, CityText):
         message = {"type": "text", "text": say.text_for(language)[:MAX_TEXT]}
     elif isinstance(say, Cards):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.dispatcher import Dispatcher
 from bot.line_client import LineClient
 from bot.settings import Settings
-from bot.state import RedisStateStore, SqlStateStore
+from bot.state import RedisStateStore, SqlStateStore, StateStore
 from bot.worker import Worker
 from scheduling.applications.crypto import Cipher, KeysMissing, development_key
 from scheduling.care import providers
@@ -27,7 +27,7 @@ class Runtime:
     city: City
     engine: Engine
     sessions: sessionmaker[Session]
-    state_store: object
+    state_store: StateStore
     redis: object | None
 
     @cached_property
@@ -37,8 +37,9 @@ class Runtime:
         name): a service on another database without keys refuses to start."""
         if self.settings.data_keys:
             return Cipher(self.settings.data_keys)
-        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
-            return Cipher([development_key(Path(self.engine.url.database).resolve().parent)])
+        database = self.engine.url.database
+        if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
+            return Cipher([development_key(Path(database).resolve().parent)])
         raise KeysMissing()
 
     def new_worker(self, line: LineClient, give_way=None) -> Worker:
@@ -70,6 +71,7 @@ def build(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url)
     ttl = timedelta(seconds=settings.state_ttl_seconds)
     redis_client = None
+    state_store: StateStore
     if settings.redis_url:
         import redis
         redis_client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)

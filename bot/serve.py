@@ -15,7 +15,7 @@ import uvicorn.main
 _bind_socket = uvicorn.config.Config.bind_socket
 
 
-def _bind_socket_as_tcp(self):
+def _bind_socket_as_tcp(self: uvicorn.config.Config) -> socket.socket:
     sock = _bind_socket(self)
     if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto == 0:
         sock = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
@@ -23,7 +23,8 @@ def _bind_socket_as_tcp(self):
 
 
 def main(argv: list[str]) -> int:
-    uvicorn.config.Config.bind_socket = _bind_socket_as_tcp
+    # patched on the class, deliberately: uvicorn.main makes the Config itself
+    uvicorn.config.Config.bind_socket = _bind_socket_as_tcp  # type: ignore[method-assign]
     return uvicorn.main.main(argv, prog_name="uvicorn", standalone_mode=False) or 0
 
 

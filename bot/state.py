@@ -62,10 +62,9 @@ class SqlStateStore:
         row = session.connection().execute(_LOAD, {"user": user_id}).first()
         if row is None:
             return Stored(0)
-        version, expires_at, text = row
-        if expires_at <= now:
-            return Stored(version)
-        return _decode(version, text)
+        if row.expires_at <= now:
+            return Stored(row.version)
+        return _decode(row.version, row.data)
 
     def save(self, session: Session, user_id: str, *, expected: int, data: dict | None,
              event_id: int, before: dict | None, now: datetime) -> None:
@@ -122,6 +121,9 @@ class RedisStateStore:
     def forget(self, session: Session, user_id: str) -> None:
         with _unavailable_as_such():
             self.client.delete(self.prefix + user_id)
+
+
+StateStore = SqlStateStore | RedisStateStore
 
 
 @contextmanager

@@ -20,7 +20,9 @@ from datetime import date, datetime, timedelta
 from dialogs import screening
 from dialogs.core import Choice, Context, Input, Line, Outcome, Postback, Resume, Say
 from scheduling.care.problems import CareProblem
+from scheduling.chat.desk import CareView, Quote
 from scheduling.dates.calendar import JST
+from scheduling.rules import Fee
 from scheduling.rules.schema import TYPES
 
 PREFIX = "bk|"
@@ -87,13 +89,13 @@ def handle(state: dict | None, event: Input, ctx: Context, menu: Say) -> Outcome
 
 def _postback(state: dict, parts: list[str], ctx: Context, menu: Say) -> Outcome:
     command, value = parts[0], "|".join(parts[1:])
-    step, desk = state["step"], ctx.desk
+    step = state["step"]
     if command == "cancel":
         return Outcome(None, (Say("booking.cancelled"), menu))
     if command == "back" and _can_go_back(state):
         return _back(state, ctx)
     if command == "p" and step == "provider" and (
-            value == ANYWHERE or value in {p.key for p in desk.providers(state["type"])}):
+            value == ANYWHERE or value in {p.key for p in ctx.bookings.providers(state["type"])}):
         return _ask(dict(state, provider=value, step="date", page=0), ctx)
     if command == "more" and step == "date" and value.isdigit():
         return _ask(dict(state, page=int(value)), ctx)
@@ -105,11 +107,11 @@ def _postback(state: dict, parts: list[str], ctx: Context, menu: Say) -> Outcome
             return _ask(state, ctx, hint="booking.day_unavailable")
         return _ask(dict(state, date=value, step=NEXT_STEP[state["type"]], nights=0, slot=""), ctx)
     if command == "n" and step == "nights" and value.isdigit():
-        if int(value) not in desk.nights(_provider(state), _date(state), replacing=state["change"]):
+        if int(value) not in ctx.bookings.nights(_provider(state), _date(state), replacing=state["change"]):
             return _ask(state, ctx, hint="booking.nights_gone")
         return _ask(dict(state, nights=int(value), step="confirm"), ctx)
     if command == "t" and step == "time":
-        if value not in desk.visit_times(_provider(state), _date(state)):
+        if value not in ctx.bookings.visit_times(_provider(state), _date(state)):
             return _ask(state, ctx, hint="booking.time_gone")
         return _ask(dict(state, slot=value, step="confirm"), ctx)
     if command == "go" and step == "confirm" and value == state["token"]:
@@ -194,7 +196,7 @@ def _back_and_cancel(state: dict) -> tuple[Choice, ...]:
 def _summary(state: dict, ctx: Context) -> Say:
     care_type, day = state["type"], _date(state)
     quote = ctx.bookings.quote(care_type, _provider(state), day, state["nights"], replacing=state["change"])
-    provider = quote.provider
+    provider, deadline = quote.provider, quote.deadline
     lines = [Line(f"booking.type.{care_type}")]
     lines.append(Line("booking.summary.provider", {"name": provider.name}) if provider
                  else Line("booking.summary.anywhere"))
@@ -202,7 +204,7 @@ def _summary(state: dict, ctx: Context) -> Say:
         lines.append(Line("booking.summary.old_date", {"date": state["old_date"]}))
     lines += when_lines(care_type, day, state["nights"], state["slot"], provider)
     lines += _fee(quote)
-    lines += policy_lines(provider, quote.deadline, ctx.now) if provider else [Line("booking.policy.anywhere")]
+    lines += policy_lines(provider, deadline, ctx.now) if provider and deadline else [Line("booking.policy.anywhere")]
     lines.append(Line("booking.summary.request_note"))
     lines.append(Line("booking.ask_confirm_change" if state["change"] else "booking.ask_confirm"))
     go = Choice("booking.go_change" if state["change"] else "booking.go", f"{PREFIX}go|{state['token']}")
@@ -261,9 +263,9 @@ def _yen(fee) -> str:
     return f"{fee.low:,}" if fee.low == fee.high else f"{fee.low:,}〜{fee.high:,}"
 
 
-def _tiers(quote) -> list[tuple[int, int, object]]:
+def _tiers(quote) -> list[tuple[int, int, Fee]]:
     """Runs of units with the same fee: (first use number, last use number, the fee of one)."""
-    runs = []
+    runs: list[tuple[int, int, Fee]] = []
     for n, fee in enumerate(quote.fees, start=quote.first_use):
         if runs and runs[-1][2] == fee:
             runs[-1] = (runs[-1][0], n, fee)
@@ -288,16 +290,10 @@ def _book(state: dict, ctx: Context, menu: Say) -> Outcome:
     result = ctx.bookings.request_care(care_type=state["type"], provider_key=_provider(state), day=_date(state),
                                    nights=state["nights"], slot=state["slot"], token=state["token"],
                                    replacing=state["change"])
-    if result.ok:
-        if result.repeated:
-            return Outcome(None, (Say("booking.already"), menu))
-        care = result.care
-        lines = [Line(f"booking.type.{care.care_type}"), Line("booking.summary.provider", {"name": care.provider.name}),
-                 *when_lines(care.care_type, care.start, care.nights, care.slot, care.provider),
-                 *_fee(quote, units=False), *policy_lines(care.provider, care.deadline, ctx.now),
-                 Line("booking.done_next")]
-        return Outcome(None, (Say("booking.changed" if state["change"] else "booking.done", lines=tuple(lines)),
-                              menu))
+    if result.ok and result.repeated:
+        return Outcome(None, (Say("booking.already"), menu))
+    if result.ok and result.care:
+        return _booked(result.care, quote, state, ctx, menu)
     problem = result.problem
     if problem in (CareProblem.FULL, CareProblem.TOO_SOON, CareProblem.TOO_FAR, CareProblem.CLOSED):
         hint = "booking.day_gone" if problem == CareProblem.FULL else "booking.day_unavailable"
@@ -314,7 +310,15 @@ def _book(state: dict, ctx: Context, menu: Say) -> Outcome:
     return _cannot(problem, result.reasons, ctx, menu)
 
 
-def _cannot(problem: str, reasons, ctx: Context, menu: Say | None, says=()) -> Outcome:
+def _booked(care: CareView, quote: Quote, state: dict, ctx: Context, menu: Say) -> Outcome:
+    lines = [Line(f"booking.type.{care.care_type}"), Line("booking.summary.provider", {"name": care.provider.name}),
+             *when_lines(care.care_type, care.start, care.nights, care.slot, care.provider),
+             *_fee(quote, units=False), *policy_lines(care.provider, care.deadline, ctx.now),
+             Line("booking.done_next")]
+    return Outcome(None, (Say("booking.changed" if state["change"] else "booking.done", lines=tuple(lines)), menu))
+
+
+def _cannot(problem: str | None, reasons, ctx: Context, menu: Say | None, says=()) -> Outcome:
     """She cannot book this type now: say why, kindly, and what she can do."""
     centre = ctx.centre
     if problem == CareProblem.ONE_OPEN:

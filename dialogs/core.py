@@ -60,6 +60,10 @@ class Context:
         return _present(self.desk, "desk")
 
     @property
+    def rule_set(self) -> RuleSet:
+        return _present(self.rules, "rules")
+
+    @property
     def registrations(self) -> FamilyDesk:
         return _present(self.family, "family")
 

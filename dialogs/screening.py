@@ -30,7 +30,7 @@ from dialogs.core import (
     Say,
     Text,
 )
-from scheduling.rules import decide, next_question
+from scheduling.rules import Decision, Version, decide, next_question
 from scheduling.rules.engine import Eligibility
 
 PREFIX = "scr|"
@@ -98,7 +98,7 @@ def _postback(state: dict, command: str, params: dict, ctx: Context, menu: Say) 
 def _answer(state: dict, key: str, raw: str | None, ctx: Context, menu: Say) -> Outcome:
     if key != state.get("asking"):
         return _reask(state, ctx, "care.hint_stale", menu)
-    question = next_question(ctx.rules, {**state["answers"], **ctx.marks}, ctx.today, fees=state["fees"],
+    question = next_question(ctx.rule_set, {**state["answers"], **ctx.marks}, ctx.today, fees=state["fees"],
                              existing_uses=ctx.uses, day_known=False)
     value = _parse(question, raw)
     if question is None or question.key != key or value is None:
@@ -132,7 +132,7 @@ def _back(state: dict, ctx: Context) -> Outcome:
 
 
 def _ask(state: dict, ctx: Context, *, hint: str | None = None, intro: bool = False) -> Outcome:
-    question = next_question(ctx.rules, {**state["answers"], **ctx.marks}, ctx.today, fees=state["fees"],
+    question = next_question(ctx.rule_set, {**state["answers"], **ctx.marks}, ctx.today, fees=state["fees"],
                              existing_uses=ctx.uses, day_known=False)
     if question is None:
         return _result(state, ctx)
@@ -143,6 +143,7 @@ def _ask(state: dict, ctx: Context, *, hint: str | None = None, intro: bool = Fa
 
 
 def _question(question, state: dict, ctx: Context) -> Say:
+    choices: list[Choice | DateChoice]
     if question.kind == "date":
         choices = [DateChoice("care.pick_date", f"{PREFIX}a|{question.key}",
                               initial=min(ctx.today, question.max_date).isoformat() if question.max_date else None,
@@ -165,16 +166,15 @@ def _reask(state: dict, ctx: Context, hint: str | None, menu: Say) -> Outcome:
 
 
 def _result(state: dict, ctx: Context) -> Outcome:
-    decision = decide(ctx.rules, {**state["answers"], **ctx.marks}, on_date=ctx.today, existing_uses=ctx.uses,
+    decision = decide(ctx.rule_set, {**state["answers"], **ctx.marks}, on_date=ctx.today, existing_uses=ctx.uses,
                       day_known=False)
     version = decision.version
     offered = sorted(version.offered if version else (), key=lambda name: ORDER[decision.results[name].status])
-    cards = tuple(_card(name, decision.results[name], state["fees"], version.types[name].note,
-                        version.caps.per != "birth", version.household.switch_month) for name in offered)
+    cards = _cards(decision, version, offered, state["fees"]) if version else ()
     usable = any(decision.results[name].status != Eligibility.NOT_ELIGIBLE for name in offered)  # or the centre checks
     state = dict(state, asking=None, updated=ctx.now.isoformat(), usable=usable,
                  fee_shown=state["fees"] or not _fee_to_show(decision, offered))
-    if not cards:
+    if version is None or not cards:
         says = (Say("screening.reason.no_rules", {"date": ctx.today.isoformat()}), _after_result(state, ctx))
     else:
         note = (Say("screening.reason.city_text", {"text": version.note}),) if version.note else ()
@@ -182,6 +182,11 @@ def _result(state: dict, ctx: Context) -> Outcome:
     command = SaveScreening(answers=state["answers"], decision=decision.as_json(),
                             rules_version=version.label if version else "", care_date=ctx.today.isoformat())
     return Outcome(state, says, (command,))
+
+
+def _cards(decision: Decision, version: Version, offered: list[str], fees: bool) -> tuple[Card, ...]:
+    return tuple(_card(name, decision.results[name], fees, version.types[name].note, version.caps.per != "birth",
+                       version.household.switch_month) for name in offered)
 
 
 def _card(type_name: str, result, fees: bool, note: str = "", per_year: bool = False,

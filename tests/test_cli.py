@@ -72,3 +72,33 @@ def test_staff_add_uses_the_existing_database_it_names(monkeypatch, capsys, sess
     assert staff_main(["add", "hanako", "--name", "山田 花子", "--role", "admin"]) == 0
     assert "hanako を追加しました" in capsys.readouterr().out
     assert signs_in(sessions, "hanako", "a-long-enough-password")
+
+
+def test_serve_starts_and_stops_as_many_supervised_worker_processes_as_asked(monkeypatch, tmp_path):
+    import bot.serve
+    import bot.supervisor
+    from bot.cli import main
+
+    started, stopped, served = [], [], []
+
+    class Recording:
+        def __init__(self, command, name, **_):
+            self.command = command
+
+        def start(self):
+            started.append(self.command)
+
+        def stop(self):
+            stopped.append(self.command)
+
+    monkeypatch.setattr(bot.supervisor, "Supervised", Recording)
+    monkeypatch.setattr(bot.serve, "main", lambda argv: served.append(argv) or 0)
+    for name, value in {"HAGUKUMI_INLINE_WORKER": "1", "LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t",
+                        "HAGUKUMI_DATA_DIR": str(tmp_path)}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert main(["serve", "--workers", "2", "--worker-processes", "3"]) == 0
+    assert len(started) == 3 and all(command[-4:-2] == ["bot.cli", "worker"] for command in started)
+    assert stopped == started
+    assert served[0][served[0].index("--workers") + 1] == "2"
+    assert main(["serve"]) == 0 and len(started) == 4  # one worker process unless asked

@@ -32,7 +32,7 @@ def login(request: Request, login: str = Form(""), password: str = Form(""), cod
     address = request.client.host if request.client else ""
     result = staff.sign_in(request.app.state.sessions, login=login.strip(), password=password, code=code,
                            address=address, now=now(request), lifetime=admin_setting(request, "session_hours"))
-    if result.status != "ok":
+    if result.status != "ok" or result.token is None:
         return _again(request, result.status, result.minutes)
     response = RedirectResponse(url(request, "/"), status_code=303)
     name, path = session_cookie(request)

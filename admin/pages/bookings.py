@@ -5,6 +5,7 @@ account sees only its own bookings and may only mark them attended or no-show; a
 Every action goes through scheduling/care/care_bookings.py and is written to the audit trail."""
 import unicodedata
 from datetime import date
+from typing import TypedDict
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
@@ -36,6 +37,15 @@ MAX_REASON = 200
 PUSH_NAMES = {"care_confirmed": "確定のお知らせ", "care_declined": "お断りのお知らせ", "care_day_before": "前日のお知らせ"}
 
 
+class Filters(TypedDict):
+    """The list's filters as the page shows them back: empty text or None for "any"."""
+    type: str
+    provider: str
+    status: str
+    first: date | None
+    last: date | None
+
+
 @router.get("/bookings")
 def bookings(request: Request, me: Me = Depends(signed_in(*EVERYONE)), type: str = "", provider: str = "",
              status: str = "", first: str = "", last: str = "", number: str = ""):
@@ -45,9 +55,9 @@ def bookings(request: Request, me: Me = Depends(signed_in(*EVERYONE)), type: str
         with db(request) as session:
             if _visible(session, me, int(wanted)) is not None:
                 return RedirectResponse(url(request, f"/bookings/{int(wanted)}"), status_code=303)
-    filters = dict(type=type if type in ("short_stay", "day_care", "home_visit") else "",
-                   provider=provider if as_int(provider) else "", status=status if status in STATUSES else "",
-                   first=as_date(first), last=as_date(last))
+    filters = Filters(type=type if type in ("short_stay", "day_care", "home_visit") else "",
+                      provider=provider if as_int(provider) else "", status=status if status in STATUSES else "",
+                      first=as_date(first), last=as_date(last))
     with db(request) as session:
         rows = booking_lists.search(session, only_provider=own, provider_id=as_int(filters["provider"]),
                                     care_type=filters["type"] or None, status=filters["status"] or None,

@@ -38,7 +38,7 @@ def calendar(request: Request, me: Me = Depends(signed_in("admin", "staff")), pr
         rows = [p for p in booking_lists.providers(session) if p.active]
         chosen = next((p for p in rows if str(p.id) == provider), rows[0] if rows else None)
         source = config.provider(chosen.key) if chosen else None
-        weeks = _weeks(session, chosen.id, source, first) if source else []
+        weeks = _weeks(session, chosen.id, source, first) if chosen and source else []
         return page(request, "capacity.html", me, providers=rows, chosen=chosen, source=source, weeks=weeks,
                     first=first, today=today, previous=_shift(first, -1), following=_shift(first, 1))
 

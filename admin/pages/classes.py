@@ -48,11 +48,12 @@ def new_form(request: Request, me: Me = Depends(signed_in(*STAFF)), class_key: s
 def create(request: Request, me: Me = Depends(posted(*STAFF)), class_key: str = Form(""), day: str = Form(""),
            start: str = Form(""), end: str = Form(""), place: str = Form(""), capacity: str = Form("")):
     typed = dict(class_key=class_key, day=day, start=start, end=end, place=place, capacity=capacity)
-    if as_date(day) is None:
+    chosen_day = as_date(day)
+    if chosen_day is None:
         return _form(request, me, typed, "date")
     try:
         with db(request) as session:
-            row = class_admin.create(session, config=_config(request), class_key=class_key, day=as_date(day),
+            row = class_admin.create(session, config=_config(request), class_key=class_key, day=chosen_day,
                                      start=start.strip(), end=end.strip(), place=place,
                                      capacity_persons=_number(capacity), actor=me.actor, now=now(request))
             session_id = row.id

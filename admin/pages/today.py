@@ -29,7 +29,8 @@ def today(request: Request, me: Me = Depends(signed_in()), alert_done: str = "",
         failed = (reminders.failed(session, limit=50) + reminders.delayed(session, now=now(request), limit=50)
                   if staff else [])
         troubled = outbox.troubled(session, now=now(request), limit=50) if staff else []
-        whom = {row.user_id for row in (*urgent, *to_read, *failed, *troubled)}   # her record, once per mother
+        whom = ({row.user_id for row in (*urgent, *to_read)} | {row.user_id for row in failed}
+                | {row.user_id for row in troubled})   # her record, once per mother
         context = dict(
             urgent=urgent, to_read=to_read,
             records={user_id: mothers.current(session, user_id=user_id) for user_id in whom},

@@ -45,7 +45,7 @@ RELATIVE = re.compile(r"today\s*(?:([+-])\s*(\d+))?", re.IGNORECASE)
 PICKER_EXAMPLES = {"date": "2026-11-10, 2026/11/10, 2026年11月10日 or today-30", "time": "14:30",
                    "datetime": "2026-11-10T14:30 or 2026/11/10 14:30"}
 TIME = re.compile(r"(\d{1,2})\s*[:時]\s*(\d{2})\s*分?")
-CANNED = {
+CANNED: dict[str, dict] = {
     "/sticker": {"type": "sticker", "packageId": "446", "stickerId": "1988",
                  "stickerResourceType": "STATIC", "keywords": ["OK"]},
     "/image": {"type": "image", "contentProvider": {"type": "line"}},
@@ -125,12 +125,12 @@ def render(message: dict, first: int = 1) -> list[str]:
     else:
         lines = [f"[{kind}] {message.get('originalContentUrl', '')}".rstrip()]
     choices = message_choices(message)
-    labels = [action.get("label") or action.get("text") or action.get("type") for action in choices]
+    labels = [action.get("label") or action.get("text") or action["type"] for action in choices]
     for n, (action, label, card) in enumerate(zip(choices, labels, _card_titles(message), strict=False), first):
         if card and labels.count(label) > 1:  # say which card each of the same buttons is on
             label += f" — {card}"
         if action.get("type") == "datetimepicker":
-            label += f" ({PICKER_FORMATS.get(action.get('mode'), 'value')})"
+            label += f" ({PICKER_FORMATS.get(action.get('mode', ''), 'value')})"
         elif action.get("type") == "uri":
             label += f" ({action.get('uri')})"
         lines.append(f"  [{n}] {label}")
@@ -215,7 +215,8 @@ class Chat:
             elif got and time.monotonic() - quiet_since >= 0.3:
                 break
             time.sleep(0.05)
-        lines, choices = [], []
+        lines: list[str] = []
+        choices: list[dict] = []
         for item in got:  # choices are numbered across the whole batch, as one screen shows them
             message = item["message"]
             lines += render(message, first=len(choices) + 1)

@@ -29,6 +29,7 @@ Run it:  python -m bot.standin.server --webhook-url http://127.0.0.1:8000/callba
 
 import asyncio
 import base64
+import bisect
 import hashlib
 import hmac
 import json
@@ -232,15 +233,16 @@ class LineState:
             return tokens
 
     # --- Messaging API
-    def _deliver(self, user_id: str, messages: list[dict], via: str) -> list[dict]:
-        """`at`: when it arrived (time.time(), for benchmarks); `request`: which API call brought it."""
+    def _deliver(self, user_id: str, messages: list[dict], via: str, reply_token: str | None = None) -> list[dict]:
+        """`at`: when it arrived (time.time(), for benchmarks); `request`: which API call brought it;
+        `reply_token`: the token a reply used (so a test knows its event's whole answer is there)."""
         sent = []
         self.deliveries = getattr(self, "deliveries", 0) + 1
         at = time.time()
         for message in messages:
             self.seq += 1
-            record = {"seq": self.seq, "user_id": user_id, "via": via,
-                      "message": message, "at": at, "request": self.deliveries}
+            record = {"seq": self.seq, "user_id": user_id, "via": via, "message": message, "at": at,
+                      "request": self.deliveries, "reply_token": reply_token}
             self.messages.append(record)
             self.messages_of.setdefault(user_id, []).append(record)
             sent.append(self._sent_message(message))
@@ -259,7 +261,7 @@ class LineState:
             issued = self.reply_tokens.pop(token, None)
             if issued is None or time.monotonic() - issued[1] > self.reply_token_ttl:
                 return None
-            return self._deliver(issued[0], messages, "reply")
+            return self._deliver(issued[0], messages, "reply", token)
 
     def push(self, to: str, messages: list[dict], retry_key: str | None) -> tuple[int, dict]:
         with self._lock:
@@ -306,7 +308,7 @@ class LineState:
     def messages_for(self, user_id: str | None = None, after: int = 0) -> list[dict]:
         with self._lock:
             found = self.messages if user_id is None else self.messages_of.get(user_id, [])
-            return [m for m in found if m["seq"] > after]
+            return found[bisect.bisect_right(found, after, key=lambda m: m["seq"]):]  # in seq order
 
 
 class UserIn(BaseModel):
@@ -367,6 +369,7 @@ def create_standin_app(*, channel_secret: str, access_token: str, webhook_url: s
         data = await request.body()
         raw = data if binary else data.decode("utf-8", "replace")
         retry_key = request.headers.get("x-line-retry-key")
+        logged: object
         if binary:
             logged = {"content_type": request.headers.get("content-type"), "bytes": len(data)}
         else:
@@ -392,18 +395,19 @@ def create_standin_app(*, channel_secret: str, access_token: str, webhook_url: s
             headers["Retry-After"] = str(fault["retry_after"])
         return JSONResponse(body, status, headers=headers)
 
-    def validate(model, raw: str) -> tuple[dict | None, tuple[int, dict] | None]:
+    def validate(model, raw: str) -> tuple[dict, tuple[int, dict] | None]:
+        """The request's JSON object and None, or {} and LINE's answer refusing it."""
         try:
             body = json.loads(raw)
         except ValueError:
-            return None, error(400, "The request body has 1 error(s)",
-                               [{"message": "Malformed JSON", "property": ""}])
+            return {}, error(400, "The request body has 1 error(s)",
+                             [{"message": "Malformed JSON", "property": ""}])
         if not isinstance(body, dict):
-            return None, error(400, "The request body has 1 error(s)",
-                               [{"message": "Must be a JSON object", "property": ""}])
+            return {}, error(400, "The request body has 1 error(s)",
+                             [{"message": "Must be a JSON object", "property": ""}])
         details = check_limits(body) or sdk_errors(model, raw)
         if details:
-            return None, error(400, f"The request body has {len(details)} error(s)", details)
+            return {}, error(400, f"The request body has {len(details)} error(s)", details)
         return body, None
 
     def do_reply(raw: str, retry_key: str | None) -> tuple[int, dict]:
@@ -447,19 +451,20 @@ def create_standin_app(*, channel_secret: str, access_token: str, webhook_url: s
         return await api_call(request, "info", lambda raw, key: (200, BOT_INFO))
 
     # --- rich menus (LINE's api-data host for the image; one base URL here)
-    def json_body(model, raw: str) -> tuple[dict | None, tuple[int, dict] | None]:
+    def json_body(model, raw: str) -> tuple[dict, tuple[int, dict] | None]:
+        """The request's JSON object and None, or {} and LINE's answer refusing it."""
         try:
             body = json.loads(raw)
         except ValueError:
-            return None, error(400, "The request body has 1 error(s)", [{"message": "Malformed JSON", "property": ""}])
+            return {}, error(400, "The request body has 1 error(s)", [{"message": "Malformed JSON", "property": ""}])
         if not isinstance(body, dict):
-            return None, error(400, "The request body has 1 error(s)",
-                               [{"message": "Must be a JSON object", "property": ""}])
+            return {}, error(400, "The request body has 1 error(s)",
+                             [{"message": "Must be a JSON object", "property": ""}])
         details = sdk_errors(model, raw)
         if model is RichMenuRequest and not details:
             details = layout_problems(body)
         if details:
-            return None, error(400, f"The request body has {len(details)} error(s)", details)
+            return {}, error(400, f"The request body has {len(details)} error(s)", details)
         return body, None
 
     def create_menu(raw: str, retry_key: str | None) -> tuple[int, dict]:

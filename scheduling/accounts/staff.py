@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from scheduling.store import audit
 from scheduling.store.db import transaction
 from scheduling.store.models import SignInAttempt, StaffSession, StaffUser
+from scheduling.store.sql import affected, existing
 
 ROLES = ("admin", "staff", "provider")
 MAX_FAILURES = 5
@@ -103,7 +104,7 @@ def create(session: Session, *, login: str, display_name: str, password: str, ro
 
 
 def set_active(session: Session, *, staff_id: int, active: bool, actor: str, now: datetime) -> None:
-    user = session.get(StaffUser, staff_id)
+    user = existing(session, StaffUser, staff_id)
     before = {"active": user.active}
     user.active = active
     if not active:
@@ -114,7 +115,7 @@ def set_active(session: Session, *, staff_id: int, active: bool, actor: str, now
 
 def set_password(session: Session, *, staff_id: int, password: str, actor: str, now: datetime) -> None:
     """An administrator sets someone's password: every session of theirs ends."""
-    user = session.get(StaffUser, staff_id)
+    user = existing(session, StaffUser, staff_id)
     _check_password(password, user.login)
     user.password_hash = _hasher.hash(password)
     session.execute(delete(StaffSession).where(StaffSession.staff_id == staff_id))
@@ -124,7 +125,7 @@ def set_password(session: Session, *, staff_id: int, password: str, actor: str, 
 def change_own_password(session: Session, *, staff_id: int, current: str, password: str, keep_token: str | None,
                         now: datetime) -> None:
     """One's own password, given the current one: one's other sessions end, this one stays."""
-    user = session.get(StaffUser, staff_id)
+    user = existing(session, StaffUser, staff_id)
     if not _verify(user.password_hash, current):
         raise StaffError("current")
     _check_password(password, user.login)
@@ -155,7 +156,7 @@ def sign_in(sessions: sessionmaker[Session], *, login: str, password: str, addre
     right = _verify(password_hash or _dummy_hash(), password) and user_id is not None
     with transaction(sessions) as session:
         user = session.get(StaffUser, user_id) if user_id else None
-        if right and user.active and (not user.totp_enabled or _take_code(user, code, now)):
+        if right and user is not None and user.active and (not user.totp_enabled or _take_code(user, code, now)):
             session.execute(delete(SignInAttempt).where(SignInAttempt.login == login, SignInAttempt.address == address))
             if _hasher.check_needs_rehash(user.password_hash):
                 user.password_hash = _hasher.hash(password)
@@ -192,13 +193,13 @@ def locked_logins(session: Session, *, now: datetime) -> set[str]:
     for login, count in session.execute(select(SignInAttempt.login, func.count()).where(SignInAttempt.at > now - LOCK)
                                         .group_by(SignInAttempt.login, SignInAttempt.address)):
         counts.setdefault(login, []).append(count)
-    return {login: c for login, c in counts.items() if max(c) >= MAX_FAILURES or sum(c) >= LOGIN_CAP}.keys()
+    return {login for login, c in counts.items() if max(c) >= MAX_FAILURES or sum(c) >= LOGIN_CAP}
 
 
 def unlock(session: Session, *, staff_id: int, actor: str, now: datetime) -> None:
     """An administrator forgets the failed sign-ins of an account, from every address."""
-    user = session.get(StaffUser, staff_id)
-    removed = session.execute(delete(SignInAttempt).where(SignInAttempt.login == user.login)).rowcount
+    user = existing(session, StaffUser, staff_id)
+    removed = affected(session, delete(SignInAttempt).where(SignInAttempt.login == user.login))
     audit.record(session, actor=actor, action="sign_in_unlocked", subject=f"staff:{staff_id}", now=now,
                  before={"失敗の回数": removed})
 
@@ -228,7 +229,7 @@ def sign_out(session: Session, *, token: str | None) -> None:
 
 def start_totp(session: Session, *, staff_id: int) -> tuple[str, str]:
     """A new secret, not yet in use (shown once: the secret and the otpauth URI to type into an app)."""
-    user = session.get(StaffUser, staff_id)
+    user = existing(session, StaffUser, staff_id)
     if user.role != "admin" or user.totp_enabled:
         raise StaffError("totp")
     user.totp_secret = pyotp.random_base32()
@@ -237,7 +238,7 @@ def start_totp(session: Session, *, staff_id: int) -> tuple[str, str]:
 
 def confirm_totp(session: Session, *, staff_id: int, code: str, now: datetime) -> None:
     """The first code from the app proves the secret was saved: from now on sign-in asks for a code."""
-    user = session.get(StaffUser, staff_id)
+    user = existing(session, StaffUser, staff_id)
     if user.totp_enabled or not user.totp_secret or not _take_code(user, code, now):
         raise StaffError("code")
     user.totp_enabled = True
@@ -248,7 +249,7 @@ def disable_totp(session: Session, *, staff_id: int, actor: str, now: datetime) 
     """Another administrator turns a lost second factor off; that account's sessions end."""
     if actor == f"staff:{staff_id}":
         raise StaffError("self")
-    user = session.get(StaffUser, staff_id)
+    user = existing(session, StaffUser, staff_id)
     user.totp_enabled, user.totp_secret, user.totp_last_step = False, None, None
     session.execute(delete(StaffSession).where(StaffSession.staff_id == staff_id))
     audit.record(session, actor=actor, action="totp_disabled", subject=f"staff:{staff_id}", now=now)

@@ -22,16 +22,31 @@ MAX_TYPED = 300   # a draft refuses a field longer than this (the page's own lim
 KANA = re.compile(r"^[\u30A0-\u30FF\u3000 ・ー]+$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TECHO = re.compile(r"^[0-9A-Za-z\-]+$")
+Value = str | int | bool | list[str]    # text, a number, the consent, the care types
+Problem = tuple[str, dict[str, int]]    # (catalog key, params)
 
 
 @dataclass(frozen=True)
 class Checked:
-    values: dict            # clean values of the fields that are right
-    problems: dict          # field -> (catalog key, params)
+    values: dict[str, Value]      # clean values of the fields that are right
+    problems: dict[str, Problem]  # field -> (catalog key, params)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def text(self, name: str) -> str | None:
+        value = self.values.get(name)
+        return value if isinstance(value, str) else None
+
+    def number(self, name: str) -> int | None:
+        value = self.values.get(name)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    @property
+    def care_types(self) -> list[str]:
+        value = self.values.get("care_types")
+        return value if isinstance(value, list) else []
 
 
 class TooLong(ValueError):
@@ -43,7 +58,7 @@ class TooLong(ValueError):
 def typed(raw: dict) -> dict:
     """What a draft keeps of a posted form: known fields only, care types a list. A text longer than
     MAX_TYPED is no one's answer: TooLong, and nothing is kept."""
-    kept = {}
+    kept: dict[str, Value] = {}
     for name in TEXT_FIELDS:
         value = raw.get(name)
         if isinstance(value, str | int | float) and not isinstance(value, bool):
@@ -60,7 +75,8 @@ def typed(raw: dict) -> dict:
 
 def check(form: dict, *, today: date, postal_lookup) -> Checked:
     """Every field of a whole application. `postal_lookup(code) -> address or None`."""
-    values, problems = {}, {}
+    values: dict[str, Value] = {}
+    problems: dict[str, Problem] = {}
 
     def need(name: str) -> str | None:
         text = unicodedata.normalize("NFKC", str(form.get(name) or "")).strip()

@@ -26,6 +26,7 @@ from scheduling.messaging import reminders
 from scheduling.rules.periods import add_months
 from scheduling.store import audit
 from scheduling.store.models import Reminder
+from scheduling.store.sql import affected
 
 EDITABLE = (ApplicationState.DRAFT, ApplicationState.RETURNED)
 SUBMITTED_OR_DECIDED = (ApplicationState.SUBMITTED, ApplicationState.APPROVED, ApplicationState.RETURNED)
@@ -79,7 +80,10 @@ def start(session: Session, *, user_id: str, now: datetime, cipher: Cipher) -> A
             session.flush()
     except IntegrityError:   # the page opened twice at once: the other request made it
         session.expunge(row)
-        return current(session, user_id=user_id)
+        made = current(session, user_id=user_id)
+        if made is None:
+            raise
+        return made
     return row
 
 
@@ -157,9 +161,9 @@ def submit(session: Session, *, user_id: str, draft_token: str, form: dict, now:
         return Submitted(False, row, checked.problems)
     clean = checked.values
     row.sealed = cipher.seal({name: value for name, value in clean.items() if name != "consent"})   # re-ticked if sent back
-    row.baby_birth_date = clean.get("baby_birth_date")
-    row.birth_weight_g, row.weeks_at_birth = clean.get("birth_weight_g"), clean.get("weeks_at_birth")
-    row.care_types, row.household = ",".join(clean["care_types"]), clean["household"]
+    row.baby_birth_date = checked.text("baby_birth_date")
+    row.birth_weight_g, row.weeks_at_birth = checked.number("birth_weight_g"), checked.number("weeks_at_birth")
+    row.care_types, row.household = ",".join(checked.care_types), checked.text("household")
     row.consent_version, row.consent_at = config.consent_version, now
     row.state, row.submitted_at, row.return_reason = ApplicationState.SUBMITTED, now, None
     row.decided_at = row.decided_by = None
@@ -259,13 +263,17 @@ def view(row: Application, cipher: Cipher) -> View:
 
 def listing(session: Session, *, cipher: Cipher, limit: int = 300) -> list[View]:
     """Staff's list: submitted (waiting for a decision) first, oldest first; then the rest, newest first."""
-    order = {ApplicationState.SUBMITTED: 0, ApplicationState.RETURNED: 1, ApplicationState.APPROVED: 2,
-             ApplicationState.WITHDRAWN: 3}
+    order: dict[str, int] = {ApplicationState.SUBMITTED: 0, ApplicationState.RETURNED: 1,
+                             ApplicationState.APPROVED: 2, ApplicationState.WITHDRAWN: 3}
     rows = list(session.scalars(select(Application).where(Application.state != ApplicationState.DRAFT)
                                 .order_by(Application.submitted_at.desc(), Application.id.desc()).limit(limit)))
-    rows.sort(key=lambda r: (order.get(r.state, 9),
-                             r.submitted_at.timestamp() * (1 if r.state == ApplicationState.SUBMITTED else -1)))
+    rows.sort(key=lambda r: (order.get(r.state, 9), _sent(r) * (1 if r.state == ApplicationState.SUBMITTED else -1)))
     return [view(row, cipher) for row in rows]
+
+
+def _sent(row: Application) -> float:
+    """When it was (last) sent, as a timestamp: every row but a draft has been sent."""
+    return row.submitted_at.timestamp() if row.submitted_at else 0.0
 
 
 def standing(session: Session, *, user_ids: set[str], cipher: Cipher) -> dict[str, View]:
@@ -304,19 +312,20 @@ def contacts(session: Session, *, user_ids: set[str], cipher: Cipher) -> dict[st
 def erase(session: Session, *, user_id: str, alias: str, now: datetime) -> dict:
     """Her data deleted: a draft goes; a submitted one keeps only its state, care types and dates (the
     figures count it) under the alias, one still waiting becoming 'withdrawn'."""
-    drafts = session.execute(delete(Application).where(Application.user_id == user_id,
-                                                       Application.submitted_at.is_(None))
-                             .execution_options(synchronize_session=False)).rowcount
+    drafts = affected(session, delete(Application).where(Application.user_id == user_id,
+                                                         Application.submitted_at.is_(None))
+                      .execution_options(synchronize_session=False))
     session.execute(update(Application).where(Application.user_id == user_id,
                                               Application.state == ApplicationState.SUBMITTED)
                     .values(state=ApplicationState.WITHDRAWN).execution_options(synchronize_session=False))
-    session.execute(update(Application).where(Application.user_id == user_id, Application.state == ApplicationState.RETURNED)
+    session.execute(update(Application).where(Application.user_id == user_id,
+                                              Application.state == ApplicationState.RETURNED)
                     .values(state=ApplicationState.WITHDRAWN).execution_options(synchronize_session=False))
-    kept = session.execute(update(Application).where(Application.user_id == user_id).values(
+    kept = affected(session, update(Application).where(Application.user_id == user_id).values(
         user_id=alias, sealed=None, baby_birth_date=None, birth_weight_g=None, weeks_at_birth=None, household=None,
         screening_id=None, return_reason=None, updated_at=now,
         draft_token=literal(f"{alias}:") + cast(Application.id, String))
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False))
     return {"application_drafts": drafts, "applications_kept": kept}
 
 
@@ -324,8 +333,9 @@ def rekey(session: Session, *, cipher: Cipher) -> int:
     """Every sealed value re-encrypted with the newest key (after a new key was put first)."""
     count = 0
     for row in session.scalars(select(Application).where(Application.sealed.is_not(None))):
-        row.sealed = cipher.rotate(row.sealed)
-        count += 1
+        if row.sealed is not None:   # as the query asks
+            row.sealed = cipher.rotate(row.sealed)
+            count += 1
     return count
 
 

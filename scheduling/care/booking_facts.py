@@ -19,6 +19,7 @@ from scheduling.rules import RuleSet, decide
 from scheduling.rules.periods import add_months
 from scheduling.store.models import CareBooking, Screening
 from scheduling.store.models import Provider as ProviderRow
+from scheduling.store.sql import existing
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def _age(birth: str | None, on: date) -> tuple[int, int] | None:
 
 
 def _places(session: Session, booking: CareBooking, start: date, config: BookingConfig) -> tuple[Place, ...]:
-    source = config.provider(session.get(ProviderRow, booking.provider_id).key)
+    source = config.provider(existing(session, ProviderRow, booking.provider_id).key)
     if source is None:   # no longer in the city's file
         return ()
     wanted = providers.places(source, booking.care_type, start, booking.nights, booking.slot)

@@ -3,7 +3,7 @@ account passes its provider_id and sees nothing else."""
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from scheduling.care.care_bookings import OPEN
@@ -19,7 +19,7 @@ class Row:
     provider: Provider
 
 
-def _query(provider_id: int | None):
+def _query(provider_id: int | None) -> Select[CareBooking, Provider]:
     query = select(CareBooking, Provider).join(Provider, Provider.id == CareBooking.provider_id)
     return query if provider_id is None else query.where(CareBooking.provider_id == provider_id)
 

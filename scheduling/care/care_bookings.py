@@ -22,6 +22,7 @@ from scheduling.rules import RuleSet, Use, decide
 from scheduling.rules.engine import ELIGIBLE, child_date, units
 from scheduling.store.models import CareBooking, Screening
 from scheduling.store.models import Provider as ProviderRow
+from scheduling.store.sql import existing
 from scheduling.store.statuses import CareBookingStatus
 
 OPEN = (CareBookingStatus.REQUESTED, CareBookingStatus.CONFIRMED)          # holding places
@@ -125,7 +126,9 @@ def request(session: Session, *, config: BookingConfig, rules: RuleSet, request:
     candidates = [p for p in config.providers_for(request.care_type)
                   if request.provider_key in (None, p.key) and provider_open(p, request.start)]
     version = rules.in_force(request.start)
-    if version is not None and version.providers_for(request.care_type):   # only where its own rules take her
+    if version is None:  # not reached: check() finds her not eligible when no rules are in force
+        return Outcome(False, problem=CareProblem.NOT_ELIGIBLE)
+    if version.providers_for(request.care_type):   # only where its own rules take her
         taking = decide(rules, answers, on_date=request.start, nights=max(request.nights, 1),
                         existing_uses=uses_of(session, user_id=request.user_id, excluding=replacing)
                         ).results[request.care_type].providers or ()
@@ -193,7 +196,7 @@ def change(session: Session, *, config: BookingConfig, rules: RuleSet, booking_i
         return Outcome(False, problem=CareProblem.PAST_DEADLINE, params=_provider_params(session, old))
     outcome = request(session, config=config, rules=rules, request=new, answers=answers, now=now,
                       replacing=old.id)
-    if outcome.ok and not outcome.repeated:
+    if outcome.ok and not outcome.repeated and outcome.booking is not None:
         _release(session, booking=old, to=CareBookingStatus.CANCELLED, actor=history.MOTHER, now=now,
                  note=f"changed to booking {outcome.booking.id}")
     return outcome
@@ -201,7 +204,7 @@ def change(session: Session, *, config: BookingConfig, rules: RuleSet, booking_i
 
 def cancel_deadline(config: BookingConfig, session: Session, booking: CareBooking) -> datetime:
     """Until when she may cancel free of charge in the chat: the provider's rule."""
-    provider = config.provider(session.get(ProviderRow, booking.provider_id).key)
+    provider = config.provider(existing(session, ProviderRow, booking.provider_id).key)
     return free_until(provider, date.fromisoformat(booking.start_date))
 
 
@@ -288,7 +291,7 @@ def _plan_day_before(session: Session, *, config: BookingConfig, booking: CareBo
 
 def _details(session: Session, config: BookingConfig, booking: CareBooking) -> dict:
     """A push's facts of where and when: check-in, the visit's time, the day's hours, what to bring, the address."""
-    provider = config.provider(session.get(ProviderRow, booking.provider_id).key)
+    provider = config.provider(existing(session, ProviderRow, booking.provider_id).key)
     if provider is None:
         return {}
     return {"check_in": provider.check_in, "slot": booking.slot, "day_hours": provider.day_hours,
@@ -300,5 +303,5 @@ def _push_params(session: Session, booking: CareBooking) -> dict:
 
 
 def _provider_params(session: Session, booking: CareBooking) -> dict:
-    provider = session.get(ProviderRow, booking.provider_id)
+    provider = existing(session, ProviderRow, booking.provider_id)
     return {"provider": provider.name, "provider_phone": provider.phone}

@@ -56,12 +56,19 @@ class FamilyDesk:
         else:
             mothers.register_pregnancy(self.session, config=self.config, user_id=self.user_id, due_date=due_date,
                                        babies=babies, first_baby=first_baby, now=self.now)
-        return self.registration()
+        return self._registered()
 
     def register_birth(self, *, birth_date: date, babies: int, due_date: date | None) -> Registration:
         mothers.register_birth(self.session, config=self.config, user_id=self.user_id, birth_date=birth_date,
                                babies=babies, due_date=due_date, now=self.now)
-        return self.registration()
+        return self._registered()
+
+    def _registered(self) -> Registration:
+        """Her registration, just made or changed: it is there."""
+        found = self.registration()
+        if found is None:
+            raise LookupError("the registration just made")
+        return found
 
     def change_due_date(self, due_date: date) -> Registration | None:
         row = mothers.current(self.session, user_id=self.user_id)

@@ -170,12 +170,12 @@ class _BookingChecker(_Checker):
         policy = self.policy(data.get("policy", {}))
         providers = [self.provider(raw, f"providers[{i}]") for i, raw in enumerate(data.get("providers", []))]
         classes = [self.parent_class(raw, f"classes[{i}]") for i, raw in enumerate(data.get("classes", []))]
-        for kind, items in (("providers", providers), ("classes", classes)):
-            seen = set()
-            for i, item in enumerate(items):
-                if item.key in seen:
+        for kind, keys in (("providers", [p.key for p in providers]), ("classes", [c.key for c in classes])):
+            seen: set[str] = set()
+            for i, key in enumerate(keys):
+                if key in seen:
                     self.error(f"{kind}[{i}].id", "is used twice（id が重複しています）")
-                seen.add(item.key)
+                seen.add(key)
         return BookingConfig(policy, tuple(providers), tuple(classes))
 
     def policy(self, raw) -> Policy:

@@ -8,7 +8,7 @@ lock screen. Every read of a case by staff is audited (admin/pages/consults.py).
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.consult.statuses import CaseStatus
@@ -16,6 +16,7 @@ from scheduling.dates.calendar import JST
 from scheduling.messaging import reminders
 from scheduling.store import audit
 from scheduling.store.models import ConsultCase, ConsultMessage
+from scheduling.store.sql import affected
 
 TOPICS = ("body", "baby", "feelings", "other")
 ANSWER_BY = ("line", "phone")
@@ -153,12 +154,13 @@ def of_user(session: Session, *, user_id: str) -> list[ConsultCase]:
 def anonymise(session: Session, *, user_id: str, alias: str, now: datetime) -> dict:
     """Her data deleted: every message and phone of her cases goes; the cases stay anonymous for the figures."""
     case_ids = select(ConsultCase.id).where(ConsultCase.user_id == user_id).scalar_subquery()
-    messages = session.execute(ConsultMessage.__table__.delete().where(ConsultMessage.case_id.in_(case_ids))).rowcount
-    cases = session.execute(update(ConsultCase).where(ConsultCase.user_id == user_id)
-                            .values(user_id=alias, phone=None, status=CaseStatus.CLOSED,
-                                    category=func.coalesce(ConsultCase.category, "other"),
-                                    closed_at=func.coalesce(ConsultCase.closed_at, now))
-                            .execution_options(synchronize_session=False)).rowcount
+    messages = affected(session, delete(ConsultMessage).where(ConsultMessage.case_id.in_(case_ids))
+                        .execution_options(synchronize_session=False))
+    cases = affected(session, update(ConsultCase).where(ConsultCase.user_id == user_id)
+                     .values(user_id=alias, phone=None, status=CaseStatus.CLOSED,
+                             category=func.coalesce(ConsultCase.category, "other"),
+                             closed_at=func.coalesce(ConsultCase.closed_at, now))
+                     .execution_options(synchronize_session=False))
     return {"consult_cases_kept": cases, "consult_messages": messages}
 
 

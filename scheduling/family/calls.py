@@ -10,6 +10,7 @@ from scheduling.family.statuses import CallStatus, MotherStatus
 from scheduling.messaging import reminders
 from scheduling.store import audit
 from scheduling.store.models import Call, CallOutcome, Mother
+from scheduling.store.sql import affected, existing
 
 PREFERENCES = ("morning", "afternoon", "evening", "in_person", "not_needed")
 OUTCOMES = ("phone", "in_person", "not_reached", "declined")
@@ -29,9 +30,8 @@ def of_mother(session: Session, *, mother_id: int) -> Call | None:
 def take_off_list(session: Session, *, mother_ids: list[int], now: datetime) -> int:
     """Nobody to call any more (the pregnancy ended, the record was replaced or deleted): open calls are
     cancelled; what was already recorded stays for the figures."""
-    return session.execute(update(Call).where(Call.mother_id.in_(mother_ids), Call.status == CallStatus.OPEN)
-                           .values(status=CallStatus.CANCELLED, updated_at=now)
-                           .execution_options(synchronize_session=False)).rowcount
+    return affected(session, update(Call).where(Call.mother_id.in_(mother_ids), Call.status == CallStatus.OPEN)
+                    .values(status=CallStatus.CANCELLED, updated_at=now).execution_options(synchronize_session=False))
 
 
 def answer(session: Session, *, mother_id: int, user_id: str, preference: str, now: datetime) -> Call | None:
@@ -65,7 +65,7 @@ def record(session: Session, *, call_id: int, outcome: str, staff: str, now: dat
     Marking 'no family help after birth' offers her 産後ケア screening by push, once."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
-    call = session.get(Call, call_id)
+    call = existing(session, Call, call_id)
     before = {"status": call.status, "outcome": call.outcome, "retry_on": call.retry_on,
               "no_family_help": call.no_family_help}
     session.add(CallOutcome(call_id=call.id, outcome=outcome, note=note,
@@ -74,7 +74,7 @@ def record(session: Session, *, call_id: int, outcome: str, staff: str, now: dat
     call.retry_on = retry_on.isoformat() if outcome == "not_reached" and retry_on else None
     if no_family_help and not call.no_family_help:
         call.no_family_help = True
-        mother = session.get(Mother, call.mother_id)
+        mother = existing(session, Mother, call.mother_id)
         if mother.user_id and mother.status != MotherStatus.ENDED:
             reminders.add(session, user_id=mother.user_id, kind="care_offer", due_at=now, now=now, stage="pregnancy",
                           facts={})

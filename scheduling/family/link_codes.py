@@ -17,6 +17,7 @@ from scheduling.family.statuses import MotherStatus
 from scheduling.messaging import reminders
 from scheduling.store import audit
 from scheduling.store.models import CodeAttempt, LinkCode, Mother
+from scheduling.store.sql import affected, existing
 from scheduling.text.codes import ALPHABET, LENGTH, normalise
 
 RedeemStatus = Literal["linked", "wrong", "expired", "used", "locked"]
@@ -58,11 +59,11 @@ def redeem(session: Session, *, config: PregnancyConfig, user_id: str, text: str
         return Redeemed("used")
     if row.expires_at <= now:
         return Redeemed("expired")
-    taken = session.execute(update(LinkCode).where(LinkCode.id == row.id, LinkCode.used_at.is_(None))
-                            .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+    taken = affected(session, update(LinkCode).where(LinkCode.id == row.id, LinkCode.used_at.is_(None))
+                     .values(used_at=now).execution_options(synchronize_session=False))
     if not taken:
         return Redeemed("used")
-    mother = session.get(Mother, row.mother_id)
+    mother = existing(session, Mother, row.mother_id)
     own = mothers.current(session, user_id=user_id)
     if (own is not None and own.id != mother.id
             and own.status == MotherStatus.PREGNANT and mother.status == MotherStatus.PREGNANT):

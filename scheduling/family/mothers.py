@@ -19,6 +19,7 @@ from scheduling.messaging.statuses import DeliveryStatus
 from scheduling.rules.periods import pregnancy_week_start
 from scheduling.store import audit
 from scheduling.store.models import Call, Mother, Reminder
+from scheduling.store.sql import affected
 
 ACTIVE = (MotherStatus.PREGNANT, MotherStatus.MOTHER)
 
@@ -111,11 +112,11 @@ def end_pregnancy(session: Session, *, mother: Mother, actor: str, now: datetime
     mother.status, mother.ended_on, mother.updated_at = MotherStatus.ENDED, jst_today(now).isoformat(), now
     stopped = stop_pushes(session, mother=mother, stages=("pregnancy", "baby"))
     if mother.user_id:   # and any other push to her (a class reminder, an offer): nothing of before may arrive
-        stopped += session.execute(update(Reminder).where(Reminder.user_id == mother.user_id,
-                                                          Reminder.status == DeliveryStatus.PENDING,
-                                                          Reminder.stage.is_(None), Reminder.kind != reminders.RICHMENU)
-                                   .values(status=DeliveryStatus.CANCELLED, lease_until=None)
-                                   .execution_options(synchronize_session=False)).rowcount
+        stopped += affected(session, update(Reminder).where(Reminder.user_id == mother.user_id,
+                                                            Reminder.status == DeliveryStatus.PENDING,
+                                                            Reminder.stage.is_(None), Reminder.kind != reminders.RICHMENU)
+                            .values(status=DeliveryStatus.CANCELLED, lease_until=None)
+                            .execution_options(synchronize_session=False))
     calls.take_off_list(session, mother_ids=[mother.id], now=now)
     reminders.switch_menu(session, user_id=mother.user_id, stage="not_registered", now=now)
     audit.record(session, actor=actor, action="pregnancy_ended", subject=f"mother:{mother.id}", now=now,
@@ -152,10 +153,9 @@ def stop_pushes(session: Session, *, mother: Mother, stages: tuple[str, ...]) ->
     # user_id. A LIKE on plan_key would read the whole table on PostgreSQL outside the C collation.
     if mother.user_id is None:
         return 0   # nothing is planned for a record nobody is linked to
-    return session.execute(update(Reminder).where(Reminder.user_id == mother.user_id,
-                                                  Reminder.status == DeliveryStatus.PENDING, Reminder.stage.in_(stages))
-                           .values(status=DeliveryStatus.CANCELLED, lease_until=None)
-                           .execution_options(synchronize_session=False)).rowcount
+    return affected(session, update(Reminder).where(Reminder.user_id == mother.user_id,
+                                                    Reminder.status == DeliveryStatus.PENDING, Reminder.stage.in_(stages))
+                    .values(status=DeliveryStatus.CANCELLED, lease_until=None).execution_options(synchronize_session=False))
 
 
 # --- planning the timed pushes ----------------------------------------------------------------------
@@ -175,14 +175,14 @@ def plan(session: Session, *, config: PregnancyConfig, mother: Mother, now: date
         if key not in wanted and row.status == DeliveryStatus.PENDING:
             row.status = DeliveryStatus.CANCELLED
     for key, push in wanted.items():
-        row = existing.get(key)
-        if row is None:
+        planned = existing.get(key)
+        if planned is None:
             if push.due_at >= today_start:
                 reminders.add(session, user_id=mother.user_id, kind=push.kind, facts=push.facts, due_at=push.due_at,
                               now=now, stage=push.stage, plan_key=key)
-        elif row.status in (DeliveryStatus.PENDING, DeliveryStatus.CANCELLED):  # moved; dropped when moved into the past
-            row.status = DeliveryStatus.PENDING if push.due_at >= today_start else DeliveryStatus.CANCELLED
-            row.due_at, row.lease_until, row.user_id = push.due_at, None, mother.user_id
+        elif planned.status in (DeliveryStatus.PENDING, DeliveryStatus.CANCELLED):  # moved; into the past: dropped
+            planned.status = DeliveryStatus.PENDING if push.due_at >= today_start else DeliveryStatus.CANCELLED
+            planned.due_at, planned.lease_until, planned.user_id = push.due_at, None, mother.user_id
     session.flush()
 
 

@@ -35,6 +35,7 @@ from scheduling.store.models import (
     Screening,
     StaffNeed,
 )
+from scheduling.store.sql import affected
 
 
 def delete_user_data(session: Session, *, config: BookingConfig, user_id: str, now: datetime,
@@ -44,9 +45,9 @@ def delete_user_data(session: Session, *, config: BookingConfig, user_id: str, n
         if booking.status in care_bookings.OPEN:
             care_bookings.cancel(session, config=config, booking_id=booking.id, now=now, actor="system",
                                  reason="data deleted on request")
-    for booking, _ in classes.of_user(session, user_id=user_id):
-        if booking.status in classes.OPEN:
-            classes.cancel(session, config=config, booking_id=booking.id, now=now, actor="system",
+    for class_booking, _ in classes.of_user(session, user_id=user_id):
+        if class_booking.status in classes.OPEN:
+            classes.cancel(session, config=config, booking_id=class_booking.id, now=now, actor="system",
                            reason="data deleted on request")
     alias = "deleted:" + secrets.token_hex(8)
     mother_ids = list(session.scalars(select(Mother.id).where(Mother.user_id == user_id)))
@@ -92,9 +93,9 @@ def _renamed(alias: str, model):
 
 
 def _update(session: Session, model, condition, **values) -> int:
-    return session.execute(update(model).where(condition).values(**values)
-                           .execution_options(synchronize_session=False)).rowcount
+    return affected(session, update(model).where(condition).values(**values)
+                    .execution_options(synchronize_session=False))
 
 
 def _delete(session: Session, model, condition) -> int:
-    return session.execute(delete(model).where(condition).execution_options(synchronize_session=False)).rowcount
+    return affected(session, delete(model).where(condition).execution_options(synchronize_session=False))

@@ -87,9 +87,9 @@ def record_of(session: Session, *, mother_id: int, actor: str, now: datetime, ci
         return Record(mother, [], call=call, call_outcomes=outcomes)
     others = [m for m in session.scalars(select(Mother).where(Mother.user_id == user_id, Mother.id != mother.id)
                                          .order_by(Mother.id))]
-    care = list(session.execute(select(CareBooking, Provider).join(Provider, Provider.id == CareBooking.provider_id)
-                                .where(CareBooking.user_id == user_id)
-                                .order_by(CareBooking.start_date.desc(), CareBooking.id.desc())).all())
+    care = [(booking, provider) for booking, provider in session.execute(
+        select(CareBooking, Provider).join(Provider, Provider.id == CareBooking.provider_id)
+        .where(CareBooking.user_id == user_id).order_by(CareBooking.start_date.desc(), CareBooking.id.desc()))]
     pushes = list(session.scalars(select(Reminder).where(Reminder.user_id == user_id)
                                   .order_by(Reminder.due_at.desc(), Reminder.id.desc()).limit(200)))
     return Record(mother, others, [screening_view(s, city_name)

@@ -8,6 +8,7 @@ counting rules are written out in docs/figures.md and on the figures page.
 Everything is counted by the date the service happens on (JST), never by the date it was booked.
 """
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -168,8 +169,8 @@ def _care(session: Session, rules: RuleSet, first: date, last: date, today: date
                CareBooking.start_date >= (first - LONGEST_STAY).isoformat(),
                CareBooking.start_date <= last.isoformat())).all()
     types = list(CARE_TYPES) + sorted({r.care_type for r in rows} - set(CARE_TYPES))
-    used = defaultdict(set)       # (type, month) -> mothers; month 0 is the year
-    counts = defaultdict(int)     # (what, type, month) -> number; month 0 is the year
+    used: defaultdict[tuple[str, int], set[str]] = defaultdict(set)     # (type, month) -> mothers; month 0 is the year
+    counts: defaultdict[tuple[str, str, int], int] = defaultdict(int)  # (what, type, month) -> number; month 0 is the year
     for user_id, care_type, start_text, nights, status in rows:
         start = date.fromisoformat(start_text)
         if status in (CareBookingStatus.CANCELLED, CareBookingStatus.NO_SHOW):
@@ -242,7 +243,7 @@ def _classes(session: Session, config: BookingConfig | None, first: date, last: 
             order.append(row.class_key)
     found = []
     for key in order:
-        sessions, persons, unrecorded = defaultdict(int), defaultdict(int), 0
+        sessions, persons, unrecorded = _per_month(), _per_month(), 0
         for row in (s for s in held if s.class_key == key):
             month = date.fromisoformat(row.day).month
             rows = bookings[row.id]
@@ -261,34 +262,36 @@ def _classes(session: Session, config: BookingConfig | None, first: date, last: 
 # --- 32-week calls and pregnancies registered ----------------------------------------------------
 
 def _calls(session: Session, first: date, last: date) -> CallFigures:
-    registered, at_interview = defaultdict(int), defaultdict(int)
+    registered, at_interview = _per_month(), _per_month()
     for day, via in session.execute(select(Mother.registered_on, Mother.registered_via).where(
             Mother.registered_on >= first.isoformat(), Mother.registered_on <= last.isoformat(),
             Mother.status != MotherStatus.REPLACED)):  # one pregnancy registered twice counts once
         for m in (date.fromisoformat(day).month, 0):
             registered[m] += 1
             at_interview[m] += via == "staff"
-    tries = {outcome: defaultdict(int) for outcome in OUTCOMES}
-    latest = {}  # call -> (at, id, outcome): her last try in the year
+    tries = {outcome: _per_month() for outcome in OUTCOMES}
+    latest: dict[int, tuple[datetime, int, str]] = {}  # call -> (at, id, outcome): her last try in the year
     # the year's bounds in JST as aware datetimes (stored UTC compares correctly)
     since = datetime.combine(first, time(0), JST)
     until = datetime.combine(last + timedelta(days=1), time(0), JST)
     for row in session.scalars(select(CallOutcome).where(CallOutcome.at >= since, CallOutcome.at < until)):
         month = row.at.astimezone(JST).month
         for m in (month, 0):
-            tries.setdefault(row.outcome, defaultdict(int))[m] += 1
+            tries.setdefault(row.outcome, _per_month())[m] += 1
         if row.call_id not in latest or (row.at, row.id) > latest[row.call_id][:2]:
             latest[row.call_id] = (row.at, row.id, row.outcome)
-    outcomes = {outcome: defaultdict(int) for outcome in tries}
+    outcomes = {outcome: _per_month() for outcome in tries}
     for at, _, outcome in latest.values():
         for m in (at.astimezone(JST).month, 0):
             outcomes[outcome][m] += 1
     due_in_year = (Call.due_on >= first.isoformat(), Call.due_on <= last.isoformat())
-    due = session.scalar(select(func.count(Call.id)).where(*due_in_year))
-    untried = session.scalar(select(func.count(Call.id)).where(
+    due = session.execute(select(func.count(Call.id)).where(*due_in_year)).scalar_one()
+    untried = session.execute(select(func.count(Call.id)).where(
         *due_in_year, Call.status != CallStatus.CANCELLED,
-        ~select(CallOutcome.id).where(CallOutcome.call_id == Call.id).exists()))
-    cancelled = session.scalar(select(func.count(Call.id)).where(*due_in_year, Call.status == CallStatus.CANCELLED))
+        ~select(CallOutcome.id).where(CallOutcome.call_id == Call.id).exists())
+    ).scalar_one()
+    cancelled = session.execute(select(func.count(Call.id)).where(*due_in_year, Call.status == CallStatus.CANCELLED)
+                                ).scalar_one()
 
     def line(counts):
         return Line(tuple(counts[m] for m in MONTHS), counts[0])
@@ -321,23 +324,34 @@ def _applications(session: Session, first: date, last: date) -> ApplicationFigur
     sent back stays an application of the month it was (last) sent."""
     since = datetime.combine(first, time(0), JST)
     until = datetime.combine(last + timedelta(days=1), time(0), JST)
-    submitted, approved = defaultdict(int), defaultdict(int)
-    for (at,) in session.execute(select(Application.submitted_at).where(Application.submitted_at >= since,
-                                                                        Application.submitted_at < until)):
-        for m in (at.astimezone(JST).month, 0):
-            submitted[m] += 1
-    for (at,) in session.execute(select(Application.decided_at).where(
-            Application.state == ApplicationState.APPROVED, Application.decided_at >= since,
-            Application.decided_at < until)):
-        for m in (at.astimezone(JST).month, 0):
-            approved[m] += 1
+    submitted = _per_jst_month(session.scalars(select(Application.submitted_at).where(
+        Application.submitted_at >= since, Application.submitted_at < until)))
+    approved = _per_jst_month(session.scalars(select(Application.decided_at).where(
+        Application.state == ApplicationState.APPROVED, Application.decided_at >= since,
+        Application.decided_at < until)))
     return ApplicationFigures(Line(tuple(submitted[m] for m in MONTHS), submitted[0]),
                               Line(tuple(approved[m] for m in MONTHS), approved[0]))
 
 
+def _per_month() -> defaultdict[int, int]:
+    """A number for each month (1 to 12) and for the year (0)."""
+    return defaultdict(int)
+
+
+def _per_jst_month(moments: Iterable[datetime | None]) -> defaultdict[int, int]:
+    """How many moments fall in each JST month, and in the year (0)."""
+    counts = _per_month()
+    for at in moments:
+        if at is None:
+            continue  # the queries' bounds leave none out
+        for m in (at.astimezone(JST).month, 0):
+            counts[m] += 1
+    return counts
+
+
 def first_year(session: Session) -> int | None:
     """The earliest 年度 with a booking or a registration, for the year selector."""
-    days = [session.scalar(select(func.min(CareBooking.start_date))),
-            session.scalar(select(func.min(Mother.registered_on)))]
-    days = [date.fromisoformat(d) for d in days if d]
+    earliest = [session.scalar(select(func.min(CareBooking.start_date))),
+                session.scalar(select(func.min(Mother.registered_on)))]
+    days = [date.fromisoformat(d) for d in earliest if d]
     return fiscal_year(min(days)) if days else None

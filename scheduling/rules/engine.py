@@ -79,10 +79,12 @@ class Use:
                    child=date.fromisoformat(child) if isinstance(child, str) else child)
 
 
+_CHILD_DATE_KEYS: dict[str | None, str] = {"pregnant": "due_date", "after_loss": "loss_date"}
+
+
 def child_date(answers: Mapping[str, Any]) -> date | None:
     """The date that names her child in the answers: the birth, the due date, or the end of the pregnancy."""
-    key = {"pregnant": "due_date", "after_loss": "loss_date"}.get(answers.get("relationship"), "birth_date")
-    return _date(answers, key)
+    return _date(answers, _CHILD_DATE_KEYS.get(answers.get("relationship"), "birth_date"))
 
 
 def counted(version: Version, answers: Mapping[str, Any], uses: list[Use], on_date: date) -> list[Use]:
@@ -283,7 +285,7 @@ def _needs(version: Version, answers) -> _Check:
     marked = [need for need in rules.staff_needs if answers.get(f"staff_need:{need}") == "yes"]
     if marked:   # staff have judged it on her record: nothing to ask, nothing to check
         return _Check(PASS, [_reason(f"staff_marked.{need}") for need in marked])
-    if not rules.needs:   # only needs staff judge: nothing to ask her
+    if not rules.needs:   # only needs staff judge (the loader wants one or the other): nothing to ask her
         return _staff_needs(rules)
     values = {need: answers.get(f"need:{need}") for need in rules.needs}
     unanswered = [f"need:{n}" for n, v in values.items() if v is None]
@@ -294,9 +296,9 @@ def _needs(version: Version, answers) -> _Check:
             return _Check(MISSING, missing=unanswered)
         if "unsure" in values.values():
             return _Check(CHECK, [_reason("needs_unsure")])
-        return _staff_needs(rules) or _Check(FAIL, [_reason("needs_none")])
+        return _staff_needs(rules) if rules.staff_needs else _Check(FAIL, [_reason("needs_none")])
     if "no" in values.values():
-        return _staff_needs(rules) or _Check(FAIL, [_reason("needs_not_all")])
+        return _staff_needs(rules) if rules.staff_needs else _Check(FAIL, [_reason("needs_not_all")])
     if unanswered:
         return _Check(MISSING, missing=unanswered)
     if "unsure" in values.values():
@@ -304,10 +306,8 @@ def _needs(version: Version, answers) -> _Check:
     return _Check(PASS)
 
 
-def _staff_needs(rules) -> _Check | None:
+def _staff_needs(rules) -> _Check:
     """Needs only staff can judge (a doctor's recommendation…): she is not refused for her own "no"s."""
-    if not rules.staff_needs:
-        return None
     return _Check(CHECK, [_reason(f"staff_need.{need}") for need in rules.staff_needs])
 
 
@@ -532,8 +532,10 @@ def _caps(version: Version, rules: TypeRules, answers, uses: list[Use], nights: 
     remaining = _remaining(version, rules, uses, (babies or 1) >= 2)
     if remaining is None or remaining >= needed:
         return _Check(PASS, missing=missing)
-    if missing and _remaining(version, rules, uses, True) >= needed:
-        return _Check(MISSING, missing=missing)       # twins would still have uses left
+    if missing:
+        twins = _remaining(version, rules, uses, True)
+        if twins is None or twins >= needed:
+            return _Check(MISSING, missing=missing)   # twins would still have uses left
     if rules.full_price is not None:   # 上限を超えた利用は全額自己負担: still possible, at the full price
         unit = {"night": "night", "day": "day"}.get(rules.count, "use") if rules.name == "short_stay" else "use"
         return _Check(CHECK, [_reason(f"beyond_cap.{unit}", remaining=max(remaining, 0), needed=needed,

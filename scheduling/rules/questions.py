@@ -88,9 +88,9 @@ def question_for(key: str, version: Version, on_date: date, types: Iterable[str]
                        wording=wording)
     if key.startswith("exclusion:"):
         question = _choice(key, [YES, NO, UNSURE], sensitive=True)
-        wording = version.exclusions.wording.get(key.removeprefix("exclusion:"))
-        return replace(question, text_key="screening.question.exclusion_city", params={"text": wording}) \
-            if wording else question
+        city_text = version.exclusions.wording.get(key.removeprefix("exclusion:"))
+        return replace(question, text_key="screening.question.exclusion_city", params={"text": city_text}) \
+            if city_text else question
     if key == "doctor_clearance":
         return _choice(key, [YES, ("no", "screening.option.doctor_clearance.no"),
                              ("not_yet", "screening.option.doctor_clearance.not_yet")], sensitive=True)
@@ -144,7 +144,7 @@ def next_question(rules_set: RuleSet, answers: Mapping[str, Any], on_date: date,
             missing.add("babies")
     for key in question_order(version):
         if key in missing:
-            open_types = [t for t, r in decision.results.items() if key in r.missing]
-            return question_for(key, version, on_date, open_types,
+            asking_types = [t for t, r in decision.results.items() if key in r.missing]
+            return question_for(key, version, on_date, asking_types,
                                 after_loss=answers.get("relationship") == "after_loss")
     return None

@@ -40,13 +40,14 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, pool_size=10, max_overflow=10)
         _make_sqlite_safe(engine)
-        engine.write_lock = SqliteWriteLock(parsed.database)
+        # An attribute the Engine type does not know: transaction() and bot/ read it with getattr.
+        engine.write_lock = SqliteWriteLock(parsed.database)  # type: ignore[attr-defined]
         return engine
     if parsed.drivername == "postgresql":
-        url = parsed.set(drivername="postgresql+psycopg")
+        parsed = parsed.set(drivername="postgresql+psycopg")
     # No server-side prepared statements: psycopg prepares a statement after its fifth run, and
     # PostgreSQL may then keep a generic plan made while a table was small (a full scan) for good.
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=POOL_TIMEOUT,
+    return create_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=POOL_TIMEOUT,
                          connect_args={"prepare_threshold": None, **PG_CONNECT_ARGS})
 
 

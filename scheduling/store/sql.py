@@ -1,12 +1,13 @@
 """Small helpers for SQL that differs between SQLite and PostgreSQL."""
-from typing import cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
-_INSERTS: dict[tuple, object] = {}
+Model = TypeVar("Model")
+_INSERTS: dict[tuple, Executable] = {}
 
 
 def insert_ignoring_duplicates(session: Session | Connection, table, rows: list[dict], key: str | None) -> int:
@@ -43,3 +44,11 @@ def insert_ignoring_duplicates(session: Session | Connection, table, rows: list[
 def affected(session: Session, statement: Executable) -> int:
     """How many rows an UPDATE or DELETE changed."""
     return cast(CursorResult, session.execute(statement)).rowcount
+
+
+def existing(session: Session, model: type[Model], key: Any) -> Model:
+    """The row of `model` with primary key `key`, which must be there: LookupError when it is not."""
+    row = session.get(model, key)
+    if row is None:
+        raise LookupError(f"{model.__name__} {key!r}")
+    return row
