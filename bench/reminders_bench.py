@@ -33,7 +33,7 @@ from sqlalchemy import create_engine, insert, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from scheduling.messaging import reminders  # noqa: E402
+from scheduling.messaging import lease  # noqa: E402
 from scheduling.store.db import make_engine, upgrade_schema  # noqa: E402
 from scheduling.store.models import LineUser, Reminder, utcnow  # noqa: E402
 
@@ -276,7 +276,7 @@ def main() -> int:
               f" ms in the dispatchers, {1000 * cpu['stand-in'] / max(sent, 1):.2f} ms in the stand-in")
         if killed:
             print(f"after the kill             {by_status[409]} rows the killed dispatcher had pushed but not recorded"
-                  f" were pushed again after their lease ({reminders.LEASE.seconds} s) and answered 409: the rates"
+                  f" were pushed again after their lease ({lease.LEASE.seconds} s) and answered 409: the rates"
                   " above include that wait")
         rate = steady or end_to_end
         print((f"aim ≥ {AIM:.0f} pushes/s: {'MET' if rate >= AIM else 'NOT MET'}; " if not killed else "")

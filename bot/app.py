@@ -27,6 +27,7 @@ from bot.liff.verify import TokenVerifier
 from bot.runtime import build
 from bot.settings import Settings
 from scheduling.messaging import heartbeats, inbox
+from scheduling.messaging.statuses import EventStatus
 from scheduling.store.models import utcnow
 
 log = logging.getLogger("hagukumi.webhook")
@@ -120,7 +121,7 @@ def create_app(settings: Settings | None = None) -> HagukumiApp:
         now = utcnow()
         rows = [_row(raw, now) for raw in raw_events if isinstance(raw, dict) and events.user_of(raw)]
         for row in rows:
-            if row["status"] == "rejected":
+            if row["status"] == EventStatus.REJECTED:
                 log.warning("event %s acknowledged, recorded and not acted on: %s", row["webhook_event_id"],
                             row["last_error"])
         if rows:
@@ -130,7 +131,7 @@ def create_app(settings: Settings | None = None) -> HagukumiApp:
                 log.error("events not stored, answering 500: %s", type(error).__name__ + f": {error}"[:300])
                 return 500, {"message": "not stored, please send again"}
             if settings.run_worker:
-                for user_id in {row["user_id"] for row in rows if row["status"] == "pending"}:
+                for user_id in {row["user_id"] for row in rows if row["status"] == EventStatus.PENDING}:
                     app.state.worker.kick(user_id)
         return 200, {"status": "ok"}
 
@@ -265,7 +266,7 @@ def _row(raw: dict, now: datetime) -> dict:
         occurred_at=now if reason else events.occurred_at(raw),
         is_redelivery=bool((raw.get("deliveryContext") or {}).get("isRedelivery")),
         body=json.dumps(raw, ensure_ascii=False),
-        status="rejected" if reason else "pending",
+        status=EventStatus.REJECTED if reason else EventStatus.PENDING,
         last_error=reason,
     )
 

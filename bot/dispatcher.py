@@ -26,6 +26,7 @@ from scheduling.city.booking_config import BookingConfig
 from scheduling.classes import classes
 from scheduling.dates.calendar import in_quiet_hours
 from scheduling.messaging import heartbeats, reminders
+from scheduling.messaging.statuses import DeliveryStatus
 from scheduling.store.db import transaction
 from scheduling.store.models import Reminder, utcnow
 
@@ -203,7 +204,7 @@ class Dispatcher:
         pushes = []
         for row in rows:
             if row.id in held_back:
-                reminders.mark(session, reminder_id=row.id, status="skipped", error=held_back[row.id])
+                reminders.mark(session, reminder_id=row.id, status=DeliveryStatus.SKIPPED, error=held_back[row.id])
                 continue
             if row.kind == reminders.RICHMENU:
                 pushes.append(Push(row.id, row.user_id, [], "", richmenu=reminders.menu_stage_of(row)))
@@ -213,7 +214,7 @@ class Dispatcher:
                 messages = words(row.kind, row.message, language)
             except Exception as error:  # a catalog key or parameter missing: staff must see it
                 log.error("reminder %s cannot be rendered: %r", row.id, error)
-                reminders.mark(session, reminder_id=row.id, status="failed", error=f"cannot render: {error!r}")
+                reminders.mark(session, reminder_id=row.id, status=DeliveryStatus.FAILED, error=f"cannot render: {error!r}")
                 continue
             pushes.append(Push(row.id, row.user_id, messages, reminders.retry_key(row.id)))
         return pushes

@@ -10,6 +10,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import aiohttp
 from aiohttp.helpers import get_env_proxy_for_url
@@ -28,7 +29,7 @@ JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"
 
 @dataclass(frozen=True)
 class Result:
-    status: str  # sent | failed | retry | skipped (nothing to do: a rich menu switch with no menus on LINE)
+    status: Literal["sent", "failed", "retry", "skipped"]  # skipped: a rich menu switch with no menus on LINE
     via: str | None = None
     error: str | None = None
     retry_after: float | None = None  # seconds LINE asked us to wait (Retry-After), for a retry

@@ -8,9 +8,8 @@ import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.store.models import ConversationState
@@ -46,7 +45,7 @@ def _decode(version: int, text: str) -> Stored:
     return Stored(version, record["data"], record["event"], record["before"])
 
 
-_STATES = cast(Table, ConversationState.__table__)   # SQLAlchemy types a mapped class's table as a FromClause
+_STATES = ConversationState.__table__
 _LOAD = (select(_STATES.c.version, _STATES.c.expires_at, _STATES.c.data)
          .where(_STATES.c.user_id == bindparam("user")))
 _SAVE = (update(_STATES).where(_STATES.c.user_id == bindparam("user"), _STATES.c.version == bindparam("expected"))

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 
 from dialogs import screening
 from dialogs.core import Choice, Context, Input, Line, Outcome, Postback, Resume, Say
+from scheduling.care.problems import CareProblem
 from scheduling.chat.desk import CareView, Quote
 from scheduling.dates.calendar import JST
 from scheduling.rules import Fee
@@ -45,7 +46,7 @@ def start(care_type: str, ctx: Context, menu: Say) -> Outcome:
         first = screening.start(None, ctx)
         return Outcome(first.state, (Say("booking.need_screening"), *first.says))
     days = desk.care_days(care_type)
-    if days.problem in ("one_open", "not_eligible", "full"):
+    if days.problem in (CareProblem.ONE_OPEN, CareProblem.NOT_ELIGIBLE, CareProblem.FULL):
         return _cannot(days.problem, days.reasons, ctx, menu)
     providers = desk.providers(care_type)
     state = {"dialog": "booking", "type": care_type, "provider": None, "fixed": len(providers) == 1,
@@ -144,7 +145,7 @@ def _ask(state: dict, ctx: Context, *, hint: str | None = None, first: Say | Non
         question = _ask_provider(state, ctx)
     elif step == "date":
         days = _days(state, ctx)
-        if days.problem in ("one_open", "not_eligible"):
+        if days.problem in (CareProblem.ONE_OPEN, CareProblem.NOT_ELIGIBLE):
             return _cannot(days.problem, days.reasons, ctx, None, says)
         state = dict(state, page=min(state["page"], max((len(days.days) - 1) // PAGE, 0)))
         question = _ask_date(state, days.days, ctx)
@@ -294,16 +295,16 @@ def _book(state: dict, ctx: Context, menu: Say) -> Outcome:
     if result.ok and result.care:
         return _booked(result.care, quote, state, ctx, menu)
     problem = result.problem
-    if problem in ("full", "too_soon", "too_far", "closed"):
-        hint = "booking.day_gone" if problem == "full" else "booking.day_unavailable"
+    if problem in (CareProblem.FULL, CareProblem.TOO_SOON, CareProblem.TOO_FAR, CareProblem.CLOSED):
+        hint = "booking.day_gone" if problem == CareProblem.FULL else "booking.day_unavailable"
         return _ask(dict(state, step="date", token=None), ctx, hint=hint)
-    if problem == "nights":
+    if problem == CareProblem.NIGHTS:
         return _ask(dict(state, step="nights", token=None), ctx, hint="booking.nights_gone")
-    if problem == "past_deadline":
+    if problem == CareProblem.PAST_DEADLINE:
         return Outcome(None, (_past_deadline(ctx.bookings.provider(state["provider"])), menu))
-    if problem == "gone":
+    if problem == CareProblem.GONE:
         return Outcome(None, (Say("booking.change_gone"), menu))
-    if problem == "no_screening":
+    if problem == CareProblem.NO_SCREENING:
         first = screening.start(None, ctx)
         return Outcome(first.state, (Say("booking.need_screening"), *first.says))
     return _cannot(problem, result.reasons, ctx, menu)
@@ -320,11 +321,11 @@ def _booked(care: CareView, quote: Quote, state: dict, ctx: Context, menu: Say) 
 def _cannot(problem: str | None, reasons, ctx: Context, menu: Say | None, says=()) -> Outcome:
     """She cannot book this type now: say why, kindly, and what she can do."""
     centre = ctx.centre
-    if problem == "one_open":
+    if problem == CareProblem.ONE_OPEN:
         answer = Say("booking.one_open", choices=(Choice("menu.bookings", "menu:bookings"),
                                                   Choice("care.menu", "menu:show")))
         return Outcome(None, (*says, answer))
-    if problem == "full":
+    if problem == CareProblem.FULL:
         return Outcome(None, (*says, Say("booking.no_room_at_all", centre), *((menu,) if menu else ())))
     lines = tuple(Line(reason.key, dict(reason.params)) for reason in reasons)
     answer = Say("booking.not_eligible", lines=(*lines, Line("booking.call_centre", centre)),

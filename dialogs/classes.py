@@ -19,6 +19,8 @@ from datetime import date, timedelta
 
 from dialogs.core import Card, Cards, Choice, Context, DateChoice, Input, Line, Outcome, Postback, Resume, Say
 from scheduling.chat.desk import Mother
+from scheduling.classes.problems import ClassProblem
+from scheduling.store.statuses import ClassBookingStatus
 
 PREFIX = "cls|"
 MENU_DATA = "menu:class"
@@ -158,7 +160,7 @@ def _card(session) -> Card:
     if session.requires_confirmation:
         lines.append(Line("classes.card.confirmation"))
     if session.mine:  # hers already: her bookings, not a second booking
-        lines.append(Line("classes.card.waiting" if session.mine == "waiting" else "classes.card.mine"))
+        lines.append(Line("classes.card.waiting" if session.mine == ClassBookingStatus.WAITING else "classes.card.mine"))
         return Card(Line("classes.card.title", {"title": session.title}), tuple(lines),
                     (Choice("menu.bookings", "menu:bookings"),))
     return Card(Line("classes.card.title", {"title": session.title}), tuple(lines),
@@ -202,9 +204,9 @@ def _book(state: dict, waiting: bool, ctx: Context, menu: Say) -> Outcome:
         if result.repeated:
             return Outcome(None, (Say("classes.already"), menu))
         return Outcome(None, (_booked(result.cls, ctx), menu))
-    if result.problem == "full":
+    if result.problem == ClassProblem.FULL:
         return _next(dict(state, token=None), ctx, menu, hint="classes.filled_meanwhile")
-    if result.problem == "already":
+    if result.problem == ClassProblem.ALREADY:
         return Outcome(None, (Say("classes.already_booked", choices=(Choice("menu.bookings", "menu:bookings"),
                                                                       Choice("care.menu", "menu:show"))),))
     return _next(dict(state, session=None, party=0, token=None), ctx, menu)  # closed, not open, not for her
@@ -212,14 +214,14 @@ def _book(state: dict, waiting: bool, ctx: Context, menu: Say) -> Outcome:
 
 def _booked(booking, ctx: Context) -> Say:
     lines = tuple(_session_lines(booking, booking.party))  # a ClassView reads like a session
-    if booking.status == "waiting":
+    if booking.status == ClassBookingStatus.WAITING:
         hold = ctx.bookings.offer_hold_minutes
         after = (Line("classes.waiting_next_hours", {"hours": hold // 60}) if hold % 60 == 0
                  else Line("classes.waiting_next_minutes", {"minutes": hold}))
         return Say("classes.waiting", {"position": booking.position or 1}, lines=(*lines, after))
-    if booking.status == "offered":
+    if booking.status == ClassBookingStatus.OFFERED:
         return Say("classes.offered_now", lines=lines)
-    return Say("classes.requested" if booking.status == "requested" else "classes.booked",
+    return Say("classes.requested" if booking.status == ClassBookingStatus.REQUESTED else "classes.booked",
                lines=(*lines, Line("classes.booked_next")))
 
 
@@ -234,7 +236,7 @@ def _offer(command: str, ctx: Context, menu: Say) -> Outcome:
         return Outcome(None, (Say("classes.declined"), menu))
     if result.ok:
         return Outcome(None, (Say("classes.accepted_already") if result.repeated else _booked(result.cls, ctx), menu))
-    if result.problem == "expired":
+    if result.problem == ClassProblem.EXPIRED:
         return Outcome(None, (Say("classes.offer_expired", choices=(Choice("menu.class", MENU_DATA),
                                                                    Choice("care.menu", "menu:show"))),))
     return Outcome(None, (Say("classes.offer_gone"), menu))

@@ -16,6 +16,7 @@ from dialogs import booking
 from dialogs.core import Card, Cards, Choice, Context, Input, Line, Outcome, Postback, Resume, Say
 from scheduling.dates.calendar import JST
 from scheduling.rules.schema import TYPES
+from scheduling.store.statuses import ClassBookingStatus
 
 PREFIX = "my|"
 MENU_DATA = "menu:bookings"
@@ -84,10 +85,10 @@ def _class_card(view) -> Card:
              Line("classes.card.time", {"start": view.start, "end": view.end}),
              Line("classes.card.place", {"place": view.place}), Line(f"classes.party.{view.party}"))
     buttons: tuple[Choice, ...]
-    if view.status == "offered":
+    if view.status == ClassBookingStatus.OFFERED:
         buttons = (Choice("classes.accept", f"cls|accept|{view.id}"),
                    Choice("classes.decline_offer", f"cls|decline|{view.id}"))
-    elif view.status == "waiting":
+    elif view.status == ClassBookingStatus.WAITING:
         buttons = (Choice("my.leave_waiting", f"{PREFIX}c|cls|{view.id}"),)
     else:
         buttons = (Choice("my.cancel", f"{PREFIX}c|cls|{view.id}"),)
@@ -95,9 +96,9 @@ def _class_card(view) -> Card:
 
 
 def _status_params(view) -> dict:
-    if view.status == "waiting":
+    if view.status == ClassBookingStatus.WAITING:
         return {"position": view.position or 1}
-    if view.status == "offered" and view.hold_until:
+    if view.status == ClassBookingStatus.OFFERED and view.hold_until:
         until = view.hold_until.astimezone(JST)
         return {"date": until.date(), "time": f"{until:%H:%M}"}
     return {}
@@ -122,7 +123,7 @@ def _ask_cancel(rest: str, ctx: Context, menu: Say) -> Outcome:
         return Outcome(state, (Say("my.ask_cancel", lines=lines, choices=confirm),))
     lines = (Line("classes.card.title", {"title": view.title}), Line("classes.card.date", {"date": view.day}),
              Line(f"classes.party.{view.party}"))
-    if view.status in ("waiting", "offered"):
+    if view.status in (ClassBookingStatus.WAITING, ClassBookingStatus.OFFERED):
         return Outcome(state, (Say("my.ask_leave_waiting", lines=lines, choices=confirm),))
     if ctx.now >= view.deadline:
         return Outcome(None, (_class_past_deadline(ctx), menu))

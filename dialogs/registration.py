@@ -16,6 +16,7 @@ button is expected re-asks with a hint; a code is the only thing she types.
 from datetime import date, timedelta
 
 from dialogs.core import Choice, Context, DateChoice, Follow, Input, Media, Outcome, Postback, Resume, Say, Text
+from scheduling.family.statuses import MotherStatus
 from scheduling.text.phones import parse_phone
 
 PREFIX = "reg|"
@@ -37,7 +38,7 @@ def start(ctx: Context, menu: Say) -> Outcome:
     if current is None:
         first = "gentle" if ctx.registrations.recently_ended() else "consent"
         return _ask({"dialog": "registration", "step": first}, ctx)
-    if current.status == "pregnant":
+    if current.status == MotherStatus.PREGNANT:
         return _ask({"dialog": "registration", "step": "pregnant_menu"}, ctx, current=current)
     return _ask({"dialog": "registration", "step": "mother_menu"}, ctx, current=current)
 

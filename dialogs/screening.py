@@ -31,11 +31,12 @@ from dialogs.core import (
     Text,
 )
 from scheduling.rules import Decision, Version, decide, next_question
+from scheduling.rules.engine import Eligibility
 
 PREFIX = "scr|"
 SESSION = timedelta(hours=24)
 WITH_BABY = ("birth", "adoptive", "foster")
-ORDER = {"eligible": 0, "needs_check": 1, "not_eligible": 2}  # the types she can use first
+ORDER = {Eligibility.ELIGIBLE: 0, Eligibility.NEEDS_CHECK: 1, Eligibility.NOT_ELIGIBLE: 2}  # the types she can use first
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,7 @@ def _result(state: dict, ctx: Context) -> Outcome:
     version = decision.version
     offered = sorted(version.offered if version else (), key=lambda name: ORDER[decision.results[name].status])
     cards = _cards(decision, version, offered, state["fees"]) if version else ()
-    usable = any(decision.results[name].status != "not_eligible" for name in offered)  # or the centre checks
+    usable = any(decision.results[name].status != Eligibility.NOT_ELIGIBLE for name in offered)  # or the centre checks
     state = dict(state, asking=None, updated=ctx.now.isoformat(), usable=usable,
                  fee_shown=state["fees"] or not _fee_to_show(decision, offered))
     if version is None or not cards:
@@ -192,11 +193,11 @@ def _card(type_name: str, result, fees: bool, note: str = "", per_year: bool = F
           switch_month: int | None = None) -> Card:
     lines = [Line(f"screening.status.{result.status}")]
     lines += [Line(reason.key, dict(reason.params)) for reason in result.reasons]
-    if result.status == "eligible" and result.remaining is not None:   # caps per 年度: say it is this year's
+    if result.status == Eligibility.ELIGIBLE and result.remaining is not None:   # caps per 年度: say it is this year's
         lines.append(Line("screening.fee.remaining_year" if per_year else "screening.fee.remaining",
                           {"remaining": result.remaining}))
     fee = result.fee_per_use
-    if fees and fee and result.status != "not_eligible":
+    if fees and fee and result.status != Eligibility.NOT_ELIGIBLE:
         if fee.text:   # the city names no amount: never 無料, never a number
             lines.append(Line("screening.fee.text", {"text": fee.text}))
         elif fee.high == 0:
@@ -209,9 +210,9 @@ def _card(type_name: str, result, fees: bool, note: str = "", per_year: bool = F
         after = result.fee_next   # the household class follows the 住民税 year, which switches soon
         if after is not None and not after.text and switch_month:
             lines.append(_fee_after(after, switch_month, result.fee_unit))
-    if note and result.status != "not_eligible":
+    if note and result.status != Eligibility.NOT_ELIGIBLE:
         lines.append(Line("screening.reason.city_text", {"text": note}))
-    button = (Choice("care.book", f"book|{type_name}") if result.status == "eligible"
+    button = (Choice("care.book", f"book|{type_name}") if result.status == Eligibility.ELIGIBLE
               else Choice("care.staff_button", PREFIX + "staff"))
     return Card(Line(f"screening.type.{type_name}"), tuple(lines), (button,))
 
@@ -228,7 +229,7 @@ def _fee_after(fee, month: int, per: str) -> Line:
 
 def _fee_to_show(decision, offered) -> bool:
     """Is there a fee the 料金の目安 button would show (a type she may use, with fee rules)?"""
-    return any(decision.results[name].status != "not_eligible" and decision.results[name].fee_per_use
+    return any(decision.results[name].status != Eligibility.NOT_ELIGIBLE and decision.results[name].fee_per_use
                for name in offered)
 
 

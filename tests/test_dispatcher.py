@@ -23,7 +23,7 @@ from scheduling.care import providers
 from scheduling.city.booking_config import load_booking_config
 from scheduling.classes import classes
 from scheduling.dates.calendar import JST
-from scheduling.messaging import reminders
+from scheduling.messaging import lease, reminders
 from scheduling.store.db import make_engine, make_sessionmaker, transaction
 from scheduling.store.models import CareBooking, LineUser, Reminder
 from tests.conftest import make_settings
@@ -130,8 +130,8 @@ def test_a_dispatcher_killed_after_pushing_is_followed_by_one_that_delivers_noth
 
     assert dispatch(sessions, standin, crash_before_recording=True, batch=3) == 7
     assert {row.status for row in rows(sessions).values()} == {"pending"}  # pushed, never recorded
-    assert dispatch(sessions, standin, at=NOON + reminders.LEASE - timedelta(seconds=1)) == 0  # their lease holds
-    assert dispatch(sessions, standin, at=NOON + reminders.LEASE + timedelta(seconds=1)) == 7
+    assert dispatch(sessions, standin, at=NOON + lease.LEASE - timedelta(seconds=1)) == 0  # their lease holds
+    assert dispatch(sessions, standin, at=NOON + lease.LEASE + timedelta(seconds=1)) == 7
 
     by_key = {}
     for r in pushes(standin):

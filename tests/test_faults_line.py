@@ -13,7 +13,7 @@ from bot.dispatcher import Dispatcher
 from bot.line_client import LineClient
 from bot.state import SqlStateStore
 from bot.worker import Worker
-from scheduling.messaging import inbox, outbox, reminders
+from scheduling.messaging import inbox, lease, outbox, reminders
 from scheduling.store import audit
 from scheduling.store.db import transaction
 from scheduling.store.models import OutgoingMessage, Reminder, utcnow
@@ -120,7 +120,7 @@ def test_line_down_for_two_hours_then_every_answer_and_push_arrives_once(session
             reminder = session.scalars(select(Reminder)).one()
             assert reminder.status == "pending"
         httpx.delete(f"{standin}/_standin/faults")
-        clock[0] += outbox.MAX_BACKOFF + timedelta(seconds=1)
+        clock[0] += lease.MAX_BACKOFF + timedelta(seconds=1)
         await worker.sweep()
         await worker.idle()
         await dispatcher.dispatch_due()
@@ -160,8 +160,8 @@ def test_retry_after_is_honoured(standin):
     assert (result.status, result.retry_after) == ("retry", 900)
     assert calls(standin) == [("push", 429)]  # no quick retries against LINE's wish
     now = utcnow()
-    assert outbox.next_try(3, now, result.retry_after) == now + timedelta(seconds=900)
-    assert outbox.next_try(30, now, None) == now + outbox.MAX_BACKOFF
+    assert lease.next_try(3, now, result.retry_after) == now + timedelta(seconds=900)
+    assert lease.next_try(30, now, None) == now + lease.MAX_BACKOFF
 
 
 def test_staff_see_failed_and_long_delayed_messages_and_can_resend_one(sessions):

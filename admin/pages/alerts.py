@@ -5,6 +5,7 @@ from fastapi.responses import RedirectResponse
 
 from admin.web import Me, db, missing, now, posted, url
 from scheduling.consult import alerts
+from scheduling.consult.statuses import AlertStatus
 
 router = APIRouter()
 MAX_NOTE = 500
@@ -17,8 +18,8 @@ def handled(request: Request, alert_id: int, me: Me = Depends(posted("admin", "s
         alert = alerts.get(session, alert_id=alert_id)
         if alert is None:
             return missing(request, me)
-        if not note or len(note) > MAX_NOTE or alert.status != "open":
-            problem = "note" if alert.status == "open" else "done"
+        if not note or len(note) > MAX_NOTE or alert.status != AlertStatus.OPEN:
+            problem = "note" if alert.status == AlertStatus.OPEN else "done"
             return RedirectResponse(url(request, f"/?alert_problem={problem}#alert-{alert_id}"), status_code=303)
         alerts.mark_handled(session, alert_id=alert_id, staff=me.actor, note=note, now=now(request))
     return RedirectResponse(url(request, "/?alert_done=1"), status_code=303)

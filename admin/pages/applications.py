@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from admin.web import TYPE_NAMES, Me, db, missing, now, page, posted, signed_in, staff_names, url
 from scheduling.applications import service as applications
 from scheduling.applications.fields import CARE_TYPES
+from scheduling.applications.states import ApplicationState
 from scheduling.dates.calendar import jst_today
 from scheduling.family import screenings
 from scheduling.records import residents
@@ -40,7 +41,7 @@ def listing(request: Request, me: Me = Depends(signed_in(*STAFF))):
         rows = applications.listing(session, cipher=request.app.state.cipher)
         read_audit(session, me, request, "applications", "一覧", count=len(rows))
         return page(request, "applications.html", me, rows=rows, state_names=STATE_NAMES,
-                    waiting=sum(1 for row in rows if row.row.state == "submitted"),
+                    waiting=sum(1 for row in rows if row.row.state == ApplicationState.SUBMITTED),
                     number=lambda row: applications.approval_number(row, _config(request)))
 
 
@@ -55,7 +56,7 @@ def notice(request: Request, application_id: int, me: Me = Depends(signed_in(*ST
     """利用承認通知書, A4, for the post where a city still mails it."""
     with db(request) as session:
         row = applications.get(session, application_id=application_id)
-        if row is None or row.state != "approved":
+        if row is None or row.state != ApplicationState.APPROVED:
             return missing(request, me)
         found = applications.view(row, request.app.state.cipher)
         read_audit(session, me, request, f"application:{row.id}", "利用承認通知書")
@@ -100,7 +101,7 @@ def _type_names() -> dict:
 def _detail(request: Request, session, me: Me, application_id: int, *, notice: str | None = None,
             problem: str | None = None, status_code: int = 200, typed: str = ""):
     row = applications.get(session, application_id=application_id)
-    if row is None or row.state == "draft":
+    if row is None or row.state == ApplicationState.DRAFT:
         return missing(request, me)
     session.refresh(row)
     found = applications.view(row, request.app.state.cipher)

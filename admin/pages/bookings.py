@@ -19,10 +19,11 @@ from scheduling.messaging import reminders
 from scheduling.records import residents
 from scheduling.store import audit
 from scheduling.store.models import CareBooking, Provider
+from scheduling.store.statuses import CareBookingStatus
 
 router = APIRouter()
 EVERYONE = ("admin", "staff", "provider")
-STATUSES = ("requested", "confirmed", "attended", "no_show", "declined", "cancelled")
+STATUSES = tuple(CareBookingStatus)
 DONE = {"confirmed": "予約を確定しました。ご本人にお知らせが届きます。",
         "declined": "お断りしました。理由を添えてご本人にお知らせが届きます。",
         "attended": "利用済みにしました。", "no_show": "ご連絡のないお休みにしました。",
@@ -86,7 +87,7 @@ def confirm(request: Request, booking_id: int, me: Me = Depends(posted("admin", 
         if not outcome.ok:
             return _detail(request, session, me, booking_id, problem="gone", status_code=409)
         _audit(session, me, request, found, "care_confirmed", before)
-    return _done(request, booking_id, "confirmed")
+    return _done(request, booking_id, CareBookingStatus.CONFIRMED)
 
 
 @router.post("/bookings/{booking_id}/decline")
@@ -105,7 +106,7 @@ def decline(request: Request, booking_id: int, me: Me = Depends(posted("admin", 
         if not outcome.ok:
             return _detail(request, session, me, booking_id, problem="gone", status_code=409)
         _audit(session, me, request, found, "care_declined", before, reason=reason)
-    return _done(request, booking_id, "declined")
+    return _done(request, booking_id, CareBookingStatus.DECLINED)
 
 
 @router.post("/bookings/{booking_id}/close")
@@ -140,7 +141,7 @@ def cancel(request: Request, booking_id: int, me: Me = Depends(posted("admin", "
         if not outcome.ok:
             return _detail(request, session, me, booking_id, problem="gone", status_code=409)
         _audit(session, me, request, found, "care_cancelled", before, reason=reason)
-    return _done(request, booking_id, "cancelled")
+    return _done(request, booking_id, CareBookingStatus.CANCELLED)
 
 
 # --- inside ------------------------------------------------------------------------------------------

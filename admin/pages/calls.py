@@ -10,6 +10,7 @@ from admin.web import Me, as_date, db, given_contacts, missing, now, page, poste
 from scheduling.dates.calendar import jst_today
 from scheduling.dates.japanese_dates import fiscal_bounds, fiscal_year
 from scheduling.family import call_list, calls
+from scheduling.family.statuses import CallStatus
 from scheduling.rules.periods import pregnancy_week
 from scheduling.store import audit
 from scheduling.store.models import Call, Mother
@@ -68,7 +69,7 @@ def record(request: Request, call_id: int, me: Me = Depends(posted(*STAFF)), out
             problem = "retry"
         elif len(note) > MAX_NOTE:
             problem = "long"
-        elif call.status == "cancelled" or session.get(Mother, call.mother_id).deleted_at is not None:
+        elif call.status == CallStatus.CANCELLED or session.get(Mother, call.mother_id).deleted_at is not None:
             problem = "closed"
         if problem:
             return _detail(request, session, me, call_id, problem=problem, typed=typed, status_code=400)

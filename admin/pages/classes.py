@@ -8,6 +8,7 @@ from admin.web import Me, as_date, as_int, db, missing, now, page, posted, signe
 from scheduling.classes import class_admin
 from scheduling.classes.class_admin import ClassAdminError
 from scheduling.dates.calendar import jst_today
+from scheduling.store.statuses import ClassBookingStatus
 
 router = APIRouter()
 STAFF = ("admin", "staff")
@@ -132,7 +133,7 @@ def print_list(request: Request, session_id: int, me: Me = Depends(signed_in(*ST
             return missing(request, me)
         people = class_admin.participants(session, session_id=session_id)
         return page(request, "class_print.html", me, info=found, row=found.row, people=people,
-                    persons=sum(p.booking.party for p in people if p.booking.status != "no_show"),
+                    persons=sum(p.booking.party for p in people if p.booking.status != ClassBookingStatus.NO_SHOW),
                     printed=now(request))
 
 

@@ -6,6 +6,7 @@ from fastapi.responses import RedirectResponse
 from admin.web import Me, db, given_contacts, missing, now, page, posted, signed_in, staff_names, url
 from scheduling.consult import alerts, consults
 from scheduling.consult.consults import MAX_REPLY
+from scheduling.consult.statuses import CaseStatus
 from scheduling.family import mothers
 from scheduling.store import audit
 
@@ -17,7 +18,7 @@ PROBLEMS = {"empty": "お返事を入力してください。", "long": f"お返
 
 @router.get("/consults")
 def inbox(request: Request, me: Me = Depends(signed_in(*STAFF)), status: str = "open"):
-    status = "closed" if status == "closed" else "open"
+    status = CaseStatus.CLOSED if status == CaseStatus.CLOSED else CaseStatus.OPEN
     with db(request) as session:
         cases = consults.inbox(session, status=status)
         given = given_contacts(request, session, me, {c.user_id for c in cases if not c.user_id.startswith("deleted:")},
@@ -41,7 +42,7 @@ def reply(request: Request, case_id: int, me: Me = Depends(posted(*STAFF)), body
         case = consults.get(session, case_id=case_id)
         if case is None:
             return missing(request, me)
-        problem = "empty" if not text else "long" if len(text) > MAX_REPLY else "closed" if case.status != "open" \
+        problem = "empty" if not text else "long" if len(text) > MAX_REPLY else "closed" if case.status != CaseStatus.OPEN \
             else None
         if problem:
             return _detail(request, session, me, case_id, problem=problem, typed=body, status_code=400)
@@ -55,7 +56,7 @@ def close(request: Request, case_id: int, me: Me = Depends(posted(*STAFF)), cate
         case = consults.get(session, case_id=case_id)
         if case is None:
             return missing(request, me)
-        problem = "category" if category not in consults.CLOSE_CATEGORIES else "closed" if case.status != "open" \
+        problem = "category" if category not in consults.CLOSE_CATEGORIES else "closed" if case.status != CaseStatus.OPEN \
             else None
         if problem:
             return _detail(request, session, me, case_id, problem=problem, status_code=400)

@@ -30,6 +30,7 @@ from dialogs import catalog
 from scheduling.applications import fields
 from scheduling.applications import service as applications
 from scheduling.applications.crypto import Cipher
+from scheduling.applications.states import ApplicationState
 from scheduling.city.application_config import ApplicationConfig
 from scheduling.city.city_file import City
 from scheduling.rules.texts import format_date
@@ -134,11 +135,11 @@ def create_liff_app(*, sessions: sessionmaker[Session], city: City, verifier: To
         number = applications.approval_number(row, config)
         return {"state": row.state, "draft_token": row.draft_token if row.state in applications.EDITABLE else None,
                 "values": applications.form_of(row, cipher) if row.state in applications.EDITABLE else {},
-                "return_reason": row.return_reason if row.state == "returned" else None,
+                "return_reason": row.return_reason if row.state == ApplicationState.RETURNED else None,
                 "number": number,
                 "period": [t(language, "apply.page.approved_text", number=number or "",
                              first=_day(row.valid_from, language), last=_day(row.valid_until, language))]
-                if row.state == "approved" else None}
+                if row.state == ApplicationState.APPROVED else None}
 
     @app.get("/apply")
     def page(request: Request):

@@ -7,9 +7,10 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from scheduling.applications.states import ApplicationState
 from scheduling.store.models import Base, UTCDateTime, utcnow
 
-OPEN_STATES = ("draft", "submitted", "returned")
+OPEN_STATES = (ApplicationState.DRAFT, ApplicationState.SUBMITTED, ApplicationState.RETURNED)
 
 
 class Application(Base):

@@ -16,18 +16,20 @@ from sqlalchemy.orm import Session
 from scheduling.applications import fields
 from scheduling.applications.crypto import Cipher
 from scheduling.applications.models import OPEN_STATES, Application
+from scheduling.applications.states import ApplicationState
 from scheduling.city.application_config import ApplicationConfig
 from scheduling.dates.calendar import JST, jst_today
 from scheduling.dates.japanese_dates import fiscal_label, fiscal_year
 from scheduling.family import mothers, screenings
+from scheduling.family.statuses import MotherStatus
 from scheduling.messaging import reminders
 from scheduling.rules.periods import add_months
 from scheduling.store import audit
 from scheduling.store.models import Reminder
 from scheduling.store.sql import affected
 
-EDITABLE = ("draft", "returned")
-STATES = ("draft", "submitted", "approved", "returned", "withdrawn")
+EDITABLE = (ApplicationState.DRAFT, ApplicationState.RETURNED)
+SUBMITTED_OR_DECIDED = (ApplicationState.SUBMITTED, ApplicationState.APPROVED, ApplicationState.RETURNED)
 MAX_REASON = 200
 PROVIDER_FIELDS = ("mother_name", "mother_kana", "phone", "baby_name")   # besides the baby's birth date
 
@@ -67,7 +69,7 @@ def start(session: Session, *, user_id: str, now: datetime, cipher: Cipher) -> A
     found = current(session, user_id=user_id)
     if found is not None and found.state in OPEN_STATES:
         return found
-    row = Application(user_id=user_id, state="draft", draft_token=secrets.token_urlsafe(24), created_at=now,
+    row = Application(user_id=user_id, state=ApplicationState.DRAFT, draft_token=secrets.token_urlsafe(24), created_at=now,
                       updated_at=now)
     known = prefill(session, user_id=user_id)
     row.sealed = cipher.seal(known)
@@ -93,7 +95,7 @@ def prefill(session: Session, *, user_id: str) -> dict:
     if mother is not None and mother.deleted_at is None:
         if mother.birth_date:
             known |= {"baby_born": "yes", "baby_birth_date": mother.birth_date}
-        elif mother.due_date and mother.status == "pregnant":
+        elif mother.due_date and mother.status == MotherStatus.PREGNANT:
             known |= {"baby_born": "no", "due_date": mother.due_date}
         if mother.due_date and mother.birth_date:
             known["_due"] = mother.due_date
@@ -150,7 +152,7 @@ def save_draft(session: Session, *, user_id: str, draft_token: str, form: dict, 
 def submit(session: Session, *, user_id: str, draft_token: str, form: dict, now: datetime, cipher: Cipher,
            config: ApplicationConfig, postal_lookup) -> Submitted:
     row = _hers(session, user_id, draft_token)
-    if row.state in ("submitted", "approved"):
+    if row.state in (ApplicationState.SUBMITTED, ApplicationState.APPROVED):
         return Submitted(True, row, again=True)
     if row.state not in EDITABLE:
         raise Closed(row.state)
@@ -163,10 +165,10 @@ def submit(session: Session, *, user_id: str, draft_token: str, form: dict, now:
     row.birth_weight_g, row.weeks_at_birth = checked.number("birth_weight_g"), checked.number("weeks_at_birth")
     row.care_types, row.household = ",".join(checked.care_types), checked.text("household")
     row.consent_version, row.consent_at = config.consent_version, now
-    row.state, row.submitted_at, row.return_reason = "submitted", now, None
+    row.state, row.submitted_at, row.return_reason = ApplicationState.SUBMITTED, now, None
     row.decided_at = row.decided_by = None
     audit.record(session, actor="mother", action="application_submitted", subject=f"application:{row.id}", now=now,
-                 after={"state": "submitted", "consent_version": config.consent_version})
+                 after={"state": ApplicationState.SUBMITTED, "consent_version": config.consent_version})
     return Submitted(True, row)
 
 
@@ -192,7 +194,7 @@ def approve(session: Session, *, application_id: int, actor: str, now: datetime,
             config: ApplicationConfig) -> Application | None:
     """利用承認: a number of the 年度 and a period; she is told by a push. None when it is not waiting."""
     row = _locked(session, application_id)
-    if row is None or row.state != "submitted":
+    if row is None or row.state != ApplicationState.SUBMITTED:
         return None
     today = jst_today(now)
     year = fiscal_year(today)
@@ -207,14 +209,14 @@ def approve(session: Session, *, application_id: int, actor: str, now: datetime,
             break
         except IntegrityError:
             session.refresh(row)
-    row.state, row.decided_at, row.decided_by = "approved", now, actor
+    row.state, row.decided_at, row.decided_by = ApplicationState.APPROVED, now, actor
     row.valid_from, row.valid_until, row.updated_at = first.isoformat(), last.isoformat(), now
     number = approval_number(row, config)
     reminders.add(session, user_id=row.user_id, kind="application_approved", due_at=now, now=now,
                   plan_key=f"application:{row.id}:approved",
                   facts={"number": number, "first_date": first.isoformat(), "last_date": last.isoformat()})
     audit.record(session, actor=actor, action="application_approved", subject=f"application:{row.id}", now=now,
-                 before={"state": "submitted"}, after={"state": "approved", "number": number,
+                 before={"state": ApplicationState.SUBMITTED}, after={"state": ApplicationState.APPROVED, "number": number,
                                                        "period": [first.isoformat(), last.isoformat()]})
     return row
 
@@ -225,16 +227,17 @@ def send_back(session: Session, *, application_id: int, reason: str, actor: str,
     if not reason or len(reason) > MAX_REASON:
         raise ValueError("a reason of 1 to 200 characters")
     row = _locked(session, application_id)
-    if row is None or row.state != "submitted":
+    if row is None or row.state != ApplicationState.SUBMITTED:
         return None
-    row.state, row.return_reason, row.decided_at, row.decided_by, row.updated_at = "returned", reason, now, actor, now
+    row.state, row.return_reason = ApplicationState.RETURNED, reason
+    row.decided_at, row.decided_by, row.updated_at = now, actor, now
     returns = session.scalar(select(func.count()).select_from(Reminder).where(
         Reminder.plan_key.like(f"application:{row.id}:returned:%"))) or 0
     reminders.add(session, user_id=row.user_id, kind="application_returned", due_at=now, now=now,
                   plan_key=f"application:{row.id}:returned:{returns + 1}",
                   facts={"reason": reason})
     audit.record(session, actor=actor, action="application_returned", subject=f"application:{row.id}", now=now,
-                 before={"state": "submitted"}, after={"state": "returned", "reason": reason})
+                 before={"state": ApplicationState.SUBMITTED}, after={"state": ApplicationState.RETURNED, "reason": reason})
     return row
 
 
@@ -260,10 +263,11 @@ def view(row: Application, cipher: Cipher) -> View:
 
 def listing(session: Session, *, cipher: Cipher, limit: int = 300) -> list[View]:
     """Staff's list: submitted (waiting for a decision) first, oldest first; then the rest, newest first."""
-    order = {"submitted": 0, "returned": 1, "approved": 2, "withdrawn": 3}
-    rows = list(session.scalars(select(Application).where(Application.state != "draft")
+    order: dict[str, int] = {ApplicationState.SUBMITTED: 0, ApplicationState.RETURNED: 1,
+                             ApplicationState.APPROVED: 2, ApplicationState.WITHDRAWN: 3}
+    rows = list(session.scalars(select(Application).where(Application.state != ApplicationState.DRAFT)
                                 .order_by(Application.submitted_at.desc(), Application.id.desc()).limit(limit)))
-    rows.sort(key=lambda r: (order.get(r.state, 9), _sent(r) * (1 if r.state == "submitted" else -1)))
+    rows.sort(key=lambda r: (order.get(r.state, 9), _sent(r) * (1 if r.state == ApplicationState.SUBMITTED else -1)))
     return [view(row, cipher) for row in rows]
 
 
@@ -276,7 +280,7 @@ def standing(session: Session, *, user_ids: set[str], cipher: Cipher) -> dict[st
     """Each mother's application that staff and providers see beside a booking: her latest submitted or
     decided one (a draft is not an application yet)."""
     rows = session.scalars(select(Application).where(Application.user_id.in_(user_ids),
-                                                     Application.state.in_(("submitted", "approved", "returned")))
+                                                     Application.state.in_(SUBMITTED_OR_DECIDED))
                            .order_by(Application.submitted_at, Application.id))
     found = {}
     for row in rows:
@@ -287,7 +291,7 @@ def standing(session: Session, *, user_ids: set[str], cipher: Cipher) -> dict[st
 def states_of(session: Session, *, user_ids: set[str]) -> dict[str, str]:
     """Each mother's application state (her latest submitted or decided one), without reading a name."""
     rows = session.execute(select(Application.user_id, Application.state).where(
-        Application.user_id.in_(user_ids), Application.state.in_(("submitted", "approved", "returned")))
+        Application.user_id.in_(user_ids), Application.state.in_(SUBMITTED_OR_DECIDED))
         .order_by(Application.submitted_at, Application.id))
     return dict(rows.all())
 
@@ -311,10 +315,12 @@ def erase(session: Session, *, user_id: str, alias: str, now: datetime) -> dict:
     drafts = affected(session, delete(Application).where(Application.user_id == user_id,
                                                          Application.submitted_at.is_(None))
                       .execution_options(synchronize_session=False))
-    session.execute(update(Application).where(Application.user_id == user_id, Application.state == "submitted")
-                    .values(state="withdrawn").execution_options(synchronize_session=False))
-    session.execute(update(Application).where(Application.user_id == user_id, Application.state == "returned")
-                    .values(state="withdrawn").execution_options(synchronize_session=False))
+    session.execute(update(Application).where(Application.user_id == user_id,
+                                              Application.state == ApplicationState.SUBMITTED)
+                    .values(state=ApplicationState.WITHDRAWN).execution_options(synchronize_session=False))
+    session.execute(update(Application).where(Application.user_id == user_id,
+                                              Application.state == ApplicationState.RETURNED)
+                    .values(state=ApplicationState.WITHDRAWN).execution_options(synchronize_session=False))
     kept = affected(session, update(Application).where(Application.user_id == user_id).values(
         user_id=alias, sealed=None, baby_birth_date=None, birth_weight_g=None, weeks_at_birth=None, household=None,
         screening_id=None, return_reason=None, updated_at=now,
@@ -340,5 +346,5 @@ def counts_by_year(session: Session, *, year: int) -> dict:
     submitted = session.scalar(select(func.count()).select_from(Application).where(
         Application.submitted_at >= start, Application.submitted_at < end)) or 0
     approved = session.scalar(select(func.count()).select_from(Application).where(
-        Application.state == "approved", Application.approval_year == year)) or 0
+        Application.state == ApplicationState.APPROVED, Application.approval_year == year)) or 0
     return {"submitted": submitted, "approved": approved}

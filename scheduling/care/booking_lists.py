@@ -6,7 +6,9 @@ from datetime import date, timedelta
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from scheduling.care.care_bookings import OPEN
 from scheduling.store.models import CareBooking, Provider
+from scheduling.store.statuses import CareBookingStatus
 
 MAX_STAY = 31  # nights: no stay is longer, so older starts need not be looked at
 
@@ -24,7 +26,7 @@ def _query(provider_id: int | None) -> Select[CareBooking, Provider]:
 
 def waiting(session: Session, *, provider_id: int | None = None) -> list[Row]:
     """Requests waiting for staff, oldest request first."""
-    query = _query(provider_id).where(CareBooking.status == "requested").order_by(CareBooking.created_at,
+    query = _query(provider_id).where(CareBooking.status == CareBookingStatus.REQUESTED).order_by(CareBooking.created_at,
                                                                                   CareBooking.id)
     return [Row(*r) for r in session.execute(query).all()]
 
@@ -33,7 +35,7 @@ def on_days(session: Session, *, first: date, last: date, provider_id: int | Non
     """Bookings on (or, for stays, starting on) these days that are on: requested or confirmed."""
     query = (_query(provider_id).where(CareBooking.start_date >= first.isoformat(),
                                        CareBooking.start_date <= last.isoformat(),
-                                       CareBooking.status.in_(("requested", "confirmed")))
+                                       CareBooking.status.in_(OPEN))
              .order_by(CareBooking.start_date, CareBooking.slot, CareBooking.id))
     return [Row(*r) for r in session.execute(query).all()]
 
@@ -42,7 +44,7 @@ def staying(session: Session, *, day: date, provider_id: int | None = None) -> l
     """Stays in progress on `day`: begun on an earlier day, the check-out day not yet past."""
     query = (_query(provider_id).where(CareBooking.care_type == "short_stay", CareBooking.start_date < day.isoformat(),
                                        CareBooking.start_date >= (day - timedelta(days=MAX_STAY)).isoformat(),
-                                       CareBooking.status.in_(("requested", "confirmed")))
+                                       CareBooking.status.in_(OPEN))
              .order_by(CareBooking.start_date, CareBooking.id))
     return [Row(*r) for r in session.execute(query).all()
             if date.fromisoformat(r[0].start_date) + timedelta(days=r[0].nights) >= day]
@@ -50,7 +52,8 @@ def staying(session: Session, *, day: date, provider_id: int | None = None) -> l
 
 def to_close(session: Session, *, day: date, provider_id: int | None = None, limit: int = 100) -> list[Row]:
     """Confirmed bookings whose day has passed with neither 利用済み nor 不在 recorded, oldest first."""
-    query = (_query(provider_id).where(CareBooking.status == "confirmed", CareBooking.start_date < day.isoformat())
+    query = (_query(provider_id).where(CareBooking.status == CareBookingStatus.CONFIRMED,
+                                       CareBooking.start_date < day.isoformat())
              .order_by(CareBooking.start_date, CareBooking.id).limit(limit))
     return [Row(*r) for r in session.execute(query).all()]
 
@@ -58,7 +61,7 @@ def to_close(session: Session, *, day: date, provider_id: int | None = None, lim
 def requested_at(session: Session, *, provider_id: int, first: date, last: date) -> list[CareBooking]:
     """A provider's requests not yet confirmed that start between two days."""
     return list(session.scalars(select(CareBooking).where(
-        CareBooking.provider_id == provider_id, CareBooking.status == "requested",
+        CareBooking.provider_id == provider_id, CareBooking.status == CareBookingStatus.REQUESTED,
         CareBooking.start_date >= first.isoformat(), CareBooking.start_date <= last.isoformat())))
 
 

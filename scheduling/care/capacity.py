@@ -6,15 +6,14 @@ transaction racing for the same row waits for the first and re-checks the row as
 on SQLite writers queue for the one write lock. Several days (the nights of a stay) are taken in date
 order, so two stays never wait for each other in a cycle.
 """
-from typing import cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.store.models import CapacityCounter
 from scheduling.store.sql import affected, insert_ignoring_duplicates, run
 
-_COUNTERS = cast(Table, CapacityCounter.__table__)
+_COUNTERS = CapacityCounter.__table__
 # every booking takes places: prebuilt, on the session's connection
 _TAKE = (update(_COUNTERS)
          .where(_COUNTERS.c.resource == bindparam("r"), _COUNTERS.c.day == bindparam("d"),

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduling.care import capacity, history, providers
+from scheduling.care.problems import CareProblem
 from scheduling.city.booking_config import BookingConfig
 from scheduling.city.booking_config import Provider as ProviderConfig
 from scheduling.dates.calendar import at, jst_today, provider_open
@@ -22,9 +23,10 @@ from scheduling.rules.engine import ELIGIBLE, child_date, units
 from scheduling.store.models import CareBooking, Screening
 from scheduling.store.models import Provider as ProviderRow
 from scheduling.store.sql import existing
+from scheduling.store.statuses import CareBookingStatus
 
-OPEN = ("requested", "confirmed")          # holding places
-COUNTED = ("requested", "confirmed", "attended")   # counting against her caps
+OPEN = (CareBookingStatus.REQUESTED, CareBookingStatus.CONFIRMED)          # holding places
+COUNTED = (*OPEN, CareBookingStatus.ATTENDED)   # counting against her caps
 KIND = "care"
 
 
@@ -42,10 +44,10 @@ class Request:
 
 @dataclass(frozen=True)
 class Outcome:
-    """ok, or why not: full, closed, too_soon, too_far, one_open, not_eligible, no_provider."""
+    """ok, or why not (problem, see problems.py)."""
     ok: bool
     booking: CareBooking | None = None
-    problem: str | None = None
+    problem: CareProblem | None = None
     params: dict = field(default_factory=dict)
     reasons: tuple = ()              # the rule engine's reasons when not eligible
     repeated: bool = False           # the same request was made before: this is that booking
@@ -91,20 +93,20 @@ def check(session: Session, *, config: BookingConfig, rules: RuleSet, request: R
     policy = config.policy
     lead = policy.lead_days.get(request.care_type, 0)
     if request.start < today + timedelta(days=lead):
-        return Outcome(False, problem="too_soon", params={"days": lead})
+        return Outcome(False, problem=CareProblem.TOO_SOON, params={"days": lead})
     if request.start > today + timedelta(days=policy.book_ahead_days):
-        return Outcome(False, problem="too_far", params={"days": policy.book_ahead_days})
+        return Outcome(False, problem=CareProblem.TOO_FAR, params={"days": policy.book_ahead_days})
     if request.care_type == "short_stay" and not 1 <= request.nights <= policy.max_nights:
-        return Outcome(False, problem="nights", params={"most": policy.max_nights})
+        return Outcome(False, problem=CareProblem.NIGHTS, params={"most": policy.max_nights})
     if policy.one_open_booking and any(b.id != replacing for b in of_user(session, user_id=request.user_id,
                                                                           upcoming_from=today)):
-        return Outcome(False, problem="one_open")
+        return Outcome(False, problem=CareProblem.ONE_OPEN)
     decision = decide(rules, answers, on_date=request.start, nights=max(request.nights, 1),
                       existing_uses=uses_of(session, user_id=request.user_id, excluding=replacing),
                       provider=request.provider_key)
     result = decision.results.get(request.care_type)
     if result is None or result.status != ELIGIBLE:
-        return Outcome(False, problem="not_eligible", reasons=result.reasons if result else decision.reasons)
+        return Outcome(False, problem=CareProblem.NOT_ELIGIBLE, reasons=result.reasons if result else decision.reasons)
     return None
 
 
@@ -125,14 +127,14 @@ def request(session: Session, *, config: BookingConfig, rules: RuleSet, request:
                   if request.provider_key in (None, p.key) and provider_open(p, request.start)]
     version = rules.in_force(request.start)
     if version is None:  # not reached: check() finds her not eligible when no rules are in force
-        return Outcome(False, problem="not_eligible")
+        return Outcome(False, problem=CareProblem.NOT_ELIGIBLE)
     if version.providers_for(request.care_type):   # only where its own rules take her
         taking = decide(rules, answers, on_date=request.start, nights=max(request.nights, 1),
                         existing_uses=uses_of(session, user_id=request.user_id, excluding=replacing)
                         ).results[request.care_type].providers or ()
         candidates = [p for p in candidates if p.key in taking]
     if not candidates:
-        return Outcome(False, problem="closed")
+        return Outcome(False, problem=CareProblem.CLOSED)
     row_ids = providers.ids(session)
     for provider in candidates:
         if request.care_type == "home_visit" and request.slot not in provider.visit_times:
@@ -148,7 +150,7 @@ def request(session: Session, *, config: BookingConfig, rules: RuleSet, request:
                     start_date=request.start.isoformat(), nights=request.nights,
                     slot=request.slot if request.care_type == "home_visit" else "",
                     units=units(version, request.care_type, request.nights), babies=request.babies,
-                    status="requested", request_key=request.request_key, screening_id=screening_id,
+                    status=CareBookingStatus.REQUESTED, request_key=request.request_key, screening_id=screening_id,
                     created_at=now, updated_at=now)
                 session.add(booking)
                 session.flush()
@@ -159,14 +161,14 @@ def request(session: Session, *, config: BookingConfig, rules: RuleSet, request:
             if earlier is not None:
                 return Outcome(True, earlier, repeated=True)
             raise
-        history.record(session, kind=KIND, booking_id=booking.id, before=None, after="requested",
+        history.record(session, kind=KIND, booking_id=booking.id, before=None, after=CareBookingStatus.REQUESTED,
                        actor=history.MOTHER, now=now)
         _plan_day_before(session, config=config, booking=booking, now=now)
         return Outcome(True, booking)
     earlier = by_key(session, request_key=request.request_key)  # committed while we waited for the last bed
     if earlier is not None:
         return Outcome(True, earlier, repeated=True)
-    return Outcome(False, problem="full")
+    return Outcome(False, problem=CareProblem.FULL)
 
 
 class _Full(Exception):
@@ -189,13 +191,13 @@ def change(session: Session, *, config: BookingConfig, rules: RuleSet, booking_i
         return Outcome(True, earlier, repeated=True)
     old = _locked(session, booking_id)
     if old is None or old.user_id != user_id or old.status not in OPEN:
-        return Outcome(False, problem="gone")
+        return Outcome(False, problem=CareProblem.GONE)
     if now >= cancel_deadline(config, session, old):
-        return Outcome(False, problem="past_deadline", params=_provider_params(session, old))
+        return Outcome(False, problem=CareProblem.PAST_DEADLINE, params=_provider_params(session, old))
     outcome = request(session, config=config, rules=rules, request=new, answers=answers, now=now,
                       replacing=old.id)
     if outcome.ok and not outcome.repeated and outcome.booking is not None:
-        _release(session, booking=old, to="cancelled", actor=history.MOTHER, now=now,
+        _release(session, booking=old, to=CareBookingStatus.CANCELLED, actor=history.MOTHER, now=now,
                  note=f"changed to booking {outcome.booking.id}")
     return outcome
 
@@ -218,19 +220,19 @@ def cancel(session: Session, *, config: BookingConfig, booking_id: int, now: dat
     """Cancel: by her (only her own, only before the provider's deadline) or by staff (any time)."""
     booking = _locked(session, booking_id)
     if booking is None or (user_id is not None and booking.user_id != user_id) or booking.status not in OPEN:
-        return Outcome(False, booking, problem="gone")
+        return Outcome(False, booking, problem=CareProblem.GONE)
     if actor == history.MOTHER and now >= cancel_deadline(config, session, booking):
-        return Outcome(False, booking, problem="past_deadline", params=_provider_params(session, booking))
-    _release(session, booking=booking, to="cancelled", actor=actor, now=now, note=reason)
+        return Outcome(False, booking, problem=CareProblem.PAST_DEADLINE, params=_provider_params(session, booking))
+    _release(session, booking=booking, to=CareBookingStatus.CANCELLED, actor=actor, now=now, note=reason)
     booking.reason = reason
     return Outcome(True, booking)
 
 
 def confirm(session: Session, *, config: BookingConfig, booking_id: int, actor: str, now: datetime) -> Outcome:
     booking = _locked(session, booking_id)
-    if booking is None or booking.status != "requested":
-        return Outcome(False, booking, problem="gone")
-    _move(session, booking, "confirmed", actor, now)
+    if booking is None or booking.status != CareBookingStatus.REQUESTED:
+        return Outcome(False, booking, problem=CareProblem.GONE)
+    _move(session, booking, CareBookingStatus.CONFIRMED, actor, now)
     reminders.add(session, user_id=booking.user_id, kind="care_confirmed", due_at=now, now=now,
                   care_booking_id=booking.id,
                   facts={**_push_params(session, booking), "booking": booking.id, **_details(session, config, booking)})
@@ -240,9 +242,9 @@ def confirm(session: Session, *, config: BookingConfig, booking_id: int, actor: 
 def decline(session: Session, *, config: BookingConfig, booking_id: int, reason: str, actor: str,
             now: datetime) -> Outcome:
     booking = _locked(session, booking_id)
-    if booking is None or booking.status != "requested":
-        return Outcome(False, booking, problem="gone")
-    _release(session, booking=booking, to="declined", actor=actor, now=now, note=reason)
+    if booking is None or booking.status != CareBookingStatus.REQUESTED:
+        return Outcome(False, booking, problem=CareProblem.GONE)
+    _release(session, booking=booking, to=CareBookingStatus.DECLINED, actor=actor, now=now, note=reason)
     booking.reason = reason
     reminders.add(session, user_id=booking.user_id, kind="care_declined", due_at=now, now=now,
                   care_booking_id=booking.id,
@@ -253,8 +255,9 @@ def decline(session: Session, *, config: BookingConfig, booking_id: int, reason:
 def close(session: Session, *, booking_id: int, status: str, actor: str, now: datetime) -> Outcome:
     """After the day: attended or no_show (staff or the provider)."""
     booking = _locked(session, booking_id)
-    if status not in ("attended", "no_show") or booking is None or booking.status != "confirmed":
-        return Outcome(False, booking, problem="gone")
+    if (status not in (CareBookingStatus.ATTENDED, CareBookingStatus.NO_SHOW) or booking is None
+            or booking.status != CareBookingStatus.CONFIRMED):
+        return Outcome(False, booking, problem=CareProblem.GONE)
     _move(session, booking, status, actor, now)
     return Outcome(True, booking)
 

@@ -1,15 +1,14 @@
 """The history of every booking: each change of state, who made it, when, and why."""
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from scheduling.store.models import BookingChange
 from scheduling.store.sql import run
 
 MOTHER, SYSTEM = "mother", "system"
-_RECORD = insert(cast(Table, BookingChange.__table__))
+_RECORD = insert(BookingChange.__table__)
 
 
 def record(session: Session, *, kind: str, booking_id: int, before: str | None, after: str, actor: str,

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from scheduling.consult import consults
 from scheduling.family import calls, mothers
+from scheduling.family.statuses import CallStatus, MotherStatus
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,10 @@ class ConsultDesk:
     def open_call(self) -> int | None:
         """The id of her registration whose 32-week call is still open (to answer the notice from the menu)."""
         row = mothers.current(self.session, user_id=self.user_id)
-        if row is None or row.status != "pregnant":
+        if row is None or row.status != MotherStatus.PREGNANT:
             return None
         call = calls.of_mother(self.session, mother_id=row.id)
-        return row.id if call is not None and call.status == "open" else None
+        return row.id if call is not None and call.status == CallStatus.OPEN else None
 
     def save_call_phone(self, mother_id: int, phone: str) -> bool:
         row = mothers.current(self.session, user_id=self.user_id)

@@ -19,16 +19,19 @@ from sqlalchemy.orm import Session
 
 from scheduling import staff_needs
 from scheduling.care import care_bookings, providers
+from scheduling.care.problems import CareProblem
 from scheduling.city.booking_config import BookingConfig
 from scheduling.city.booking_config import Provider as ProviderConfig
 from scheduling.classes import classes
 from scheduling.classes.classes import Mother
 from scheduling.dates.calendar import jst_today, provider_open
 from scheduling.family import mothers, screenings
+from scheduling.family.statuses import MotherStatus
 from scheduling.rules import Fee, Reason, RuleSet, Use, decide, fee_for, total_fee
 from scheduling.rules.engine import ELIGIBLE, fee_unit, household_for, units
 from scheduling.store.models import CareBooking, ClassBooking
 from scheduling.store.models import Provider as ProviderRow
+from scheduling.store.statuses import ClassBookingStatus
 
 KEY_NAMESPACE = uuid.UUID("0b7f3c1e-9a44-4c52-8e0f-5d1f6a2b7c90")
 
@@ -187,9 +190,9 @@ class Desk:
 
     def known(self) -> Known:
         registered = self._registration
-        if registered is not None and registered.status == "pregnant" and registered.due_date:
+        if registered is not None and registered.status == MotherStatus.PREGNANT and registered.due_date:
             return Known("pregnant", due_date=_day(registered.due_date), first_baby=registered.first_baby)
-        if registered is not None and registered.status == "mother" and registered.birth_date:
+        if registered is not None and registered.status == MotherStatus.MOTHER and registered.birth_date:
             return Known("born", due_date=_day(registered.due_date), birth_date=_day(registered.birth_date),
                          first_baby=registered.first_baby)
         answers = self.answers() or {}
@@ -228,10 +231,10 @@ class Desk:
     def care_days(self, care_type: str, provider_key: str | None = None, *, replacing: int | None = None) -> Days:
         """Days from the lead time to the horizon with room, on which the rules let her start."""
         if self._one_open(replacing):
-            return Days((), "one_open")
+            return Days((), CareProblem.ONE_OPEN)
         answers = self.answers()
         if answers is None:
-            return Days((), "no_screening")
+            return Days((), CareProblem.NO_SCREENING)
         first, last = self.window(care_type)
         allowed = self._allowed(care_type)
         if provider_key is None and allowed is not None:   # anywhere: the days at a provider that takes her
@@ -239,15 +242,16 @@ class Desk:
             days = tuple(sorted({d for f in found for d in f.days}))
             if days:
                 return Days(days)
-            return next((f for f in found if f.problem == "not_eligible"), Days((), "full"))
+            return next((f for f in found if f.problem == CareProblem.NOT_ELIGIBLE), Days((), CareProblem.FULL))
         room = providers.open_days(self.session, config=self.config, care_type=care_type,
                                    provider_key=provider_key, first=first, last=last)
         if not room:
-            return Days((), "full")
+            return Days((), CareProblem.FULL)
         days = tuple(d.day for d in room
                      if self._result(care_type, d.day, 1, replacing, provider_key).status == ELIGIBLE)
         if not days:
-            return Days((), "not_eligible", self._result(care_type, room[0].day, 1, replacing, provider_key).reasons)
+            reasons = self._result(care_type, room[0].day, 1, replacing, provider_key).reasons
+            return Days((), CareProblem.NOT_ELIGIBLE, reasons)
         return Days(days)
 
     def visit_times(self, provider_key: str | None, day: date) -> list[str]:
@@ -308,7 +312,7 @@ class Desk:
         (the old one stays until the new one is secured)."""
         screening, answers = self._screening, self.answers()
         if screening is None or answers is None:
-            return Result(False, "no_screening")
+            return Result(False, CareProblem.NO_SCREENING)
         request = care_bookings.Request(
             user_id=self.user_id, care_type=care_type, start=day, request_key=self._key("care", token),
             provider_key=provider_key, nights=nights, slot=slot, babies=_babies(answers))
@@ -421,7 +425,7 @@ class Desk:
     def _class_view(self, booking: ClassBooking | Row, row: classes.SessionRow) -> ClassView:
         """The view of a booking and its session (`classes.booking_row` is both in one row)."""
         position = None
-        if booking.status == "waiting":
+        if booking.status == ClassBookingStatus.WAITING:
             line = [b.id for b in classes.waiting_line(self.session, session_id=booking.session_id)]
             position = line.index(booking.id) + 1 if booking.id in line else None
         return ClassView(booking.id, booking.session_id, row.title, date.fromisoformat(row.day), row.start, row.end,

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from scheduling.city.pregnancy_config import PregnancyConfig
 from scheduling.family import calls, link_codes, mothers
+from scheduling.family.statuses import MotherStatus
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Registration:
 @dataclass(frozen=True)
 class Linked:
     """linked, wrong, expired, used, locked (then minutes to wait)."""
-    status: str
+    status: link_codes.RedeemStatus
     minutes: int = 0
 
 
@@ -44,12 +45,12 @@ class FamilyDesk:
     def recently_ended(self) -> bool:
         """Her latest pregnancy ended within the last year: the chat words things gently."""
         row = mothers.latest(self.session, user_id=self.user_id)
-        return bool(row and row.status == "ended" and row.ended_on
+        return bool(row and row.status == MotherStatus.ENDED and row.ended_on
                     and (self.now.date() - date.fromisoformat(row.ended_on)).days <= 366)
 
     def register_pregnancy(self, *, due_date: date, babies: int, first_baby: bool | None) -> Registration:
         existing = mothers.current(self.session, user_id=self.user_id)
-        if existing is not None and existing.status == "pregnant":
+        if existing is not None and existing.status == MotherStatus.PREGNANT:
             mothers.change_dates(self.session, config=self.config, mother=existing, now=self.now,
                                  due_date=due_date, babies=babies)
         else:
@@ -71,14 +72,14 @@ class FamilyDesk:
 
     def change_due_date(self, due_date: date) -> Registration | None:
         row = mothers.current(self.session, user_id=self.user_id)
-        if row is None or row.status != "pregnant":
+        if row is None or row.status != MotherStatus.PREGNANT:
             return None
         mothers.change_dates(self.session, config=self.config, mother=row, now=self.now, due_date=due_date)
         return self.registration()
 
     def end_pregnancy(self) -> bool:
         row = mothers.current(self.session, user_id=self.user_id)
-        if row is None or row.status != "pregnant":
+        if row is None or row.status != MotherStatus.PREGNANT:
             return False
         mothers.end_pregnancy(self.session, mother=row, actor="mother", now=self.now)
         return True

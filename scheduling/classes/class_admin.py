@@ -16,14 +16,16 @@ from sqlalchemy.orm import Session
 from scheduling.care import capacity, history
 from scheduling.city.booking_config import BookingConfig
 from scheduling.classes import classes
+from scheduling.classes.statuses import SessionStatus
 from scheduling.dates.calendar import jst_today
 from scheduling.family import mothers
 from scheduling.messaging import reminders
 from scheduling.store import audit
 from scheduling.store.models import ClassBooking, ClassSession, Mother
+from scheduling.store.statuses import ClassBookingStatus
 
-PARTICIPATING = ("booked", "requested", "offered", "attended", "no_show")   # on the participant list
-ATTENDANCE = ("attended", "no_show")
+ATTENDANCE = (ClassBookingStatus.ATTENDED, ClassBookingStatus.NO_SHOW)
+PARTICIPATING = (*classes.HOLDING, *ATTENDANCE)   # on the participant list
 
 
 class ClassAdminError(ValueError):
@@ -66,9 +68,9 @@ def sessions(session: Session, *, first: date, last: date | None = None) -> list
     def persons(session_id: int, *statuses: str) -> int:
         return sum(int(counts.get((session_id, s), (0, 0))[1] or 0) for s in statuses)
 
-    return [SessionInfo(row, persons(row.id, *classes.HOLDING), counts.get((row.id, "waiting"), (0, 0))[0],
-                        persons(row.id, "waiting"),
-                        any((row.id, s) in counts for s in ("attended", "no_show"))) for row in rows]
+    return [SessionInfo(row, persons(row.id, *classes.HOLDING), counts.get((row.id, ClassBookingStatus.WAITING), (0, 0))[0],
+                        persons(row.id, ClassBookingStatus.WAITING),
+                        any((row.id, s) in counts for s in ATTENDANCE)) for row in rows]
 
 
 def info(session: Session, *, session_id: int) -> SessionInfo | None:
@@ -91,7 +93,7 @@ def create(session: Session, *, config: BookingConfig, class_key: str, day: date
     if taken is not None:
         raise ClassAdminError("same_day", session_id=taken.id)
     row = ClassSession(class_key=class_key, day=day.isoformat(), start=start, end=end, title=source.title,
-                       place=place.strip(), capacity=capacity_persons, status="scheduled")
+                       place=place.strip(), capacity=capacity_persons, status=SessionStatus.SCHEDULED)
     session.add(row)
     session.flush()
     audit.record(session, actor=actor, action="class_session_created", subject=f"class_session:{row.id}", now=now,
@@ -104,7 +106,7 @@ def edit(session: Session, *, config: BookingConfig, session_id: int, start: str
     """Change a coming session's time, place or capacity. The capacity cannot go below the places
     taken; places it adds go to the waiting list in turn."""
     row = session.get(ClassSession, session_id)
-    if row is None or row.status != "scheduled":
+    if row is None or row.status != SessionStatus.SCHEDULED:
         raise ClassAdminError("gone")
     _check(day=date.fromisoformat(row.day), start=start, end=end, capacity_persons=capacity_persons, place=place,
            now=now)
@@ -126,13 +128,13 @@ def cancel(session: Session, *, config: BookingConfig, session_id: int, reason: 
     """Cancel the session: every booking and waiting-list entry is cancelled (places freed, their
     reminders stopped) and each of those mothers gets one push. Returns the number of pushes."""
     row = session.get(ClassSession, session_id)
-    if row is None or row.status != "scheduled":
+    if row is None or row.status != SessionStatus.SCHEDULED:
         raise ClassAdminError("gone")
     open_bookings = list(session.scalars(select(ClassBooking).where(ClassBooking.session_id == row.id,
                                                                     ClassBooking.status.in_(classes.OPEN))
                                          .order_by(ClassBooking.id)))
     before = {**_facts(row), "bookings": len(open_bookings)}
-    row.status = "cancelled"   # first, so that freed places are not offered to the waiting list
+    row.status = SessionStatus.CANCELLED   # first, so that freed places are not offered to the waiting list
     session.flush()
     told = set()
     for booking in open_bookings:
@@ -145,7 +147,7 @@ def cancel(session: Session, *, config: BookingConfig, session_id: int, reason: 
                       class_booking_id=booking.id,
                       facts={"date": row.day, "title": row.title})
     audit.record(session, actor=actor, action="class_session_cancelled", subject=f"class_session:{row.id}",
-                 now=now, before=before, after={"status": "cancelled", "reason": reason, "pushes": len(told)})
+                 now=now, before=before, after={"status": SessionStatus.CANCELLED, "reason": reason, "pushes": len(told)})
     return len(told)
 
 
@@ -164,7 +166,7 @@ def waiting_list(session: Session, *, session_id: int) -> list[Participant]:
 def mark_attendance(session: Session, *, booking_id: int, status: str, actor: str, now: datetime) -> ClassBooking:
     """On the day or after: attended or no_show (a mistake can be corrected the same way)."""
     booking = session.get(ClassBooking, booking_id)
-    if status not in ATTENDANCE or booking is None or booking.status not in ("booked", *ATTENDANCE):
+    if status not in ATTENDANCE or booking is None or booking.status not in (ClassBookingStatus.BOOKED, *ATTENDANCE):
         raise ClassAdminError("gone")
     row = session.get_one(ClassSession, booking.session_id)
     if date.fromisoformat(row.day) > jst_today(now):
@@ -183,17 +185,17 @@ def mark_attendance(session: Session, *, booking_id: int, status: str, actor: st
 def confirm_request(session: Session, *, booking_id: int, actor: str, now: datetime) -> ClassBooking:
     """A class that the city confirms: her request becomes a place, and she is told by push."""
     booking = classes.locked(session, booking_id)
-    if booking is None or booking.status != "requested":
+    if booking is None or booking.status != ClassBookingStatus.REQUESTED:
         raise ClassAdminError("gone")
     row = session.get_one(ClassSession, booking.session_id)
-    history.record(session, kind=classes.KIND, booking_id=booking.id, before="requested", after="booked",
-                   actor=actor, now=now)
-    booking.status, booking.updated_at = "booked", now
+    history.record(session, kind=classes.KIND, booking_id=booking.id, before=ClassBookingStatus.REQUESTED,
+                   after=ClassBookingStatus.BOOKED, actor=actor, now=now)
+    booking.status, booking.updated_at = ClassBookingStatus.BOOKED, now
     reminders.add(session, user_id=booking.user_id, kind="class_confirmed", due_at=now, now=now,
                   class_booking_id=booking.id,
                   facts={"date": row.day, "title": row.title, "start": row.start, "place": row.place})
     audit.record(session, actor=actor, action="class_confirmed", subject=f"class_booking:{booking.id}", now=now,
-                 before={"status": "requested"}, after={"status": "booked"})
+                 before={"status": ClassBookingStatus.REQUESTED}, after={"status": ClassBookingStatus.BOOKED})
     return booking
 
 

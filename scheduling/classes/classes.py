@@ -6,30 +6,32 @@ an offer takes the freed places at once, in the same transaction that frees them
 """
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import cast
 
-from sqlalchemy import Row, String, Table, and_, bindparam, func, literal, select, update
+from sqlalchemy import Row, String, and_, bindparam, func, literal, select, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduling.care import capacity, history
 from scheduling.city.booking_config import BookingConfig, ParentClass
+from scheduling.classes.problems import ClassProblem
+from scheduling.classes.statuses import SessionStatus
 from scheduling.dates.calendar import JST, after_quiet_hours, at, class_dates, jst_today
 from scheduling.messaging import reminders
 from scheduling.rules.periods import add_months, pregnancy_week
 from scheduling.store.models import CapacityCounter, ClassBooking, ClassSession
 from scheduling.store.sql import insert_ignoring_duplicates, run
+from scheduling.store.statuses import ClassBookingStatus
 
 KIND = "class"
-HOLDING = ("booked", "requested", "offered")   # statuses that hold places
-OPEN = ("booked", "requested", "waiting", "offered")
+HOLDING = (ClassBookingStatus.BOOKED, ClassBookingStatus.REQUESTED, ClassBookingStatus.OFFERED)   # hold places
+OPEN = (*HOLDING, ClassBookingStatus.WAITING)
 PLAN_AHEAD = timedelta(days=400)
 SessionRow = ClassSession | Row   # a session as an ORM object, or as the columns the chat reads of it
 
 # The chat reads these on every tap of the class dialog: prebuilt Core statements of the columns it needs.
 _SESSIONS, _COUNTERS = ClassSession.__table__, CapacityCounter.__table__
-_BOOKINGS = cast(Table, ClassBooking.__table__)
+_BOOKINGS = ClassBooking.__table__
 _SESSION_COLUMNS = (_SESSIONS.c.id, _SESSIONS.c.class_key, _SESSIONS.c.day, _SESSIONS.c.start, _SESSIONS.c.end,
                     _SESSIONS.c.title, _SESSIONS.c.place, _SESSIONS.c.capacity, _SESSIONS.c.status)
 _SESSION = select(*_SESSION_COLUMNS).where(_SESSIONS.c.id == bindparam("session"))
@@ -78,10 +80,10 @@ class Mother:
 
 @dataclass(frozen=True)
 class Outcome:
-    """ok, or why not: full, not_open, closed, not_for_her, already, gone, past_deadline, expired."""
+    """ok, or why not (problem, see problems.py)."""
     ok: bool
     booking: ClassBooking | None = None
-    problem: str | None = None
+    problem: ClassProblem | None = None
     params: dict = field(default_factory=dict)
     repeated: bool = False
 
@@ -94,7 +96,7 @@ def sync(session: Session, *, config: BookingConfig, today: date) -> None:
     """Create the sessions of the coming year from the file. A session that exists is left as it is:
     once created, staff own it (time, place, capacity, cancellation) in the admin panel."""
     rows = [dict(class_key=c.key, day=d.isoformat(), start=c.start, end=c.end, title=c.title, place=c.place,
-                 capacity=c.capacity, status="scheduled")
+                 capacity=c.capacity, status=SessionStatus.SCHEDULED)
             for c in config.classes for d in class_dates(c, today, today + PLAN_AHEAD)]
     for chunk in range(0, len(rows), 500):
         insert_ignoring_duplicates(session, ClassSession.__table__, rows[chunk:chunk + 500], key=None)
@@ -158,8 +160,8 @@ def book(session: Session, *, config: BookingConfig, session_id: int, user_id: s
         return problem
     assert row is not None and source is not None
     if mother is not None and not fits(source, mother, date.fromisoformat(row.day))[0]:
-        return Outcome(False, problem="not_for_her")
-    status = "requested" if source.requires_confirmation else "booked"
+        return Outcome(False, problem=ClassProblem.NOT_FOR_HER)
+    status = ClassBookingStatus.REQUESTED if source.requires_confirmation else ClassBookingStatus.BOOKED
     try:
         with session.begin_nested():
             if not capacity.take(session, resource=resource(row.id), places=[(row.day, "", row.capacity)],
@@ -167,7 +169,7 @@ def book(session: Session, *, config: BookingConfig, session_id: int, user_id: s
                 earlier = _by_key(session, request_key)  # committed while we waited for the last places
                 if earlier is not None:
                     return Outcome(True, earlier, repeated=True)
-                return Outcome(False, problem="full", params={"free": free_places(session, row)})
+                return Outcome(False, problem=ClassProblem.FULL, params={"free": free_places(session, row)})
             booking = _insert(session, row, user_id, party, status, request_key, now)
     except IntegrityError:
         return _already(session, request_key, row.id, user_id)
@@ -186,7 +188,7 @@ def join_waitlist(session: Session, *, config: BookingConfig, session_id: int, u
     assert row is not None
     try:
         with session.begin_nested():
-            booking = _insert(session, row, user_id, party, "waiting", request_key, now)
+            booking = _insert(session, row, user_id, party, ClassBookingStatus.WAITING, request_key, now)
     except IntegrityError:
         return _already(session, request_key, row.id, user_id)
     position = waiting_count(session, session_id=row.id)
@@ -197,7 +199,7 @@ def join_waitlist(session: Session, *, config: BookingConfig, session_id: int, u
 
 def waiting(session: Session, *, session_id: int) -> list[ClassBooking]:
     return list(session.scalars(select(ClassBooking).where(ClassBooking.session_id == session_id,
-                                                           ClassBooking.status == "waiting")
+                                                           ClassBooking.status == ClassBookingStatus.WAITING)
                                 .order_by(ClassBooking.created_at, ClassBooking.id)))
 
 
@@ -224,12 +226,12 @@ def cancel(session: Session, *, config: BookingConfig, booking_id: int, now: dat
     """Her own (until the class's deadline), or by staff; freed places go to the waiting list."""
     booking = locked(session, booking_id)
     if booking is None or (user_id is not None and booking.user_id != user_id) or booking.status not in OPEN:
-        return Outcome(False, booking, problem="gone")
+        return Outcome(False, booking, problem=ClassProblem.GONE)
     row = _session_of(session, booking.session_id)
-    if actor == history.MOTHER and booking.status != "waiting" and now >= cancel_deadline(config, row):
-        return Outcome(False, booking, problem="past_deadline")
+    if actor == history.MOTHER and booking.status != ClassBookingStatus.WAITING and now >= cancel_deadline(config, row):
+        return Outcome(False, booking, problem=ClassProblem.PAST_DEADLINE)
     freed = booking.status in HOLDING  # leaving the waiting list frees no place
-    _leave(session, booking, "cancelled", actor, now, reason)
+    _leave(session, booking, ClassBookingStatus.CANCELLED, actor, now, reason)
     if freed:
         offer_freed(session, config=config, session_id=row.id, now=now)
     return Outcome(True, booking)
@@ -246,7 +248,7 @@ def offer_freed(session: Session, *, config: BookingConfig, session_id: int, now
     """Offer free places to the waiting list in turn (the first in line whose party fits), each held
     for the city's hold time: the places are taken now, so nobody else can have them meanwhile."""
     row = session_row(session, session_id)
-    if row is None or row.status != "scheduled" or date.fromisoformat(row.day) <= jst_today(now):
+    if row is None or row.status != SessionStatus.SCHEDULED or date.fromisoformat(row.day) <= jst_today(now):
         return []
     return _offer_in_turn(session, config, row, now)
 
@@ -270,8 +272,8 @@ def _offer_in_turn(session: Session, config: BookingConfig, row: Row, now: datet
         if not taken:  # someone else moved this entry meanwhile: give the places back
             capacity.give_back(session, resource=resource(row.id), places=[(row.day, "")], count=entry.party)
             continue
-        history.record(session, kind=KIND, booking_id=entry.id, before="waiting", after="offered",
-                       actor=history.SYSTEM, now=now)
+        history.record(session, kind=KIND, booking_id=entry.id, before=ClassBookingStatus.WAITING,
+                       after=ClassBookingStatus.OFFERED, actor=history.SYSTEM, now=now)
         reminders.add(session, user_id=entry.user_id, kind="class_offer", due_at=now, now=now,
                       class_booking_id=entry.id,
                       facts={**_params(row), "class_booking": entry.id, "until": _clock(hold_until)})
@@ -284,8 +286,8 @@ def accept_offer(session: Session, *, config: BookingConfig, booking_id: int, us
     """Her place, if she answers while it is held for her; a second tap is the same answer."""
     booking = session.get(ClassBooking, booking_id)
     if booking is None or booking.user_id != user_id:
-        return Outcome(False, problem="gone")
-    if booking.status in ("booked", "requested"):
+        return Outcome(False, problem=ClassProblem.GONE)
+    if booking.status in (ClassBookingStatus.BOOKED, ClassBookingStatus.REQUESTED):
         return Outcome(True, booking, repeated=True)
     row = _session_of(session, booking.session_id)
     source = config.parent_class(row.class_key)
@@ -293,10 +295,10 @@ def accept_offer(session: Session, *, config: BookingConfig, booking_id: int, us
     accepted = run(session, _ACCEPT, {"booking": booking_id, "to": status, "at": now}).rowcount
     session.refresh(booking)
     if not accepted:
-        if booking.status in ("booked", "requested"):  # her other tap got there first
+        if booking.status in (ClassBookingStatus.BOOKED, ClassBookingStatus.REQUESTED):  # her other tap got there first
             return Outcome(True, booking, repeated=True)
-        return Outcome(False, booking, problem="expired")
-    history.record(session, kind=KIND, booking_id=booking.id, before="offered", after=status,
+        return Outcome(False, booking, problem=ClassProblem.EXPIRED)
+    history.record(session, kind=KIND, booking_id=booking.id, before=ClassBookingStatus.OFFERED, after=status,
                    actor=history.MOTHER, now=now)
     _plan_day_before(session, config=config, row=row, booking=booking, now=now)
     return Outcome(True, booking)
@@ -305,16 +307,16 @@ def accept_offer(session: Session, *, config: BookingConfig, booking_id: int, us
 def decline_offer(session: Session, *, config: BookingConfig, booking_id: int, user_id: str,
                   now: datetime) -> Outcome:
     booking = locked(session, booking_id)
-    if booking is None or booking.user_id != user_id or booking.status != "offered":
-        return Outcome(False, booking, problem="gone")
-    _leave(session, booking, "cancelled", history.MOTHER, now, "declined the offer")
+    if booking is None or booking.user_id != user_id or booking.status != ClassBookingStatus.OFFERED:
+        return Outcome(False, booking, problem=ClassProblem.GONE)
+    _leave(session, booking, ClassBookingStatus.CANCELLED, history.MOTHER, now, "declined the offer")
     offer_freed(session, config=config, session_id=booking.session_id, now=now)
     return Outcome(True, booking)
 
 
 def expire_offers(session: Session, *, config: BookingConfig, now: datetime, limit: int = 100) -> int:
     """Offers nobody answered in time: the places go to the next in line."""
-    due = list(session.scalars(select(ClassBooking).where(ClassBooking.status == "offered",
+    due = list(session.scalars(select(ClassBooking).where(ClassBooking.status == ClassBookingStatus.OFFERED,
                                                           ClassBooking.hold_until <= now).limit(limit)))
     count = 0
     for booking in due:
@@ -324,8 +326,8 @@ def expire_offers(session: Session, *, config: BookingConfig, now: datetime, lim
         count += 1
         row = _session_of(session, booking.session_id)
         capacity.give_back(session, resource=resource(row.id), places=[(row.day, "")], count=booking.party)
-        history.record(session, kind=KIND, booking_id=booking.id, before="offered", after="expired",
-                       actor=history.SYSTEM, now=now)
+        history.record(session, kind=KIND, booking_id=booking.id, before=ClassBookingStatus.OFFERED,
+                       after=ClassBookingStatus.EXPIRED, actor=history.SYSTEM, now=now)
         reminders.cancel_for(session, class_booking_id=booking.id)
         offer_freed(session, config=config, session_id=row.id, now=now)
     return count
@@ -361,11 +363,12 @@ def _open_session(session: Session, config: BookingConfig, session_id: int,
                   now: datetime) -> tuple[Row | None, ParentClass | None, Outcome | None]:
     row = session_row(session, session_id)
     source = config.parent_class(row.class_key) if row else None
-    if row is None or source is None or row.status != "scheduled" or date.fromisoformat(row.day) <= jst_today(now):
-        return row, source, Outcome(False, problem="closed")
+    if (row is None or source is None or row.status != SessionStatus.SCHEDULED
+            or date.fromisoformat(row.day) <= jst_today(now)):
+        return row, source, Outcome(False, problem=ClassProblem.CLOSED)
     opens = date.fromisoformat(row.day) - timedelta(days=source.opens_days_before)
     if jst_today(now) < opens:
-        return row, source, Outcome(False, problem="not_open", params={"date": opens.isoformat()})
+        return row, source, Outcome(False, problem=ClassProblem.NOT_OPEN, params={"date": opens.isoformat()})
     return row, source, None
 
 
@@ -399,7 +402,7 @@ def _already(session: Session, request_key: str, session_id: int, user_id: str) 
     existing = session.scalars(select(ClassBooking).where(ClassBooking.session_id == session_id,
                                                           ClassBooking.user_id == user_id,
                                                           ClassBooking.status.in_(OPEN))).first()
-    return Outcome(False, existing, problem="already")
+    return Outcome(False, existing, problem=ClassProblem.ALREADY)
 
 
 def _leave(session: Session, booking: ClassBooking, to: str, actor: str, now: datetime, note: str | None) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from scheduling.consult.statuses import AlertStatus
 from scheduling.store import audit
 from scheduling.store.models import SafetyAlert
 from scheduling.store.sql import affected
@@ -19,7 +20,7 @@ UNREAD_WORDS = "unread_words"
 def raise_alert(session: Session, *, user_id: str, category: str, label: str, body: str, matched: str,
                 now: datetime, source_event_id: int | None = None) -> SafetyAlert:
     alert = SafetyAlert(user_id=user_id, category=category, label=label[:80], body=body[:MAX_BODY],
-                        matched=matched[:200], at=now, status="open", source_event_id=source_event_id)
+                        matched=matched[:200], at=now, status=AlertStatus.OPEN, source_event_id=source_event_id)
     session.add(alert)
     session.flush()
     return alert
@@ -27,20 +28,20 @@ def raise_alert(session: Session, *, user_id: str, category: str, label: str, bo
 
 def open_alerts(session: Session, *, limit: int = 100) -> list[SafetyAlert]:
     """Unhandled urgent items, the oldest first: the one waiting longest is the most urgent."""
-    return list(session.scalars(select(SafetyAlert).where(SafetyAlert.status == "open",
+    return list(session.scalars(select(SafetyAlert).where(SafetyAlert.status == AlertStatus.OPEN,
                                                           SafetyAlert.category != UNREAD_WORDS)
                                 .order_by(SafetyAlert.at, SafetyAlert.id).limit(limit)))
 
 
 def words_to_read(session: Session, *, limit: int = 100) -> list[SafetyAlert]:
     """Words of hers nothing understood, not yet read by staff, the oldest first."""
-    return list(session.scalars(select(SafetyAlert).where(SafetyAlert.status == "open",
+    return list(session.scalars(select(SafetyAlert).where(SafetyAlert.status == AlertStatus.OPEN,
                                                           SafetyAlert.category == UNREAD_WORDS)
                                 .order_by(SafetyAlert.at, SafetyAlert.id).limit(limit)))
 
 
 def handled(session: Session, *, limit: int = 30) -> list[SafetyAlert]:
-    return list(session.scalars(select(SafetyAlert).where(SafetyAlert.status == "handled")
+    return list(session.scalars(select(SafetyAlert).where(SafetyAlert.status == AlertStatus.HANDLED)
                                 .order_by(SafetyAlert.handled_at.desc()).limit(limit)))
 
 
@@ -53,11 +54,11 @@ def mark_handled(session: Session, *, alert_id: int, staff: str, note: str, now:
     if not note:
         raise ValueError("a note is required")
     alert = session.scalars(select(SafetyAlert).where(SafetyAlert.id == alert_id).with_for_update()).first()
-    if alert is None or alert.status != "open":
+    if alert is None or alert.status != AlertStatus.OPEN:
         raise LookupError(alert_id)
-    alert.status, alert.handled_by, alert.handled_at, alert.note = "handled", staff, now, note[:2000]
+    alert.status, alert.handled_by, alert.handled_at, alert.note = AlertStatus.HANDLED, staff, now, note[:2000]
     audit.record(session, actor=staff, action="alert_handled", subject=f"alert:{alert.id}", now=now,
-                 before={"status": "open"}, after={"status": "handled", "category": alert.category})
+                 before={"status": AlertStatus.OPEN}, after={"status": AlertStatus.HANDLED, "category": alert.category})
     return alert
 
 

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from scheduling.consult.statuses import CaseStatus
 from scheduling.dates.calendar import JST
 from scheduling.messaging import reminders
 from scheduling.store import audit
@@ -34,7 +35,7 @@ class Opened:
 
 def open_of(session: Session, *, user_id: str) -> ConsultCase | None:
     return session.scalars(select(ConsultCase).where(ConsultCase.user_id == user_id,
-                                                     ConsultCase.status == "open")).first()
+                                                     ConsultCase.status == CaseStatus.OPEN)).first()
 
 
 def open_case(session: Session, *, user_id: str, topic: str, answer_by: str, now: datetime, source: str = "menu",
@@ -49,7 +50,7 @@ def open_case(session: Session, *, user_id: str, topic: str, answer_by: str, now
             existing.answer_by, existing.time_band, existing.phone = "phone", time_band, phone or existing.phone
         return Opened(existing, False)
     case = ConsultCase(user_id=user_id, topic=topic, answer_by=answer_by, time_band=time_band, phone=phone,
-                       source=source, status="open", opened_at=now)
+                       source=source, status=CaseStatus.OPEN, opened_at=now)
     session.add(case)
     session.flush()
     return Opened(case, True)
@@ -80,7 +81,7 @@ def reply(session: Session, *, case_id: int, staff: str, body: str, now: datetim
     if not body or len(body) > MAX_REPLY:
         raise ValueError("a reply needs 1 to 2,000 characters")
     case = _locked(session, case_id)
-    if case is None or case.status != "open" or case.user_id.startswith("deleted:"):
+    if case is None or case.status != CaseStatus.OPEN or case.user_id.startswith("deleted:"):
         raise LookupError(case_id)
     message = ConsultMessage(case_id=case.id, author=staff, kind="text", body=body, at=now)
     session.add(message)
@@ -109,11 +110,11 @@ def close(session: Session, *, case_id: int, staff: str, category: str, now: dat
     if category not in CLOSE_CATEGORIES:
         raise ValueError(f"unknown category {category!r}")
     case = _locked(session, case_id)
-    if case is None or case.status != "open":
+    if case is None or case.status != CaseStatus.OPEN:
         raise LookupError(case_id)
-    case.status, case.category, case.closed_at, case.closed_by = "closed", category, now, staff
+    case.status, case.category, case.closed_at, case.closed_by = CaseStatus.CLOSED, category, now, staff
     audit.record(session, actor=staff, action="consult_closed", subject=f"consult:{case.id}", now=now,
-                 before={"status": "open"}, after={"status": "closed", "category": category})
+                 before={"status": CaseStatus.OPEN}, after={"status": CaseStatus.CLOSED, "category": category})
     return case
 
 
@@ -126,11 +127,11 @@ def thread(session: Session, *, case_id: int) -> list[ConsultMessage]:
                                 .order_by(ConsultMessage.at, ConsultMessage.id)))
 
 
-def inbox(session: Session, *, status: str = "open", limit: int = 200) -> list[ConsultCase]:
+def inbox(session: Session, *, status: str = CaseStatus.OPEN, limit: int = 200) -> list[ConsultCase]:
     """Open cases, the one waiting longest for staff first (her latest message unanswered); or closed ones,
     newest first."""
     query = select(ConsultCase).where(ConsultCase.status == status).limit(limit)
-    if status == "open":
+    if status == CaseStatus.OPEN:
         waiting = func.coalesce(ConsultCase.last_mother_at, ConsultCase.opened_at)
         query = query.order_by(waiting, ConsultCase.id)
     else:
@@ -156,7 +157,7 @@ def anonymise(session: Session, *, user_id: str, alias: str, now: datetime) -> d
     messages = affected(session, delete(ConsultMessage).where(ConsultMessage.case_id.in_(case_ids))
                         .execution_options(synchronize_session=False))
     cases = affected(session, update(ConsultCase).where(ConsultCase.user_id == user_id)
-                     .values(user_id=alias, phone=None, status="closed",
+                     .values(user_id=alias, phone=None, status=CaseStatus.CLOSED,
                              category=func.coalesce(ConsultCase.category, "other"),
                              closed_at=func.coalesce(ConsultCase.closed_at, now))
                      .execution_options(synchronize_session=False))

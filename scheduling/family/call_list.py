@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduling.family.calls import OUTCOMES
+from scheduling.family.statuses import CallStatus
 from scheduling.store.models import Call
 
 
@@ -16,6 +17,6 @@ def counts(session: Session, *, first: date, last: date) -> dict[str, int]:
                            .group_by(Call.status, Call.outcome))
     found = dict.fromkeys((*OUTCOMES, "none", "cancelled"), 0)
     for status, outcome, n in rows:
-        key = "cancelled" if status == "cancelled" else (outcome or "none")
+        key = "cancelled" if status == CallStatus.CANCELLED else (outcome or "none")
         found[key] = found.get(key, 0) + n
     return found

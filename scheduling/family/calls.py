@@ -6,6 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from scheduling.family.statuses import CallStatus, MotherStatus
 from scheduling.messaging import reminders
 from scheduling.store import audit
 from scheduling.store.models import Call, CallOutcome, Mother
@@ -13,7 +14,7 @@ from scheduling.store.sql import affected, existing
 
 PREFERENCES = ("morning", "afternoon", "evening", "in_person", "not_needed")
 OUTCOMES = ("phone", "in_person", "not_reached", "declined")
-FINAL = {"phone": "done", "in_person": "done", "declined": "done", "not_reached": "open"}
+FINAL = {"phone": CallStatus.DONE, "in_person": CallStatus.DONE, "declined": CallStatus.DONE, "not_reached": CallStatus.OPEN}
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,8 @@ def of_mother(session: Session, *, mother_id: int) -> Call | None:
 def take_off_list(session: Session, *, mother_ids: list[int], now: datetime) -> int:
     """Nobody to call any more (the pregnancy ended, the record was replaced or deleted): open calls are
     cancelled; what was already recorded stays for the figures."""
-    return affected(session, update(Call).where(Call.mother_id.in_(mother_ids), Call.status == "open")
-                    .values(status="cancelled", updated_at=now).execution_options(synchronize_session=False))
+    return affected(session, update(Call).where(Call.mother_id.in_(mother_ids), Call.status == CallStatus.OPEN)
+                    .values(status=CallStatus.CANCELLED, updated_at=now).execution_options(synchronize_session=False))
 
 
 def answer(session: Session, *, mother_id: int, user_id: str, preference: str, now: datetime) -> Call | None:
@@ -38,7 +39,7 @@ def answer(session: Session, *, mother_id: int, user_id: str, preference: str, n
     call = of_mother(session, mother_id=mother_id)
     mother = session.get(Mother, mother_id)
     if call is None or mother is None or mother.user_id != user_id or preference not in PREFERENCES \
-            or mother.status != "pregnant" or call.status != "open":
+            or mother.status != MotherStatus.PREGNANT or call.status != CallStatus.OPEN:
         return None
     call.preference, call.answered_at, call.updated_at = preference, now, now
     return call
@@ -49,10 +50,10 @@ def due(session: Session, *, until: date, preference: str | None = None, include
     """Calls due by `until` (their week has come, or a retry date), oldest first; pregnant women only."""
     day = func.coalesce(Call.retry_on, Call.due_on)
     query = (select(Call, Mother).join(Mother, Mother.id == Call.mother_id)
-             .where(Mother.status == "pregnant", day <= until.isoformat())
+             .where(Mother.status == MotherStatus.PREGNANT, day <= until.isoformat())
              .order_by(day, Call.id).limit(limit))
     if not include_done:
-        query = query.where(Call.status == "open")
+        query = query.where(Call.status == CallStatus.OPEN)
     if preference:
         query = query.where(Call.preference == preference)
     return [DueCall(call, mother) for call, mother in session.execute(query).all()]
@@ -74,7 +75,7 @@ def record(session: Session, *, call_id: int, outcome: str, staff: str, now: dat
     if no_family_help and not call.no_family_help:
         call.no_family_help = True
         mother = existing(session, Mother, call.mother_id)
-        if mother.user_id and mother.status != "ended":
+        if mother.user_id and mother.status != MotherStatus.ENDED:
             reminders.add(session, user_id=mother.user_id, kind="care_offer", due_at=now, now=now, stage="pregnancy",
                           facts={})
     audit.record(session, actor=staff, action="call_recorded", subject=f"call:{call.id}", now=now, before=before,

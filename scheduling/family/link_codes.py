@@ -6,23 +6,27 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.city.pregnancy_config import PregnancyConfig
 from scheduling.family import mothers
+from scheduling.family.statuses import MotherStatus
 from scheduling.messaging import reminders
 from scheduling.store import audit
 from scheduling.store.models import CodeAttempt, LinkCode, Mother
 from scheduling.store.sql import affected, existing
 from scheduling.text.codes import ALPHABET, LENGTH, normalise
 
+RedeemStatus = Literal["linked", "wrong", "expired", "used", "locked"]
+
 
 @dataclass(frozen=True)
 class Redeemed:
     """linked, or why not: wrong, expired, used, locked (then `minutes` until she may try again)."""
-    status: str
+    status: RedeemStatus
     mother: Mother | None = None
     minutes: int = 0
 
@@ -61,7 +65,8 @@ def redeem(session: Session, *, config: PregnancyConfig, user_id: str, text: str
         return Redeemed("used")
     mother = existing(session, Mother, row.mother_id)
     own = mothers.current(session, user_id=user_id)
-    if own is not None and own.id != mother.id and own.status == "pregnant" and mother.status == "pregnant":
+    if (own is not None and own.id != mother.id
+            and own.status == MotherStatus.PREGNANT and mother.status == MotherStatus.PREGNANT):
         mothers.replace(session, mother=own, by=mother, now=now)  # the same pregnancy, registered twice
     mother.user_id, mother.consent_version, mother.consent_at, mother.updated_at = (
         user_id, config.consent_version, now, now)

@@ -13,13 +13,15 @@ from sqlalchemy.orm import Session
 from scheduling.city.pregnancy_config import CALL_NOTICE, PregnancyConfig, TimedPush
 from scheduling.dates.calendar import at, jst_today
 from scheduling.family import calls
+from scheduling.family.statuses import CallStatus, MotherStatus
 from scheduling.messaging import reminders
+from scheduling.messaging.statuses import DeliveryStatus
 from scheduling.rules.periods import pregnancy_week_start
 from scheduling.store import audit
 from scheduling.store.models import Call, Mother, Reminder
 from scheduling.store.sql import affected, run
 
-ACTIVE = ("pregnant", "mother")
+ACTIVE = (MotherStatus.PREGNANT, MotherStatus.MOTHER)
 _MOTHERS = Mother.__table__
 # read on every booking tap: the facts the chat needs of her registration, not a whole ORM object
 _CURRENT_FACTS = (select(_MOTHERS.c.id, _MOTHERS.c.status, _MOTHERS.c.due_date, _MOTHERS.c.birth_date,
@@ -57,14 +59,14 @@ def register_pregnancy(session: Session, *, config: PregnancyConfig, user_id: st
                        babies: int, first_baby: bool | None, now: datetime, via: str = "chat",
                        staff_ref: str | None = None) -> Mother:
     earlier = current(session, user_id=user_id) if user_id is not None else None
-    if earlier is not None and earlier.status == "pregnant":   # registered again: updated, not doubled
+    if earlier is not None and earlier.status == MotherStatus.PREGNANT:   # registered again: updated, not doubled
         if first_baby is not None:
             earlier.first_baby = first_baby
         if via == "chat":
             earlier.consent_version, earlier.consent_at = config.consent_version, now
         change_dates(session, config=config, mother=earlier, now=now, due_date=due_date, babies=babies)
         return earlier
-    mother = Mother(user_id=user_id, status="pregnant", due_date=due_date.isoformat(), babies=babies,
+    mother = Mother(user_id=user_id, status=MotherStatus.PREGNANT, due_date=due_date.isoformat(), babies=babies,
                     first_baby=first_baby, staff_ref=staff_ref, registered_on=jst_today(now).isoformat(),
                     registered_via=via, created_at=now, updated_at=now)
     if via == "chat":
@@ -82,11 +84,12 @@ def register_birth(session: Session, *, config: PregnancyConfig, user_id: str, b
     """The birth: her pregnancy record becomes a mother's (pregnancy pushes stop), or a new record."""
     mother = current(session, user_id=user_id)
     if mother is None:
-        mother = Mother(user_id=user_id, status="mother", babies=babies, first_baby=first_baby,
+        mother = Mother(user_id=user_id, status=MotherStatus.MOTHER, babies=babies, first_baby=first_baby,
                         registered_on=jst_today(now).isoformat(), registered_via="chat",
                         consent_version=config.consent_version, consent_at=now, created_at=now)
         session.add(mother)
-    mother.status, mother.birth_date, mother.babies, mother.updated_at = "mother", birth_date.isoformat(), babies, now
+    mother.status, mother.birth_date, mother.babies = MotherStatus.MOTHER, birth_date.isoformat(), babies
+    mother.updated_at = now
     if due_date is not None:
         mother.due_date = due_date.isoformat()
     if first_baby is not None:
@@ -103,7 +106,7 @@ def change_dates(session: Session, *, config: PregnancyConfig, mother: Mother, n
     if due_date is not None:
         mother.due_date = due_date.isoformat()
         call = session.scalars(select(Call).where(Call.mother_id == mother.id)).first()
-        if call is not None and call.status == "open":
+        if call is not None and call.status == CallStatus.OPEN:
             call.due_on, call.updated_at = _call_day(config, due_date).isoformat(), now
     if birth_date is not None:
         mother.birth_date = birth_date.isoformat()
@@ -117,18 +120,18 @@ def end_pregnancy(session: Session, *, mother: Mother, actor: str, now: datetime
     """The pregnancy has ended: every pregnancy-stage push stops at once, today's included; the call
     is taken off the list. Returns how many pushes were stopped."""
     before = {"status": mother.status}
-    mother.status, mother.ended_on, mother.updated_at = "ended", jst_today(now).isoformat(), now
+    mother.status, mother.ended_on, mother.updated_at = MotherStatus.ENDED, jst_today(now).isoformat(), now
     stopped = stop_pushes(session, mother=mother, stages=("pregnancy", "baby"))
     if mother.user_id:   # and any other push to her (a class reminder, an offer): nothing of before may arrive
         stopped += affected(session, update(Reminder).where(Reminder.user_id == mother.user_id,
-                                                            Reminder.status == "pending", Reminder.stage.is_(None),
-                                                            Reminder.kind != reminders.RICHMENU)
-                            .values(status="cancelled", lease_until=None)
+                                                            Reminder.status == DeliveryStatus.PENDING,
+                                                            Reminder.stage.is_(None), Reminder.kind != reminders.RICHMENU)
+                            .values(status=DeliveryStatus.CANCELLED, lease_until=None)
                             .execution_options(synchronize_session=False))
     calls.take_off_list(session, mother_ids=[mother.id], now=now)
     reminders.switch_menu(session, user_id=mother.user_id, stage="not_registered", now=now)
     audit.record(session, actor=actor, action="pregnancy_ended", subject=f"mother:{mother.id}", now=now,
-                 before=before, after={"status": "ended", "pushes_stopped": stopped})
+                 before=before, after={"status": MotherStatus.ENDED, "pushes_stopped": stopped})
     return stopped
 
 
@@ -150,9 +153,9 @@ def replace(session: Session, *, mother: Mother, by: Mother, now: datetime) -> N
     the staff's record is kept; hers stops its pushes, leaves the call list and the figures."""
     stop_pushes(session, mother=mother, stages=("pregnancy", "baby"))
     calls.take_off_list(session, mother_ids=[mother.id], now=now)
-    mother.status, mother.updated_at = "replaced", now
+    mother.status, mother.updated_at = MotherStatus.REPLACED, now
     audit.record(session, actor="mother", action="registration_replaced", subject=f"mother:{mother.id}", now=now,
-                 before={"status": "pregnant"}, after={"status": "replaced", "by": f"mother:{by.id}"})
+                 before={"status": MotherStatus.PREGNANT}, after={"status": MotherStatus.REPLACED, "by": f"mother:{by.id}"})
 
 
 def stop_pushes(session: Session, *, mother: Mother, stages: tuple[str, ...]) -> int:
@@ -161,9 +164,9 @@ def stop_pushes(session: Session, *, mother: Mother, stages: tuple[str, ...]) ->
     # user_id. A LIKE on plan_key would read the whole table on PostgreSQL outside the C collation.
     if mother.user_id is None:
         return 0   # nothing is planned for a record nobody is linked to
-    return affected(session, update(Reminder).where(Reminder.user_id == mother.user_id, Reminder.status == "pending",
-                                                    Reminder.stage.in_(stages))
-                    .values(status="cancelled", lease_until=None).execution_options(synchronize_session=False))
+    return affected(session, update(Reminder).where(Reminder.user_id == mother.user_id,
+                                                    Reminder.status == DeliveryStatus.PENDING, Reminder.stage.in_(stages))
+                    .values(status=DeliveryStatus.CANCELLED, lease_until=None).execution_options(synchronize_session=False))
 
 
 # --- planning the timed pushes ----------------------------------------------------------------------
@@ -180,23 +183,23 @@ def plan(session: Session, *, config: PregnancyConfig, mother: Mother, now: date
                                                               & Reminder.plan_key.like(f"timed:{mother.id}:%"))))}
     today_start = at(jst_today(now), "00:00")
     for key, row in existing.items():
-        if key not in wanted and row.status == "pending":
-            row.status = "cancelled"
+        if key not in wanted and row.status == DeliveryStatus.PENDING:
+            row.status = DeliveryStatus.CANCELLED
     for key, push in wanted.items():
         planned = existing.get(key)
         if planned is None:
             if push.due_at >= today_start:
                 reminders.add(session, user_id=mother.user_id, kind=push.kind, facts=push.facts, due_at=push.due_at,
                               now=now, stage=push.stage, plan_key=key)
-        elif planned.status in ("pending", "cancelled"):   # moved; moved into the past: dropped, not sent late
-            planned.status = "pending" if push.due_at >= today_start else "cancelled"
+        elif planned.status in (DeliveryStatus.PENDING, DeliveryStatus.CANCELLED):  # moved; into the past: dropped
+            planned.status = DeliveryStatus.PENDING if push.due_at >= today_start else DeliveryStatus.CANCELLED
             planned.due_at, planned.lease_until, planned.user_id = push.due_at, None, mother.user_id
     session.flush()
 
 
 def wanted_pushes(config: PregnancyConfig, mother: Mother) -> list[Planned]:
     pushes = []
-    if mother.status == "pregnant" and mother.due_date:
+    if mother.status == MotherStatus.PREGNANT and mother.due_date:
         due = date.fromisoformat(mother.due_date)
         call_day = pregnancy_week_start(due, config.call_push_week)
         pushes.append(Planned(f"timed:{mother.id}:{CALL_NOTICE}", "call_notice", at(call_day, config.push_time),
@@ -205,7 +208,7 @@ def wanted_pushes(config: PregnancyConfig, mother: Mother) -> list[Planned]:
             if push.pregnancy_week is not None and _for_her(push, mother):
                 day = pregnancy_week_start(due, push.pregnancy_week)
                 pushes.append(_timed(push, mother, day, config))
-    if mother.status == "mother" and mother.birth_date:
+    if mother.status == MotherStatus.MOTHER and mother.birth_date:
         born = date.fromisoformat(mother.birth_date)
         for push in config.timed_pushes:
             if push.days_after_birth is not None and _for_her(push, mother):

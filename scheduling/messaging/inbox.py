@@ -5,8 +5,9 @@ from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from scheduling.messaging.statuses import EventStatus
 from scheduling.store.models import InboundEvent
-from scheduling.store.sql import insert_ignoring_duplicates
+from scheduling.store.sql import affected, insert_ignoring_duplicates
 
 LEASE = timedelta(seconds=30)
 MAX_ATTEMPTS = 5
@@ -18,21 +19,22 @@ KEEP_HANDLED = timedelta(days=7)  # handled events are forgotten then; older eve
 # statement and going through the ORM's bulk-update machinery cost more than the database's own work.
 _EVENTS = InboundEvent.__table__
 _OLDEST_PENDING = (select(_EVENTS.c.id)
-                   .where(_EVENTS.c.user_id == bindparam("user"), _EVENTS.c.status == "pending")
+                   .where(_EVENTS.c.user_id == bindparam("user"), _EVENTS.c.status == EventStatus.PENDING)
                    .order_by(_EVENTS.c.occurred_at, _EVENTS.c.id).limit(1).scalar_subquery())
 _CLAIM = (update(_EVENTS)
-          .where(_EVENTS.c.id == _OLDEST_PENDING, _EVENTS.c.status == "pending",
+          .where(_EVENTS.c.id == _OLDEST_PENDING, _EVENTS.c.status == EventStatus.PENDING,
                  or_(_EVENTS.c.lease_until.is_(None), _EVENTS.c.lease_until <= bindparam("now")))
           .values(lease_until=bindparam("until"), attempts=_EVENTS.c.attempts + 1)
           .returning(_EVENTS.c.id, _EVENTS.c.body))
-_FINISH = update(_EVENTS).where(_EVENTS.c.id == bindparam("event")).values(status="done", lease_until=None)
+_FINISH = update(_EVENTS).where(_EVENTS.c.id == bindparam("event")).values(status=EventStatus.DONE, lease_until=None)
 
 
 def add(session: Session | Connection, *, events: list[dict], now: datetime) -> int:
     """Store events (dicts with webhook_event_id, user_id, event_type, occurred_at, is_redelivery,
     body, and optionally status "rejected" with the reason as last_error); an id seen before is
     skipped, which is the de-duplication. Returns how many were new."""
-    rows = [dict(dict(status="pending", last_error=None), **event, received_at=now, attempts=0) for event in events]
+    rows = [dict(dict(status=EventStatus.PENDING, last_error=None), **event, received_at=now, attempts=0)
+            for event in events]
     return insert_ignoring_duplicates(session, _EVENTS, rows, "webhook_event_id")
 
 
@@ -50,12 +52,12 @@ def finish(session: Session, *, event_id: int) -> None:
 
 def fail(session: Session, *, event_id: int, error: str, now: datetime) -> bool:
     """Retry a failed event later, with backoff; after MAX_ATTEMPTS set it aside for staff (True)."""
-    event = session.get(InboundEvent, event_id)
+    event = session.get_one(InboundEvent, event_id)
     event.last_error = error[-2000:]
     event.lease_until = now + timedelta(seconds=2 ** event.attempts)
     if event.attempts >= MAX_ATTEMPTS:
-        event.status = "failed"
-    return event.status == "failed"
+        event.status = EventStatus.FAILED
+    return event.status == EventStatus.FAILED
 
 
 def postpone(session: Session, *, event_id: int, error: str, now: datetime) -> None:
@@ -71,7 +73,7 @@ def users_waiting(session: Session, *, now: datetime, limit: int = 500) -> list[
     for a worker process), the longest waiting first: under a backlog, first come is first answered."""
     return list(session.scalars(
         select(InboundEvent.user_id)
-        .where(InboundEvent.status == "pending",
+        .where(InboundEvent.status == EventStatus.PENDING,
                (InboundEvent.lease_until.is_(None)) | (InboundEvent.lease_until <= now))
         .group_by(InboundEvent.user_id)
         .order_by(func.min(InboundEvent.received_at), func.min(InboundEvent.id))
@@ -81,19 +83,18 @@ def users_waiting(session: Session, *, now: datetime, limit: int = 500) -> list[
 
 def purge_done(session: Session, *, before: datetime) -> int:
     """Forget handled (and rejected) events once LINE can no longer redeliver them."""
-    return session.execute(
-        delete(InboundEvent).where(InboundEvent.status.in_(("done", "rejected")), InboundEvent.received_at < before)
-    ).rowcount
+    return affected(session, delete(InboundEvent).where(InboundEvent.status.in_((EventStatus.DONE, EventStatus.REJECTED)),
+                                                        InboundEvent.received_at < before))
 
 
 def backlog(session: Session, *, now: datetime) -> tuple[int, float]:
     """(how many acknowledged events wait for an answer, seconds the oldest has waited), for staff."""
     count, oldest = session.execute(select(func.count(), func.min(InboundEvent.received_at))
-                                    .where(InboundEvent.status == "pending")).one()
+                                    .where(InboundEvent.status == EventStatus.PENDING)).one()
     return count, max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
 
 
 def oldest_pending_age(session: Session, *, now: datetime) -> float:
     """Seconds the oldest acknowledged, unanswered event has waited (0 when none waits)."""
-    oldest = session.scalar(select(func.min(InboundEvent.received_at)).where(InboundEvent.status == "pending"))
+    oldest = session.scalar(select(func.min(InboundEvent.received_at)).where(InboundEvent.status == EventStatus.PENDING))
     return max(0.0, (now - oldest).total_seconds()) if oldest else 0.0

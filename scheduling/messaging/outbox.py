@@ -7,28 +7,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from scheduling.messaging import lease
+from scheduling.messaging.statuses import DeliveryStatus
 from scheduling.store import audit
 from scheduling.store.models import LineUser, OutgoingMessage
+from scheduling.store.sql import affected
 
-# A sender holds a row this long; one that dies is replaced after it. A second sender of the same row is
-# harmless (a push's retry key, a reply's used-up token), so the lease is short: a reply still goes out
-# while its token lives.
-LEASE = timedelta(seconds=10)
-# LINE recognises a retry key for 24 hours: a row is tried (backing off up to MAX_BACKOFF, or longer
-# when LINE says Retry-After) until GIVE_UP_AFTER from its first try, and only then marked failed.
-MAX_BACKOFF = timedelta(minutes=5)
-MAX_RETRY_AFTER = timedelta(hours=1)
-GIVE_UP_AFTER = timedelta(hours=23)
 LATE_AFTER = timedelta(minutes=3)  # an answer leaving later than this after her message says sorry first
 DELAYED_AFTER = timedelta(minutes=10)  # staff see an answer still not delivered after this
-
-
-def next_try(attempts: int, now: datetime, retry_after: float | None) -> datetime:
-    """When to try again after `attempts` tries: exponential backoff, capped, or LINE's Retry-After."""
-    wait = min(timedelta(seconds=2 ** min(attempts, 20)), MAX_BACKOFF)
-    if retry_after:
-        wait = max(wait, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
-    return now + wait
 
 
 def add(session: Session, *, user_id: str, messages: list[dict], now: datetime,
@@ -39,8 +25,8 @@ def add(session: Session, *, user_id: str, messages: list[dict], now: datetime,
     row = OutgoingMessage(
         user_id=user_id, messages=json.dumps(messages, ensure_ascii=False),
         reply_token=reply_token, reply_deadline=reply_deadline, retry_key=str(uuid.uuid4()),
-        status="pending", not_before=not_before or now, created_at=now, source_event_id=source_event_id,
-        attempts=1 if claimed else 0, lease_until=now + LEASE if claimed else None,
+        status=DeliveryStatus.PENDING, not_before=not_before or now, created_at=now, source_event_id=source_event_id,
+        attempts=1 if claimed else 0, lease_until=now + lease.LEASE if claimed else None,
     )
     session.add(row)
     session.flush()
@@ -61,7 +47,7 @@ class Claimed:
 _MESSAGES = OutgoingMessage.__table__
 _ADD_CLAIMED = insert(_MESSAGES).returning(_MESSAGES.c.id)
 _MARK_SENT = (update(_MESSAGES).where(_MESSAGES.c.id == bindparam("message"))
-              .values(status="sent", sent_via=bindparam("via"), sent_at=bindparam("now"), lease_until=None))
+              .values(status=DeliveryStatus.SENT, sent_via=bindparam("via"), sent_at=bindparam("now"), lease_until=None))
 
 
 def add_claimed(session: Session, *, user_id: str, messages: list[dict], now: datetime,
@@ -70,31 +56,30 @@ def add_claimed(session: Session, *, user_id: str, messages: list[dict], now: da
     """As `add(..., claimed=True)` in one Core statement (the worker's hot path): the claimed row and
     its messages, for the caller to send right after the commit."""
     retry_key = str(uuid.uuid4())
-    message_id = session.connection().execute(_ADD_CLAIMED, dict(
+    message_id: int = session.connection().execute(_ADD_CLAIMED, dict(
         user_id=user_id, messages=json.dumps(messages, ensure_ascii=False), reply_token=reply_token,
-        reply_deadline=reply_deadline, retry_key=retry_key, status="pending", not_before=now, created_at=now,
-        source_event_id=source_event_id, attempts=1, lease_until=now + LEASE)).scalar_one()
+        reply_deadline=reply_deadline, retry_key=retry_key, status=DeliveryStatus.PENDING, not_before=now, created_at=now,
+        source_event_id=source_event_id, attempts=1, lease_until=now + lease.LEASE)).scalar_one()
     return Claimed(message_id, user_id, retry_key, reply_token, reply_deadline), messages
 
 
 def claim(session: Session, *, message_id: int, now: datetime) -> OutgoingMessage | None:
     """Take a pending message for sending, unless another sender holds it."""
-    claimed = session.execute(
+    claimed = affected(session,
         update(OutgoingMessage)
-        .where(OutgoingMessage.id == message_id, OutgoingMessage.status == "pending",
-               OutgoingMessage.not_before <= now,
-               (OutgoingMessage.lease_until.is_(None)) | (OutgoingMessage.lease_until <= now))
-        .values(lease_until=now + LEASE, attempts=OutgoingMessage.attempts + 1)
+        .where(OutgoingMessage.id == message_id, OutgoingMessage.status == DeliveryStatus.PENDING,
+               OutgoingMessage.not_before <= now, lease.free(OutgoingMessage.lease_until, now))
+        .values(lease.claimed(OutgoingMessage.attempts, now))
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     return session.get(OutgoingMessage, message_id, populate_existing=True) if claimed else None
 
 
 def due_ids(session: Session, *, now: datetime, limit: int = 200) -> list[int]:
     return list(session.scalars(
         select(OutgoingMessage.id)
-        .where(OutgoingMessage.status == "pending", OutgoingMessage.not_before <= now,
-               (OutgoingMessage.lease_until.is_(None)) | (OutgoingMessage.lease_until <= now))
+        .where(OutgoingMessage.status == DeliveryStatus.PENDING, OutgoingMessage.not_before <= now,
+               lease.free(OutgoingMessage.lease_until, now))
         .order_by(OutgoingMessage.not_before, OutgoingMessage.id)
         .limit(limit)
     ))
@@ -106,25 +91,23 @@ def mark_sent(session: Session, *, message_id: int, via: str, now: datetime) -> 
 
 def mark_failed(session: Session, *, message_id: int, error: str) -> None:
     session.execute(update(OutgoingMessage).where(OutgoingMessage.id == message_id)
-                    .values(status="failed", last_error=error[-2000:], lease_until=None))
+                    .values(lease.released(DeliveryStatus.FAILED, error)))
 
 
 def mark_skipped(session: Session, *, message_id: int, reason: str) -> None:
     session.execute(update(OutgoingMessage).where(OutgoingMessage.id == message_id)
-                    .values(status="skipped", last_error=reason, lease_until=None))
+                    .values(lease.released(DeliveryStatus.SKIPPED, reason)))
 
 
 def retry_later(session: Session, *, message_id: int, error: str, now: datetime,
                 retry_after: float | None = None) -> None:
-    """Try again later (see next_try); give up as failed once the retry key no longer holds."""
+    """Try again later (lease.retry_later), by push: a reply's token is long dead by the next try."""
     row = session.get(OutgoingMessage, message_id, populate_existing=True)
-    row.last_error = error[-2000:]
-    row.lease_until = None
-    if now - row.created_at >= GIVE_UP_AFTER:
-        row.status = "failed"
-    else:
-        row.not_before = next_try(row.attempts, now, retry_after)
-        row.reply_token = None  # a token is long dead by the next try: push instead
+    if row is None:
+        return
+    next_try = lease.retry_later(row, error=error, first_try=row.created_at, now=now, retry_after=retry_after)
+    if next_try is not None:
+        row.not_before, row.reply_token = next_try, None
 
 
 def recipient_blocked(session: Session, *, user_id: str) -> bool:
@@ -134,10 +117,8 @@ def recipient_blocked(session: Session, *, user_id: str) -> bool:
 
 def purge_sent(session: Session, *, before: datetime) -> int:
     """Forget what was sent long ago (failed rows stay for staff): the chat is LINE's to show, not ours to keep."""
-    return session.execute(
-        delete(OutgoingMessage).where(OutgoingMessage.status.in_(("sent", "skipped")),
-                                      OutgoingMessage.created_at < before)
-    ).rowcount
+    return affected(session, delete(OutgoingMessage).where(
+        OutgoingMessage.status.in_((DeliveryStatus.SENT, DeliveryStatus.SKIPPED)), OutgoingMessage.created_at < before))
 
 
 def is_late_answer(row: OutgoingMessage, *, asked_at: datetime | None, now: datetime) -> bool:
@@ -150,8 +131,8 @@ def troubled(session: Session, *, now: datetime, limit: int = 100) -> list[Outgo
     were written (LINE down, the worker stopped). Oldest first."""
     return list(session.scalars(
         select(OutgoingMessage)
-        .where((OutgoingMessage.status == "failed")
-               | ((OutgoingMessage.status == "pending") & (OutgoingMessage.created_at < now - DELAYED_AFTER)))
+        .where((OutgoingMessage.status == DeliveryStatus.FAILED)
+               | ((OutgoingMessage.status == DeliveryStatus.PENDING) & (OutgoingMessage.created_at < now - DELAYED_AFTER)))
         .order_by(OutgoingMessage.created_at, OutgoingMessage.id).limit(limit)))
 
 
@@ -159,10 +140,10 @@ def resend(session: Session, *, message_id: int, actor: str, now: datetime) -> b
     """A failed message goes out again at once (a staff action, audited). A new retry key when the old
     one may no longer hold, so LINE does not take it for a resend of what it refused."""
     row = session.get(OutgoingMessage, message_id, populate_existing=True)
-    if row is None or row.status != "failed":
+    if row is None or row.status != DeliveryStatus.FAILED:
         return False
-    if now - row.created_at >= GIVE_UP_AFTER:
+    if now - row.created_at >= lease.GIVE_UP_AFTER:
         row.retry_key, row.created_at = str(uuid.uuid4()), now
-    row.status, row.not_before, row.lease_until, row.reply_token = "pending", now, None, None
+    row.status, row.not_before, row.lease_until, row.reply_token = DeliveryStatus.PENDING, now, None, None
     audit.record(session, actor=actor, action="message.resend", subject=f"outgoing_message:{message_id}", now=now)
     return True

@@ -9,21 +9,25 @@ notices hold a list of {"key", "params", "choices"}; the dispatcher still reads 
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.dates.calendar import after_quiet_hours, jst_today
-from scheduling.messaging import outbox
+from scheduling.messaging import lease, outbox
+from scheduling.messaging.statuses import DeliveryStatus
 from scheduling.store import audit
 from scheduling.store.models import CareBooking, ClassBooking, ClassSession, LineUser, Reminder
+from scheduling.store.sql import affected
+from scheduling.store.statuses import CareBookingStatus, ClassBookingStatus
 
-LEASE = timedelta(seconds=10)  # a second dispatcher pushing a row is harmless (the retry key): keep it short
 RETRY_NAMESPACE = uuid.UUID("6f1c8a52-3e0b-4d7e-9a51-0c2f6b9d4e11")
 CARE_CHECKED = ("care_day_before",)  # sent only while the booking is on
 CLASS_CHECKED = ("class_day_before", "class_offer")
-CLASS_OPEN = ("booked", "requested", "waiting", "offered")   # scheduling.classes.classes.OPEN (which imports this)
+# scheduling.classes.classes.OPEN (which imports this)
+CLASS_OPEN = (ClassBookingStatus.BOOKED, ClassBookingStatus.REQUESTED,
+              ClassBookingStatus.WAITING, ClassBookingStatus.OFFERED)
 RICHMENU = "richmenu"   # not a push: her rich menu is switched to her stage's (bot/dispatcher.py)
 MENU_STAGES = {"pregnant": "pregnant", "mother": "after_birth"}   # Mother.status -> the rich menu's stage
 
@@ -37,7 +41,7 @@ def add(session: Session, *, user_id: str, kind: str, facts: dict, due_at: datet
         care_booking_id: int | None = None, class_booking_id: int | None = None, stage: str | None = None,
         plan_key: str | None = None) -> Reminder:
     row = Reminder(user_id=user_id, kind=kind, message=json.dumps({"facts": facts}, ensure_ascii=False), due_at=due_at,
-                   status="pending", stage=stage, care_booking_id=care_booking_id,
+                   status=DeliveryStatus.PENDING, stage=stage, care_booking_id=care_booking_id,
                    class_booking_id=class_booking_id, plan_key=plan_key, attempts=0, created_at=now)
     session.add(row)
     session.flush()
@@ -55,8 +59,8 @@ def switch_menu(session: Session, *, user_id: str | None, stage: str, now: datet
     if user_id is None:
         return None
     session.execute(update(Reminder).where(Reminder.user_id == user_id, Reminder.kind == RICHMENU,
-                                           Reminder.status == "pending")
-                    .values(status="cancelled", lease_until=None).execution_options(synchronize_session=False))
+                                           Reminder.status == DeliveryStatus.PENDING)
+                    .values(status=DeliveryStatus.CANCELLED, lease_until=None).execution_options(synchronize_session=False))
     return add(session, user_id=user_id, kind=RICHMENU, facts={"stage": stage}, due_at=now, now=now)
 
 
@@ -76,7 +80,8 @@ def forget_switches(session: Session, *, ids: list[int]) -> None:
     her data): it goes."""
     if ids:
         session.execute(delete(Reminder).where(Reminder.id.in_(ids), Reminder.kind == RICHMENU,
-                                               Reminder.status == "sent").execution_options(synchronize_session=False))
+                                               Reminder.status == DeliveryStatus.SENT)
+                        .execution_options(synchronize_session=False))
 
 
 def cancel_for(session: Session, *, care_booking_id: int | None = None, class_booking_id: int | None = None,
@@ -84,11 +89,11 @@ def cancel_for(session: Session, *, care_booking_id: int | None = None, class_bo
     """Cancel the pending reminders of a booking (all, or only those of `kinds`)."""
     condition = (Reminder.care_booking_id == care_booking_id if care_booking_id is not None
                  else Reminder.class_booking_id == class_booking_id)
-    statement = update(Reminder).where(condition, Reminder.status == "pending")
+    statement = update(Reminder).where(condition, Reminder.status == DeliveryStatus.PENDING)
     if kinds:
         statement = statement.where(Reminder.kind.in_(kinds))
-    return session.execute(statement.values(status="cancelled", lease_until=None)
-                           .execution_options(synchronize_session=False)).rowcount
+    return affected(session, statement.values(status=DeliveryStatus.CANCELLED, lease_until=None)
+                    .execution_options(synchronize_session=False))
 
 
 def claim_due(session: Session, *, now: datetime, limit: int = 200,
@@ -97,15 +102,15 @@ def claim_due(session: Session, *, now: datetime, limit: int = 200,
     PostgreSQL, FOR UPDATE SKIP LOCKED lets several dispatchers share the work; SQLite has one writer at a
     time anyway."""
     due = (select(Reminder.id)
-           .where(Reminder.status == "pending", Reminder.due_at <= now,
-                  (Reminder.lease_until.is_(None)) | (Reminder.lease_until <= now))
+           .where(Reminder.status == DeliveryStatus.PENDING, Reminder.due_at <= now,
+                  lease.free(Reminder.lease_until, now))
            .order_by(Reminder.due_at, Reminder.id).limit(limit))
     if kinds is not None:
         due = due.where(Reminder.kind.in_(kinds))
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     rows = session.scalars(update(Reminder).where(Reminder.id.in_(due.scalar_subquery()))
-                           .values(lease_until=now + LEASE, attempts=Reminder.attempts + 1,
+                           .values(**lease.claimed(Reminder.attempts, now),
                                    first_tried_at=func.coalesce(Reminder.first_tried_at,
                                                                  literal(now, Reminder.first_tried_at.type)))
                            .returning(Reminder)
@@ -131,11 +136,12 @@ def reasons_to_hold_back(session: Session, rows: list[Reminder], *, following: d
     account, or the booking a reminder is about is no longer on. Users we never stored count as following."""
     care_ids = {row.care_booking_id for row in rows if row.kind in CARE_CHECKED and row.care_booking_id}
     class_ids = {row.class_booking_id for row in rows if row.kind in CLASS_CHECKED and row.class_booking_id}
-    care = {booking_id: status for booking_id, status in session.execute(
+    care: dict[int | None, str] = {booking_id: status for booking_id, status in session.execute(
         select(CareBooking.id, CareBooking.status).where(CareBooking.id.in_(care_ids)))} if care_ids else {}
-    classes = {booking_id: (status, hold_until) for booking_id, status, hold_until in session.execute(
-        select(ClassBooking.id, ClassBooking.status, ClassBooking.hold_until)
-        .where(ClassBooking.id.in_(class_ids)))} if class_ids else {}
+    classes: dict[int | None, tuple[str | None, datetime | None]] = {
+        booking_id: (status, hold_until) for booking_id, status, hold_until in session.execute(
+            select(ClassBooking.id, ClassBooking.status, ClassBooking.hold_until)
+            .where(ClassBooking.id.in_(class_ids)))} if class_ids else {}
     booked = _classes_booked(session, rows, now)
     reasons = {}
     for row in rows:
@@ -147,19 +153,19 @@ def reasons_to_hold_back(session: Session, rows: list[Reminder], *, following: d
             reasons[row.id] = f"she has already booked the class it is about ({_about_class(row)})"
         elif row.kind == "care_day_before":
             status = care.get(row.care_booking_id)
-            if status == "requested":
+            if status == CareBookingStatus.REQUESTED:
                 reasons[row.id] = "the care booking was still not confirmed by staff the day before"
-            elif status != "confirmed":
+            elif status != CareBookingStatus.CONFIRMED:
                 reasons[row.id] = f"the care booking is {status or 'gone'}"
         elif row.kind == "class_day_before":
             status = classes.get(row.class_booking_id, (None, None))[0]
-            if status == "requested":
+            if status == ClassBookingStatus.REQUESTED:
                 reasons[row.id] = "the class booking was still not confirmed by staff the day before"
-            elif status != "booked":
+            elif status != ClassBookingStatus.BOOKED:
                 reasons[row.id] = f"the class booking is {status or 'gone'}"
         elif row.kind == "class_offer":
             status, hold_until = classes.get(row.class_booking_id, (None, None))
-            if status != "offered" or hold_until is None or hold_until <= now:
+            if status != ClassBookingStatus.OFFERED or hold_until is None or hold_until <= now:
                 reasons[row.id] = "the offered place is no longer held for her"
     return reasons
 
@@ -191,30 +197,28 @@ def _classes_booked(session: Session, rows: list[Reminder], now: datetime) -> se
 
 def mark_sent(session: Session, *, ids: list[int], now: datetime) -> None:
     if ids:
-        session.execute(update(Reminder).where(Reminder.id.in_(ids), Reminder.status == "pending")
-                        .values(status="sent", sent_at=now, lease_until=None)
+        session.execute(update(Reminder).where(Reminder.id.in_(ids), Reminder.status == DeliveryStatus.PENDING)
+                        .values(status=DeliveryStatus.SENT, sent_at=now, lease_until=None)
                         .execution_options(synchronize_session=False))
 
 
 def mark(session: Session, *, reminder_id: int, status: str, error: str) -> None:
     """failed (staff see it) or skipped (blocked user, booking no longer on)."""
-    session.execute(update(Reminder).where(Reminder.id == reminder_id, Reminder.status == "pending")
-                    .values(status=status, last_error=error[-2000:], lease_until=None)
+    session.execute(update(Reminder).where(Reminder.id == reminder_id, Reminder.status == DeliveryStatus.PENDING)
+                    .values(lease.released(status, error))
                     .execution_options(synchronize_session=False))
 
 
 def retry_later(session: Session, *, reminder_id: int, error: str, now: datetime,
                 retry_after: float | None = None) -> None:
-    """Try again later, as outgoing messages are (outbox.next_try); give up as failed once the retry key,
-    which LINE keeps 24 hours from the first try, no longer holds."""
+    """Try again later, as outgoing messages are (lease.retry_later): the retry key holds from its first try."""
     row = session.get(Reminder, reminder_id, populate_existing=True)
-    if row is None or row.status != "pending":
+    if row is None or row.status != DeliveryStatus.PENDING:
         return
-    row.last_error, row.lease_until = error[-2000:], None
-    if now - (row.first_tried_at or now) >= outbox.GIVE_UP_AFTER:
-        row.status = "failed"
-    else:
-        row.due_at = outbox.next_try(row.attempts, now, retry_after)
+    next_try = lease.retry_later(row, error=error, first_try=row.first_tried_at or now, now=now,
+                                 retry_after=retry_after)
+    if next_try is not None:
+        row.due_at = next_try
 
 
 @dataclass(frozen=True)
@@ -229,7 +233,7 @@ def waiting_for_care(session: Session, *, care_booking_id: int, policy, now: dat
     """The booking's pending pushes with the moment each will really go (after the quiet hours, not before now;
     `policy` None: no quiet hours, as in the local chat started with --no-quiet-hours)."""
     rows = session.scalars(select(Reminder).where(Reminder.care_booking_id == care_booking_id,
-                                                  Reminder.status == "pending").order_by(Reminder.due_at))
+                                                  Reminder.status == DeliveryStatus.PENDING).order_by(Reminder.due_at))
     waiting = []
     for row in rows:
         due = max(row.due_at, now)
@@ -240,13 +244,13 @@ def waiting_for_care(session: Session, *, care_booking_id: int, policy, now: dat
 
 def failed(session: Session, *, limit: int = 100) -> list[Reminder]:
     """Reminders that could not be sent, newest first (for staff)."""
-    return list(session.scalars(select(Reminder).where(Reminder.status == "failed")
+    return list(session.scalars(select(Reminder).where(Reminder.status == DeliveryStatus.FAILED)
                                 .order_by(Reminder.due_at.desc()).limit(limit)))
 
 
 def delayed(session: Session, *, now: datetime, limit: int = 100) -> list[Reminder]:
     """Pushes still being retried DELAYED_AFTER after their first try (LINE down), oldest first (for staff)."""
-    return list(session.scalars(select(Reminder).where(Reminder.status == "pending",
+    return list(session.scalars(select(Reminder).where(Reminder.status == DeliveryStatus.PENDING,
                                                        Reminder.first_tried_at < now - outbox.DELAYED_AFTER)
                                 .order_by(Reminder.first_tried_at).limit(limit)))
 
@@ -256,20 +260,21 @@ def resend(session: Session, *, reminder_id: int, actor: str, now: datetime) -> 
     any push (quiet hours, blocked, booking still on), under the same retry key: LINE never took it, so it
     is no duplicate. A staff action, audited."""
     row = session.get(Reminder, reminder_id, populate_existing=True)
-    if row is None or row.status != "failed":
+    if row is None or row.status != DeliveryStatus.FAILED:
         return False
-    row.status, row.due_at, row.attempts, row.lease_until, row.first_tried_at = "pending", now, 0, None, None
+    row.status, row.due_at, row.attempts, row.lease_until, row.first_tried_at = DeliveryStatus.PENDING, now, 0, None, None
     audit.record(session, actor=actor, action="reminder.resend", subject=f"reminder:{reminder_id}", now=now,
-                 before={"status": "failed", "error": (row.last_error or "")[:200]}, after={"status": "pending"})
+                 before={"status": DeliveryStatus.FAILED, "error": (row.last_error or "")[:200]},
+                 after={"status": DeliveryStatus.PENDING})
     return True
 
 
 def resolve(session: Session, *, reminder_id: int, actor: str, now: datetime) -> bool:
     """Staff dealt with a failed push another way (a phone call): it leaves the list; audited."""
     row = session.get(Reminder, reminder_id, populate_existing=True)
-    if row is None or row.status != "failed":
+    if row is None or row.status != DeliveryStatus.FAILED:
         return False
-    row.status = "resolved"
+    row.status = DeliveryStatus.RESOLVED
     audit.record(session, actor=actor, action="reminder.resolve", subject=f"reminder:{reminder_id}", now=now,
-                 before={"status": "failed"}, after={"status": "resolved"})
+                 before={"status": DeliveryStatus.FAILED}, after={"status": DeliveryStatus.RESOLVED})
     return True

@@ -16,14 +16,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduling.applications.models import Application
+from scheduling.applications.states import ApplicationState
 from scheduling.city.booking_config import BookingConfig
+from scheduling.classes.statuses import SessionStatus
 from scheduling.consult import consults
 from scheduling.dates.calendar import JST
 from scheduling.dates.japanese_dates import fiscal_bounds, fiscal_label, fiscal_year
 from scheduling.family.calls import OUTCOMES
+from scheduling.family.statuses import CallStatus, MotherStatus
 from scheduling.rules import RuleSet
 from scheduling.rules.engine import units
 from scheduling.store.models import Call, CallOutcome, CareBooking, ClassBooking, ClassSession, Mother
+from scheduling.store.statuses import CareBookingStatus, ClassBookingStatus
 
 CARE_TYPES = ("short_stay", "day_care", "home_visit")
 MONTHS = (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)
@@ -160,7 +164,8 @@ def _care(session: Session, rules: RuleSet, first: date, last: date, today: date
     rows = session.execute(
         select(CareBooking.user_id, CareBooking.care_type, CareBooking.start_date, CareBooking.nights,
                CareBooking.status)
-        .where(CareBooking.status.in_(("attended", "confirmed", "cancelled", "no_show")),
+        .where(CareBooking.status.in_((CareBookingStatus.ATTENDED, CareBookingStatus.CONFIRMED,
+                                        CareBookingStatus.CANCELLED, CareBookingStatus.NO_SHOW)),
                CareBooking.start_date >= (first - LONGEST_STAY).isoformat(),
                CareBooking.start_date <= last.isoformat())).all()
     types = list(CARE_TYPES) + sorted({r.care_type for r in rows} - set(CARE_TYPES))
@@ -168,7 +173,7 @@ def _care(session: Session, rules: RuleSet, first: date, last: date, today: date
     counts: defaultdict[tuple[str, str, int], int] = defaultdict(int)  # (what, type, month) -> number; month 0 is the year
     for user_id, care_type, start_text, nights, status in rows:
         start = date.fromisoformat(start_text)
-        if status in ("cancelled", "no_show"):
+        if status in (CareBookingStatus.CANCELLED, CareBookingStatus.NO_SHOW):
             if first <= start <= last:
                 for key in (care_type, "total"):
                     counts[status, key, start.month] += 1
@@ -177,7 +182,7 @@ def _care(session: Session, rules: RuleSet, first: date, last: date, today: date
         for day in service_days(rules, care_type, start, nights):
             if not first <= day <= last:
                 continue
-            if status == "attended":
+            if status == CareBookingStatus.ATTENDED:
                 what = "uses"
                 for month in (day.month, 0):
                     used[care_type, month].add(user_id)
@@ -222,12 +227,13 @@ def stay_rules(rules: RuleSet, first: date, last: date) -> list[tuple[str, date,
 
 def _classes(session: Session, config: BookingConfig | None, first: date, last: date,
              today: date) -> list[ClassFigures]:
-    in_year = (ClassSession.status != "cancelled", ClassSession.day >= first.isoformat(),
+    in_year = (ClassSession.status != SessionStatus.CANCELLED, ClassSession.day >= first.isoformat(),
                ClassSession.day <= min(last, today).isoformat())
     held = list(session.scalars(select(ClassSession).where(*in_year)))
     bookings = defaultdict(list)
+    taking_part = (ClassBookingStatus.BOOKED, ClassBookingStatus.ATTENDED, ClassBookingStatus.NO_SHOW)
     for booking in session.scalars(select(ClassBooking).join(ClassSession, ClassSession.id == ClassBooking.session_id)
-                                   .where(*in_year, ClassBooking.status.in_(("booked", "attended", "no_show")))):
+                                   .where(*in_year, ClassBooking.status.in_(taking_part))):
         bookings[booking.session_id].append(booking)
     titles = {c.key: c.title for c in config.classes} if config else {}
     order = list(titles)
@@ -241,9 +247,10 @@ def _classes(session: Session, config: BookingConfig | None, first: date, last: 
         for row in (s for s in held if s.class_key == key):
             month = date.fromisoformat(row.day).month
             rows = bookings[row.id]
-            recorded = any(b.status in ("attended", "no_show") for b in rows)
+            recorded = any(b.status in (ClassBookingStatus.ATTENDED, ClassBookingStatus.NO_SHOW) for b in rows)
             unrecorded += bool(rows) and not recorded
-            counted = sum(b.party for b in rows if b.status == ("attended" if recorded else "booked"))
+            counted = sum(b.party for b in rows
+                          if b.status == (ClassBookingStatus.ATTENDED if recorded else ClassBookingStatus.BOOKED))
             for m in (month, 0):
                 sessions[m] += 1
                 persons[m] += counted
@@ -258,7 +265,7 @@ def _calls(session: Session, first: date, last: date) -> CallFigures:
     registered, at_interview = _per_month(), _per_month()
     for day, via in session.execute(select(Mother.registered_on, Mother.registered_via).where(
             Mother.registered_on >= first.isoformat(), Mother.registered_on <= last.isoformat(),
-            Mother.status != "replaced")):  # one pregnancy registered twice counts once
+            Mother.status != MotherStatus.REPLACED)):  # one pregnancy registered twice counts once
         for m in (date.fromisoformat(day).month, 0):
             registered[m] += 1
             at_interview[m] += via == "staff"
@@ -280,9 +287,10 @@ def _calls(session: Session, first: date, last: date) -> CallFigures:
     due_in_year = (Call.due_on >= first.isoformat(), Call.due_on <= last.isoformat())
     due = session.execute(select(func.count(Call.id)).where(*due_in_year)).scalar_one()
     untried = session.execute(select(func.count(Call.id)).where(
-        *due_in_year, Call.status != "cancelled", ~select(CallOutcome.id).where(CallOutcome.call_id == Call.id).exists())
+        *due_in_year, Call.status != CallStatus.CANCELLED,
+        ~select(CallOutcome.id).where(CallOutcome.call_id == Call.id).exists())
     ).scalar_one()
-    cancelled = session.execute(select(func.count(Call.id)).where(*due_in_year, Call.status == "cancelled")
+    cancelled = session.execute(select(func.count(Call.id)).where(*due_in_year, Call.status == CallStatus.CANCELLED)
                                 ).scalar_one()
 
     def line(counts):
@@ -319,7 +327,8 @@ def _applications(session: Session, first: date, last: date) -> ApplicationFigur
     submitted = _per_jst_month(session.scalars(select(Application.submitted_at).where(
         Application.submitted_at >= since, Application.submitted_at < until)))
     approved = _per_jst_month(session.scalars(select(Application.decided_at).where(
-        Application.state == "approved", Application.decided_at >= since, Application.decided_at < until)))
+        Application.state == ApplicationState.APPROVED, Application.decided_at >= since,
+        Application.decided_at < until)))
     return ApplicationFigures(Line(tuple(submitted[m] for m in MONTHS), submitted[0]),
                               Line(tuple(approved[m] for m in MONTHS), approved[0]))
 

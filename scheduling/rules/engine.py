@@ -10,13 +10,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from enum import StrEnum
 from typing import Any
 
 from .periods import SAME_CHILD, add_period, day_tags, fiscal_year, pregnancy_week_start
 from .schema import CLASSES, RuleSet, TypeRules, Version
 
 PASS, FAIL, CHECK, MISSING = "pass", "fail", "check", "missing"
-ELIGIBLE, NOT_ELIGIBLE, NEEDS_CHECK = "eligible", "not_eligible", "needs_check"
+
+
+class Eligibility(StrEnum):
+    """A care type's result for her (see above)."""
+    ELIGIBLE = "eligible"
+    NOT_ELIGIBLE = "not_eligible"
+    NEEDS_CHECK = "needs_check"
+
+
+ELIGIBLE, NOT_ELIGIBLE, NEEDS_CHECK = Eligibility.ELIGIBLE, Eligibility.NOT_ELIGIBLE, Eligibility.NEEDS_CHECK
+
 # A live birth is at week 22 at the earliest, so a due date is at most 18 weeks after the birth: beyond that,
 # no correction can help and the preterm question is not asked.
 MAX_CORRECTION = timedelta(weeks=18)
@@ -90,7 +101,7 @@ def counted(version: Version, answers: Mapping[str, Any], uses: list[Use], on_da
 @dataclass(frozen=True)
 class TypeResult:
     type: str
-    status: str
+    status: Eligibility
     reasons: tuple[Reason, ...]
     remaining: int | None          # units left for this type (None: no cap)
     fee_per_use: Fee | None
@@ -102,7 +113,7 @@ class TypeResult:
     fee_unit: str = "use"          # what one fee is for: "night" (1泊), "day" (1日) or "use" (1回)
 
     def as_json(self) -> dict:
-        return {"status": self.status, "reasons": [r.as_json() for r in self.reasons],
+        return {"status": self.status.value, "reasons": [r.as_json() for r in self.reasons],
                 "remaining": self.remaining, "fee_per_use": self.fee_per_use and self.fee_per_use.as_json(),
                 "missing": list(self.missing)} | ({} if self.providers is None else {"providers": list(self.providers)}) \
             | ({} if self.fee_next is None else {"fee_after_switch": self.fee_next.as_json()}) \

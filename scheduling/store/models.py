@@ -1,5 +1,6 @@
 """SQLAlchemy models. Every datetime is stored as UTC and read back as an aware datetime."""
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -10,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -39,7 +41,7 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    pass
+    __table__: ClassVar[Table]  # every model maps a table of its own
 
 
 class LineUser(Base):
