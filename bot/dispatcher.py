@@ -10,6 +10,7 @@ account; none about a booking no longer on.
 """
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,7 @@ BATCH = 200  # rows claimed at once
 CONCURRENCY = 32  # pushes in flight per process
 EXPIRE_OFFERS_EVERY = timedelta(seconds=30)
 EXPIRE_BATCH = 100
+WORDS_KEEP = 4096  # rendered notices remembered by (kind, facts, language)
 STOP_WAIT = 15.0  # seconds a stopping dispatcher waits for its pushes in flight
 
 
@@ -186,7 +188,8 @@ class Dispatcher:
     def _record(self, session: Session, outcomes: list[tuple[int, Result]], now: datetime) -> None:
         sent = [rid for rid, outcome in outcomes if outcome.status == "sent"]
         reminders.mark_sent(session, ids=sent, now=now)
-        reminders.forget_switches(session, ids=sent)
+        reminders.forget_switches(session, ids=[rid for rid, outcome in outcomes
+                                                if outcome.status == "sent" and outcome.via == "richmenu"])
         for reminder_id, outcome in outcomes:
             if outcome.status in ("failed", "skipped"):  # failed: LINE refused it (4xx); staff see it
                 reminders.mark(session, reminder_id=reminder_id, status=outcome.status, error=outcome.error or "")
@@ -211,7 +214,7 @@ class Dispatcher:
                 continue
             language = catalog.language_of(people.get(row.user_id, (None, True))[0])
             try:
-                messages = words(row.kind, row.message, language)
+                messages = _words_to_push(row.kind, row.message, language)
             except Exception as error:  # a catalog key or parameter missing: staff must see it
                 log.error("reminder %s cannot be rendered: %r", row.id, error)
                 reminders.mark(session, reminder_id=row.id, status=DeliveryStatus.FAILED, error=f"cannot render: {error!r}")
@@ -226,6 +229,14 @@ def words(kind: str, message: str, language: str) -> list[dict]:
     facts = json.loads(message)
     says = notices.says(kind, facts["facts"]) if isinstance(facts, dict) else _written_words(facts)
     return render(tuple(_in_her_language(say, language) for say in says), language)
+
+
+@functools.lru_cache(maxsize=WORDS_KEEP)
+def _words_to_push(kind: str, message: str, language: str) -> list[dict]:
+    """`words`, remembered: a notice to many mothers (a class opening, a timed push) has the same kind,
+    facts and language for each, and building and checking its messages is most of a row's work. The
+    lists are shared by those pushes, which only read them."""
+    return words(kind, message, language)
 
 
 def _in_her_language(say: Say, language: str) -> Say:

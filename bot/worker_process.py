@@ -3,6 +3,7 @@ acknowledging LINE's requests comes first; it polls for stored events and due me
 dispatcher sends due reminders. `hagukumi dispatch` runs a process with the dispatcher only."""
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 
@@ -19,6 +20,7 @@ async def run(settings: Settings, *, nice: int = 0, answer_events: bool = True) 
         os.nice(nice)
     runtime = build(settings)
     await asyncio.to_thread(runtime.prepare_database)
+    gc.freeze()  # what is loaded by now lives as long as the process: the collector need not walk it again
     line = runtime.new_line_client()
     worker = runtime.new_worker(line) if answer_events else None
     if worker:

@@ -172,6 +172,17 @@ def test_push_retry_key(client):
     assert log[0]["body"] == body
 
 
+def test_a_push_accepted_once_is_still_checked_whole_for_the_next(client):
+    """The stand-in remembers accepted pushes without their address: another address must still be a
+    string, and other messages or fields are checked again."""
+    accepted = {"to": "U" + "8" * 32, "messages": [text("お知らせ")]}
+    assert client.post("/v2/bot/message/push", headers=AUTH, json=accepted).status_code == 200
+    assert client.post("/v2/bot/message/push", headers=AUTH, json={**accepted, "to": "U" + "7" * 32}).status_code == 200
+    for refused in ({**accepted, "to": 5}, {"messages": accepted["messages"]},
+                    {**accepted, "notificationDisabled": "yes"}, {**accepted, "messages": [text("x" * 5001)]}):
+        assert client.post("/v2/bot/message/push", headers=AUTH, json=refused).status_code == 400, refused
+
+
 def test_push_to_unknown_or_unfollowed_user_is_accepted_but_not_delivered(client):
     body = {"to": "U" + "9" * 32, "messages": [text()]}
     assert client.post("/v2/bot/message/push", headers=AUTH, json=body).status_code == 200
