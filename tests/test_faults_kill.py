@@ -48,7 +48,8 @@ def test_a_killed_worker_and_dispatcher_are_restarted_and_nothing_is_lost_or_dou
                                  env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
         launched = time.monotonic()
         try:
-            assert wait_for(lambda: worker_pid(sessions), timeout=90), "the worker never beat"  # a busy machine is slow to start it
+            # (a busy machine takes a while to start the niced worker process)
+            assert wait_for(lambda: worker_pid(sessions), timeout=90), "the worker never beat"
             print(f"\nserve up in {time.monotonic() - launched:.1f} s")
             first_worker = worker_pid(sessions)
             reminded = [f"V{n:032x}" for n in range(PUSHES // 2)]  # two pushes each
