@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from admin.app import create_admin_app
-from bot import events
+from bot import event_fields
 from bot.inbox_writer import InboxWriter
 from bot.liff.app import create_liff_app
 from bot.liff.verify import TokenVerifier
@@ -71,12 +71,18 @@ def create_app(settings: Settings | None = None) -> HagukumiApp:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await run_in_threadpool(runtime.prepare_database)
+        if not settings.run_worker:   # a webhook process of `hagukumi serve`: its worker process answers
+            try:
+                yield
+            finally:
+                writer.close()
+                engine.dispose()
+            return
         line = runtime.new_line_client()
         app.state.worker = runtime.new_worker(line, give_way=writer.idle)
         app.state.dispatcher = runtime.new_dispatcher(line)
-        if settings.run_worker:
-            app.state.worker.start()
-            app.state.dispatcher.start()
+        app.state.worker.start()
+        app.state.dispatcher.start()
         try:
             yield
         finally:
@@ -118,7 +124,7 @@ def create_app(settings: Settings | None = None) -> HagukumiApp:
         except (ValueError, KeyError, TypeError, RecursionError):
             return _refused("malformed body")
         now = utcnow()
-        rows = [_row(raw, now) for raw in raw_events if isinstance(raw, dict) and events.user_of(raw)]
+        rows = [_row(raw, now) for raw in raw_events if isinstance(raw, dict) and event_fields.user_of(raw)]
         for row in rows:
             if row["status"] == "rejected":
                 log.warning("event %s acknowledged, recorded and not acted on: %s", row["webhook_event_id"],
@@ -223,7 +229,7 @@ def _occurred_at(raw: dict) -> datetime | None:
     if not isinstance(stamp, int) or isinstance(stamp, bool):
         return None
     try:
-        return events.occurred_at(raw)
+        return event_fields.occurred_at(raw)
     except (ValueError, OverflowError, OSError):
         return None
 
@@ -234,7 +240,7 @@ def rejection(raw: dict, now: datetime) -> str | None:
     event_id = raw.get("webhookEventId")
     if event_id is not None and not _fits(event_id):
         return "webhookEventId is not a string of 1 to 64 characters without NUL"
-    if not _fits(events.user_of(raw)):
+    if not _fits(event_fields.user_of(raw)):
         return "source.userId is not a string of 1 to 64 characters without NUL"
     occurred = _occurred_at(raw)
     if occurred is None:
@@ -257,12 +263,12 @@ def _row(raw: dict, now: datetime) -> dict:
     if not event_id or not _fits(event_id):
         digest = _digest((event_id, raw.get("timestamp"), raw.get("replyToken")))
         event_id = f"{'rejected' if event_id else 'no-id'}:{digest}"
-    user_id = events.user_of(raw)
+    user_id = event_fields.user_of(raw)
     return dict(
         webhook_event_id=event_id,
         user_id=user_id if _fits(user_id) else f"rejected:{_digest(user_id)}",
         event_type=str(raw.get("type"))[:32],
-        occurred_at=now if reason else events.occurred_at(raw),
+        occurred_at=now if reason else event_fields.occurred_at(raw),
         is_redelivery=bool((raw.get("deliveryContext") or {}).get("isRedelivery")),
         body=json.dumps(raw, ensure_ascii=False),
         status="rejected" if reason else "pending",
