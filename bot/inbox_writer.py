@@ -65,7 +65,7 @@ class InboxWriter:
         as no ORM object is involved (SQLite's writers queue on the engine's write lock)."""
         engine = self.sessions.kw["bind"]
         with getattr(engine, "write_lock", nullcontext()), engine.begin() as connection:
-            inbox.add(connection, events=rows, now=utcnow())
+            inbox.store(connection, events=rows, now=utcnow())
 
     def close(self) -> None:
         self._thread.shutdown(wait=True)
