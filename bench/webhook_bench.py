@@ -404,7 +404,10 @@ def wrk_comparison(args, urls: dict, meter: "CpuMeter", users: list[str], tmp: P
                 lines = [(line.split("\t", 1)[1].rstrip("\n").encode(), line.split("\t", 1)[0])
                          for line in path.read_text(encoding="utf-8").splitlines()]
                 result = asyncio.run(own_generator(url, lines, args.seconds, args.concurrency))
-            cpu = CpuMeter.share(before, meter.snapshot())
+            after = meter.snapshot()
+            cpu = CpuMeter.share(before, after)
+            # CPU of the acknowledging processes only (the bot's worker process answers beside them)
+            cpu += f"  => {1000 * (after[name] - before[name]) / max(result['ok'], 1):.3f} ms CPU per {name} ack"
             runs.append((f"{name} {round_no}", result, cpu))
             print(f"  {name} {round_no}: {result['ok']} acknowledged, {result['rps']:.0f}/s, p50 {result['p50']:.1f} ms, "
                   f"p99 {result['p99']:.1f} ms, errors {fmt_errors(result['errors'])}, events sent twice "
@@ -561,7 +564,9 @@ def main() -> int:
             server.wait_ready()
         time.sleep(1.0)  # let every worker finish starting (only one answered /healthz)
         bot_pids, bare_pids = bot.workers(), bare.workers()
-        meter = CpuMeter({"standin": [standin.proc.pid], "bot": bot_pids, "bare": bare_pids})
+        answering = [pid for pid in bot_pids if b"bot.cli\x00worker" in cmdline(pid)]
+        meter = CpuMeter({"standin": [standin.proc.pid], "bot": [pid for pid in bot_pids if pid not in answering],
+                          "bot worker": answering, "bare": bare_pids})
         print(f"  ready in {time.monotonic() - started:.1f} s; bot workers {bot_pids}, bare workers {bare_pids}",
               flush=True)
 

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from admin.app import create_admin_app
-from bot import events
+from bot import event_fields
 from bot.inbox_writer import InboxWriter
 from bot.liff.app import create_liff_app
 from bot.liff.verify import TokenVerifier
@@ -41,6 +41,8 @@ PENDING_TOO_LONG = 120  # seconds an acknowledged event may wait before /healthz
 
 # async (body bytes or None when too large, signature) -> (status, JSON-able dict)
 Webhook = Callable[[bytes | None, str], Awaitable[tuple[int, dict]]]
+STORED = {"status": "ok"}   # the answer to nearly every request, encoded once
+STORED_BODY = b'{"status":"ok"}'
 
 
 class HagukumiApp(FastAPI):
@@ -54,7 +56,8 @@ class HagukumiApp(FastAPI):
         if (self.webhook is not None and scope["type"] == "http" and scope["method"] == "POST"
                 and scope["path"] == "/callback" and not scope.get("root_path")):
             status, answer = await self.webhook(await _read_asgi_body(scope, receive), _header(scope, b"x-line-signature"))
-            payload = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
+            payload = STORED_BODY if answer is STORED else json.dumps(answer, ensure_ascii=False,
+                                                                      separators=(",", ":")).encode()
             headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": payload})
@@ -72,12 +75,18 @@ def create_app(settings: Settings | None = None) -> HagukumiApp:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await run_in_threadpool(runtime.prepare_database)
+        if not settings.run_worker:   # a webhook process of `hagukumi serve`: its worker process answers
+            try:
+                yield
+            finally:
+                writer.close()
+                engine.dispose()
+            return
         line = runtime.new_line_client()
         app.state.worker = runtime.new_worker(line, give_way=writer.idle)
         app.state.dispatcher = runtime.new_dispatcher(line)
-        if settings.run_worker:
-            app.state.worker.start()
-            app.state.dispatcher.start()
+        app.state.worker.start()
+        app.state.dispatcher.start()
         try:
             yield
         finally:
@@ -119,21 +128,22 @@ def create_app(settings: Settings | None = None) -> HagukumiApp:
         except (ValueError, KeyError, TypeError, RecursionError):
             return _refused("malformed body")
         now = utcnow()
-        rows = [_row(raw, now) for raw in raw_events if isinstance(raw, dict) and events.user_of(raw)]
+        rows = [_row(raw, user_id, now) for raw in raw_events
+                if isinstance(raw, dict) and (user_id := event_fields.user_of(raw))]
         for row in rows:
             if row["status"] == EventStatus.REJECTED:
                 log.warning("event %s acknowledged, recorded and not acted on: %s", row["webhook_event_id"],
                             row["last_error"])
         if rows:
             try:
-                await asyncio.wait_for(writer.store(rows), STORE_TIMEOUT)
+                await writer.store(rows, timeout=STORE_TIMEOUT)
             except Exception as error:  # noqa: BLE001 (LINE redelivers; the log names the cause)
                 log.error("events not stored, answering 500: %s", type(error).__name__ + f": {error}"[:300])
                 return 500, {"message": "not stored, please send again"}
             if settings.run_worker:
                 for user_id in {row["user_id"] for row in rows if row["status"] == EventStatus.PENDING}:
                     app.state.worker.kick(user_id)
-        return 200, {"status": "ok"}
+        return 200, STORED
 
     app.webhook = webhook
 
@@ -224,20 +234,19 @@ def _occurred_at(raw: dict) -> datetime | None:
     if not isinstance(stamp, int) or isinstance(stamp, bool):
         return None
     try:
-        return events.occurred_at(raw)
+        return event_fields.occurred_at(raw)
     except (ValueError, OverflowError, OSError):
         return None
 
 
-def rejection(raw: dict, now: datetime) -> str | None:
+def rejection(raw: dict, user_id: str, occurred: datetime | None, now: datetime) -> str | None:
     """Why a validly signed event must not be acted on, or None. Checked one event at a time, so a bad
     event is recorded as rejected and never fails the others stored with it."""
     event_id = raw.get("webhookEventId")
     if event_id is not None and not _fits(event_id):
         return "webhookEventId is not a string of 1 to 64 characters without NUL"
-    if not _fits(events.user_of(raw)):
+    if not _fits(user_id):
         return "source.userId is not a string of 1 to 64 characters without NUL"
-    occurred = _occurred_at(raw)
     if occurred is None:
         return f"timestamp {str(raw.get('timestamp'))[:40]!r} is not a time in milliseconds"
     if occurred < now - inbox.KEEP_HANDLED:
@@ -252,18 +261,18 @@ def _digest(value) -> str:
     return hashlib.sha256(repr(value).encode("utf-8", "replace")).hexdigest()[:40]
 
 
-def _row(raw: dict, now: datetime) -> dict:
-    reason = rejection(raw, now)
+def _row(raw: dict, user_id: str, now: datetime) -> dict:
+    occurred = _occurred_at(raw)
+    reason = rejection(raw, user_id, occurred, now)
     event_id = raw.get("webhookEventId")
     if not event_id or not _fits(event_id):
         digest = _digest((event_id, raw.get("timestamp"), raw.get("replyToken")))
         event_id = f"{'rejected' if event_id else 'no-id'}:{digest}"
-    user_id = events.user_of(raw)
     return dict(
         webhook_event_id=event_id,
         user_id=user_id if _fits(user_id) else f"rejected:{_digest(user_id)}",
         event_type=str(raw.get("type"))[:32],
-        occurred_at=now if reason else events.occurred_at(raw),
+        occurred_at=occurred if occurred is not None and reason is None else now,
         is_redelivery=bool((raw.get("deliveryContext") or {}).get("isRedelivery")),
         body=json.dumps(raw, ensure_ascii=False),
         status=EventStatus.REJECTED if reason else EventStatus.PENDING,

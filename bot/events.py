@@ -1,7 +1,5 @@
 """Turn LINE webhook events into dialog inputs. Only one-to-one chats with a user are handled;
-group and room events and unknown types are acknowledged and left alone."""
-from datetime import UTC, datetime
-
+group and room events and unknown types are acknowledged and left alone (bot/event_fields.py: which)."""
 from linebot.v3.webhooks import (
     Event,
     FollowEvent,
@@ -14,20 +12,6 @@ from linebot.v3.webhooks import (
 )
 
 from dialogs.core import Follow, Input, Media, Postback, Text
-
-HANDLED = {"message", "postback", "follow", "unfollow"}
-
-
-def user_of(raw: dict) -> str | None:
-    """The user id of an event we handle, or None for everything we acknowledge and ignore."""
-    source = raw.get("source") or {}
-    if raw.get("type") in HANDLED and source.get("type") == "user" and source.get("userId"):
-        return source["userId"]
-    return None
-
-
-def occurred_at(raw: dict) -> datetime:
-    return datetime.fromtimestamp(raw.get("timestamp", 0) / 1000, tz=UTC)
 
 
 def parse(raw: dict) -> Event | None:

@@ -20,12 +20,21 @@ class InboxWriter:
         self._waiting: list[tuple[list[dict], asyncio.Future]] = []
         self._writing: asyncio.Task | None = None
 
-    async def store(self, rows: list[dict]) -> None:
-        done = asyncio.get_running_loop().create_future()
+    async def store(self, rows: list[dict], timeout: float | None = None) -> None:
+        """Return once the rows are committed; TimeoutError after `timeout` seconds (they may be yet)."""
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
         self._waiting.append((rows, done))
         if self._writing is None or self._writing.done():
-            self._writing = asyncio.create_task(self._write_batches())
-        await done
+            self._writing = loop.create_task(self._write_batches())
+        if timeout is None:
+            await done
+            return
+        timer = loop.call_later(timeout, _settle, done, TimeoutError())   # a timer, not wait_for's task
+        try:
+            await done
+        finally:
+            timer.cancel()
 
     async def _write_batches(self) -> None:
         loop = asyncio.get_running_loop()
@@ -56,7 +65,7 @@ class InboxWriter:
         as no ORM object is involved (SQLite's writers queue on the engine's write lock)."""
         engine = self.sessions.kw["bind"]
         with getattr(engine, "write_lock", nullcontext()), engine.begin() as connection:
-            inbox.add(connection, events=rows, now=utcnow())
+            inbox.store(connection, events=rows, now=utcnow())
 
     def close(self) -> None:
         self._thread.shutdown(wait=True)

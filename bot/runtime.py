@@ -1,17 +1,19 @@
-"""What the webhook and the worker share, built once per process from the settings."""
+"""What the webhook and the worker share, built once per process from the settings.
+
+The worker, the dispatcher and the LINE client are imported where they are made: a webhook process
+(`hagukumi serve`) only stores events and never makes them, and the SDK's messaging models they bring
+are tens of megabytes."""
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.dispatcher import Dispatcher
-from bot.line_client import LineClient
 from bot.settings import Settings
 from bot.state import RedisStateStore, SqlStateStore, StateStore
-from bot.worker import Worker
 from scheduling.applications.crypto import Cipher, KeysMissing, development_key
 from scheduling.care import providers
 from scheduling.city.city_file import City, CityConfigError, load_city
@@ -19,6 +21,11 @@ from scheduling.classes import classes
 from scheduling.dates.calendar import jst_today
 from scheduling.store.db import make_engine, make_sessionmaker, transaction, upgrade_schema
 from scheduling.store.models import utcnow
+
+if TYPE_CHECKING:
+    from bot.dispatcher import Dispatcher
+    from bot.line_client import LineClient
+    from bot.worker import Worker
 
 
 @dataclass
@@ -42,11 +49,13 @@ class Runtime:
             return Cipher([development_key(Path(database).resolve().parent)])
         raise KeysMissing()
 
-    def new_worker(self, line: LineClient, give_way=None) -> Worker:
+    def new_worker(self, line: "LineClient", give_way=None) -> "Worker":
+        from bot.worker import Worker
         return Worker(sessions=self.sessions, state_store=self.state_store, line=line, city=self.city,
                       give_way=give_way)
 
-    def new_dispatcher(self, line: LineClient) -> Dispatcher:
+    def new_dispatcher(self, line: "LineClient") -> "Dispatcher":
+        from bot.dispatcher import Dispatcher
         return Dispatcher(sessions=self.sessions, line=line, config=self.city.booking,
                           quiet_hours=self.settings.quiet_hours)
 
@@ -57,7 +66,8 @@ class Runtime:
             providers.sync(session, config=self.city.booking)
             classes.sync(session, config=self.city.booking, today=jst_today(utcnow()))
 
-    def new_line_client(self) -> LineClient:
+    def new_line_client(self) -> "LineClient":
+        from bot.line_client import LineClient
         return LineClient(base_url=self.settings.line_api_base_url,
                           access_token=self.settings.channel_access_token)
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import events
+from bot import event_fields, events
 from bot.line_client import LineClient
 from bot.render import render
 from bot.state import StateStoreUnavailable
@@ -193,7 +193,7 @@ class Worker:
             return []
         token = events.reply_token(event)
         return [outbox.add_claimed(session, user_id=user_id, messages=messages, now=now, reply_token=token,
-                                   reply_deadline=events.occurred_at(raw) + REPLY_TOKEN_LIFETIME if token else None,
+                                   reply_deadline=event_fields.occurred_at(raw) + REPLY_TOKEN_LIFETIME if token else None,
                                    source_event_id=event_id)]
 
     def _run(self, session, command, *, user_id: str, event_id: int, now: datetime) -> None:

@@ -3,6 +3,9 @@ import copy
 import dataclasses
 import json
 import logging
+import os
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -12,7 +15,7 @@ from sqlalchemy import func, select
 
 from bot import local
 from scheduling.store.models import InboundEvent, LineUser
-from tests.conftest import SECRET, make_settings
+from tests.conftest import DATA_KEY, SECRET, TOKEN, make_settings
 from tests.helpers import StandIn, get, post, post_signed, sign, user_event, wait_for
 
 EVENTS = Path(__file__).parent / "fixtures/line_events.json"
@@ -220,3 +223,36 @@ def test_conversation_state_in_redis(database_url, redis_url):
         assert body == {"ok": True, "database": True, "redis": True, "oldest_pending_seconds": 0}
         import redis
         assert redis.Redis.from_url(redis_url).get("hagukumi:state:" + USER) is not None
+
+
+# Starts and stops the app in a fresh interpreter; prints the modules loaded that only answering needs.
+STARTED_APP = """
+import asyncio, sys
+from bot.app import create_app
+app = create_app()
+async def started_and_stopped():
+    async with app.router.lifespan_context(app):
+        pass
+asyncio.run(started_and_stopped())
+print(" ".join(sorted(m for m in sys.modules if m in ("linebot.v3.messaging", "linebot.v3.webhooks",
+                                                        "bot.worker", "bot.dispatcher", "bot.line_client"))))
+"""
+
+
+@pytest.mark.parametrize("inline_worker", ["0", "1"])
+def test_a_webhook_process_loads_nothing_only_answering_needs(tmp_path, inline_worker):
+    """`hagukumi serve`'s webhook processes (no inline worker) only store events: the worker, the dispatcher,
+    the LINE client and the SDK's models (tens of megabytes a process) are loaded where answering is."""
+    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "HAGUKUMI_CITY_CONFIG")}
+    env.update(LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN=TOKEN, HAGUKUMI_DATA_KEYS=DATA_KEY,
+               DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", HAGUKUMI_INLINE_WORKER=inline_worker,
+               LINE_API_BASE_URL="http://127.0.0.1:9")
+    started = subprocess.run([sys.executable, "-c", STARTED_APP], env=env, cwd=Path(__file__).parent.parent,
+                             capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+    loaded = started.stdout.split()
+    if inline_worker == "0":
+        assert loaded == []
+    else:
+        assert loaded == ["bot.dispatcher", "bot.line_client", "bot.worker", "linebot.v3.messaging",
+                          "linebot.v3.webhooks"]

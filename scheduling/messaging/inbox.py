@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from scheduling.messaging.statuses import EventStatus
 from scheduling.store.models import InboundEvent
-from scheduling.store.sql import affected, insert_ignoring_duplicates
+from scheduling.store.sql import affected, insert_ignoring_duplicates, insert_skipping_duplicates
 
 LEASE = timedelta(seconds=30)
 MAX_ATTEMPTS = 5
@@ -33,9 +33,18 @@ def add(session: Session | Connection, *, events: list[dict], now: datetime) -> 
     """Store events (dicts with webhook_event_id, user_id, event_type, occurred_at, is_redelivery,
     body, and optionally status "rejected" with the reason as last_error); an id seen before is
     skipped, which is the de-duplication. Returns how many were new."""
-    rows = [dict(dict(status=EventStatus.PENDING, last_error=None), **event, received_at=now, attempts=0)
+    return insert_ignoring_duplicates(session, _EVENTS, _rows(events, now), "webhook_event_id")
+
+
+def store(connection: Connection, *, events: list[dict], now: datetime) -> None:
+    """add() without counting the new events (the webhook's batches): one statement, no rows fetched.
+    The events must all have the same keys."""
+    insert_skipping_duplicates(connection, _EVENTS, _rows(events, now), "webhook_event_id")
+
+
+def _rows(events: list[dict], now: datetime) -> list[dict]:
+    return [dict(dict(status=EventStatus.PENDING, last_error=None), **event, received_at=now, attempts=0)
             for event in events]
-    return insert_ignoring_duplicates(session, _EVENTS, rows, "webhook_event_id")
 
 
 def claim_next(session: Session, *, user_id: str, now: datetime) -> tuple[int, str] | None:
