@@ -42,7 +42,8 @@ os.environ.setdefault("HAGUKUMI_DATA_KEYS", Fernet.generate_key().decode())  # t
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SECRET, TOKEN = "bench-channel-secret", "bench-access-token"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-AIM = 1000.0
+AIM = 1500.0            # pushes/s with two dispatchers (issue 16; LINE allows 2,000/s)
+AIM_CPU_MS = 0.3        # CPU per push in the dispatchers (issue 16)
 
 
 def free_port() -> int:
@@ -279,7 +280,9 @@ def main() -> int:
                   f" were pushed again after their lease ({lease.LEASE.seconds} s) and answered 409: the rates"
                   " above include that wait")
         rate = steady or end_to_end
+        per_push = 1000 * dispatch_cpu / max(sent, 1)
         print((f"aim ≥ {AIM:.0f} pushes/s: {'MET' if rate >= AIM else 'NOT MET'}; " if not killed else "")
+              + f"aim ≤ {AIM_CPU_MS} ms CPU per push: {'MET' if per_push <= AIM_CPU_MS else 'NOT MET'}; "
               + f"duplicates 0: {'MET' if duplicate_keys == duplicate_users == 0 else 'NOT MET'};"
               f" all sent: {'MET' if not_sent == 0 else 'NOT MET'}")
         for process in dispatchers:
