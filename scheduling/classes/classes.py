@@ -192,8 +192,13 @@ def join_waitlist(session: Session, *, config: BookingConfig, session_id: int, u
     except IntegrityError:
         return _already(session, request_key, row.id, user_id)
     position = waiting_count(session, session_id=row.id)
-    # places may have been freed meanwhile, with nobody waiting to offer them to
-    _offer_in_turn(session, config, row, now)
+    # places may have been freed meanwhile, with nobody waiting to offer them to; when not even one is free
+    # (the conditional UPDATE waits for a cancellation that holds the counter), nobody in line fits: the
+    # line, two thousand long in a rush, is not read
+    capacity.ensure(session, resource=resource(row.id), day=row.day, slot="", capacity=row.capacity)
+    if capacity.take_ensured(session, resource=resource(row.id), day=row.day, slot="", count=1):
+        capacity.give_back(session, resource=resource(row.id), places=[(row.day, "")], count=1)
+        _offer_in_turn(session, config, row, now)
     return Outcome(True, booking, params={"position": position})
 
 
