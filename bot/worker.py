@@ -178,8 +178,8 @@ class Worker:
             return []
         stored = self.state_store.load(session, user_id, now)
         base = stored.base_for(event_id)
-        desk = Desk(session, user_id, config=self.city.booking, rules=self.city.rules,
-                    now=now)
+        desk = Desk(session, user_id, config=self.city.booking, rules=self.city.rules, now=now,
+                    asked_at=event_fields.occurred_at(raw))
         family = FamilyDesk(session, user_id, config=self.city.pregnancy, now=now)
         ctx = Context(now=now, city=self.city.contact, rules=self.city.rules, desk=desk, family=family,
                       consult=ConsultDesk(session, user_id, now=now), safety=self.city.safety)

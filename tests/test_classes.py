@@ -313,6 +313,26 @@ def test_joining_a_waiting_list_costs_the_same_however_long_it_is(db, engine):
     assert statuses(db)["LAST"] == ("waiting", 1)
 
 
+def test_the_waiting_list_follows_when_each_mother_asked_not_when_her_tap_was_reached(db):
+    """In a rush the worker reaches taps a little out of order: the line keeps the order of the taps."""
+    u1, _, _ = fill(db)
+    sid = session_id(db)
+
+    def join(user, asked):
+        with transaction(db) as session:
+            return classes.join_waitlist(session, config=CONFIG, session_id=sid, user_id=user, party=1,
+                                         request_key=f"wait-{user}", now=NOW, asked_at=asked)
+    late = join("TAPPED-SECOND", NOW - timedelta(seconds=1))
+    early = join("TAPPED-FIRST", NOW - timedelta(seconds=2))    # reached after, asked before
+    future = join("CLOCK-AHEAD", NOW + timedelta(minutes=5))      # a time after now counts as now
+    assert (late.params, early.params, future.params) == ({"position": 1}, {"position": 1}, {"position": 3})
+    with transaction(db) as session:
+        assert [b.user_id for b in classes.waiting(session, session_id=sid)] == [
+            "TAPPED-FIRST", "TAPPED-SECOND", "CLOCK-AHEAD"]
+    assert cancel(db, u1.id).ok
+    assert statuses(db)["TAPPED-FIRST"] == ("offered", 1) and statuses(db)["TAPPED-SECOND"] == ("waiting", 1)
+
+
 def test_places_freed_for_a_long_waiting_list_try_each_party_size_once(db, engine):
     u1, u2, u3 = fill(db)
     for n in range(30):

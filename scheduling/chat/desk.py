@@ -144,8 +144,11 @@ class Result:
 
 
 class Desk:
-    def __init__(self, session: Session, user_id: str, *, config: BookingConfig, rules: RuleSet, now: datetime):
+    def __init__(self, session: Session, user_id: str, *, config: BookingConfig, rules: RuleSet, now: datetime,
+                 asked_at: datetime | None = None):
+        """`asked_at`: when she tapped (the event's time at LINE), for her place in a waiting list."""
         self.session, self.user_id, self.config, self.rules, self.now = session, user_id, config, rules, now
+        self.asked_at = asked_at
         self.today = jst_today(now)
         self._uses: list[Use] | None = None
         self._marks: dict[str, str] | None = None
@@ -365,7 +368,7 @@ class Desk:
     def join_waitlist(self, *, session_id: int, party: int, token: str) -> Result:
         outcome = classes.join_waitlist(self.session, config=self.config, session_id=session_id,
                                         user_id=self.user_id, party=party, request_key=self._key("wait", token),
-                                        now=self.now)
+                                        now=self.now, asked_at=self.asked_at)
         return self._class_result(outcome)
 
     def accept_offer(self, booking_id: int) -> Result:

@@ -66,6 +66,11 @@ _ACCEPT = (update(_BOOKINGS).where(_BOOKINGS.c.id == bindparam("booking"), _BOOK
 _EXPIRE = (update(_BOOKINGS).where(_BOOKINGS.c.id == bindparam("booking"), _BOOKINGS.c.status == "offered",
                                    _BOOKINGS.c.hold_until <= bindparam("at"))
            .values(status="expired", updated_at=bindparam("at")))
+# her turn: those waiting who asked before her (the line's order, _WAITING), and herself
+_WAITING_AHEAD = (select(func.count()).select_from(_BOOKINGS)
+                  .where(_BOOKINGS.c.session_id == bindparam("session"), _BOOKINGS.c.status == "waiting",
+                         (_BOOKINGS.c.created_at < bindparam("at"))
+                         | ((_BOOKINGS.c.created_at == bindparam("at")) & (_BOOKINGS.c.id <= bindparam("id")))))
 _WAITING_COUNT = (select(func.count()).select_from(_BOOKINGS)
                   .where(_BOOKINGS.c.session_id == bindparam("session"), _BOOKINGS.c.status == "waiting"))
 
@@ -178,7 +183,9 @@ def book(session: Session, *, config: BookingConfig, session_id: int, user_id: s
 
 
 def join_waitlist(session: Session, *, config: BookingConfig, session_id: int, user_id: str, party: int,
-                  request_key: str, now: datetime) -> Outcome:
+                  request_key: str, now: datetime, asked_at: datetime | None = None) -> Outcome:
+    """Her place in line, in the order of asking: `asked_at` is when she tapped (LINE's timestamp of the
+    event), so that in a rush the line follows the taps, not the order the worker reached them."""
     earlier = _by_key(session, request_key)
     if earlier is not None:
         return Outcome(True, earlier, repeated=True)
@@ -188,10 +195,12 @@ def join_waitlist(session: Session, *, config: BookingConfig, session_id: int, u
     assert row is not None
     try:
         with session.begin_nested():
-            booking = _insert(session, row, user_id, party, ClassBookingStatus.WAITING, request_key, now)
+            booking = _insert(session, row, user_id, party, ClassBookingStatus.WAITING, request_key, now,
+                              asked_at=min(asked_at or now, now))
     except IntegrityError:
         return _already(session, request_key, row.id, user_id)
-    position = waiting_count(session, session_id=row.id)
+    position: int = run(session, _WAITING_AHEAD, {"session": row.id, "at": booking.created_at,
+                                                  "id": booking.id}).scalar_one()
     # places may have been freed meanwhile, with nobody waiting to offer them to; when not even one is free
     # (the conditional UPDATE waits for a cancellation that holds the counter), nobody in line fits: the
     # line, two thousand long in a rush, is not read
@@ -378,9 +387,9 @@ def _open_session(session: Session, config: BookingConfig, session_id: int,
 
 
 def _insert(session: Session, row: Row, user_id: str, party: int, status: str, request_key: str,
-            now: datetime) -> ClassBooking:
+            now: datetime, asked_at: datetime | None = None) -> ClassBooking:
     booking = ClassBooking(session_id=row.id, user_id=user_id, party=party, status=status,
-                           request_key=request_key, created_at=now, updated_at=now)
+                           request_key=request_key, created_at=asked_at or now, updated_at=now)
     session.add(booking)
     session.flush()
     history.record(session, kind=KIND, booking_id=booking.id, before=None, after=status, actor=history.MOTHER,
