@@ -71,10 +71,20 @@ class FreezableProxy:
         self._loop.call_soon_threadsafe(setattr, self, "_cut", False)
 
     def close(self):
+        """Stop serving and end every connection's tasks before the loop stops: tasks left pending are
+        destroyed later by the garbage collector, in whatever the process is doing then."""
         self.thaw()
-        self._loop.call_soon_threadsafe(self._server.close)
+
+        async def shut():
+            self._server.close()
+            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        asyncio.run_coroutine_threadsafe(shut(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        self._loop.close()
 
 
 @contextmanager

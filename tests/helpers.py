@@ -1,5 +1,7 @@
 """Test helpers: signing, posting events to the bot, waiting for the bot's answers."""
+import ast
 import base64
+import gc
 import hashlib
 import hmac
 import json
@@ -9,6 +11,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -162,3 +165,14 @@ class Phone:
 
     def texts(self) -> str:
         return json.dumps(self.last, ensure_ascii=False)
+
+
+def parse_python(path: Path) -> ast.Module:
+    """ast.parse with the garbage collector held off: on CPython 3.11 a finalizer that runs during the
+    parse (a coroutine or task some earlier test left behind) can fail it with "AST constructor recursion
+    depth mismatch"."""
+    gc.disable()
+    try:
+        return ast.parse(path.read_text(), str(path))
+    finally:
+        gc.enable()

@@ -6,6 +6,8 @@ import ast
 import re
 from pathlib import Path
 
+from tests.helpers import parse_python
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("bot", "dialogs", "scheduling", "admin")
 # What each package may import besides itself.
@@ -25,7 +27,7 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
     module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
     package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(parse_python(path)):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -99,7 +101,7 @@ SCHEDULING_FOLDERS = ("store", "rules", "dates", "text", "safety", "city", "mess
 
 def runtime_imports(path: Path) -> list[tuple[int, str]]:
     """imported_modules without those under `if TYPE_CHECKING:` (names for the type checker only)."""
-    tree = ast.parse(path.read_text(), str(path))
+    tree = parse_python(path)
     typing_only = {n.lineno for node in ast.walk(tree) if isinstance(node, ast.If)
                    and getattr(node.test, "id", "") == "TYPE_CHECKING" for n in ast.walk(node) if hasattr(n, "lineno")}
     return [(line, name) for line, name in imported_modules(path) if line not in typing_only]

@@ -7,6 +7,7 @@ import pytest
 from dialogs import notices
 from dialogs.core import Say
 from scheduling.messaging import reminders
+from tests.helpers import parse_python
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -15,7 +16,7 @@ def kinds_written() -> set[str]:
     """The literal kinds of every reminders.add(...) in scheduling/ (timed pushes take theirs from the city)."""
     found = set()
     for path in (ROOT / "scheduling").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parse_python(path)):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add" \
                     and getattr(node.func.value, "id", "") == "reminders":
                 found |= {k.value.value for k in node.keywords if k.arg == "kind" and isinstance(k.value, ast.Constant)}
