@@ -35,7 +35,7 @@ MAX_BODY = 2 * 1024 * 1024  # LINE's bodies are a few kilobytes; a redelivered b
 STORE_TIMEOUT = 5.0  # seconds a request waits for its events' commit before 500 (LINE sends it again)
 FUTURE_SLACK = timedelta(hours=1)  # clocks differ; an event further ahead than this is not LINE's
 ID_LENGTH = 64  # inbound_events.webhook_event_id and user_id
-PROBE_WAIT = 0.5  # seconds /healthz waits for the database or Redis
+PROBE_WAIT = 1.0  # seconds /healthz waits for the database or Redis (an orchestrator's probe waits 1 s by default)
 PENDING_TOO_LONG = 120  # seconds an acknowledged event may wait before /healthz says something is wrong
 
 

@@ -33,7 +33,7 @@ def test_a_hung_database_gives_503_at_once_and_the_webhook_500_not_a_hang(databa
             started = time.monotonic()
             health = httpx.get(f"{live.bot_url}/healthz", timeout=10)
             health_seconds = time.monotonic() - started
-            assert health.status_code == 503 and health_seconds < 1.0
+            assert health.status_code == 503 and health_seconds < 2.0   # PROBE_WAIT, not a hang
             assert httpx.get(f"{live.bot_url}/healthz", timeout=10).status_code == 503  # again, still at once
             event = user_event("U" + "a" * 32, "message", message=TEXT)
             started = time.monotonic()
