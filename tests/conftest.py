@@ -35,16 +35,27 @@ DATA_KEY = "kWb1Ijk6lcYyy7mhyrFRr5tJmh1lO0yrD5lnNrS5Ys0="   # tests only: a fixe
 def pytest_collection_modifyitems(config, items):
     """On xdist workers, each worker starts with its share of the tests marked slow: xdist hands each worker
     one contiguous run of the collection and steals from their ends, so a long test left at the end of a run
-    would be the suite's tail."""
+    would be the suite's tail. The shares are even in seconds (`slow(seconds)`, each longest to the least
+    loaded worker), not in count."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
     slow = [item for item in items if item.get_closest_marker("slow")]
     if workers < 2 or not slow:
         return
+    tests: dict[str, list] = {}   # a test's parameters stay together (one worker: no two take turns on Redis)
+    for item in slow:
+        tests.setdefault(item.nodeid.split("[")[0], []).append(item)
+    seconds = {name: sum((item.get_closest_marker("slow").args or (10,))[0] for item in group)
+               for name, group in tests.items()}
+    shares: list[list] = [[] for _ in range(workers)]
+    loads = [0.0] * workers
+    for name in sorted(tests, key=lambda name: -seconds[name]):
+        least = loads.index(min(loads))
+        shares[least] += tests[name]
+        loads[least] += seconds[name]
     rest = [item for item in items if not item.get_closest_marker("slow")]
     ordered, left = [], len(items)
-    for worker in range(workers):
+    for worker, firsts in enumerate(shares):
         size = left // (workers - worker)  # xdist's first split (scheduler/worksteal.py)
-        firsts = slow[worker::workers]
         taken = size - len(firsts)
         ordered += firsts + rest[:taken]
         rest, left = rest[taken:], left - size

@@ -195,7 +195,7 @@ def test_urgent_items_and_the_consult_inbox_in_a_real_browser(browser, admin, tm
             == ["今日の午後、保健師からお電話しますね。"]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(8)
 def test_the_screenshot_script_photographs_every_page_at_both_widths(browser, tmp_path):
     from tests.panel_screenshots import PAGES, WIDTHS, take
     saved = take(tmp_path / "shots", browser)
@@ -203,7 +203,7 @@ def test_the_screenshot_script_photographs_every_page_at_both_widths(browser, tm
     assert all(p.stat().st_size > 10_000 for p in saved)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(25)
 def test_every_panel_page_passes_axe_and_none_scrolls_sideways_on_a_phone(browser, tmp_path):
     """axe-core (axe-playwright-python) on every page an administrator can open, at 1280 and 390 px: no
     serious or critical violation, and no page wider than the phone."""

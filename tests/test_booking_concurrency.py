@@ -171,7 +171,7 @@ def _book_in_process(url: str, sid: int, first: int, threads: int, start, out) -
     engine.dispose()
 
 
-@pytest.mark.slow
+@pytest.mark.slow(8)
 def test_processes_and_threads_at_once_take_exactly_the_places(db, database_url):
     """Four processes of ten threads each: on SQLite the write lock must queue them all."""
     sid = session_id(db)

@@ -287,7 +287,7 @@ def test_an_offer_whose_hold_is_over_is_not_pushed(sessions, standin):
     assert (offer.status, offer.last_error) == ("skipped", "the offered place is no longer held for her")
 
 
-@pytest.mark.slow
+@pytest.mark.slow(12)
 def test_two_dispatchers_at_once_deliver_each_row_once(sessions, standin):
     ids = [user(n) for n in range(1, 301)]
     add_users(sessions, standin, ids)

@@ -33,7 +33,7 @@ def worker_pid(sessions) -> int | None:
         return int(beat.holder.rsplit(":", 1)[1]) if beat else None
 
 
-@pytest.mark.slow
+@pytest.mark.slow(40)
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_killed_worker_and_dispatcher_are_restarted_and_nothing_is_lost_or_doubled(database_url, sessions):
     port = local.free_port()
@@ -133,7 +133,7 @@ def alive(pid: int) -> bool:
         return stat.read().split(") ")[1][0] != "Z"
 
 
-@pytest.mark.slow
+@pytest.mark.slow(6)
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_worker_whose_serve_was_killed_stops_instead_of_running_on_alone(database_url, sessions):
     """systemd restarts a killed serve, which starts a worker of its own: the old one must not linger."""

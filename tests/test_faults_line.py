@@ -85,7 +85,7 @@ def test_a_reply_token_refused_at_first_use_falls_back_to_one_push(standin):
     assert len(delivered(standin)) == 1 and calls(standin) == [("reply", 400), ("push", 200)]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(9)
 def test_line_down_for_two_hours_then_every_answer_and_push_arrives_once(sessions, standin, monkeypatch):
     """On a short clock: LINE answers 500 to everything for two (simulated) hours, far beyond the old
     give-up time of about five minutes; after it recovers, each of five answers and one push arrives

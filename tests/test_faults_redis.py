@@ -16,7 +16,7 @@ pytestmark = pytest.mark.faults
 DOWN_FOR = 12.0  # seconds; long enough for more than the 5 tries after which an event used to be given up
 
 
-@pytest.mark.slow
+@pytest.mark.slow(14)
 def test_redis_down_then_back_drops_nothing(database_url, redis_url):
     host, port = redis_url.split("//")[1].split("/")[0].split(":")
     proxy = FreezableProxy(host, int(port))

@@ -21,7 +21,7 @@ def _start(url: str) -> None:
     engine.dispose()
 
 
-@pytest.mark.slow
+@pytest.mark.slow(5)
 def test_several_processes_migrating_at_once_end_with_one_schema(empty_database_url):
     database_url = empty_database_url
     context = multiprocessing.get_context("spawn")
