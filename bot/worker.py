@@ -178,8 +178,8 @@ class Worker:
             return []
         stored = self.state_store.load(session, user_id, now)
         base = stored.base_for(event_id)
-        desk = Desk(session, user_id, config=self.city.booking, rules=self.city.rules, now=now,
-                    asked_at=event_fields.occurred_at(raw))
+        asked_at = event_fields.occurred_at(raw)   # when she tapped, at LINE
+        desk = Desk(session, user_id, config=self.city.booking, rules=self.city.rules, now=now, asked_at=asked_at)
         family = FamilyDesk(session, user_id, config=self.city.pregnancy, now=now)
         ctx = Context(now=now, city=self.city.contact, rules=self.city.rules, desk=desk, family=family,
                       consult=ConsultDesk(session, user_id, now=now), safety=self.city.safety)
@@ -193,7 +193,7 @@ class Worker:
             return []
         token = events.reply_token(event)
         return [outbox.add_claimed(session, user_id=user_id, messages=messages, now=now, reply_token=token,
-                                   reply_deadline=event_fields.occurred_at(raw) + REPLY_TOKEN_LIFETIME if token else None,
+                                   reply_deadline=asked_at + REPLY_TOKEN_LIFETIME if token else None,
                                    source_event_id=event_id)]
 
     def _run(self, session, command, *, user_id: str, event_id: int, now: datetime) -> None:

@@ -71,8 +71,6 @@ _WAITING_AHEAD = (select(func.count()).select_from(_BOOKINGS)
                   .where(_BOOKINGS.c.session_id == bindparam("session"), _BOOKINGS.c.status == "waiting",
                          (_BOOKINGS.c.created_at < bindparam("at"))
                          | ((_BOOKINGS.c.created_at == bindparam("at")) & (_BOOKINGS.c.id <= bindparam("id")))))
-_WAITING_COUNT = (select(func.count()).select_from(_BOOKINGS)
-                  .where(_BOOKINGS.c.session_id == bindparam("session"), _BOOKINGS.c.status == "waiting"))
 
 
 @dataclass(frozen=True)
@@ -229,10 +227,6 @@ def booking_row_by_key(session: Session, *, request_key: str) -> Row | None:
 def waiting_line(session: Session, *, session_id: int) -> list[Row]:
     """The waiting list in turn: each place's id, user_id and party."""
     return list(run(session, _WAITING, {"session": session_id}))
-
-
-def waiting_count(session: Session, *, session_id: int) -> int:
-    return run(session, _WAITING_COUNT, {"session": session_id}).scalar_one()
 
 
 def cancel(session: Session, *, config: BookingConfig, booking_id: int, now: datetime, user_id: str | None = None,
