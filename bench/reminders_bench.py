@@ -123,6 +123,32 @@ def quiet_hours_off(config_dir: Path) -> Path:
     return copy / "city.toml"
 
 
+def new_database(name: str):
+    """A new PostgreSQL database for one run on PG_ADMIN_URL's server: (the server's admin engine, the
+    database's name, its url). drop_database() ends it."""
+    database = f"hagukumi_{name}_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{database}"'))
+    return admin, database, PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
+
+
+def drop_database(admin, database: str) -> None:
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def wait_for_standin(standin_url: str, tries: int = 300) -> None:
+    """Until the stand-in answers (it takes a second or two to start)."""
+    for _ in range(tries):
+        try:
+            httpx.get(f"{standin_url}/_standin/requests", timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+
+
 def wait_until_connected(admin, database: str, names: list[str], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -165,11 +191,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=300.0)
     args = parser.parse_args()
 
-    database = f"hagukumi_reminders_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{database}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
+    admin, database, url = new_database("reminders")
     work = Path(tempfile.mkdtemp(prefix="hagukumi-reminders-bench-"))
     processes: list[Process] = []
     engine = make_engine(url)
@@ -187,12 +209,7 @@ def main() -> int:
         dispatchers = [Process(name, [sys.executable, "-m", "bot.cli", "dispatch"],
                                {**env, "DATABASE_URL": f"{url}?application_name={name}"}, work) for name in names]
         processes += dispatchers
-        for _ in range(300):
-            try:
-                httpx.get(f"{standin_url}/_standin/requests", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_for_standin(standin_url)
         wait_until_connected(admin, database, names)
 
         print(f"writing {args.reminders} due reminders (distinct users) into {database} ...")
@@ -293,9 +310,7 @@ def main() -> int:
         for process in processes:
             process.stop()
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(admin, database)
         shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import httpx
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -258,11 +258,7 @@ def main() -> int:  # noqa: C901 (a report, step by step)
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
-    database = f"hagukumi_rush_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(rb.PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{database}"'))
-    url = rb.PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
+    admin, database, url = rb.new_database("rush")
     work = Path(tempfile.mkdtemp(prefix="hagukumi-rush-bench-"))
     servers: list = []
     engine = make_engine(url)
@@ -335,8 +331,7 @@ def main() -> int:  # noqa: C901 (a report, step by step)
         for server in reversed(servers):
             server.stop()
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        rb.drop_database(admin, database)
         shutil.rmtree(work, ignore_errors=True)
 
     # --- figures

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,11 +41,7 @@ TEXTS = ("こんにちは", "メニュー", "ありがとう", "使い方", "よ
 
 
 def run_once(processes: int, args) -> dict:
-    database = f"hagukumi_scale_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(rb.PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{database}"'))
-    url = rb.PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
+    admin, database, url = rb.new_database("scale")
     work = Path(tempfile.mkdtemp(prefix="hagukumi-scale-bench-"))
     engine = make_engine(url)
     running: list[rb.Process] = []
@@ -65,12 +61,7 @@ def run_once(processes: int, args) -> dict:
         workers = [rb.Process(name, [sys.executable, "-m", "bot.cli", "worker"],
                               {**env, "DATABASE_URL": f"{url}?application_name={name}"}, work) for name in names]
         running += workers
-        for _ in range(300):
-            try:
-                httpx.get(f"{standin_url}/_standin/requests", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        rb.wait_for_standin(standin_url)
         rb.wait_until_connected(admin, database, names, timeout=120)
         time.sleep(2.0)  # every worker past its start (schema, classes)
         users = [f"U{uuid.uuid4().hex}" for _ in range(args.users)]
@@ -123,8 +114,7 @@ def run_once(processes: int, args) -> dict:
         for process in reversed(running):
             process.stop()
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        rb.drop_database(admin, database)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -30,7 +30,6 @@ from pathlib import Path
 import aiohttp
 import httpx
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -118,11 +117,7 @@ def main() -> int:  # noqa: C901 (a report, step by step)
     parser.add_argument("--timeout", type=float, default=300.0, help="wait at most this long for the answers")
     args = parser.parse_args()
 
-    database = f"hagukumi_turn_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(rb.PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{database}"'))
-    url = rb.PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
+    admin, database, url = rb.new_database("turn")
     work = Path(tempfile.mkdtemp(prefix="hagukumi-turn-bench-"))
     servers: list[wb.Server] = []
     load_before = os.getloadavg()
@@ -176,8 +171,7 @@ def main() -> int:  # noqa: C901 (a report, step by step)
     finally:
         for server in reversed(servers):
             server.stop()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        rb.drop_database(admin, database)
         shutil.rmtree(work, ignore_errors=True)
 
     latencies = sorted(min(m["at"] for m in got[token]) - at for token, at in scheduled.items() if token in got)
