@@ -467,3 +467,24 @@ def test_the_demo_script_screens_books_and_shows_the_booking(tmp_path):
     checks = [line for line in script if line.startswith("?")]
     assert len(checks) >= 20 and all(f"> {line}" in out for line in checks)
     assert out[out.index("> ? [4] 予約の確認") + 1] == "> 4"  # the walk ends on the booking list
+
+
+@pytest.mark.parametrize("ending", [EOFError, KeyboardInterrupt])
+def test_ctrl_d_or_ctrl_c_at_a_date_prompt_ends_the_chat_without_a_traceback(tmp_path, monkeypatch, ending):
+    from bot import local
+    from tests.conftest import make_settings
+
+    typed = iter(["3", "1", "1"])   # パパママ・0歳児教室, 妊娠中, 日付を選ぶ: the terminal asks for the date
+    prompts = []
+
+    def fake_input(prompt=""):
+        prompts.append(prompt)
+        try:
+            return next(typed)
+        except StopIteration:
+            raise ending from None
+    monkeypatch.setattr("builtins.input", fake_input)
+    out = []
+    with local.running(make_settings(f"sqlite:///{tmp_path / 'chat.sqlite3'}")) as servers:
+        assert run_chat(servers.standin_url, "U" + "f" * 32, out=out.append, wait=3) == 0
+    assert prompts[-1].startswith("YYYY-MM-DD"), (prompts, out)

@@ -316,11 +316,11 @@ def run_chat(standin_url: str, user_id: str, *, lines: Iterable[str] | None = No
             out("> /follow  (adding the bot as a friend)")
             chat.handle("/follow")
             while True:
-                try:
+                try:  # Ctrl-D or Ctrl-C ends the chat, also at a prompt inside a tap (a date, a time)
                     line = input("> ")
+                    if line.strip() and not chat.handle(line):
+                        return 0
                 except (EOFError, KeyboardInterrupt):
-                    return 0
-                if line.strip() and not chat.handle(line):
                     return 0
         for line in lines:
             line = line.rstrip("\n")
