@@ -133,7 +133,7 @@ async def run(args, standin_url: str) -> dict:
             profile.enable()
         cpu, wall = time.process_time(), time.perf_counter()
         worker.kick(user)
-        await worker.idle()
+        await worker.idle(recorded=False)   # recorded with the next claim, as in service
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         if profile:
             profile.disable()

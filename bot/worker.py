@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import event_fields, events
-from bot.line_client import LineClient
+from bot.line_client import LineClient, Result
 from bot.render import render
 from bot.state import StateStoreUnavailable
 from dialogs import catalog, router
@@ -48,7 +48,11 @@ class Worker:
         single_writer = hasattr(sessions.kw["bind"], "write_lock")
         self._db = ThreadPoolExecutor(max_workers=1 if single_writer else 4, thread_name_prefix="hagukumi-db")
         self._drains: dict[str, asyncio.Task] = {}
-        self._kicked_again: set[str] = set()  # users kicked while their drain was handling an event
+        self._owed: dict[str, int] = {}  # events a user was kicked for and her drain has not yet handled
+        # Outcomes of answers sent, recorded with the next transaction this worker makes anyway (the
+        # next event's claim, or the sweep). Until then the row's lease keeps others from sending it; a
+        # crash before then sends it again, which LINE refuses (a used reply token, a known retry key).
+        self._marks: list[tuple[int, Result]] = []
         self._languages: dict[str, str] = {}  # "" when her profile did not say
         self._sends: set[asyncio.Task] = set()
         self._sweeper: asyncio.Task | None = None
@@ -64,48 +68,57 @@ class Worker:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            await self._record_marks()
+        except Exception:  # noqa: BLE001 (their leases run out; a sweep sends them again, and LINE refuses twice)
+            log.exception("recording sent answers failed")
         self._db.shutdown(wait=True)
 
     async def _in_db(self, function, *args):
         return await asyncio.get_running_loop().run_in_executor(self._db, function, *args)
 
-    async def idle(self) -> None:
-        """Wait until no user's events are being handled and nothing is being sent (for tests)."""
+    async def idle(self, *, recorded: bool = True) -> None:
+        """Wait until no user's events are being handled and nothing is being sent, and (`recorded`)
+        every sent answer's outcome is recorded (for tests and benchmarks)."""
         while self._drains or self._sends:
             await asyncio.gather(*self._drains.values(), *self._sends, return_exceptions=True)
+        if recorded:
+            await self._record_marks()
+
+    async def _record_marks(self) -> None:
+        marks, self._marks = self._marks, []
+        if marks:
+            try:
+                await self._in_db(self._record_all, marks)
+            except BaseException:
+                self._marks[:0] = marks
+                raise
 
     # --- events ---------------------------------------------------------------------------------
-    def kick(self, user_id: str) -> None:
-        """Make sure this user's pending events get handled soon, in order."""
+    def kick(self, user_id: str, events: int = 1) -> None:
+        """Make sure this user's pending events (`events` more of them stored) get handled soon, in order."""
+        self._owed[user_id] = self._owed.get(user_id, 0) + events
         task = self._drains.get(user_id)
         if task is None or task.done():
             self._drains[user_id] = asyncio.create_task(self._drain(user_id))
-        else:
-            self._kicked_again.add(user_id)
 
     async def _drain(self, user_id: str) -> None:
+        """Handle her events until those she was kicked for are done: no empty claim after the last one.
+        Events nobody was told of (left by a stopped worker) are the sweep's."""
         task = asyncio.current_task()
-        sent: tuple | None = None  # (message id, result) of the answer just sent: recorded with the next claim
         try:
-            while True:
-                self._kicked_again.discard(user_id)
-                handled, sent = await self._handle_next(user_id, sent)
-                if not handled and user_id not in self._kicked_again:
-                    return
+            while (owed := self._owed.get(user_id, 0)) > 0:
+                handled = await self._handle_next(user_id)
+                # a kick during an empty claim may be for an event it could not see yet: it stays owed
+                self._owed[user_id] -= 1 if handled else owed
         finally:
-            if sent is not None:  # stopped between sending and recording: record it on its own
-                try:
-                    await asyncio.shield(self._in_db(self._record, *sent))
-                except Exception:  # noqa: BLE001 (the row's lease runs out; the sweep sends it again)
-                    log.exception("recording message %s failed", sent[0])
             if self._drains.get(user_id) is task:
                 del self._drains[user_id]
-                self._kicked_again.discard(user_id)  # (a kick this late is picked up by the sweep)
+                self._owed.pop(user_id, None)
 
-    async def _handle_next(self, user_id: str, sent: tuple | None = None) -> tuple[bool, tuple | None]:
-        """Record the outcome of the answer sent before (`sent`), and handle the user's oldest pending
-        event if no other worker holds it, in one transaction; then send its answer. Returns (whether an
-        event was handled, the (message id, result) of the answer sent, still to be recorded)."""
+    async def _handle_next(self, user_id: str) -> bool:
+        """Handle the user's oldest pending event if no other worker holds it, in one transaction that
+        also records the answers sent before; then send its answer. Whether an event was handled."""
         language = self._languages.get(user_id)
         if language is None:  # once per user and process: her LINE profile's language
             language = await self._in_db(self._stored_language, user_id)
@@ -116,33 +129,33 @@ class Worker:
             self._languages[user_id] = language
         if self._give_way is not None:
             await self._give_way()
-        handled = await self._in_db(self._claim_and_apply, user_id, language, sent)
+        marks, self._marks = self._marks, []
+        try:
+            handled = await self._in_db(self._claim_and_apply, user_id, language, marks)
+        except BaseException:
+            self._marks[:0] = marks
+            raise
         if handled is None:
-            return False, None
-        sent = None
+            return False
         for row, messages in handled:
-            if sent is not None:  # more than one answer (not today): record each before the next
-                await self._in_db(self._record, *sent)
-                sent = None
             result = await self._send_claimed(row, messages)
             if result is not None:
-                sent = (row.id, result)
-        return True, sent
+                self._marks.append((row.id, result))
+        return True
 
     def _stored_language(self, user_id: str) -> str | None:
         with transaction(self.sessions) as session:
             user = users.get(session, user_id=user_id)
             return user.language if user else None
 
-    def _claim_and_apply(self, user_id: str, language: str, sent: tuple | None = None) -> list | None:
-        """Everything an event changes, in one transaction: the outcome of the answer sent before, the
+    def _claim_and_apply(self, user_id: str, language: str, marks: list[tuple[int, Result]]) -> list | None:
+        """Everything an event changes, in one transaction: the outcomes of answers sent before, the
         claim, user, dialog state, answer, done. The answer's row is written already claimed by this
         worker, which sends it next. A failing event is set aside to be retried later, with backoff.
         Returns [(claimed row, messages)] to send, or None when no event was claimed."""
         now = self.clock()
         with transaction(self.sessions) as session:
-            if sent is not None:
-                self._record_in(session, *sent, now=now)
+            self._record_in(session, marks, now=now)
             claimed = inbox.claim_next(session, user_id=user_id, now=now)
             if claimed is None:
                 return None
@@ -227,7 +240,7 @@ class Worker:
                 return
             result = await self._send_claimed(*claimed)
             if result is not None:
-                await self._in_db(self._record, message_id, result)
+                self._marks.append((message_id, result))
         except Exception:  # the row's lease runs out and the sweep tries again
             log.exception("sending message %s failed", message_id)
 
@@ -260,42 +273,48 @@ class Worker:
                 messages = with_apology(messages, catalog.language_of(user.language if user else None))
             return row, messages
 
-    def _record(self, message_id: int, result) -> None:
-        now = self.clock()
+    def _record_all(self, marks: list[tuple[int, Result]]) -> None:
         with transaction(self.sessions) as session:
-            self._record_in(session, message_id, result, now=now)
+            self._record_in(session, marks, now=self.clock())
 
     @staticmethod
-    def _record_in(session, message_id: int, result, *, now: datetime) -> None:
-        if result.status == "sent":
-            outbox.mark_sent(session, message_id=message_id, via=result.via, now=now)
-        elif result.status == "failed":
-            outbox.mark_failed(session, message_id=message_id, error=result.error)
-        else:
-            outbox.retry_later(session, message_id=message_id, error=result.error, now=now,
-                               retry_after=result.retry_after)
+    def _record_in(session, marks: list[tuple[int, Result]], *, now: datetime) -> None:
+        outbox.mark_sent(session, sent=[(message_id, result.via or "") for message_id, result in marks
+                                        if result.status == "sent"], now=now)
+        for message_id, result in marks:
+            if result.status == "failed":
+                outbox.mark_failed(session, message_id=message_id, error=result.error or "")
+            elif result.status != "sent":
+                outbox.retry_later(session, message_id=message_id, error=result.error or "", now=now,
+                                   retry_after=result.retry_after)
 
     # --- the sweep ------------------------------------------------------------------------------
     async def sweep(self) -> None:
         """Pick up events and messages that no live worker holds (after a crash or a restart)."""
         now = self.clock()
-        waiting, due = await self._in_db(self._find_leftovers, now)
-        for user_id in waiting:
-            self.kick(user_id)
+        marks, self._marks = self._marks, []
+        try:
+            waiting, due = await self._in_db(self._find_leftovers, now, marks)
+        except BaseException:
+            self._marks[:0] = marks
+            raise
+        for user_id, count in waiting:
+            self.kick(user_id, count)
         for message_id in due:
             task = asyncio.create_task(self._send(message_id))
             self._sends.add(task)
             task.add_done_callback(self._sends.discard)
 
-    def _find_leftovers(self, now: datetime):
+    def _find_leftovers(self, now: datetime, marks: list[tuple[int, Result]]):
         with transaction(self.sessions) as session:
+            self._record_in(session, marks, now=now)
             if self._pacemaker.due(utcnow()):
                 self._pacemaker.beat(session, utcnow())
             if now - self._purged_at > PURGE_EVERY:
                 inbox.purge_done(session, before=now - KEEP_DONE_EVENTS)
                 outbox.purge_sent(session, before=now - KEEP_DONE_EVENTS)
                 self._purged_at = now
-            waiting = [u for u in inbox.users_waiting(session, now=now) if u not in self._drains]
+            waiting = [(u, n) for u, n in inbox.users_waiting(session, now=now) if u not in self._drains]
             return waiting, outbox.due_ids(session, now=now)
 
     async def _sweep_forever(self, every: float) -> None:

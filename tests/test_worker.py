@@ -61,7 +61,7 @@ def test_a_users_events_run_in_the_order_they_happened(sessions):
 
     async def go():
         worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY)
-        worker.kick(FAST)
+        worker.kick(FAST, 3)   # three stored for her
         await worker.idle()
     run(go())
     firsts = [text for _, text in line.sent]
@@ -130,7 +130,7 @@ def test_two_worker_processes_answer_each_event_exactly_once(sessions):
                    for line in lines]
         for user in users:
             for worker in workers:
-                worker.kick(user)
+                worker.kick(user, 5)
         await asyncio.gather(*(worker.idle() for worker in workers))
     run(go())
     sent = [user for line in lines for user, _ in line.sent]
@@ -180,10 +180,67 @@ def test_sent_messages_are_forgotten_after_a_week_and_failed_ones_kept(sessions)
         old_failed = outbox.add(session, user_id=FAST, messages=[{"type": "text", "text": "b"}],
                                 now=now - timedelta(days=8))
         fresh = outbox.add(session, user_id=FAST, messages=[{"type": "text", "text": "c"}], now=now)
-        outbox.mark_sent(session, message_id=old_sent.id, via="push", now=now)
+        outbox.mark_sent(session, sent=[(old_sent.id, "push")], now=now)
         outbox.mark_failed(session, message_id=old_failed.id, error="HTTP 400")
-        outbox.mark_sent(session, message_id=fresh.id, via="push", now=now)
+        outbox.mark_sent(session, sent=[(fresh.id, "push")], now=now)
     with transaction(sessions) as session:
         assert outbox.purge_sent(session, before=now - timedelta(days=7)) == 1
         left = {row.id for row in session.scalars(select(OutgoingMessage))}
     assert left == {old_failed.id, fresh.id}
+
+
+def test_each_answer_is_sent_once_and_its_outcome_recorded_with_the_next_transaction(sessions):
+    """She taps twice; each answer goes out after its own event, and 'sent' is written with the claim of
+    the next event (no transaction of its own), the last one with the next sweep."""
+    line = RecordingLine()
+    base = int(utcnow().timestamp() * 1000)
+
+    def statuses():
+        with sessions() as session:
+            return [(row.status, row.lease_until is not None) for row in
+                    session.scalars(select(OutgoingMessage).order_by(OutgoingMessage.id))]
+
+    async def go():
+        worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY)
+        store_events(sessions, [text_event(FAST, "メニュー", base)])
+        worker.kick(FAST)
+        await worker.idle(recorded=False)
+        assert statuses() == [("pending", True)]   # sent, still held by this worker: nobody else sends it
+        store_events(sessions, [text_event(FAST, "こんにちは", base + 1000)])
+        worker.kick(FAST)
+        await worker.idle(recorded=False)
+        assert statuses() == [("sent", False), ("pending", True)]
+        await worker.sweep()
+        assert statuses() == [("sent", False), ("sent", False)]
+        await worker.stop()
+    run(go())
+    assert [user for user, _ in line.sent] == [FAST, FAST]
+
+
+def test_a_worker_stopped_after_sending_records_what_it_sent(sessions):
+    line = RecordingLine()
+    store_events(sessions, [text_event(FAST, "メニュー", int(utcnow().timestamp() * 1000))])
+
+    async def go():
+        worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY)
+        worker.kick(FAST)
+        await worker.idle(recorded=False)
+        await worker.stop()
+    run(go())
+    with sessions() as session:
+        assert session.scalars(select(OutgoingMessage.status)).all() == ["sent"]
+
+
+def test_events_stored_together_are_all_answered_from_one_kick_that_counts_them(sessions):
+    line = RecordingLine()
+    base = int(utcnow().timestamp() * 1000)
+    store_events(sessions, [text_event(FAST, "メニュー", base), text_event(FAST, "こんにちは", base + 1)])
+
+    async def go():
+        worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY)
+        worker.kick(FAST, 2)
+        await worker.idle()
+    run(go())
+    assert len(line.sent) == 2
+    with sessions() as session:
+        assert set(session.scalars(select(InboundEvent.status))) == {"done"}

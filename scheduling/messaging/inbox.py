@@ -77,17 +77,18 @@ def postpone(session: Session, *, event_id: int, error: str, now: datetime) -> N
                             last_error=error[-2000:]))
 
 
-def users_waiting(session: Session, *, now: datetime, limit: int = 500) -> list[str]:
-    """Users with a pending event nobody holds (events left by a stopped or crashed worker, or waiting
-    for a worker process), the longest waiting first: under a backlog, first come is first answered."""
-    return list(session.scalars(
-        select(InboundEvent.user_id)
+def users_waiting(session: Session, *, now: datetime, limit: int = 500) -> list[tuple[str, int]]:
+    """Users with pending events nobody holds (events left by a stopped or crashed worker, or waiting
+    for a worker process), with how many, the longest waiting first: under a backlog, first come is
+    first answered."""
+    return [(user_id, count) for user_id, count in session.execute(
+        select(InboundEvent.user_id, func.count())
         .where(InboundEvent.status == EventStatus.PENDING,
                (InboundEvent.lease_until.is_(None)) | (InboundEvent.lease_until <= now))
         .group_by(InboundEvent.user_id)
         .order_by(func.min(InboundEvent.received_at), func.min(InboundEvent.id))
         .limit(limit)
-    ))
+    )]
 
 
 def purge_done(session: Session, *, before: datetime) -> int:

@@ -85,8 +85,11 @@ def due_ids(session: Session, *, now: datetime, limit: int = 200) -> list[int]:
     ))
 
 
-def mark_sent(session: Session, *, message_id: int, via: str, now: datetime) -> None:
-    session.connection().execute(_MARK_SENT, {"message": message_id, "via": via, "now": now})
+def mark_sent(session: Session, *, sent: list[tuple[int, str]], now: datetime) -> None:
+    """Messages sent, each with the way it went (reply, push): one statement for them all."""
+    if sent:
+        session.connection().execute(_MARK_SENT, [{"message": message_id, "via": via, "now": now}
+                                                  for message_id, via in sent])
 
 
 def mark_failed(session: Session, *, message_id: int, error: str) -> None:
