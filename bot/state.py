@@ -9,9 +9,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from scheduling.store import raw
 from scheduling.store.models import ConversationState
 from scheduling.store.sql import insert_ignoring_duplicates
 
@@ -45,26 +46,23 @@ def _decode(version: int, text: str) -> Stored:
     return Stored(version, record["data"], record["event"], record["before"])
 
 
-_STATES = ConversationState.__table__
-_LOAD = (select(_STATES.c.version, _STATES.c.expires_at, _STATES.c.data)
-         .where(_STATES.c.user_id == bindparam("user")))
-_SAVE = (update(_STATES).where(_STATES.c.user_id == bindparam("user"), _STATES.c.version == bindparam("expected"))
-         .values(data=bindparam("text"), version=bindparam("next"), expires_at=bindparam("expires")))
+_LOAD = raw.Sql("SELECT version, data, expires_at > :now FROM conversation_states WHERE user_id = :user")
+_SAVE = raw.Sql("""UPDATE conversation_states SET data = :text, version = :next, expires_at = :expires
+                   WHERE user_id = :user AND version = :expected""")
 
 
 class SqlStateStore:
-    """Core statements on the event's own connection (the worker's hot path)."""
+    """Plain statements on the event's own connection (the worker's hot path)."""
 
     def __init__(self, ttl: timedelta):
         self.ttl = ttl
 
     def load(self, session: Session, user_id: str, now: datetime) -> Stored:
-        row = session.connection().execute(_LOAD, {"user": user_id}).first()
-        if row is None:
+        rows = raw.execute(session, _LOAD, {"user": user_id, "now": now}).fetchall()
+        if not rows:
             return Stored(0)
-        if row.expires_at <= now:
-            return Stored(row.version)
-        return _decode(row.version, row.data)
+        version, text, live = rows[0]
+        return _decode(version, text) if live else Stored(version)
 
     def save(self, session: Session, user_id: str, *, expected: int, data: dict | None,
              event_id: int, before: dict | None, now: datetime) -> None:
@@ -74,9 +72,8 @@ class SqlStateStore:
             if not insert_ignoring_duplicates(session, ConversationState.__table__, [row], "user_id"):
                 raise StateConflict(user_id)
             return
-        changed = session.connection().execute(
-            _SAVE, {"user": user_id, "expected": expected, "text": text, "next": expected + 1, "expires": expires}
-        ).rowcount
+        changed = raw.execute(session, _SAVE, {"user": user_id, "expected": expected, "text": text,
+                                               "next": expected + 1, "expires": expires}).rowcount
         if not changed:
             raise StateConflict(user_id)
 

@@ -111,6 +111,8 @@ class Worker:
                 handled = await self._handle_next(user_id)
                 # a kick during an empty claim may be for an event it could not see yet: it stays owed
                 self._owed[user_id] -= 1 if handled else owed
+        except Exception:  # the database failed her claim: nothing of it was kept, and the sweep tries again
+            log.exception("handling the events of %s failed; the sweep will try again", user_id)
         finally:
             if self._drains.get(user_id) is task:
                 del self._drains[user_id]
@@ -154,33 +156,44 @@ class Worker:
         worker, which sends it next. A failing event is set aside to be retried later, with backoff.
         Returns [(claimed row, messages)] to send, or None when no event was claimed."""
         now = self.clock()
+        claimed = None
+        try:
+            with transaction(self.sessions) as session:
+                self._record_in(session, marks, now=now)
+                claimed = inbox.claim_next(session, user_id=user_id, now=now)
+                if claimed is None:
+                    return None
+                event_id, body = claimed
+                raw = json.loads(body)
+                event = events.parse(raw)
+                messages = self._converse(session, event, event_id, raw, user_id, language or None, now) \
+                    if event is not None else []
+                inbox.finish(session, event_id=event_id)
+                return messages
+        except Exception as error:
+            if claimed is None:  # nothing of an event was done; the caller keeps the marks
+                raise
+            return self._set_aside(user_id, claimed[0], language, marks, error, now)
+
+    def _set_aside(self, user_id: str, event_id: int, language: str, marks: list[tuple[int, Result]],
+                   error: Exception, now: datetime) -> list:
+        """The event's transaction failed and was rolled back: record the marks, and have the event wait
+        (the state store did not answer: no try is counted) or be tried again later."""
         with transaction(self.sessions) as session:
             self._record_in(session, marks, now=now)
-            claimed = inbox.claim_next(session, user_id=user_id, now=now)
-            if claimed is None:
-                return None
-            event_id, body = claimed
-            try:
-                with session.begin_nested():
-                    raw = json.loads(body)
-                    event = events.parse(raw)
-                    messages = self._converse(session, event, event_id, raw, user_id, language or None, now) \
-                        if event is not None else []
-                    inbox.finish(session, event_id=event_id)
-            except StateStoreUnavailable as error:  # not the event's fault: it waits, and loses no try
+            if isinstance(error, StateStoreUnavailable):
                 log.warning("event %s of %s waits for the state store: %s", event_id, user_id, error)
                 inbox.postpone(session, event_id=event_id, error=str(error), now=now)
                 return []
-            except Exception:
-                log.exception("event %s of %s failed", event_id, user_id)
-                if not inbox.fail(session, event_id=event_id, error=traceback.format_exc(), now=now):
-                    return []
-                # given up: she still hears from us, as a push since her reply token is long gone
-                sorry = Say("reply.sorry", {"phone": self.city.contact.phone})
-                apology = render((sorry, MENU), catalog.language_of(language))
-                return [outbox.add_claimed(session, user_id=user_id, messages=apology, now=now,
-                                           source_event_id=event_id)]
-        return messages
+            log.error("event %s of %s failed", event_id, user_id, exc_info=error)
+            text = "".join(traceback.format_exception(error))
+            if not inbox.fail(session, event_id=event_id, error=text, now=now):
+                return []
+            # given up: she still hears from us, as a push since her reply token is long gone
+            sorry = Say("reply.sorry", {"phone": self.city.contact.phone})
+            apology = render((sorry, MENU), catalog.language_of(language))
+            return [outbox.add_claimed(session, user_id=user_id, messages=apology, now=now,
+                                       source_event_id=event_id)]
 
     def _converse(self, session, event, event_id, raw, user_id, language, now) -> list:
         if raw["type"] in ("follow", "unfollow"):

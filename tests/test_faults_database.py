@@ -65,3 +65,42 @@ def test_a_closed_database_port_at_start_gives_one_clear_line(tmp_path):
         lines = done.stderr.strip().splitlines()
         assert done.returncode == 1 and len(lines) == 1, done.stderr
         assert lines[0].startswith("Hagukumi cannot start: the database does not answer")
+
+
+@pytest.mark.slow(12)
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_database_restart_between_two_taps_loses_nothing_and_answers_once(database_url, engine):
+    """Every pooled connection dies at once (PostgreSQL restarted) while the bot is busy: a connection
+    used moments before is not pinged, so its next transaction fails; the pool reconnects and the work
+    is done again, and each tap is still answered exactly once."""
+    url = make_url(database_url)
+    proxy = FreezableProxy(url.host, url.port)
+    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    users = [f"U{n:032x}" for n in range(1, 5)]
+    menu = {"type": "message", "message": {"type": "text", "text": "メニュー"}}
+    try:
+        with local.running(make_settings(proxied)) as live:
+            standin = StandIn(live.standin_url)
+            for user in users:
+                standin.send(user, {"type": "follow", "follow": {"isUnblocked": False}})
+            assert wait_for(lambda: all(len(standin.messages(u)) == 2 for u in users), timeout=15)
+            probe = "U" + "9" * 32
+            standin.send(probe, menu)
+            per_menu = len(standin.wait_messages(probe, 1))
+            proxy.cut()
+            proxy.restore()  # back at once: only the open connections are gone
+            for user in users:
+                for _ in range(2):
+                    while standin.send(user, menu)["status"] != 200:  # LINE sends it again after a 500
+                        time.sleep(0.2)
+            expected = 2 + 2 * per_menu
+            assert wait_for(lambda: all(len(standin.messages(u)) >= expected for u in users), timeout=20)
+            wait_for(lambda: False, timeout=1.0)
+            for user in users:
+                texts = [m["message"].get("text", "") for m in standin.messages(user)]
+                assert len(texts) == expected and not any("申し訳ありません" in t for t in texts)
+        with engine.connect() as conn:
+            statuses = conn.scalars(select(InboundEvent.status)).all()
+        assert len(statuses) == 1 + len(users) * 3 and set(statuses) == {"done"}
+    finally:
+        proxy.close()

@@ -54,3 +54,27 @@ def test_a_request_of_a_wrong_shape_is_refused_before_any_call(messages):
     assert request_problem("to", "U" + "a" * 32, messages)
     assert request_problem("to", "", [{"type": "text", "text": "a"}])
     assert request_problem("to", "U" + "a" * 32, [{"type": "text", "text": "a"}] * 5) is None
+
+
+def test_plain_sql_stores_a_time_as_sqlalchemy_does(sessions):
+    """The worker's plain statements and Core/ORM code read and compare each other's times."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from scheduling.store import raw
+    from scheduling.store.models import ConversationState
+    moment = datetime(2026, 12, 2, 8, 0, 0, tzinfo=UTC)   # no microseconds: where formats would differ
+    later = moment + timedelta(microseconds=1)
+    insert = raw.Sql("INSERT INTO conversation_states (user_id, data, version, expires_at) VALUES (:u, '{}', 1, :t)")
+    with transaction(sessions) as session:
+        raw.execute(session, insert, {"u": "Ua", "t": moment})
+        raw.execute(session, insert, {"u": "Uc", "t": later})
+        session.add(ConversationState(user_id="Ub", data="{}", version=1, expires_at=moment))
+    with transaction(sessions) as session:
+        found = session.execute(select(ConversationState.user_id, ConversationState.expires_at)
+                                .where(ConversationState.expires_at == moment)).all()
+        assert sorted(found) == [("Ua", moment), ("Ub", moment)]
+        assert session.scalar(select(ConversationState.user_id).order_by(ConversationState.expires_at.desc())) == "Uc"
+        assert raw.execute(session, raw.Sql("SELECT user_id FROM conversation_states WHERE expires_at > :t"),
+                           {"t": moment}).fetchall() == [("Uc",)]

@@ -1,11 +1,12 @@
 """Inbound webhook events: stored on receipt, claimed one user at a time, marked done."""
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from scheduling.messaging.statuses import EventStatus
+from scheduling.store import raw
 from scheduling.store.models import InboundEvent
 from scheduling.store.sql import affected, insert_ignoring_duplicates, insert_skipping_duplicates
 
@@ -15,18 +16,15 @@ WAIT_FOR_STORE = timedelta(seconds=2)
 KEEP_HANDLED = timedelta(days=7)  # handled events are forgotten then; older events are refused, not acted on
 
 
-# The worker's hot path runs these prebuilt Core statements on the session's connection: building a
-# statement and going through the ORM's bulk-update machinery cost more than the database's own work.
+# The worker's hot path: plain SQL (scheduling/store/raw.py), one row each.
+_CLAIM = raw.Sql(f"""
+    UPDATE inbound_events SET lease_until = :until, attempts = attempts + 1
+    WHERE id = (SELECT id FROM inbound_events WHERE user_id = :user AND status = '{EventStatus.PENDING}'
+                ORDER BY occurred_at, id LIMIT 1)
+      AND status = '{EventStatus.PENDING}' AND (lease_until IS NULL OR lease_until <= :now)
+    RETURNING id, body""")
+_FINISH = raw.Sql(f"UPDATE inbound_events SET status = '{EventStatus.DONE}', lease_until = NULL WHERE id = :event")
 _EVENTS = InboundEvent.__table__
-_OLDEST_PENDING = (select(_EVENTS.c.id)
-                   .where(_EVENTS.c.user_id == bindparam("user"), _EVENTS.c.status == EventStatus.PENDING)
-                   .order_by(_EVENTS.c.occurred_at, _EVENTS.c.id).limit(1).scalar_subquery())
-_CLAIM = (update(_EVENTS)
-          .where(_EVENTS.c.id == _OLDEST_PENDING, _EVENTS.c.status == EventStatus.PENDING,
-                 or_(_EVENTS.c.lease_until.is_(None), _EVENTS.c.lease_until <= bindparam("now")))
-          .values(lease_until=bindparam("until"), attempts=_EVENTS.c.attempts + 1)
-          .returning(_EVENTS.c.id, _EVENTS.c.body))
-_FINISH = update(_EVENTS).where(_EVENTS.c.id == bindparam("event")).values(status=EventStatus.DONE, lease_until=None)
 
 
 def add(session: Session | Connection, *, events: list[dict], now: datetime) -> int:
@@ -52,29 +50,42 @@ def claim_next(session: Session, *, user_id: str, now: datetime) -> tuple[int, s
 
     One statement: on PostgreSQL a second worker racing for the same row waits for the first, then
     re-checks the row as the first left it (leased, or already done) and claims nothing."""
-    return session.connection().execute(_CLAIM, {"user": user_id, "now": now, "until": now + LEASE}).first()
+    rows = raw.execute(session, _CLAIM, {"user": user_id, "now": now, "until": now + LEASE}).fetchall()
+    return (rows[0][0], rows[0][1]) if rows else None
 
 
 def finish(session: Session, *, event_id: int) -> None:
-    session.connection().execute(_FINISH, {"event": event_id})
+    raw.execute(session, _FINISH, {"event": event_id})
 
 
-def fail(session: Session, *, event_id: int, error: str, now: datetime) -> bool:
-    """Retry a failed event later, with backoff; after MAX_ATTEMPTS set it aside for staff (True)."""
-    event = session.get_one(InboundEvent, event_id)
-    event.last_error = error[-2000:]
-    event.lease_until = now + timedelta(seconds=2 ** event.attempts)
-    if event.attempts >= MAX_ATTEMPTS:
-        event.status = EventStatus.FAILED
-    return event.status == EventStatus.FAILED
+def fail(session: Session, *, event_id: int, error: str, now: datetime) -> bool | None:
+    """A try of the event failed and its transaction was rolled back (its claim with it): count the
+    try and retry it later, with backoff; after MAX_ATTEMPTS set it aside for staff (True). None when
+    another worker has claimed it since."""
+    attempts = session.scalar(
+        update(InboundEvent).where(InboundEvent.id == event_id, _free_to_claim(now))
+        .values(attempts=InboundEvent.attempts + 1, last_error=error[-2000:])
+        .returning(InboundEvent.attempts))
+    if attempts is None:
+        return None
+    given_up = attempts >= MAX_ATTEMPTS
+    session.execute(update(InboundEvent).where(InboundEvent.id == event_id)
+                    .values(lease_until=now + timedelta(seconds=2 ** attempts),
+                            status=EventStatus.FAILED if given_up else EventStatus.PENDING))
+    return given_up
 
 
 def postpone(session: Session, *, event_id: int, error: str, now: datetime) -> None:
     """Try the event again shortly without counting this try: a part it needs (the state store) did not
-    answer. It stays pending however long that lasts, and shows on /healthz as the oldest pending event."""
-    session.execute(update(InboundEvent).where(InboundEvent.id == event_id)
-                    .values(attempts=InboundEvent.attempts - 1, lease_until=now + WAIT_FOR_STORE,
-                            last_error=error[-2000:]))
+    answer. It stays pending however long that lasts, and shows on /healthz as the oldest pending event.
+    (Its transaction was rolled back; unless another worker has claimed it since.)"""
+    session.execute(update(InboundEvent).where(InboundEvent.id == event_id, _free_to_claim(now))
+                    .values(lease_until=now + WAIT_FOR_STORE, last_error=error[-2000:]))
+
+
+def _free_to_claim(now: datetime):
+    return (InboundEvent.status == EventStatus.PENDING) & (
+        InboundEvent.lease_until.is_(None) | (InboundEvent.lease_until <= now))
 
 
 def users_waiting(session: Session, *, now: datetime, limit: int = 500) -> list[tuple[str, int]]:

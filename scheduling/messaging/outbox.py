@@ -4,12 +4,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.messaging import lease
 from scheduling.messaging.statuses import DeliveryStatus
-from scheduling.store import audit
+from scheduling.store import audit, raw
 from scheduling.store.models import LineUser, OutgoingMessage
 from scheduling.store.sql import affected
 
@@ -44,22 +44,27 @@ class Claimed:
     attempts: int = 1
 
 
-_MESSAGES = OutgoingMessage.__table__
-_ADD_CLAIMED = insert(_MESSAGES).returning(_MESSAGES.c.id)
-_MARK_SENT = (update(_MESSAGES).where(_MESSAGES.c.id == bindparam("message"))
-              .values(status=DeliveryStatus.SENT, sent_via=bindparam("via"), sent_at=bindparam("now"), lease_until=None))
+_ADD_CLAIMED = raw.Sql(f"""
+    INSERT INTO outgoing_messages (user_id, messages, reply_token, reply_deadline, retry_key, status,
+                                   not_before, lease_until, attempts, created_at, source_event_id)
+    VALUES (:user_id, :messages, :reply_token, :reply_deadline, :retry_key, '{DeliveryStatus.PENDING}',
+            :now, :lease_until, 1, :now, :source_event_id)
+    RETURNING id""")
+_MARK_SENT = raw.Sql(f"""
+    UPDATE outgoing_messages SET status = '{DeliveryStatus.SENT}', sent_via = :via, sent_at = :now, lease_until = NULL
+    WHERE id = :message""")
 
 
 def add_claimed(session: Session, *, user_id: str, messages: list[dict], now: datetime,
                 reply_token: str | None = None, reply_deadline: datetime | None = None,
                 source_event_id: int | None = None) -> tuple[Claimed, list[dict]]:
-    """As `add(..., claimed=True)` in one Core statement (the worker's hot path): the claimed row and
+    """As `add(..., claimed=True)` in one plain statement (the worker's hot path): the claimed row and
     its messages, for the caller to send right after the commit."""
     retry_key = str(uuid.uuid4())
-    message_id: int = session.connection().execute(_ADD_CLAIMED, dict(
+    message_id: int = raw.execute(session, _ADD_CLAIMED, dict(
         user_id=user_id, messages=json.dumps(messages, ensure_ascii=False), reply_token=reply_token,
-        reply_deadline=reply_deadline, retry_key=retry_key, status=DeliveryStatus.PENDING, not_before=now, created_at=now,
-        source_event_id=source_event_id, attempts=1, lease_until=now + lease.LEASE)).scalar_one()
+        reply_deadline=reply_deadline, retry_key=retry_key, now=now, lease_until=now + lease.LEASE,
+        source_event_id=source_event_id)).fetchall()[0][0]
     return Claimed(message_id, user_id, retry_key, reply_token, reply_deadline), messages
 
 
@@ -88,8 +93,8 @@ def due_ids(session: Session, *, now: datetime, limit: int = 200) -> list[int]:
 def mark_sent(session: Session, *, sent: list[tuple[int, str]], now: datetime) -> None:
     """Messages sent, each with the way it went (reply, push): one statement for them all."""
     if sent:
-        session.connection().execute(_MARK_SENT, [{"message": message_id, "via": via, "now": now}
-                                                  for message_id, via in sent])
+        raw.execute_many(session, _MARK_SENT, [{"message": message_id, "via": via, "now": now}
+                                               for message_id, via in sent])
 
 
 def mark_failed(session: Session, *, message_id: int, error: str) -> None:

@@ -4,6 +4,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from scheduling.store import raw
 from scheduling.store.models import LineUser
 from scheduling.store.sql import insert_ignoring_duplicates
 
@@ -24,22 +25,21 @@ def ensure(session: Session, *, user_id: str, now: datetime, language: str | Non
 
 
 _USERS = LineUser.__table__
-_LANGUAGE = select(_USERS.c.language).where(_USERS.c.user_id == bindparam("user"))
+_LANGUAGE = raw.Sql("SELECT language FROM line_users WHERE user_id = :user")
 _SET_LANGUAGE = update(_USERS).where(_USERS.c.user_id == bindparam("user")).values(language=bindparam("lang"))
 
 
 def ensure_language(session: Session, *, user_id: str, now: datetime, language: str | None = None) -> str | None:
-    """As `ensure`, in Core statements for the worker's hot path: her stored language (None if unknown)."""
-    connection = session.connection()
-    found = connection.execute(_LANGUAGE, {"user": user_id}).first()
-    if found is None:
+    """As `ensure`, for the worker's hot path: her stored language (None if unknown)."""
+    rows = raw.execute(session, _LANGUAGE, {"user": user_id}).fetchall()
+    if not rows:
         insert_ignoring_duplicates(session, _USERS, [dict(user_id=user_id, language=language, following=True,
                                                           created_at=now)], "user_id")
         return language
-    if language and not found[0]:
-        connection.execute(_SET_LANGUAGE, {"user": user_id, "lang": language})
+    if language and not rows[0][0]:
+        session.connection().execute(_SET_LANGUAGE, {"user": user_id, "lang": language})
         return language
-    return found[0]
+    return rows[0][0]
 
 
 def hold(session: Session, *, user_id: str, now: datetime) -> None:
