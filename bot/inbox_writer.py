@@ -9,7 +9,7 @@ from contextlib import nullcontext
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from scheduling.messaging import inbox
+from scheduling.messaging import inbox, wakeup
 from scheduling.store.models import utcnow
 
 
@@ -66,6 +66,7 @@ class InboxWriter:
         engine = self.sessions.kw["bind"]
         with getattr(engine, "write_lock", nullcontext()), engine.begin() as connection:
             inbox.store(connection, events=rows, now=utcnow())
+            wakeup.notify(connection)
 
     def close(self) -> None:
         self._thread.shutdown(wait=True)

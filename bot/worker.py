@@ -1,6 +1,7 @@
 """Handles stored events after LINE has its 200: one task per user, so each user's events run in
 order and one slow user never delays another; a sweep picks up whatever a stopped worker left."""
 import asyncio
+import contextlib
 import json
 import logging
 import traceback
@@ -56,6 +57,7 @@ class Worker:
         self._languages: dict[str, str] = {}  # "" when her profile did not say
         self._sends: set[asyncio.Task] = set()
         self._sweeper: asyncio.Task | None = None
+        self._nudged: asyncio.Event | None = None
         self._purged_at = datetime.min.replace(tzinfo=utcnow().tzinfo)
         self._pacemaker = heartbeats.Pacemaker("worker")
 
@@ -330,13 +332,21 @@ class Worker:
             waiting = [(u, n) for u, n in inbox.users_waiting(session, now=now) if u not in self._drains]
             return waiting, outbox.due_ids(session, now=now)
 
+    def nudge(self) -> None:
+        """Events were stored (scheduling/messaging/wakeup.py): sweep now rather than at the next poll."""
+        if self._nudged is not None:
+            self._nudged.set()
+
     async def _sweep_forever(self, every: float) -> None:
+        self._nudged = asyncio.Event()
         while True:
+            self._nudged.clear()  # nudges from now on are for events this sweep may not see
             try:
                 await self.sweep()
             except Exception:
                 log.exception("sweep failed; trying again")
-            await asyncio.sleep(every)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._nudged.wait(), every)
 
 
 def with_apology(messages: list[dict], language: str) -> list[dict]:

@@ -1,6 +1,7 @@
 """The worker in a process of its own, at a lower CPU priority than the webhook's processes, so
 acknowledging LINE's requests comes first; it polls for stored events and due messages, and its
-dispatcher sends due reminders. `hagukumi dispatch` runs a process with the dispatcher only."""
+dispatcher sends due reminders. On PostgreSQL the webhook's NOTIFY wakes it as events are stored.
+`hagukumi dispatch` runs a process with the dispatcher only."""
 import asyncio
 import contextlib
 import gc
@@ -10,8 +11,10 @@ import signal
 from bot.runtime import build
 from bot.settings import Settings
 from bot.supervisor import orphaned
+from scheduling.messaging import wakeup
 
 POLL_EVERY = 0.1
+POLL_EVERY_WHEN_WOKEN = 1.0  # PostgreSQL wakes the worker when events are stored; the poll is a fallback
 ORPHAN_CHECK_EVERY = 1.0
 
 
@@ -23,8 +26,16 @@ async def run(settings: Settings, *, nice: int = 0, answer_events: bool = True) 
     gc.freeze()  # what is loaded by now lives as long as the process: the collector need not walk it again
     line = runtime.new_line_client()
     worker = runtime.new_worker(line) if answer_events else None
+    listener = None
     if worker:
-        worker.start(sweep_every=POLL_EVERY)
+        if wakeup.listens(settings.database_url):
+            loop = asyncio.get_running_loop()
+
+            def woken() -> None:   # on the listener's thread
+                loop.call_soon_threadsafe(worker.nudge)
+            listener = wakeup.Listener(settings.database_url, woken)
+            listener.start()
+        worker.start(sweep_every=POLL_EVERY_WHEN_WOKEN if listener else POLL_EVERY)
     dispatcher = runtime.new_dispatcher(line)
     dispatcher.start()
     stopping = asyncio.Event()
@@ -34,6 +45,8 @@ async def run(settings: Settings, *, nice: int = 0, answer_events: bool = True) 
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), ORPHAN_CHECK_EVERY)
     await dispatcher.stop()
+    if listener:
+        await asyncio.to_thread(listener.stop)
     if worker:
         await worker.stop()
     await line.close()

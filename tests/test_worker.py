@@ -1,9 +1,11 @@
 """The worker: per-user order, one slow user never delays another, crash re-runs, retries."""
 import asyncio
 import json
+import threading
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.line_client import Result
@@ -244,3 +246,46 @@ def test_events_stored_together_are_all_answered_from_one_kick_that_counts_them(
     assert len(line.sent) == 2
     with sessions() as session:
         assert set(session.scalars(select(InboundEvent.status))) == {"done"}
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_stored_events_wake_a_listening_worker_at_once_and_a_rolled_back_store_does_not(database_url, sessions):
+    """PostgreSQL's NOTIFY, sent in the webhook's transaction, reaches the worker process's listener at
+    commit: the worker sweeps then instead of at its next poll (here 30 s away)."""
+    from bot.inbox_writer import InboxWriter
+    from scheduling.messaging import wakeup
+    line = RecordingLine()
+    woken = threading.Event()
+
+    async def go():
+        worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY)
+        loop = asyncio.get_running_loop()
+
+        def on_notify():
+            woken.set()
+            loop.call_soon_threadsafe(worker.nudge)
+        listener = wakeup.Listener(database_url, on_notify)
+        listener.start()
+        try:
+            assert await asyncio.to_thread(woken.wait, 5)   # once on listening: events stored before
+            worker.start(sweep_every=30)
+            await asyncio.sleep(0.3)   # the first sweep is over; the next poll is 30 s away
+            woken.clear()
+            with pytest.raises(RuntimeError), sessions.kw["bind"].begin() as connection:
+                wakeup.notify(connection)
+                raise RuntimeError("rolled back")
+            assert not await asyncio.to_thread(woken.wait, 0.5)
+            event = text_event(FAST, "メニュー", int(utcnow().timestamp() * 1000))
+            writer = InboxWriter(sessions)
+            await writer.store([dict(webhook_event_id=event["webhookEventId"], user_id=FAST, event_type="message",
+                                     occurred_at=utcnow(), is_redelivery=False, body=json.dumps(event))])
+            writer.close()
+            for _ in range(40):
+                if line.sent:
+                    break
+                await asyncio.sleep(0.05)
+            assert [user for user, _ in line.sent] == [FAST]   # answered within 2 s, not 30
+        finally:
+            await asyncio.to_thread(listener.stop)
+            await worker.stop()
+    run(go())
