@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
     worker = commands.add_parser("worker", help="run only the worker (serve starts one)")
     worker.add_argument("--nice", type=int, default=0, help="lower the worker's CPU priority by this much")
+    worker.add_argument("--share", default="1/1", help="N/M: this is worker process N of M (serve sets it)")
 
     dispatch = commands.add_parser("dispatch", help="run only a reminder dispatcher (the worker runs one too)")
     dispatch.add_argument("--nice", type=int, default=0, help="lower its CPU priority by this much")
@@ -91,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         import asyncio
 
         from bot import worker_process
-        asyncio.run(worker_process.run(settings, nice=args.nice, answer_events=args.command == "worker"))
+        from bot.worker import Share
+        share = Share.parse(args.share) if args.command == "worker" else Share()
+        asyncio.run(worker_process.run(settings, nice=args.nice, answer_events=args.command == "worker", share=share))
         return 0
     return _serve(args)
 
@@ -177,15 +180,17 @@ def _serve(args) -> int:
     --worker-processes), less favoured for the CPU, that answer: LINE's requests are acknowledged at once
     even when answering lags. Each worker process (which runs a dispatcher too) is supervised: started
     again, with backoff, if it dies; uvicorn does the same for the webhook processes. Several worker
-    processes keep each mother's order: an event is claimed only when none of hers is held."""
+    processes keep each mother's order: an event is claimed only when none of hers is held; each takes up
+    its share of the mothers, and any mother's events left waiting."""
     import os
 
     from bot import serve
     from bot.supervisor import Supervised
 
     os.environ["HAGUKUMI_INLINE_WORKER"] = "0"
-    workers = [Supervised([sys.executable, "-m", "bot.cli", "worker", "--nice", str(WORKER_NICENESS)], "worker")
-               for _ in range(max(1, args.worker_processes))]
+    count = max(1, args.worker_processes)
+    workers = [Supervised([sys.executable, "-m", "bot.cli", "worker", "--nice", str(WORKER_NICENESS),
+                           "--share", f"{n}/{count}"], f"worker {n}/{count}") for n in range(1, count + 1)]
     for worker in workers:
         worker.start()
     try:

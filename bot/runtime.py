@@ -25,7 +25,7 @@ from scheduling.store.models import utcnow
 if TYPE_CHECKING:
     from bot.dispatcher import Dispatcher
     from bot.line_client import LineClient
-    from bot.worker import Worker
+    from bot.worker import Share, Worker
 
 
 @dataclass
@@ -49,10 +49,10 @@ class Runtime:
             return Cipher([development_key(Path(database).resolve().parent)])
         raise KeysMissing()
 
-    def new_worker(self, line: "LineClient", give_way=None) -> "Worker":
-        from bot.worker import Worker
+    def new_worker(self, line: "LineClient", give_way=None, share: "Share | None" = None) -> "Worker":
+        from bot.worker import Share, Worker
         return Worker(sessions=self.sessions, state_store=self.state_store, line=line, city=self.city,
-                      give_way=give_way)
+                      give_way=give_way, share=share or Share())
 
     def new_dispatcher(self, line: "LineClient") -> "Dispatcher":
         from bot.dispatcher import Dispatcher

@@ -5,7 +5,9 @@ import contextlib
 import json
 import logging
 import traceback
+import zlib
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,17 +34,40 @@ from scheduling.store.db import transaction
 from scheduling.store.models import InboundEvent, utcnow
 
 log = logging.getLogger("hagukumi.worker")
+ORPHANED_AFTER = timedelta(seconds=5)  # another share's events waiting this long are anyone's
 REPLY_TOKEN_LIFETIME = timedelta(seconds=50)  # LINE allows about a minute; keep a margin
 SWEEP_EVERY = 2.0  # inside the webhook's process, which kicks users itself; a worker process polls faster
 KEEP_DONE_EVENTS = inbox.KEEP_HANDLED
 PURGE_EVERY = timedelta(minutes=10)
 
 
+@dataclass(frozen=True)
+class Share:
+    """Which users' events a worker process takes up when told of them: those whose id hashes to
+    `index` of `of` (so two worker processes do not race for every user). Events of others that have
+    waited ORPHANED_AFTER are taken up too, in case their worker process is gone."""
+    index: int = 0
+    of: int = 1
+
+    def owns(self, user_id: str) -> bool:
+        return self.of == 1 or zlib.crc32(user_id.encode()) % self.of == self.index
+
+    @classmethod
+    def parse(cls, text: str) -> "Share":
+        """"2/3": the second of three (1-based, as people count)."""
+        number, _, of = text.partition("/")
+        share = cls(int(number) - 1, int(of))
+        if not 0 <= share.index < share.of:
+            raise ValueError(f"not a share of worker processes: {text!r}")
+        return share
+
+
 class Worker:
     def __init__(self, *, sessions: sessionmaker[Session], state_store, line: LineClient, city: City,
-                 clock=utcnow, give_way=None):
+                 clock=utcnow, give_way=None, share: Share = Share()):
         self.sessions, self.state_store, self.line, self.city, self.clock = (
             sessions, state_store, line, city, clock)
+        self.share = share
         self._give_way = give_way  # awaited before each event: LINE's acknowledgements go first
         # Database work has threads of its own, so it never waits behind the HTTP client's helpers.
         # SQLite has one writer: more threads would only queue for it and take CPU from the webhook.
@@ -313,8 +338,9 @@ class Worker:
         except BaseException:
             self._marks[:0] = marks
             raise
-        for user_id, count in waiting:
-            self.kick(user_id, count)
+        for user_id, count, since in waiting:
+            if self.share.owns(user_id) or now - since >= ORPHANED_AFTER:
+                self.kick(user_id, count)
         for message_id in due:
             task = asyncio.create_task(self._send(message_id))
             self._sends.add(task)
@@ -329,13 +355,19 @@ class Worker:
                 inbox.purge_done(session, before=now - KEEP_DONE_EVENTS)
                 outbox.purge_sent(session, before=now - KEEP_DONE_EVENTS)
                 self._purged_at = now
-            waiting = [(u, n) for u, n in inbox.users_waiting(session, now=now) if u not in self._drains]
+            waiting = [found for found in inbox.users_waiting(session, now=now) if found[0] not in self._drains]
             return waiting, outbox.due_ids(session, now=now)
 
-    def nudge(self) -> None:
-        """Events were stored (scheduling/messaging/wakeup.py): sweep now rather than at the next poll."""
-        if self._nudged is not None:
-            self._nudged.set()
+    def wake(self, stored: dict[str, int]) -> None:
+        """Events were stored for these users, so many each (scheduling/messaging/wakeup.py): take up
+        those of this worker's share now rather than at the next poll; {}: sweep now."""
+        if not stored:
+            if self._nudged is not None:
+                self._nudged.set()
+            return
+        for user_id, count in stored.items():
+            if self.share.owns(user_id):
+                self.kick(user_id, count)
 
     async def _sweep_forever(self, every: float) -> None:
         self._nudged = asyncio.Event()

@@ -11,6 +11,7 @@ import signal
 from bot.runtime import build
 from bot.settings import Settings
 from bot.supervisor import orphaned
+from bot.worker import Share
 from scheduling.messaging import wakeup
 
 POLL_EVERY = 0.1
@@ -18,21 +19,21 @@ POLL_EVERY_WHEN_WOKEN = 1.0  # PostgreSQL wakes the worker when events are store
 ORPHAN_CHECK_EVERY = 1.0
 
 
-async def run(settings: Settings, *, nice: int = 0, answer_events: bool = True) -> None:
+async def run(settings: Settings, *, nice: int = 0, answer_events: bool = True, share: Share | None = None) -> None:
     if nice:
         os.nice(nice)
     runtime = build(settings)
     await asyncio.to_thread(runtime.prepare_database)
     gc.freeze()  # what is loaded by now lives as long as the process: the collector need not walk it again
     line = runtime.new_line_client()
-    worker = runtime.new_worker(line) if answer_events else None
+    worker = runtime.new_worker(line, share=share) if answer_events else None
     listener = None
     if worker:
         if wakeup.listens(settings.database_url):
             loop = asyncio.get_running_loop()
 
-            def woken() -> None:   # on the listener's thread
-                loop.call_soon_threadsafe(worker.nudge)
+            def woken(stored: dict[str, int]) -> None:   # on the listener's thread
+                loop.call_soon_threadsafe(worker.wake, stored)
             listener = wakeup.Listener(settings.database_url, woken)
             listener.start()
         worker.start(sweep_every=POLL_EVERY_WHEN_WOKEN if listener else POLL_EVERY)

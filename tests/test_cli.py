@@ -98,7 +98,8 @@ def test_serve_starts_and_stops_as_many_supervised_worker_processes_as_asked(mon
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert main(["serve", "--workers", "2", "--worker-processes", "3"]) == 0
-    assert len(started) == 3 and all(command[-4:-2] == ["bot.cli", "worker"] for command in started)
+    assert len(started) == 3 and all(command[2:4] == ["bot.cli", "worker"] for command in started)
+    assert [command[command.index("--share") + 1] for command in started] == ["1/3", "2/3", "3/3"]
     assert stopped == started
     assert served[0][served[0].index("--workers") + 1] == "2"
     assert main(["serve"]) == 0 and len(started) == 4  # one worker process unless asked

@@ -24,7 +24,9 @@ def test_a_backlog_is_answered_longest_waiting_first(sessions):
             inbox.add(session, events=[event(n, user, now)], now=now + timedelta(seconds=n))
         inbox.add(session, events=[event(9, "Ub", now)], now=now + timedelta(seconds=9))
     with transaction(sessions) as session:
-        assert inbox.users_waiting(session, now=now + timedelta(seconds=10)) == [("Ub", 2), ("Uc", 1), ("Ua", 1)]
+        waiting = inbox.users_waiting(session, now=now + timedelta(seconds=10))
+    assert [(user, count) for user, count, _ in waiting] == [("Ub", 2), ("Uc", 1), ("Ua", 1)]
+    assert [since for _, _, since in waiting] == [now, now + timedelta(seconds=1), now + timedelta(seconds=2)]
 
 
 def test_the_batched_insert_skips_events_seen_before_and_counts_only_new_ones(sessions):

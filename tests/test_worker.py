@@ -251,41 +251,103 @@ def test_events_stored_together_are_all_answered_from_one_kick_that_counts_them(
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_stored_events_wake_a_listening_worker_at_once_and_a_rolled_back_store_does_not(database_url, sessions):
     """PostgreSQL's NOTIFY, sent in the webhook's transaction, reaches the worker process's listener at
-    commit: the worker sweeps then instead of at its next poll (here 30 s away)."""
+    commit, naming the users: the worker takes them up then instead of at its next poll (30 s away)."""
     from bot.inbox_writer import InboxWriter
     from scheduling.messaging import wakeup
     line = RecordingLine()
+    heard: list[dict] = []
     woken = threading.Event()
 
     async def go():
         worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY)
         loop = asyncio.get_running_loop()
 
-        def on_notify():
+        def on_notify(stored):
+            heard.append(stored)
             woken.set()
-            loop.call_soon_threadsafe(worker.nudge)
+            loop.call_soon_threadsafe(worker.wake, stored)
         listener = wakeup.Listener(database_url, on_notify)
         listener.start()
         try:
-            assert await asyncio.to_thread(woken.wait, 5)   # once on listening: events stored before
+            assert await asyncio.to_thread(woken.wait, 5) and heard == [{}]   # on listening: sweep
             worker.start(sweep_every=30)
             await asyncio.sleep(0.3)   # the first sweep is over; the next poll is 30 s away
             woken.clear()
             with pytest.raises(RuntimeError), sessions.kw["bind"].begin() as connection:
-                wakeup.notify(connection)
+                wakeup.notify(connection, {SLOW: 1})
                 raise RuntimeError("rolled back")
             assert not await asyncio.to_thread(woken.wait, 0.5)
             event = text_event(FAST, "メニュー", int(utcnow().timestamp() * 1000))
             writer = InboxWriter(sessions)
             await writer.store([dict(webhook_event_id=event["webhookEventId"], user_id=FAST, event_type="message",
-                                     occurred_at=utcnow(), is_redelivery=False, body=json.dumps(event))])
+                                     occurred_at=utcnow(), is_redelivery=False, body=json.dumps(event),
+                                     status="pending")])
             writer.close()
             for _ in range(40):
                 if line.sent:
                     break
                 await asyncio.sleep(0.05)
             assert [user for user, _ in line.sent] == [FAST]   # answered within 2 s, not 30
+            assert heard[1:] == [{FAST: 1}]
         finally:
             await asyncio.to_thread(listener.stop)
             await worker.stop()
+    run(go())
+
+
+def test_a_long_notification_is_split_and_read_back_whole():
+    from scheduling.messaging import wakeup
+    stored = {f"U{n:032x}": n % 3 + 1 for n in range(600)}   # about 21,000 bytes of user ids
+    sent = []
+
+    class Connection:
+        class dialect:
+            name = "postgresql"
+
+        def execute(self, _statement, params):
+            sent.append(params["payload"])
+    wakeup.notify(Connection(), stored)
+    assert len(sent) > 1 and all(len(payload.encode()) <= wakeup.PAYLOAD_LIMIT for payload in sent)
+    heard: dict[str, int] = {}
+    for payload in sent:
+        heard.update(wakeup.parse(payload))
+    assert heard == stored
+    assert wakeup.parse("not a payload") == {}
+
+
+def test_two_worker_processes_split_the_users_and_take_up_what_the_other_left():
+    from bot.worker import ORPHANED_AFTER, Share
+    users = [f"U{n:032x}" for n in range(200)]
+    first, second = Share.parse("1/2"), Share.parse("2/2")
+    mine = [u for u in users if first.owns(u)]
+    assert 70 < len(mine) < 130 and not any(second.owns(u) for u in mine)
+    assert all(first.owns(u) or second.owns(u) for u in users) and all(Share().owns(u) for u in users)
+    with pytest.raises(ValueError):
+        Share.parse("3/2")
+    assert ORPHANED_AFTER.total_seconds() <= 10
+
+
+def test_a_worker_kicks_only_its_share_and_events_left_waiting_by_the_other(sessions):
+    from bot.worker import ORPHANED_AFTER, Share
+    line = RecordingLine()
+    share = Share.parse("1/2")
+    ours = next(f"U{n:032x}" for n in range(50) if share.owns(f"U{n:032x}"))
+    theirs = next(f"U{n:032x}" for n in range(50) if not share.owns(f"U{n:032x}"))
+    now = [utcnow()]
+    base = int(now[0].timestamp() * 1000)
+    store_events(sessions, [text_event(ours, "メニュー", base), text_event(theirs, "メニュー", base)])
+
+    async def go():
+        worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY,
+                        clock=lambda: now[0], share=share)
+        worker.wake({ours: 1, theirs: 1})
+        await worker.idle()
+        assert [user for user, _ in line.sent] == [ours]
+        await worker.sweep()   # hers is another process's, and has not waited long
+        await worker.idle()
+        assert [user for user, _ in line.sent] == [ours]
+        now[0] += ORPHANED_AFTER + timedelta(seconds=1)   # that process may be gone: anyone takes her up
+        await worker.sweep()
+        await worker.idle()
+        assert [user for user, _ in line.sent] == [ours, theirs]
     run(go())

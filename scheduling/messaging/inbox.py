@@ -88,12 +88,12 @@ def _free_to_claim(now: datetime):
         InboundEvent.lease_until.is_(None) | (InboundEvent.lease_until <= now))
 
 
-def users_waiting(session: Session, *, now: datetime, limit: int = 500) -> list[tuple[str, int]]:
+def users_waiting(session: Session, *, now: datetime, limit: int = 500) -> list[tuple[str, int, datetime]]:
     """Users with pending events nobody holds (events left by a stopped or crashed worker, or waiting
-    for a worker process), with how many, the longest waiting first: under a backlog, first come is
-    first answered."""
-    return [(user_id, count) for user_id, count in session.execute(
-        select(InboundEvent.user_id, func.count())
+    for a worker process): (user, how many, when the first was received), the longest waiting first:
+    under a backlog, first come is first answered."""
+    return [(user_id, count, since) for user_id, count, since in session.execute(
+        select(InboundEvent.user_id, func.count(), func.min(InboundEvent.received_at))
         .where(InboundEvent.status == EventStatus.PENDING,
                (InboundEvent.lease_until.is_(None)) | (InboundEvent.lease_until <= now))
         .group_by(InboundEvent.user_id)

@@ -1,7 +1,7 @@
 """Wakes worker processes when events are stored, on PostgreSQL: the webhook's transaction sends a
-NOTIFY, delivered at its commit, and a listener in each worker process has it sweep at once instead of
-at its next poll. A lost notification (the listener reconnecting) only costs one poll's wait; SQLite
-has no such channel, and its worker polls.
+NOTIFY naming the users and how many events each (delivered at its commit), and a listener in each
+worker process has it take up those users at once instead of at its next poll. A lost notification
+(the listener reconnecting) only costs one poll's wait; SQLite has no such channel, and its worker polls.
 """
 import logging
 import threading
@@ -12,14 +12,40 @@ from sqlalchemy.engine import Connection, make_url
 
 log = logging.getLogger("hagukumi.wakeup")
 CHANNEL = "hagukumi_inbox"
-_NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', '')")
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 RECONNECT_AFTER = 1.0  # seconds
+PAYLOAD_LIMIT = 7000  # bytes; PostgreSQL takes under 8000 per notification
 
 
-def notify(connection: Connection) -> None:
-    """Tell the listeners that events were stored, when this transaction commits (PostgreSQL only)."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(_NOTIFY)
+def notify(connection: Connection, stored: dict[str, int]) -> None:
+    """Tell the listeners which users had how many events stored, when this transaction commits
+    (PostgreSQL only). A payload is "user:count,user:count"."""
+    if connection.dialect.name != "postgresql" or not stored:
+        return
+    payloads: list[str] = []
+    items: list[str] = []
+    size = 0
+    for user_id, count in stored.items():
+        item = f"{user_id}:{count}"
+        if items and size + len(item) + 1 > PAYLOAD_LIMIT:
+            payloads.append(",".join(items))
+            items, size = [], 0
+        items.append(item)
+        size += len(item) + 1
+    payloads.append(",".join(items))
+    for payload in payloads:
+        connection.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload})
+
+
+def parse(payload: str) -> dict[str, int]:
+    """The users and counts of a payload; {} for one not understood (the worker then sweeps)."""
+    stored: dict[str, int] = {}
+    for item in payload.split(","):
+        user_id, _, count = item.rpartition(":")
+        if not user_id or not count.isdigit():
+            return {}
+        stored[user_id] = stored.get(user_id, 0) + int(count)
+    return stored
 
 
 def listens(url: str) -> bool:
@@ -27,9 +53,11 @@ def listens(url: str) -> bool:
 
 
 class Listener:
-    """A thread with a connection of its own that calls `woken` (from that thread) for each NOTIFY."""
+    """A thread with a connection of its own that calls `woken` (from that thread) with the users and
+    counts of each NOTIFY, and with {} (sweep: events may have been stored unheard) when it starts to
+    listen."""
 
-    def __init__(self, url: str, woken: Callable[[], None]):
+    def __init__(self, url: str, woken: Callable[[dict[str, int]], None]):
         parsed = make_url(url)
         self._conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
         self._woken = woken
@@ -51,10 +79,10 @@ class Listener:
             try:
                 with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
-                    self._woken()  # events stored while no one listened are swept now
+                    self._woken({})  # events stored while no one listened are swept now
                     while not self._stopping.is_set():
-                        for _ in conn.notifies(timeout=0.5, stop_after=1):
-                            self._woken()
+                        for notification in conn.notifies(timeout=0.5, stop_after=1):
+                            self._woken(parse(notification.payload))
             except Exception as error:  # noqa: BLE001 (the polls go on meanwhile)
                 log.warning("listening for stored events failed (%s); again in %.0f s", error, RECONNECT_AFTER)
                 self._stopping.wait(RECONNECT_AFTER)
