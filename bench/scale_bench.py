@@ -6,8 +6,8 @@ For each count of worker processes: a fresh PostgreSQL database (TEST_POSTGRES_U
 after), the LINE stand-in (one process), and that many `hagukumi worker` processes (each: the worker and its
 dispatcher, as `hagukumi serve` runs one). Once all are connected, --events text events from --users users
 (each user's in turn, a reply token from the stand-in each) are written to the inbox in one transaction, as
-the webhook stores them, and the clock runs until every event is answered. It prints events answered per
-second, CPU per event in the workers, and whether each user's answers were written in the order of her
+the webhook stores them (with its NOTIFY), and the clock runs until every event is answered. It prints
+events answered per second, CPU per event in the workers, and whether each user's answers were written in the order of her
 events (the answer rows' source events, per user, in the order the rows were made). Exit status 0.
 """
 import argparse
@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 import reminders_bench as rb  # noqa: E402
 
-from scheduling.messaging import inbox  # noqa: E402
+from scheduling.messaging import inbox, wakeup  # noqa: E402
 from scheduling.store.db import make_engine, transaction, upgrade_schema  # noqa: E402
 from scheduling.store.models import utcnow  # noqa: E402
 
@@ -84,7 +85,8 @@ def run_once(processes: int, args) -> dict:
         load = os.getloadavg()[0]
         t0 = time.monotonic()
         with transaction(sessions_of(engine)) as session:
-            inbox.add(session, events=rows, now=now)
+            inbox.add(session, events=rows, now=utcnow())   # received now, as the webhook's would be
+            wakeup.notify(session.connection(), Counter(row["user_id"] for row in rows))  # as the webhook does
         deadline = t0 + args.timeout
         while time.monotonic() < deadline:
             with engine.connect() as conn:

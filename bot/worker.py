@@ -34,7 +34,10 @@ from scheduling.store.db import transaction
 from scheduling.store.models import InboundEvent, utcnow
 
 log = logging.getLogger("hagukumi.worker")
-ORPHANED_AFTER = timedelta(seconds=5)  # another share's events waiting this long are anyone's
+# Another share's events waiting this long are anyone's: its process is gone, or is not being restarted
+# (the supervisor's longest pause is 30 s). Not shorter: under a backlog, events queued for a live
+# process wait too, and two processes claiming the same users would only slow both.
+ORPHANED_AFTER = timedelta(seconds=30)
 REPLY_TOKEN_LIFETIME = timedelta(seconds=50)  # LINE allows about a minute; keep a margin
 SWEEP_EVERY = 2.0  # inside the webhook's process, which kicks users itself; a worker process polls faster
 KEEP_DONE_EVENTS = inbox.KEEP_HANDLED

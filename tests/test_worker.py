@@ -324,7 +324,7 @@ def test_two_worker_processes_split_the_users_and_take_up_what_the_other_left():
     assert all(first.owns(u) or second.owns(u) for u in users) and all(Share().owns(u) for u in users)
     with pytest.raises(ValueError):
         Share.parse("3/2")
-    assert ORPHANED_AFTER.total_seconds() <= 10
+    assert ORPHANED_AFTER.total_seconds() <= 60   # a share whose process is gone waits no longer
 
 
 def test_a_worker_kicks_only_its_share_and_events_left_waiting_by_the_other(sessions):
