@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import concurrent.futures
 import cProfile
+import gc
 import json
 import logging
 import os
@@ -108,6 +109,7 @@ async def run(args, standin_url: str) -> dict:
         env["REDIS_URL"] = args.redis_url
     runtime = build(Settings.from_env(env, dotenv=False))
     runtime.prepare_database()
+    gc.freeze()  # as the worker process does after start-up (bot/worker_process.py)
     line = runtime.new_line_client()
     worker = runtime.new_worker(line)
     profile = None
