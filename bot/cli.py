@@ -190,7 +190,8 @@ def _serve(args) -> int:
     os.environ["HAGUKUMI_INLINE_WORKER"] = "0"
     count = max(1, args.worker_processes)
     workers = [Supervised([sys.executable, "-m", "bot.cli", "worker", "--nice", str(WORKER_NICENESS),
-                           "--share", f"{n}/{count}"], f"worker {n}/{count}") for n in range(1, count + 1)]
+                           "--share", f"{n}/{count}"], "worker" if count == 1 else f"worker {n}/{count}")
+               for n in range(1, count + 1)]
     for worker in workers:
         worker.start()
     try:

@@ -68,7 +68,8 @@ class InboxWriter:
         engine = self.sessions.kw["bind"]
         with getattr(engine, "write_lock", nullcontext()), engine.begin() as connection:
             inbox.store(connection, events=rows, now=utcnow())
-            wakeup.notify(connection, Counter(row["user_id"] for row in rows if row["status"] == EventStatus.PENDING))
+            wakeup.notify(connection, Counter(row["user_id"] for row in rows
+                                              if row.get("status", EventStatus.PENDING) == EventStatus.PENDING))
 
     def close(self) -> None:
         self._thread.shutdown(wait=True)
