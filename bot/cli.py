@@ -4,7 +4,7 @@ import logging
 import sys
 from pathlib import Path
 
-WORKER_NICENESS = 10
+WORKER_NICENESS = 5
 
 
 def main(argv: list[str] | None = None) -> int:
