@@ -351,3 +351,39 @@ def test_a_worker_kicks_only_its_share_and_events_left_waiting_by_the_other(sess
         await worker.idle()
         assert [user for user, _ in line.sent] == [ours, theirs]
     run(go())
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_listener_whose_connection_dies_listens_again_and_has_the_worker_sweep(database_url, engine):
+    """PostgreSQL restarted, or the connection cut: the listener connects again within a few seconds,
+    asks for a sweep (events stored meanwhile were heard by no one), and hears the next NOTIFY."""
+    from sqlalchemy import text
+
+    from scheduling.messaging import wakeup
+    heard: list[dict] = []
+    listener = wakeup.Listener(database_url, heard.append)
+    listener.start()
+    try:
+        assert wait_until(lambda: heard == [{}])
+        with engine.begin() as connection:
+            killed = connection.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE query LIKE 'LISTEN%' AND datname = current_database() AND pid <> pg_backend_pid()")
+            ).scalars().all()
+        assert killed and all(killed)
+        assert wait_until(lambda: heard == [{}, {}], timeout=10)   # connected again: sweep
+        with engine.begin() as connection:
+            wakeup.notify(connection, {FAST: 2})
+        assert wait_until(lambda: heard == [{}, {}, {FAST: 2}])
+    finally:
+        listener.stop()
+
+
+def wait_until(predicate, timeout: float = 5.0) -> bool:
+    import time
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
