@@ -7,7 +7,8 @@ real LineClient and state store, as the worker process builds them). Each mother
 the 産後ケア screening (6 taps) and then through booking a parent class (7 taps, 「予約する」 last). Each
 tap is written to the inbox as the webhook would (outside the measurement), then the worker handles it:
 claim, dialog, answer row, reply to the stand-in, record. The figure is this process's CPU time
-(all threads) from the kick until the worker is idle again, per tap; wall time per tap beside it.
+(all threads) from the kick until the worker is idle again, per tap (a sent answer's outcome is recorded
+with the next tap's claim, as in service, so each tap pays for one); wall time per tap beside it.
 Follow events are not counted (the first one of a user also fetches her LINE profile).
 
 --cprofile FILE runs the database work on the event loop's thread (so one profile sees it all) and
