@@ -29,7 +29,7 @@ from scheduling.dates.calendar import in_quiet_hours
 from scheduling.messaging import heartbeats, reminders
 from scheduling.messaging.statuses import DeliveryStatus
 from scheduling.store.db import transaction
-from scheduling.store.models import Reminder, utcnow
+from scheduling.store.models import utcnow
 
 log = logging.getLogger("hagukumi.dispatcher")
 POLL_EVERY = 1.0  # seconds between looks for due rows when there were none
@@ -197,7 +197,7 @@ class Dispatcher:
                 reminders.retry_later(session, reminder_id=reminder_id, error=outcome.error or "", now=now,
                                       retry_after=outcome.retry_after)
 
-    def _prepare(self, session: Session, rows: list[Reminder], now: datetime) -> list[Push]:
+    def _prepare(self, session: Session, rows: list[reminders.ClaimedRow], now: datetime) -> list[Push]:
         """The pushes to make of claimed rows; rows not to send are marked skipped (or failed) here."""
         if not rows:
             return []
