@@ -74,10 +74,13 @@ class Listener:
     def _listen_forever(self) -> None:
         import psycopg
 
-        from scheduling.store.db import CONNECT_TIMEOUT
+        from scheduling.store.db import PG_CONNECT_ARGS
+        # the engine's timeouts and keepalives, so a server that vanished is noticed, not waited on forever
+        conninfo = psycopg.conninfo.make_conninfo(
+            self._conninfo, **{key: str(value) for key, value in PG_CONNECT_ARGS.items() if key != "options"})
         while not self._stopping.is_set():
             try:
-                with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as conn:
+                with psycopg.connect(conninfo, autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._woken({})  # events stored while no one listened are swept now
                     while not self._stopping.is_set():
