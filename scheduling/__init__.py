@@ -7,7 +7,7 @@
     text       what people type, folded for comparison; phone numbers; a link code's shape
     safety     the city's safety net: crisis words and the centre's answers
     city       the city's files (booking, pregnancy, rich menus) and the city file that names them all
-    messaging  LINE in and out: the inbox of webhook events, the outbox, timed pushes, users, heartbeats
+    messaging  LINE in and out: the inbox of webhook events, the outbox, timed pushes, users, heartbeats, wake-ups
     accounts   staff accounts, sign-in, sessions, the second factor
     family     pregnancies and births, link codes, the 32-week call, finished screenings
     applications  利用申請: the application form's data (contact fields encrypted), staff's approval
