@@ -295,7 +295,7 @@ def test_stored_events_wake_a_listening_worker_at_once_and_a_rolled_back_store_d
     run(go())
 
 
-def test_a_long_notification_is_split_and_read_back_whole():
+def test_a_long_notification_is_split_and_read_back_whole(monkeypatch):
     from scheduling.messaging import wakeup
     stored = {f"U{n:032x}": n % 3 + 1 for n in range(600)}   # about 21,000 bytes of user ids
     sent = []
@@ -304,8 +304,14 @@ def test_a_long_notification_is_split_and_read_back_whole():
         class dialect:
             name = "postgresql"
 
-        def execute(self, _statement, params):
-            sent.append(params["payload"])
+    class Cursor:
+        def fetchall(self):
+            return []
+
+    def execute(_connection, _sql, params):
+        sent.append(params["payload"])
+        return Cursor()
+    monkeypatch.setattr(wakeup.raw, "execute", execute)
     wakeup.notify(Connection(), stored)
     assert len(sent) > 1 and all(len(payload.encode()) <= wakeup.PAYLOAD_LIMIT for payload in sent)
     heard: dict[str, int] = {}

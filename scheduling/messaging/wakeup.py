@@ -7,12 +7,13 @@ import logging
 import threading
 from collections.abc import Callable
 
-from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
+
+from scheduling.store import raw
 
 log = logging.getLogger("hagukumi.wakeup")
 CHANNEL = "hagukumi_inbox"
-_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+_NOTIFY = raw.Sql("SELECT pg_notify(:channel, :payload)")
 RECONNECT_AFTER = 1.0  # seconds
 PAYLOAD_LIMIT = 7000  # bytes; PostgreSQL takes under 8000 per notification
 
@@ -34,7 +35,7 @@ def notify(connection: Connection, stored: dict[str, int]) -> None:
         size += len(item) + 1
     payloads.append(",".join(items))
     for payload in payloads:
-        connection.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload})
+        raw.execute(connection, _NOTIFY, {"channel": CHANNEL, "payload": payload}).fetchall()
 
 
 def parse(payload: str) -> dict[str, int]:

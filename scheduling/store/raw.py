@@ -10,6 +10,7 @@ the same text), so Core and plain SQL read and compare each other's values.
 import re
 from datetime import UTC, datetime
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 
@@ -19,21 +20,21 @@ class Sql:
         self.postgresql = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", self.sqlite)
 
 
-def execute(session: Session, sql: Sql, params: dict):
-    """Run `sql` with `params` in the session's transaction; the cursor, to fetch from."""
+def execute(session: Session | Connection, sql: Sql, params: dict):
+    """Run `sql` with `params` in the session's (or connection's) transaction; the cursor, to fetch from."""
     found, postgres = _cursor(session)
     found.execute(sql.postgresql if postgres else sql.sqlite, _stored(params, postgres))
     return found
 
 
-def execute_many(session: Session, sql: Sql, rows: list[dict]) -> None:
+def execute_many(session: Session | Connection, sql: Sql, rows: list[dict]) -> None:
     found, postgres = _cursor(session)
     found.executemany(sql.postgresql if postgres else sql.sqlite, [_stored(row, postgres) for row in rows])
 
 
-def _cursor(session: Session):
-    """A cursor of the session's connection (its transaction begun), and whether it is PostgreSQL's."""
-    connection = session.connection()
+def _cursor(session: Session | Connection):
+    """A cursor of the connection (its transaction begun), and whether it is PostgreSQL's."""
+    connection = session.connection() if isinstance(session, Session) else session
     dbapi = connection.connection.dbapi_connection
     assert dbapi is not None  # a connection in a transaction has one
     return dbapi.cursor(), connection.dialect.name == "postgresql"

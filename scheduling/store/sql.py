@@ -31,25 +31,18 @@ def insert_ignoring_duplicates(session: Session | Connection, table, rows: list[
         for row in rows:
             groups.setdefault(tuple(row), []).append(row)
         return sum(insert_ignoring_duplicates(session, table, group, key) for group in groups.values())
-    statement = _insert(dialect, table, key, columns, counted=True)
+    statement = _insert(dialect, table, key, columns)
     return len(connection.execute(statement, rows).all())
 
 
-def insert_skipping_duplicates(connection: Connection, table, rows: list[dict], key: str) -> None:
-    """insert_ignoring_duplicates without counting the new rows (no RETURNING to fetch): the rows all
-    have the same columns and go to the driver's executemany in one statement."""
-    if rows:
-        connection.execute(_insert(connection.dialect.name, table, key, tuple(rows[0]), counted=False), rows)
-
-
-def _insert(dialect: str, table, key: str | None, columns: tuple, counted: bool) -> Executable:
-    cache_key = (dialect, table.name, key, columns, counted)
+def _insert(dialect: str, table, key: str | None, columns: tuple) -> Executable:
+    cache_key = (dialect, table.name, key, columns)
     statement = _INSERTS.get(cache_key)
     if statement is None:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = insert(table).on_conflict_do_nothing(index_elements=[key] if key else None)
-        if counted:  # psycopg reports no rowcount here
-            statement = statement.returning(table.c[key] if key else table.c.id)
+        # counted by the rows RETURNING gives back: psycopg reports no rowcount here
+        statement = statement.returning(table.c[key] if key else table.c.id)
         _INSERTS[cache_key] = statement
     return statement
 
