@@ -116,13 +116,18 @@ class Worker:
             await self._record_marks()
 
     async def _record_marks(self) -> None:
+        if self._marks:
+            await self._in_db_with_marks(self._record_all)
+
+    async def _in_db_with_marks(self, function, *args):
+        """`function(*args, marks)` on the database thread, the marks taken from the list for it to record
+        in its transaction; put back (to be recorded by the next one) if that transaction failed."""
         marks, self._marks = self._marks, []
-        if marks:
-            try:
-                await self._in_db(self._record_all, marks)
-            except BaseException:
-                self._marks[:0] = marks
-                raise
+        try:
+            return await self._in_db(function, *args, marks)
+        except BaseException:
+            self._marks[:0] = marks
+            raise
 
     # --- events ---------------------------------------------------------------------------------
     def kick(self, user_id: str, events: int = 1) -> None:
@@ -161,12 +166,7 @@ class Worker:
             self._languages[user_id] = language
         if self._give_way is not None:
             await self._give_way()
-        marks, self._marks = self._marks, []
-        try:
-            handled = await self._in_db(self._claim_and_apply, user_id, language, marks)
-        except BaseException:
-            self._marks[:0] = marks
-            raise
+        handled = await self._in_db_with_marks(self._claim_and_apply, user_id, language)
         if handled is None:
             return False
         for row, messages in handled:
@@ -335,12 +335,7 @@ class Worker:
     async def sweep(self) -> None:
         """Pick up events and messages that no live worker holds (after a crash or a restart)."""
         now = self.clock()
-        marks, self._marks = self._marks, []
-        try:
-            waiting, due = await self._in_db(self._find_leftovers, now, marks)
-        except BaseException:
-            self._marks[:0] = marks
-            raise
+        waiting, due = await self._in_db_with_marks(self._find_leftovers, now)
         for user_id, count, since in waiting:
             if self.share.owns(user_id) or now - since >= ORPHANED_AFTER:
                 self.kick(user_id, count)
