@@ -9,7 +9,6 @@ import hmac
 import json
 import logging
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -142,8 +141,7 @@ def create_app(settings: Settings | None = None) -> HagukumiApp:
                 log.error("events not stored, answering 500: %s", type(error).__name__ + f": {error}"[:300])
                 return 500, {"message": "not stored, please send again"}
             if settings.run_worker:
-                stored = Counter(row["user_id"] for row in rows if row["status"] == EventStatus.PENDING)
-                for user_id, count in stored.items():
+                for user_id, count in inbox.pending_counts(rows).items():
                     app.state.worker.kick(user_id, count)
         return 200, STORED
 

@@ -4,14 +4,12 @@ not once per request. Every request still waits for the commit of its own events
 If a batch fails anyway, each request's events are written again on their own, so one request
 that cannot be stored never costs the others their 200."""
 import asyncio
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduling.messaging import inbox, wakeup
-from scheduling.messaging.statuses import EventStatus
 from scheduling.store.models import utcnow
 
 
@@ -68,8 +66,7 @@ class InboxWriter:
         engine = self.sessions.kw["bind"]
         with getattr(engine, "write_lock", nullcontext()), engine.begin() as connection:
             inbox.store(connection, events=rows, now=utcnow())
-            wakeup.notify(connection, Counter(row["user_id"] for row in rows
-                                              if row.get("status", EventStatus.PENDING) == EventStatus.PENDING))
+            wakeup.notify(connection, inbox.pending_counts(rows))
 
     def close(self) -> None:
         self._thread.shutdown(wait=True)

@@ -1,10 +1,12 @@
 """Inbound webhook events: stored on receipt, claimed one user at a time, marked done."""
+from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from scheduling.messaging import lease
 from scheduling.messaging.statuses import EventStatus
 from scheduling.store import raw
 from scheduling.store.models import InboundEvent
@@ -46,6 +48,11 @@ def store(connection: Connection, *, events: list[dict], now: datetime) -> None:
     """add() without counting the new events (the webhook's batches): one plain statement run for all
     of them by the driver, no rows fetched; an id seen before is skipped."""
     raw.execute_many(connection, _STORE, _rows(events, now))
+
+
+def pending_counts(rows: list[dict]) -> Counter[str]:
+    """How many of the rows (as given to `store`) each user has to be answered: rejected ones are not."""
+    return Counter(row["user_id"] for row in rows if row.get("status", EventStatus.PENDING) == EventStatus.PENDING)
 
 
 def _rows(events: list[dict], now: datetime) -> list[dict]:
@@ -92,8 +99,7 @@ def postpone(session: Session, *, event_id: int, error: str, now: datetime) -> N
 
 
 def _free_to_claim(now: datetime):
-    return (InboundEvent.status == EventStatus.PENDING) & (
-        InboundEvent.lease_until.is_(None) | (InboundEvent.lease_until <= now))
+    return (InboundEvent.status == EventStatus.PENDING) & lease.free(InboundEvent.lease_until, now)
 
 
 def users_waiting(session: Session, *, now: datetime, limit: int = 500) -> list[tuple[str, int, datetime]]:
@@ -102,8 +108,7 @@ def users_waiting(session: Session, *, now: datetime, limit: int = 500) -> list[
     under a backlog, first come is first answered."""
     return [(user_id, count, since) for user_id, count, since in session.execute(
         select(InboundEvent.user_id, func.count(), func.min(InboundEvent.received_at))
-        .where(InboundEvent.status == EventStatus.PENDING,
-               (InboundEvent.lease_until.is_(None)) | (InboundEvent.lease_until <= now))
+        .where(_free_to_claim(now))
         .group_by(InboundEvent.user_id)
         .order_by(func.min(InboundEvent.received_at), func.min(InboundEvent.id))
         .limit(limit)

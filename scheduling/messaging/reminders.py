@@ -108,18 +108,19 @@ def claim_due(session: Session, *, now: datetime, limit: int = 200,
     PostgreSQL, FOR UPDATE SKIP LOCKED lets several dispatchers share the work; SQLite has one writer at a
     time anyway. The rows come back as Core rows (the ORM's loading of 200 objects a batch was a tenth of
     a push's CPU)."""
-    due = (select(_REMINDERS.c.id)
-           .where(_REMINDERS.c.status == DeliveryStatus.PENDING, _REMINDERS.c.due_at <= now,
+    due = (select(Reminder.id)
+           .where(Reminder.status == DeliveryStatus.PENDING, Reminder.due_at <= now,
                   lease.free(Reminder.lease_until, now))
-           .order_by(_REMINDERS.c.due_at, _REMINDERS.c.id).limit(limit))
+           .order_by(Reminder.due_at, Reminder.id).limit(limit))
     if kinds is not None:
-        due = due.where(_REMINDERS.c.kind.in_(kinds))
+        due = due.where(Reminder.kind.in_(kinds))
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    rows = run(session, update(_REMINDERS).where(_REMINDERS.c.id.in_(due.scalar_subquery()))
+    # on the table, not the mapped class: the rows come back as columns, not loaded as objects
+    rows = run(session, update(_REMINDERS).where(Reminder.id.in_(due.scalar_subquery()))
                .values(**lease.claimed(Reminder.attempts, now),
-                       first_tried_at=func.coalesce(_REMINDERS.c.first_tried_at,
-                                                    literal(now, _REMINDERS.c.first_tried_at.type)))
+                       first_tried_at=func.coalesce(Reminder.first_tried_at,
+                                                    literal(now, Reminder.first_tried_at.type)))
                .returning(*_REMINDERS.c)).all()
     return sorted(rows, key=lambda row: (row.due_at, row.id))
 
