@@ -8,10 +8,12 @@ from it. Aware datetimes are stored as SQLAlchemy's UTCDateTime stores them (nai
 the same text), so Core and plain SQL read and compare each other's values.
 """
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+
+from scheduling.store.models import UTCDateTime
 
 
 class Sql:
@@ -46,7 +48,8 @@ def _stored(params: dict, postgres: bool) -> dict:
 
 
 def _stamp(moment: datetime, postgres: bool) -> datetime | str:
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime given; use an aware one")
-    naive = moment.astimezone(UTC).replace(tzinfo=None)
-    return naive if postgres else naive.isoformat(" ", "microseconds")
+    naive = _UTC.process_bind_param(moment, None)
+    return naive if postgres else naive.isoformat(" ", "microseconds")   # SQLAlchemy's SQLite DATETIME text
+
+
+_UTC = UTCDateTime()

@@ -31,20 +31,14 @@ def insert_ignoring_duplicates(session: Session | Connection, table, rows: list[
         for row in rows:
             groups.setdefault(tuple(row), []).append(row)
         return sum(insert_ignoring_duplicates(session, table, group, key) for group in groups.values())
-    statement = _insert(dialect, table, key, columns)
-    return len(connection.execute(statement, rows).all())
-
-
-def _insert(dialect: str, table, key: str | None, columns: tuple) -> Executable:
     cache_key = (dialect, table.name, key, columns)
     statement = _INSERTS.get(cache_key)
     if statement is None:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(table).on_conflict_do_nothing(index_elements=[key] if key else None)
-        # counted by the rows RETURNING gives back: psycopg reports no rowcount here
-        statement = statement.returning(table.c[key] if key else table.c.id)
+        statement = (insert(table).on_conflict_do_nothing(index_elements=[key] if key else None)
+                     .returning(table.c[key] if key else table.c.id))  # psycopg reports no rowcount here
         _INSERTS[cache_key] = statement
-    return statement
+    return len(connection.execute(statement, rows).all())
 
 
 def run(session: Session, statement: Executable, params: dict | None = None) -> CursorResult:
