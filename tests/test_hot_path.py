@@ -80,3 +80,40 @@ def test_plain_sql_stores_a_time_as_sqlalchemy_does(sessions):
         assert session.scalar(select(ConversationState.user_id).order_by(ConversationState.expires_at.desc())) == "Uc"
         assert raw.execute(session, raw.Sql("SELECT user_id FROM conversation_states WHERE expires_at > :t"),
                            {"t": moment}).fetchall() == [("Uc",)]
+
+
+def test_next_question_remembered_answers_as_computed_and_never_across_rule_sets():
+    from dataclasses import replace
+    from datetime import date
+    from pathlib import Path
+
+    from scheduling.rules import load_rules, next_question
+    from scheduling.rules.questions import _memo, _next_question
+
+    rules = load_rules(Path(__file__).resolve().parent.parent / "config" / "rules" / "hagukumi.toml")
+    answers, on = {"relationship": "birth"}, date(2025, 6, 1)
+    first = next_question(rules, answers, on)
+    assert first == _next_question(rules, answers, on, False, (), 1, True)
+    assert next_question(rules, dict(answers), on) is first   # the second ask of a tap: remembered
+    assert next_question(rules, {**answers, "residence": "resident"}, on) != first
+    # rules of another version in force (a new file loaded): asked of them, not of the memo
+    no_rules = replace(rules, versions=())
+    assert next_question(no_rules, answers, on) is None
+    assert next_question(rules, answers, on) is first
+    assert len(_memo) >= 3
+
+
+def test_one_of_is_an_in_with_a_parameter_per_value_and_finds_the_same_rows(sessions):
+    from sqlalchemy import select
+
+    from scheduling.store.models import LineUser
+    from scheduling.store.sql import one_of
+
+    statement = select(LineUser.user_id).where(one_of(LineUser.user_id, ("Ua", "Uc")))
+    assert "POSTCOMPILE" not in str(statement.compile(sessions.kw["bind"]))
+    now = utcnow()
+    with transaction(sessions) as session:
+        for user in ("Ua", "Ub", "Uc"):
+            session.add(LineUser(user_id=user, following=True, created_at=now))
+    with transaction(sessions) as session:
+        assert sorted(session.scalars(statement)) == ["Ua", "Uc"]

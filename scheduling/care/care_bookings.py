@@ -22,7 +22,7 @@ from scheduling.rules import RuleSet, Use, decide
 from scheduling.rules.engine import ELIGIBLE, child_date, units
 from scheduling.store.models import CareBooking, Screening
 from scheduling.store.models import Provider as ProviderRow
-from scheduling.store.sql import existing
+from scheduling.store.sql import existing, one_of
 from scheduling.store.statuses import CareBookingStatus
 
 OPEN = (CareBookingStatus.REQUESTED, CareBookingStatus.CONFIRMED)          # holding places
@@ -59,7 +59,7 @@ _SCREENINGS = Screening.__table__
 _USES = (select(_BOOKINGS.c.id, _BOOKINGS.c.care_type, _BOOKINGS.c.start_date, _BOOKINGS.c.nights,
                 _SCREENINGS.c.answers)
          .outerjoin(_SCREENINGS, _SCREENINGS.c.id == _BOOKINGS.c.screening_id)
-         .where(_BOOKINGS.c.user_id == bindparam("user"), _BOOKINGS.c.status.in_(COUNTED)))
+         .where(_BOOKINGS.c.user_id == bindparam("user"), one_of(_BOOKINGS.c.status, COUNTED)))
 
 
 def uses_of(session: Session, *, user_id: str, excluding: int | None = None) -> list[Use]:

@@ -20,7 +20,7 @@ from scheduling.dates.calendar import JST, after_quiet_hours, at, class_dates, j
 from scheduling.messaging import reminders
 from scheduling.rules.periods import add_months, pregnancy_week
 from scheduling.store.models import CapacityCounter, ClassBooking, ClassSession
-from scheduling.store.sql import insert_ignoring_duplicates, run
+from scheduling.store.sql import insert_ignoring_duplicates, one_of, run
 from scheduling.store.statuses import ClassBookingStatus
 
 KIND = "class"
@@ -38,7 +38,7 @@ _SESSION = select(*_SESSION_COLUMNS).where(_SESSIONS.c.id == bindparam("session"
 # her own open booking of each session (the index allows one); none when no user is given
 _HERS = (select(_BOOKINGS.c.status)
          .where(_BOOKINGS.c.session_id == _SESSIONS.c.id, _BOOKINGS.c.user_id == bindparam("user"),
-                _BOOKINGS.c.status.in_(OPEN))
+                one_of(_BOOKINGS.c.status, OPEN))
          .order_by(_BOOKINGS.c.id.desc()).limit(1).scalar_subquery())
 # each scheduled session to come with its counter of places (as `resource` names it), if one exists yet
 _UPCOMING = (select(*_SESSION_COLUMNS, _COUNTERS.c.used, _COUNTERS.c.capacity.label("counted"), _HERS.label("mine"))

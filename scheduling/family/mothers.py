@@ -19,14 +19,14 @@ from scheduling.messaging.statuses import DeliveryStatus
 from scheduling.rules.periods import pregnancy_week_start
 from scheduling.store import audit
 from scheduling.store.models import Call, Mother, Reminder
-from scheduling.store.sql import affected, run
+from scheduling.store.sql import affected, one_of, run
 
 ACTIVE = (MotherStatus.PREGNANT, MotherStatus.MOTHER)
 _MOTHERS = Mother.__table__
 # read on every booking tap: the facts the chat needs of her registration, not a whole ORM object
 _CURRENT_FACTS = (select(_MOTHERS.c.id, _MOTHERS.c.status, _MOTHERS.c.due_date, _MOTHERS.c.birth_date,
                          _MOTHERS.c.first_baby)
-                  .where(_MOTHERS.c.user_id == bindparam("user"), _MOTHERS.c.status.in_(ACTIVE))
+                  .where(_MOTHERS.c.user_id == bindparam("user"), one_of(_MOTHERS.c.status, ACTIVE))
                   .order_by(_MOTHERS.c.created_at.desc(), _MOTHERS.c.id.desc()).limit(1))
 
 

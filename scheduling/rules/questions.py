@@ -120,11 +120,34 @@ ALL_KEYS = (["relationship", "residence", "birth_date", "due_date", "loss_date",
             + ["doctor_clearance", "babies", "household", "household_next"])
 
 
+# next_question's answers remembered: the chat asks it twice a tap (to check the answer, then for the next
+# question), and every mother on the same path of answers gets the same question on the same day.
+MEMO_KEEP = 20_000
+_memo: dict[tuple, tuple[RuleSet, Question | None]] = {}
+
+
 def next_question(rules_set: RuleSet, answers: Mapping[str, Any], on_date: date, *, fees: bool = False,
                   existing_uses: Iterable = (), nights: int = 1, day_known: bool = True) -> Question | None:
     """The next question to ask, or None when every offered type's result is certain.
     fees=True: she wants a fee estimate, so the household class (and the number of babies, when the fee
     depends on it) are asked too; "unknown" is a valid answer (the fee is then a min–max range)."""
+    uses = tuple(existing_uses)
+    key = (id(rules_set), tuple(sorted(answers.items())), on_date, fees, uses, nights, day_known)
+    try:
+        remembered = _memo.get(key)
+    except TypeError:  # an answer that cannot be a key (none the chat gives): not remembered
+        return _next_question(rules_set, answers, on_date, fees, uses, nights, day_known)
+    if remembered is not None and remembered[0] is rules_set:  # the entry holds its rule set: no id reused
+        return remembered[1]
+    question = _next_question(rules_set, answers, on_date, fees, uses, nights, day_known)
+    if len(_memo) >= MEMO_KEEP:
+        _memo.clear()
+    _memo[key] = (rules_set, question)
+    return question
+
+
+def _next_question(rules_set: RuleSet, answers: Mapping[str, Any], on_date: date, fees: bool,
+                   existing_uses: tuple, nights: int, day_known: bool) -> Question | None:
     decision = decide(rules_set, answers, on_date=on_date, existing_uses=existing_uses, nights=nights,
                       day_known=day_known)
     version = decision.version

@@ -1,6 +1,7 @@
 """Small helpers for SQL that differs between SQLite and PostgreSQL."""
 from typing import Any, TypeVar, cast
 
+from sqlalchemy import ColumnElement, literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import Session
@@ -46,6 +47,13 @@ def run(session: Session, statement: Executable, params: dict | None = None) -> 
     session.execute would do): without the ORM's setup of each statement, for the chat's hot paths."""
     session.flush()
     return session.connection().execute(statement, params or {})
+
+
+def one_of(column, values) -> ColumnElement[bool]:
+    """`column IN (values)` for a prebuilt statement on a hot path, with a bound parameter of its own for
+    each value: `column.in_(values)` is an "expanding" parameter, which SQLAlchemy writes into the SQL
+    anew on every execution (about 40 µs a statement)."""
+    return column.in_([literal(value, column.type) for value in values])
 
 
 def affected(session: Session, statement: Executable) -> int:
