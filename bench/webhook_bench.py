@@ -13,6 +13,11 @@ phase B, open loop at --rate requests/s for --seconds (latency from the schedule
 waits (at most --drain-timeout s) until every event the bot acknowledged has been answered, reads the
 peak RSS (VmHWM) of each bot worker, prints a table and the aims, and stops everything. Exit status 0:
 it is a report, not a test.
+
+--wrk: the wrk-style comparison instead (floor and bot alternated, --wrk-rounds rounds); with
+--acknowledge-only the bot runs without its worker process (`serve --worker-processes 0`, as webhook
+machines would beside worker machines), so the figure is acknowledging alone, and the run ends by
+checking that every acknowledged event is stored.
 """
 import argparse
 import asyncio
@@ -388,7 +393,7 @@ def wrk_comparison(args, urls: dict, meter: "CpuMeter", users: list[str], tmp: P
     runs = []
     for round_no in range(1, args.wrk_rounds + 1):
         for name in ("bare", "bot"):
-            if name == "bare" and round_no > 1:  # the floor is not measured while the bot still answers
+            if name == "bare" and round_no > 1 and not args.acknowledge_only:  # not while the bot still answers
                 ok, counts, waited = db.wait_settled(args.drain_timeout)
                 print(f"  (bot backlog {'answered' if ok else 'NOT answered'} after {waited:.0f} s: {counts['inbound']})",
                       flush=True)
@@ -513,6 +518,9 @@ def main() -> int:
     parser.add_argument("--uvicorn-default", action="store_true",
                         help="start plain uvicorn, which leaves TCP_NODELAY off with --workers > 1")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, SQLite file)")
+    parser.add_argument("--acknowledge-only", action="store_true",
+                        help="the bot without its worker process (serve --worker-processes 0): it stores and "
+                             "acknowledges; the wrk-style run then checks every acknowledged event was stored")
     parser.add_argument("--wrk", action="store_true",
                         help="the wrk-style comparison instead of phases A and B: floor and bot alternated, "
                              "pre-signed distinct events (wrk when installed, else this process)")
@@ -520,6 +528,8 @@ def main() -> int:
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--wrk-rounds", type=int, default=2, help="floor-then-bot rounds (default 2)")
     args = parser.parse_args()
+    if args.acknowledge_only and not args.wrk:
+        parser.error("--acknowledge-only is a mode of the --wrk run")
 
     tmp = Path(tempfile.mkdtemp(prefix="hagukumi-bench-"))
     ports = {name: free_port() for name in ("standin", "bot", "bare")}
@@ -553,7 +563,8 @@ def main() -> int:
                          env, tmp, urls["standin"] + "/_standin/messages")
         servers.append(standin)
         bot_cmd = ([*uvicorn_cmd, "bot.app:app", "--port", str(ports["bot"]), *uvicorn_args] if args.uvicorn_default
-                   else [py, "-m", "bot.cli", "serve", "--port", str(ports["bot"]), "--workers", str(args.workers)])
+                   else [py, "-m", "bot.cli", "serve", "--port", str(ports["bot"]), "--workers", str(args.workers),
+                         "--worker-processes", "0" if args.acknowledge_only else "1"])
         bot = Server("bot", bot_cmd,
                      bot_env, tmp, urls["bot"] + "/healthz")
         servers.append(bot)
@@ -573,14 +584,26 @@ def main() -> int:
         if args.wrk:
             db = BotDb(database_url)
             runs = wrk_comparison(args, urls, meter, users, tmp, db)
-            ok, counts, waited = db.wait_settled(args.drain_timeout)
+            if args.acknowledge_only:  # nothing answers: every acknowledged event must be stored, once
+                time.sleep(2.0)
+                counts, waited = db.counts(), 0.0
+                acked = sum(r["ok"] - r["repeated"] for label, r, _ in runs if label.startswith("bot"))
+                stored = sum(counts["inbound"].values())   # one row per event id: a repeat is not stored twice
+                ok = stored >= acked
+                print(f"  distinct events acknowledged {acked}, stored {stored}: "
+                      f"{'none lost' if ok else 'SOME LOST'}", flush=True)
+            else:
+                ok, counts, waited = db.wait_settled(args.drain_timeout)
             rss = {pid: (status_kb(pid, "VmHWM"), status_kb(pid, "VmRSS")) for pid in bot_pids}
             bot_log = bot.log()
             print()
             print("=" * 96)
             print_wrk(runs, args)
-            print(f"  bot backlog {'answered' if ok else 'NOT yet answered'} {waited:.0f} s after the last run: "
-                  f"inbound_events {counts['inbound']}, outgoing_messages {counts['outgoing']}")
+            if args.acknowledge_only:
+                print(f"  bot events stored (no worker process answers them): inbound_events {counts['inbound']}")
+            else:
+                print(f"  bot backlog {'answered' if ok else 'NOT yet answered'} {waited:.0f} s after the last run: "
+                      f"inbound_events {counts['inbound']}, outgoing_messages {counts['outgoing']}")
             for pid, (hwm, _now_kb) in rss.items():
                 print(f"  bot process {pid}: peak RSS (VmHWM) {(hwm or 0) / 1024:.1f} MB")
             load = os.getloadavg()

@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="webhook processes")
     serve.add_argument("--worker-processes", type=int, default=1,
-                       help="worker processes that answer (each runs a dispatcher too; default 1)")
+                       help="worker processes that answer (each runs a dispatcher too; default 1; 0: none "
+                            "here, `hagukumi worker` runs on other machines)")
 
     worker = commands.add_parser("worker", help="run only the worker (serve starts one)")
     worker.add_argument("--nice", type=int, default=0, help="lower the worker's CPU priority by this much")
@@ -188,7 +189,10 @@ def _serve(args) -> int:
     from bot.supervisor import Supervised
 
     os.environ["HAGUKUMI_INLINE_WORKER"] = "0"
-    count = max(1, args.worker_processes)
+    count = args.worker_processes
+    if count < 0:
+        print("--worker-processes: 0 or more", file=sys.stderr)
+        return 2
     workers = [Supervised([sys.executable, "-m", "bot.cli", "worker", "--nice", str(WORKER_NICENESS),
                            "--share", f"{n}/{count}"], "worker" if count == 1 else f"worker {n}/{count}")
                for n in range(1, count + 1)]

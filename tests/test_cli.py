@@ -103,3 +103,6 @@ def test_serve_starts_and_stops_as_many_supervised_worker_processes_as_asked(mon
     assert stopped == started
     assert served[0][served[0].index("--workers") + 1] == "2"
     assert main(["serve"]) == 0 and len(started) == 4  # one worker process unless asked
+    # none: the webhook processes only acknowledge, and worker processes run on other machines
+    assert main(["serve", "--worker-processes", "0"]) == 0 and len(started) == 4 and len(served) == 3
+    assert main(["serve", "--worker-processes", "-1"]) == 2 and len(served) == 3
