@@ -33,6 +33,8 @@ from sqlalchemy import create_engine, insert, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import machine  # noqa: E402
+
 from scheduling.messaging import lease  # noqa: E402
 from scheduling.store.db import make_engine, upgrade_schema  # noqa: E402
 from scheduling.store.models import LineUser, Reminder, utcnow  # noqa: E402
@@ -212,7 +214,7 @@ def main() -> int:
         wait_for_standin(standin_url)
         wait_until_connected(admin, database, names)
 
-        print(f"writing {args.reminders} due reminders (distinct users) into {database} ...")
+        print(f"writing {args.reminders} due reminders (distinct users) into {database}; {machine.describe()} ...")
         parts = {"stand-in": [standin.proc.pid], **{d.name: [d.proc.pid] for d in dispatchers},
                  "postgres (all)": postgres_pids()}
         cpu_before = {name: cpu_seconds(pids) for name, pids in parts.items()}

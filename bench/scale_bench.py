@@ -29,6 +29,7 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+import machine  # noqa: E402
 import reminders_bench as rb  # noqa: E402
 
 from scheduling.messaging import inbox, wakeup  # noqa: E402
@@ -133,7 +134,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=600.0)
     args = parser.parse_args()
     print(f"scale-out: {args.events} text events from {args.users} users, worker processes {args.processes}, "
-          f"{os.cpu_count()} cores", flush=True)
+          f"{os.cpu_count()} cores; {machine.describe()}", flush=True)
     results = []
     for processes in args.processes:
         result = run_once(processes, args)

@@ -39,6 +39,8 @@ from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import machine  # noqa: E402
+
 from bot.runtime import build  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from scheduling.messaging import inbox  # noqa: E402
@@ -190,9 +192,8 @@ def main() -> int:
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        load = os.getloadavg()
         print(f"turn CPU bench: {args.mothers} mothers, database {args.database_url or 'SQLite (temp file)'}"
-              f"{', state in Redis' if args.redis_url else ''}; load average {load[0]:.1f} {load[1]:.1f}", flush=True)
+              f"{', state in Redis' if args.redis_url else ''}; {machine.describe()}", flush=True)
         figures = asyncio.run(run(args, standin_url))
     finally:
         standin.terminate()

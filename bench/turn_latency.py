@@ -34,6 +34,7 @@ from cryptography.fernet import Fernet
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+import machine  # noqa: E402
 import reminders_bench as rb  # noqa: E402
 import webhook_bench as wb  # noqa: E402
 
@@ -150,9 +151,10 @@ def main() -> int:  # noqa: C901 (a report, step by step)
         kinds = {"webhook": [p for p in bot.workers() if b"spawn_main" in wb.cmdline(p)],
                  "worker": [p for p in bot.workers() if b"bot.cli\x00worker" in wb.cmdline(p)],
                  "stand-in": [standin.proc.pid], "postgres (all)": rb.postgres_pids()}
+        speed = machine.describe()
         cpu_before = {kind: rb.cpu_seconds(pids) for kind, pids in kinds.items()}
         print(f"turns: {timed} at {args.rate:g}/s from {args.users} mothers; {args.workers} webhook and "
-              f"{args.worker_processes} worker processes on PostgreSQL; load average {load_before[0]:.1f}", flush=True)
+              f"{args.worker_processes} worker processes on PostgreSQL; {speed}", flush=True)
         sent = asyncio.run(send_on_schedule(bot_url + "/callback", timed_turns, args.rate, len(warm)))
         scheduled = sent["scheduled"]
         deadline = time.time() + args.timeout

@@ -44,6 +44,8 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import machine  # noqa: E402
+
 from bot.standin.server import new_event_id, new_message_id, sign  # noqa: E402
 
 os.environ.setdefault("HAGUKUMI_DATA_KEYS", Fernet.generate_key().decode())  # the bot needs one; a run's data is thrown away
@@ -555,7 +557,8 @@ def main() -> int:
           f"{args.seconds:g} s phases, {args.users} users, TCP_NODELAY "
           f"{'as uvicorn leaves it (off with --workers > 1)' if args.uvicorn_default else 'on (bot.serve)'}",
           flush=True)
-    print(f"  bot database: {database_url}{'  redis: ' + args.redis_url if args.redis_url else ''}", flush=True)
+    print(f"  bot database: {database_url}{'  redis: ' + args.redis_url if args.redis_url else ''}; "
+          f"{machine.describe()}", flush=True)
     try:
         standin = Server("standin", [py, "-m", "bot.standin.server", "--port", str(ports["standin"]),
                                      "--webhook-url", urls["bot"] + "/callback", "--channel-secret", SECRET,
