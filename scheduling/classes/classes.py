@@ -44,7 +44,7 @@ _HERS = (select(_BOOKINGS.c.status)
 _UPCOMING = (select(*_SESSION_COLUMNS, _COUNTERS.c.used, _COUNTERS.c.capacity.label("counted"), _HERS.label("mine"))
              .outerjoin(_COUNTERS, and_(_COUNTERS.c.resource == literal("class:") + sql_cast(_SESSIONS.c.id, String),
                                         _COUNTERS.c.day == _SESSIONS.c.day, _COUNTERS.c.slot == ""))
-             .where(_SESSIONS.c.status == "scheduled", _SESSIONS.c.day > bindparam("today"))
+             .where(_SESSIONS.c.status == SessionStatus.SCHEDULED, _SESSIONS.c.day > bindparam("today"))
              .order_by(_SESSIONS.c.day, _SESSIONS.c.start))
 _BY_KEY = select(_BOOKINGS.c.id).where(_BOOKINGS.c.request_key == bindparam("key"))
 # a booking's columns with its session's (the session's own id is the booking's session_id)
@@ -55,20 +55,24 @@ _BOOKING_ROW = (select(_BOOKINGS.c.id, _BOOKINGS.c.session_id, _BOOKINGS.c.user_
 _BOOKING_BY_ID = _BOOKING_ROW.where(_BOOKINGS.c.id == bindparam("booking"))
 _BOOKING_BY_KEY = _BOOKING_ROW.where(_BOOKINGS.c.request_key == bindparam("key"))
 _WAITING = (select(_BOOKINGS.c.id, _BOOKINGS.c.user_id, _BOOKINGS.c.party)
-            .where(_BOOKINGS.c.session_id == bindparam("session"), _BOOKINGS.c.status == "waiting")
+            .where(_BOOKINGS.c.session_id == bindparam("session"), _BOOKINGS.c.status == ClassBookingStatus.WAITING)
             .order_by(_BOOKINGS.c.created_at, _BOOKINGS.c.id))
 # an offer moves a place on the waiting list only as long as nobody else has moved it
-_OFFER = (update(_BOOKINGS).where(_BOOKINGS.c.id == bindparam("booking"), _BOOKINGS.c.status == "waiting")
-          .values(status="offered", hold_until=bindparam("hold"), updated_at=bindparam("at")))
-_ACCEPT = (update(_BOOKINGS).where(_BOOKINGS.c.id == bindparam("booking"), _BOOKINGS.c.status == "offered",
-                                   _BOOKINGS.c.hold_until > bindparam("at"))
+_OFFER = (update(_BOOKINGS)
+          .where(_BOOKINGS.c.id == bindparam("booking"), _BOOKINGS.c.status == ClassBookingStatus.WAITING)
+          .values(status=ClassBookingStatus.OFFERED, hold_until=bindparam("hold"), updated_at=bindparam("at")))
+_ACCEPT = (update(_BOOKINGS)
+           .where(_BOOKINGS.c.id == bindparam("booking"), _BOOKINGS.c.status == ClassBookingStatus.OFFERED,
+                  _BOOKINGS.c.hold_until > bindparam("at"))
            .values(status=bindparam("to"), hold_until=None, updated_at=bindparam("at")))
-_EXPIRE = (update(_BOOKINGS).where(_BOOKINGS.c.id == bindparam("booking"), _BOOKINGS.c.status == "offered",
-                                   _BOOKINGS.c.hold_until <= bindparam("at"))
-           .values(status="expired", updated_at=bindparam("at")))
+_EXPIRE = (update(_BOOKINGS)
+           .where(_BOOKINGS.c.id == bindparam("booking"), _BOOKINGS.c.status == ClassBookingStatus.OFFERED,
+                  _BOOKINGS.c.hold_until <= bindparam("at"))
+           .values(status=ClassBookingStatus.EXPIRED, updated_at=bindparam("at")))
 # her turn: those waiting who asked before her (the line's order, _WAITING), and herself
 _WAITING_AHEAD = (select(func.count()).select_from(_BOOKINGS)
-                  .where(_BOOKINGS.c.session_id == bindparam("session"), _BOOKINGS.c.status == "waiting",
+                  .where(_BOOKINGS.c.session_id == bindparam("session"),
+                         _BOOKINGS.c.status == ClassBookingStatus.WAITING,
                          (_BOOKINGS.c.created_at < bindparam("at"))
                          | ((_BOOKINGS.c.created_at == bindparam("at")) & (_BOOKINGS.c.id <= bindparam("id")))))
 
@@ -299,7 +303,7 @@ def accept_offer(session: Session, *, config: BookingConfig, booking_id: int, us
         return Outcome(True, booking, repeated=True)
     row = _session_of(session, booking.session_id)
     source = config.parent_class(row.class_key)
-    status = "requested" if source and source.requires_confirmation else "booked"
+    status = ClassBookingStatus.REQUESTED if source and source.requires_confirmation else ClassBookingStatus.BOOKED
     accepted = run(session, _ACCEPT, {"booking": booking_id, "to": status, "at": now}).rowcount
     session.refresh(booking)
     if not accepted:
