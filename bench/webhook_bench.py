@@ -640,7 +640,9 @@ def main() -> int:
         db.wait_settled(15)
         bot_events.issue(urls["standin"], int(results["bare A"]["rps"] * args.seconds * 1.1) + 1000)
         phase("bot A", closed_loop(bot_url, bot_events, args.seconds, args.concurrency))
-        ok, counts, waited = db.wait_settled(20)
+        # B measures 300/s from a settled start: on a slow machine A's backlog took longer than 20 s, and B
+        # then measured its catch-up
+        ok, counts, waited = db.wait_settled(args.drain_timeout)
         print(f"  bot backlog after A: {'answered' if ok else 'NOT yet answered'} after {waited:.1f} s "
               f"{counts}", flush=True)
         bot_events.issue(urls["standin"], int(args.rate * args.seconds) + 1000)

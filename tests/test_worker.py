@@ -54,6 +54,11 @@ def run(worker_coro):
     return asyncio.run(worker_coro)
 
 
+def new_worker(sessions, line, **options) -> Worker:
+    """A worker as the worker process builds one, with the dialog state in the database."""
+    return Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY, **options)
+
+
 def test_a_users_events_run_in_the_order_they_happened(sessions):
     line = RecordingLine()
     base = int(utcnow().timestamp() * 1000)
@@ -62,7 +67,7 @@ def test_a_users_events_run_in_the_order_they_happened(sessions):
                             text_event(FAST, "こんにちは", base + 3000)])
 
     async def go():
-        worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY)
+        worker = new_worker(sessions, line)
         worker.kick(FAST, 3)   # three stored for her
         await worker.idle()
     run(go())
@@ -79,7 +84,7 @@ def test_one_slow_user_does_not_delay_another(sessions):
     store_events(sessions, [text_event(SLOW, "a", now), text_event(FAST, "b", now + 1)])
 
     async def go():
-        worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY)
+        worker = new_worker(sessions, line)
         worker.kick(SLOW)
         worker.kick(FAST)
         await worker.idle()
@@ -95,7 +100,7 @@ def test_an_event_claimed_by_a_worker_that_died_is_picked_up_by_the_sweep(sessio
     assert claimed is not None
 
     async def go():
-        worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY)
+        worker = new_worker(sessions, line)
         await worker.sweep()
         await worker.idle()
     run(go())
@@ -109,7 +114,7 @@ def test_a_message_line_could_not_take_is_retried_later_and_then_given_up(sessio
     store_events(sessions, [text_event(FAST, "メニュー", int(utcnow().timestamp() * 1000))])
 
     async def go():
-        worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY)
+        worker = new_worker(sessions, line)
         worker.kick(FAST)
         await worker.idle()
     run(go())
@@ -128,7 +133,7 @@ def test_two_worker_processes_answer_each_event_exactly_once(sessions):
     lines = [RecordingLine(), RecordingLine()]
 
     async def go():
-        workers = [Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY)
+        workers = [new_worker(sessions, line)
                    for line in lines]
         for user in users:
             for worker in workers:
@@ -156,8 +161,7 @@ def test_an_event_that_keeps_failing_is_retried_with_backoff_then_set_aside_with
                             text_event(SLOW, "こんにちは", int(now[0].timestamp() * 1000))])
 
     async def go():
-        worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY,
-                        clock=lambda: now[0])
+        worker = new_worker(sessions, line, clock=lambda: now[0])
         for _ in range(inbox.MAX_ATTEMPTS + 1):
             await worker.sweep()
             await worker.idle()
@@ -203,7 +207,7 @@ def test_each_answer_is_sent_once_and_its_outcome_recorded_with_the_next_transac
                     session.scalars(select(OutgoingMessage).order_by(OutgoingMessage.id))]
 
     async def go():
-        worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY)
+        worker = new_worker(sessions, line)
         store_events(sessions, [text_event(FAST, "メニュー", base)])
         worker.kick(FAST)
         await worker.idle(recorded=False)
@@ -224,7 +228,7 @@ def test_a_worker_stopped_after_sending_records_what_it_sent(sessions):
     store_events(sessions, [text_event(FAST, "メニュー", int(utcnow().timestamp() * 1000))])
 
     async def go():
-        worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY)
+        worker = new_worker(sessions, line)
         worker.kick(FAST)
         await worker.idle(recorded=False)
         await worker.stop()
@@ -239,7 +243,7 @@ def test_events_stored_together_are_all_answered_from_one_kick_that_counts_them(
     store_events(sessions, [text_event(FAST, "メニュー", base), text_event(FAST, "こんにちは", base + 1)])
 
     async def go():
-        worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY)
+        worker = new_worker(sessions, line)
         worker.kick(FAST, 2)
         await worker.idle()
     run(go())
@@ -259,7 +263,7 @@ def test_stored_events_wake_a_listening_worker_at_once_and_a_rolled_back_store_d
     woken = threading.Event()
 
     async def go():
-        worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY)
+        worker = new_worker(sessions, line)
         loop = asyncio.get_running_loop()
 
         def on_notify(stored):
@@ -344,8 +348,7 @@ def test_a_worker_kicks_only_its_share_and_events_left_waiting_by_the_other(sess
     store_events(sessions, [text_event(ours, "メニュー", base), text_event(theirs, "メニュー", base)])
 
     async def go():
-        worker = Worker(sessions=sessions, state_store=SqlStateStore(timedelta(hours=1)), line=line, city=CITY,
-                        clock=lambda: now[0], share=share)
+        worker = new_worker(sessions, line, clock=lambda: now[0], share=share)
         worker.wake({ours: 1, theirs: 1})
         await worker.idle()
         assert [user for user, _ in line.sent] == [ours]
