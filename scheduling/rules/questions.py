@@ -121,8 +121,9 @@ ALL_KEYS = (["relationship", "residence", "birth_date", "due_date", "loss_date",
 
 
 # next_question's answers remembered: the chat asks it twice a tap (to check the answer, then for the next
-# question), and every mother on the same path of answers gets the same question on the same day.
-MEMO_KEEP = 20_000
+# question), and every mother on the same path of answers gets the same question on the same day. An entry
+# is about 1.2 KB; her birth date makes most paths her own, so the memo is kept small (cleared when full).
+MEMO_KEEP = 2_000
 _memo: dict[tuple, tuple[RuleSet, Question | None]] = {}
 
 
