@@ -9,7 +9,7 @@ from dialogs.core import Cards, Choice, CityText, DateChoice, Link, Say
 
 MAX_MESSAGES = 5
 MAX_TEXT = 5000  # LINE's limit for one text message
-CHECKED_KEEP = 20_000  # messages remembered as accepted by the SDK's model (most repeat: the same question)
+CHECKED_KEEP = 5_000  # messages remembered as accepted by the SDK's model (most repeat); about 1 KB each
 _checked: set[str] = set()
 
 
