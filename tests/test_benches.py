@@ -35,3 +35,12 @@ def test_rush_bench_books_exactly_the_places_and_answers_every_tap(worker_postgr
                 timeout=180)
     assert "booked: 4 bookings, 4 places (must be 4): MET" in out
     assert "taps without an answer: 0; mothers answered more often than they tapped: 0" in out
+
+
+@pytest.mark.slow(15)
+def test_webhook_bench_acknowledging_alone_stores_every_acknowledged_event():
+    # also `hagukumi serve --worker-processes 0` end to end: webhook processes only, nothing answers
+    out = bench("bench/webhook_bench.py", "--wrk", "--acknowledge-only", "--seconds", "1", "--wrk-rounds", "1",
+                "--wrk-events", "300", "--users", "20", "--workers", "1")
+    assert re.search(r"distinct events acknowledged \d+, stored \d+: none lost", out)
+    assert "inbound_events {'pending': 300}" in out
