@@ -41,12 +41,34 @@ def _render_one(say: Say | Cards | CityText, language: str) -> dict:
 
 def check(message: dict) -> None:
     """line-bot-sdk's own model must accept the message (ValueError if not). Building the model costs far
-    more than the rest of rendering, and most messages are the same for every mother (a question, its
-    buttons), so a message accepted once is remembered by its JSON and not built again."""
+    more than the rest of rendering, so a message accepted once is remembered by its JSON and not built
+    again (most are the same for every mother: a question, its buttons). A message seen for the first time
+    is looked up by its shape too, its JSON with the words blanked (FREE_TEXT, where the model takes any
+    string): a class list whose places left have changed is not built again."""
     key = json.dumps(message, ensure_ascii=False, sort_keys=True)
     if key in _checked:
         return
-    Message.from_dict(message)
+    shape = json.dumps(_shape(message), ensure_ascii=False, sort_keys=True)
+    if shape not in _checked:
+        Message.from_dict(message)
+        _remember(shape)
+    _remember(key)
+
+
+# Fields the SDK's models type as any string (StrictStr: no length, no pattern; tests/test_hot_path.py
+# keeps this true). LINE's own limits on them are render's (MAX_TEXT, the altText's 400).
+FREE_TEXT = frozenset({"text", "altText", "label"})
+
+
+def _shape(value: Any, field: str = "") -> Any:
+    if isinstance(value, dict):
+        return {key: _shape(item, key) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(item) for item in value]
+    return "" if field in FREE_TEXT and isinstance(value, str) else value
+
+
+def _remember(key: str) -> None:
     if len(_checked) >= CHECKED_KEEP:
         _checked.clear()
     _checked.add(key)

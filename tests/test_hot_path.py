@@ -117,3 +117,47 @@ def test_one_of_is_an_in_with_a_parameter_per_value_and_finds_the_same_rows(sess
             session.add(LineUser(user_id=user, following=True, created_at=now))
     with transaction(sessions) as session:
         assert sorted(session.scalars(statement)) == ["Ua", "Uc"]
+
+
+def test_the_words_left_out_of_a_checked_shape_are_any_string_to_the_sdk():
+    from linebot.v3.messaging import Message
+
+    from bot.render import FREE_TEXT
+
+    action = {"type": "postback", "label": "はい", "data": "d"}
+    samples = [
+        {"type": "text", "text": "こんにちは", "quickReply": {"items": [
+            {"type": "action", "action": action},
+            {"type": "action", "action": {"type": "datetimepicker", "label": "日付", "data": "d", "mode": "date"}},
+            {"type": "action", "action": {"type": "uri", "label": "開く", "uri": "https://example.jp"}}]}},
+        {"type": "flex", "altText": "一覧", "contents": {"type": "bubble", "body": {
+            "type": "box", "layout": "vertical", "contents": [{"type": "text", "text": "教室"}]},
+            "footer": {"type": "box", "layout": "vertical", "contents": [{"type": "button", "action": action}]}}}]
+
+    def filled(value, field, text):
+        if isinstance(value, dict):
+            return {k: text if k == field and isinstance(v, str) else filled(v, field, text) for k, v in value.items()}
+        return [filled(v, field, text) for v in value] if isinstance(value, list) else value
+
+    for field in FREE_TEXT:
+        assert any(filled(m, field, "") != m for m in samples), f"no {field} in the samples"
+        for text in ("", "あ" * 100_000, "\n\t{}\"'"):
+            for message in samples:
+                Message.from_dict(filled(message, field, text))
+
+
+def test_a_message_of_a_checked_shape_with_other_words_is_not_built_again_but_a_new_shape_is(monkeypatch):
+    import bot.render
+
+    built = []
+    monkeypatch.setattr(bot.render, "_checked", set())
+    monkeypatch.setattr(bot.render.Message, "from_dict", lambda message: built.append(message))
+    item = {"type": "action", "action": {"type": "postback", "label": "はい", "data": "care:a|x|yes"}}
+    bot.render.check({"type": "text", "text": "残り3人", "quickReply": {"items": [item]}})
+    bot.render.check({"type": "text", "text": "残り12人", "quickReply": {"items": [dict(item, action=dict(
+        item["action"], label="いいえ"))]}})
+    assert len(built) == 1
+    bot.render.check({"type": "text", "text": "残り3人", "quickReply": {"items": [dict(item, action=dict(
+        item["action"], data="care:a|x|no"))]}})   # other data: its length is the model's to check
+    bot.render.check({"type": "text", "text": "残り3人"})
+    assert len(built) == 3
