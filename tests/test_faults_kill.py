@@ -18,6 +18,7 @@ from bot import local
 from scheduling.messaging import heartbeats, reminders
 from scheduling.store.db import transaction
 from scheduling.store.models import Heartbeat, Reminder, utcnow
+from tests.city_files import test_city
 from tests.conftest import DATA_KEY, SECRET, TOKEN, make_settings
 from tests.fault_helpers import standin_running
 from tests.helpers import StandIn, post_signed, user_event, wait_for
@@ -35,13 +36,14 @@ def worker_pid(sessions) -> int | None:
 
 @pytest.mark.slow(40)
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_a_killed_worker_and_dispatcher_are_restarted_and_nothing_is_lost_or_doubled(database_url, sessions):
+def test_a_killed_worker_and_dispatcher_are_restarted_and_nothing_is_lost_or_doubled(database_url, sessions, tmp_path):
     port = local.free_port()
+    city = test_city(tmp_path, quiet_hours=False)  # the pushes go out whatever the hour of the run
     users = [f"U{n:032x}" for n in range(EVENTS)]
     with standin_running(SECRET, TOKEN, f"http://127.0.0.1:{port}/callback") as (standin_url, _app):
         standin = StandIn(standin_url)
         env = dict(os.environ, LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN=TOKEN, HAGUKUMI_DATA_KEYS=DATA_KEY,
-                   LINE_API_BASE_URL=standin_url, DATABASE_URL=database_url)
+                   LINE_API_BASE_URL=standin_url, DATABASE_URL=database_url, HAGUKUMI_CITY_CONFIG=str(city))
         env.pop("REDIS_URL", None)
         # its own process group: should serve not stop, the test ends it with its children (who hold stderr)
         serve = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", "2"],
