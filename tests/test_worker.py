@@ -15,7 +15,7 @@ from scheduling.city.city_file import load_city
 from scheduling.messaging import inbox
 from scheduling.store.db import transaction
 from scheduling.store.models import InboundEvent, OutgoingMessage, utcnow
-from tests.helpers import user_event
+from tests.helpers import user_event, wait_for
 
 CITY = load_city(Path(__file__).resolve().parents[1] / "config" / "city.toml")
 SLOW, FAST = "U" + "1" * 32, "U" + "2" * 32
@@ -133,8 +133,7 @@ def test_two_worker_processes_answer_each_event_exactly_once(sessions):
     lines = [RecordingLine(), RecordingLine()]
 
     async def go():
-        workers = [new_worker(sessions, line)
-                   for line in lines]
+        workers = [new_worker(sessions, line) for line in lines]
         for user in users:
             for worker in workers:
                 worker.kick(user, 5)
@@ -373,26 +372,17 @@ def test_a_listener_whose_connection_dies_listens_again_and_has_the_worker_sweep
     listener = wakeup.Listener(database_url, heard.append)
     listener.start()
     try:
-        assert wait_until(lambda: heard == [{}])
+        assert wait_for(lambda: heard == [{}], timeout=5)
         with engine.begin() as connection:
             killed = connection.execute(text(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE query LIKE 'LISTEN%' AND datname = current_database() AND pid <> pg_backend_pid()")
             ).scalars().all()
         assert killed and all(killed)
-        assert wait_until(lambda: heard == [{}, {}], timeout=10)   # connected again: sweep
+        assert wait_for(lambda: heard == [{}, {}], timeout=10)   # connected again: sweep
         with engine.begin() as connection:
             wakeup.notify(connection, {FAST: 2})
-        assert wait_until(lambda: heard == [{}, {}, {FAST: 2}])
+        assert wait_for(lambda: heard == [{}, {}, {FAST: 2}], timeout=5)
     finally:
         listener.stop()
 
-
-def wait_until(predicate, timeout: float = 5.0) -> bool:
-    import time
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
